@@ -1,0 +1,180 @@
+"""``annotator init | import | export | stats``: the project's data from the command line."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from annotator.cli.main import UsageError, emit
+from core.errors import InputError, ProjectError
+from core.project import Project
+from core.store import repo
+from core.types import Split, TaskKind
+
+SPLITS = [s.value for s in Split]
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser("init", help="create a project (or add a task to an existing one)")
+    p.add_argument("project", help="project file to create, e.g. notes.db")
+    p.add_argument("--task", required=True, choices=[k.value for k in TaskKind])
+    p.add_argument("--labels", default="", help="comma-separated label names")
+    p.add_argument("--multi-label", action="store_true", help="several classes per document")
+    p.add_argument("--name", help="project name (default: the file name)")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=cmd_init)
+
+    p = sub.add_parser("import", help="import documents and labels from a file")
+    p.add_argument("project")
+    p.add_argument("file")
+    p.add_argument("--format", choices=_formats(), help="default: guessed from the file")
+    p.add_argument("--split", choices=SPLITS, help="put every imported document in this split")
+    p.add_argument(
+        "--unit", choices=["file", "paragraph", "line"], default="file",
+        help="for plain text: one document per file, paragraph or line",
+    )
+    p.add_argument("--encoding", help="text encoding of the file (default: UTF-8, or UTF-16 by BOM)")
+    p.add_argument("--multi-label", action="store_true", help="classes are multi-label")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_import)
+
+    p = sub.add_parser("export", help="export documents and labels to a file")
+    p.add_argument("project")
+    p.add_argument("out")
+    p.add_argument("--format", required=True, choices=_formats())
+    p.add_argument("--split", choices=SPLITS)
+    p.add_argument("--reviewed-only", action="store_true", help="only reviewed documents")
+    p.add_argument("--no-text", action="store_true", help="leave the text out (privacy)")
+    p.add_argument("--flavor", choices=["doccano", "prodigy"], help="JSONL shape (default doccano)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("stats", help="counts of documents, annotations, splits and labels")
+    p.add_argument("project")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_stats)
+
+
+def _formats() -> list[str]:
+    from core.formats import FORMATS
+
+    return list(FORMATS)
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    labels = [x.strip() for x in args.labels.split(",") if x.strip()]
+    if len(set(labels)) != len(labels):
+        raise UsageError("--labels: a label is named twice")
+    path = Path(args.project)
+    created = not path.exists()
+    if created:
+        project = Project.create(
+            path, tasks={args.task: labels}, multi_label=args.multi_label, name=args.name
+        )
+    else:
+        project = Project.open(path)
+        with project.write() as session:
+            task = repo.ensure_task(session, args.task, multi_label=args.multi_label)
+            if args.multi_label:
+                task.multi_label = True
+            repo.ensure_labels(session, task, labels)
+    with project.read() as session:
+        task = repo.require_task(session, args.task)
+        payload = {
+            "project": str(project.path),
+            "created": created,
+            "task": task.kind,
+            "multi_label": task.multi_label,
+            "labels": [label.name for label in task.labels],
+        }
+    project.close()
+    emit(args, payload, lambda: print(
+        f"{'created' if created else 'updated'} {payload['project']}: task {payload['task']}, "
+        f"labels: {', '.join(payload['labels']) or '(none yet)'}"
+    ))
+    return 0
+
+
+def _open(path: str, *, readonly: bool = False) -> Project:
+    if not Path(path).exists():
+        raise ProjectError(f"{path}: no such project (create it with: annotator init {path} --task ...)")
+    return Project.open(path, readonly=readonly)
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from core.formats import read_file
+
+    if not Path(args.file).exists():
+        raise InputError(args.file, None, "no such file")
+    project = _open(args.project)
+    try:
+        # Parse everything first: a bad line stops the import before the project is touched.
+        records = read_file(
+            args.file, args.format, text_unit=args.unit, encoding=args.encoding
+        )
+        with project.write() as session:
+            summary = repo.add_documents(
+                session, records, split=args.split, multi_label=True if args.multi_label else None
+            )
+    finally:
+        project.close()
+    payload = {
+        "file": args.file,
+        "documents": len(records),
+        "documents_added": summary.documents_added,
+        "duplicates": summary.duplicates,
+        "annotations_added": summary.annotations_added,
+        "questions_added": summary.questions_added,
+        "labels_added": summary.labels_added,
+    }
+    emit(args, payload, lambda: print(
+        f"imported {summary.documents_added} documents ({summary.duplicates} already there), "
+        f"{summary.annotations_added} annotations"
+        + (f"; new labels: {', '.join(summary.labels_added)}" if summary.labels_added else "")
+    ))
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from core.formats import write_file
+
+    project = _open(args.project, readonly=False)
+    try:
+        with project.read() as session:
+            records = list(
+                repo.iter_records(session, split=args.split, reviewed_only=args.reviewed_only)
+            )
+    finally:
+        project.close()
+    n = write_file(
+        records, args.out, args.format, include_text=not args.no_text, flavor=args.flavor
+    )
+    payload = {"out": args.out, "format": args.format, "documents": n}
+    emit(args, payload, lambda: print(f"wrote {n} documents to {args.out}"))
+    return 0
+
+
+def cmd_stats(args: argparse.Namespace) -> int:
+    project = _open(args.project, readonly=True)
+    try:
+        with project.read() as session:
+            payload = repo.stats(session)
+    finally:
+        project.close()
+
+    def human() -> None:
+        print(f"project {payload['project']}: {payload['documents']} documents, "
+              f"{payload['annotations']} annotations")
+        print("  splits: " + ", ".join(f"{k} {v}" for k, v in payload["splits"].items()))  # type: ignore[union-attr]
+        print("  review: " + ", ".join(f"{k} {v}" for k, v in payload["review_status"].items()))  # type: ignore[union-attr]
+        for key in ("entity_labels", "class_labels"):
+            counts = payload[key]
+            if counts:
+                print(f"  {key.replace('_', ' ')}: "
+                      + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))  # type: ignore[union-attr]
+        if payload["questions"]:
+            print(f"  questions: {payload['questions']} ({payload['questions_answered']} answered, "
+                  f"{payload['unanswerable']} without answer)")
+
+    emit(args, payload, human)
+    return 0

@@ -1,0 +1,38 @@
+"""The errors the engine raises for the user to read.
+
+Each carries a message meant for a person: what is wrong, where, and what to do next.
+The CLI prints them on stderr with exit code 2; the desktop app shows them in a dialog.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class AnnotatorError(Exception):
+    """Base class: an error the user can act on (never shown as a traceback)."""
+
+
+class InputError(AnnotatorError):
+    """Bad input data: names the file, the line (when known) and what is wrong."""
+
+    def __init__(self, path: str | Path | None, line: int | None, problem: str) -> None:
+        self.path = str(path) if path is not None else None
+        self.line = line
+        self.problem = problem
+        where = self.path or "<input>"
+        if line is not None:
+            where = f"{where}:{line}"
+        super().__init__(f"{where}: {problem}")
+
+
+class ProjectError(AnnotatorError):
+    """A project file that cannot be opened or used (not a project, read-only, too new)."""
+
+
+class ModelError(AnnotatorError):
+    """A model directory that cannot be loaded safely (missing, tampered, mismatched)."""
+
+
+class TrainingError(AnnotatorError):
+    """A training run that cannot start or that failed (the reason is in the message)."""

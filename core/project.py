@@ -1,0 +1,80 @@
+"""A project: one SQLite file plus a folder of trained models beside it.
+
+>>> project = Project.create("notes.db", tasks={"ner": ["Disease", "Medication"]})
+>>> with project.write() as session:
+...     repo.add_entity(session, doc_id, 10, 18, "Disease")
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+from sqlalchemy.orm import Session
+
+from core.store import repo
+from core.store.db import ProjectDB, create_db, open_db
+from core.types import TaskKind
+
+
+class Project:
+    """An open project file. Thread-safe: every thread opens its own sessions."""
+
+    def __init__(self, db: ProjectDB) -> None:
+        self.db = db
+
+    @property
+    def path(self) -> Path:
+        return self.db.path
+
+    @property
+    def models_dir(self) -> Path:
+        """Where trained model versions live: ``<project>.models/`` beside the file."""
+        return self.path.with_name(self.path.stem + ".models")
+
+    @classmethod
+    def open(cls, path: str | os.PathLike[str], *, readonly: bool = False) -> Project:
+        return cls(open_db(path, readonly=readonly))
+
+    @classmethod
+    def create(
+        cls,
+        path: str | os.PathLike[str],
+        *,
+        tasks: Mapping[TaskKind | str, Sequence[str]] | None = None,
+        multi_label: bool = False,
+        name: str | None = None,
+    ) -> Project:
+        """Create a project file with the given tasks and their label sets."""
+        project = cls(create_db(path, name=name))
+        if tasks:
+            with project.write() as session:
+                for kind, labels in tasks.items():
+                    task = repo.ensure_task(
+                        session, kind, multi_label=multi_label and TaskKind(kind) is TaskKind.CLASSIFY
+                    )
+                    repo.ensure_labels(session, task, labels)
+        return project
+
+    @contextmanager
+    def write(self) -> Iterator[Session]:
+        """One unit of work, committed when the block ends (``BEGIN IMMEDIATE``)."""
+        with self.db.write() as session:
+            yield session
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        """A read-only session on one consistent snapshot."""
+        with self.db.read() as session:
+            yield session
+
+    def close(self) -> None:
+        self.db.close()
+
+    def __enter__(self) -> Project:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

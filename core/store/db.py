@@ -1,0 +1,245 @@
+"""Opening, creating and upgrading project files.
+
+A project is one SQLite file in WAL mode with foreign keys on. Two engines share it:
+reads run in ordinary deferred transactions (a consistent snapshot under WAL, never
+blocking writers), writes run in ``BEGIN IMMEDIATE`` transactions so two writers queue on
+the busy timeout instead of failing with "database is locked" half-way through.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Engine, create_engine, event, select, text
+from sqlalchemy.exc import DatabaseError, OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from core.errors import ProjectError
+from core.store.models import Base, Meta, ProjectInfo
+
+SCHEMA_VERSION = 1
+APPLICATION_ID = 0x414E4E54  # "ANNT", written into the SQLite header
+BUSY_TIMEOUT_MS = 30_000
+
+# Steps that upgrade a file from version N to N + 1, run inside one transaction.
+# Add one for every schema change and never edit a released step.
+MIGRATIONS: dict[int, Callable[[Connection], None]] = {}
+
+
+def _configure(engine: Engine, *, immediate: bool, readonly: bool) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: sqlite3.Connection, _record: Any) -> None:
+        # Let SQLAlchemy, not pysqlite, decide where transactions begin.
+        dbapi_connection.isolation_level = None
+        cur = dbapi_connection.cursor()
+        cur.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        cur.execute("PRAGMA foreign_keys = ON")
+        if not readonly:
+            cur.execute("PRAGMA journal_mode = WAL")
+            cur.execute("PRAGMA synchronous = FULL")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate and not readonly else "BEGIN")
+
+
+def _make_engine(path: Path, *, immediate: bool, readonly: bool) -> Engine:
+    if readonly:
+        url = "sqlite:///file:" + str(path) + "?mode=ro&uri=true"
+    else:
+        url = "sqlite:///" + str(path)
+    engine = create_engine(
+        url,
+        connect_args={"check_same_thread": False, "timeout": BUSY_TIMEOUT_MS / 1000},
+    )
+    _configure(engine, immediate=immediate, readonly=readonly)
+    return engine
+
+
+class ProjectDB:
+    """The engines and session factories of one open project file.
+
+    Sessions never cross threads: each thread makes its own with :meth:`read` or
+    :meth:`write`. ``write()`` is one unit of work: committed when the block ends,
+    rolled back entirely if it raises.
+    """
+
+    def __init__(self, path: Path, *, readonly: bool = False) -> None:
+        self.path = path
+        self.readonly = readonly
+        self.write_engine = _make_engine(path, immediate=True, readonly=readonly)
+        self.read_engine = _make_engine(path, immediate=False, readonly=readonly)
+        self._write_sessions = sessionmaker(self.write_engine, expire_on_commit=False)
+        self._read_sessions = sessionmaker(self.read_engine, expire_on_commit=False)
+
+    @contextmanager
+    def write(self) -> Iterator[Session]:
+        """A session in a ``BEGIN IMMEDIATE`` transaction, committed on success."""
+        if self.readonly:
+            raise ProjectError(f"{self.path}: the project is open read-only")
+        with self._write_sessions.begin() as session:
+            yield session
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        """A session on one consistent snapshot; nothing it does is committed."""
+        with self._read_sessions() as session:
+            with session.begin():
+                yield session
+                session.rollback()
+
+    def close(self) -> None:
+        self.write_engine.dispose()
+        self.read_engine.dispose()
+
+
+def _check_sqlite_file(path: Path) -> None:
+    with open(path, "rb") as fh:
+        header = fh.read(16)
+    if header and header != b"SQLite format 3\x00":
+        raise ProjectError(f"{path}: this file is not a project (not an SQLite database)")
+
+
+def _read_version(conn: Connection, path: Path) -> int:
+    try:
+        tables = {r[0] for r in conn.exec_driver_sql("SELECT name FROM sqlite_master")}
+    except DatabaseError as exc:
+        raise ProjectError(f"{path}: this file is not a project ({exc.orig})") from None
+    if "meta" not in tables or "project" not in tables:
+        raise ProjectError(
+            f"{path}: this SQLite file is not an annotator project (no project tables)"
+        )
+    row = conn.execute(select(Meta.value).where(Meta.key == "schema_version")).first()
+    if row is None:
+        raise ProjectError(f"{path}: the project file has no schema version")
+    return int(row[0])
+
+
+def backup_file(path: Path, suffix: str) -> Path:
+    """Copy a project file (consistently, through SQLite's backup API) next to itself."""
+    target = path.with_name(path.name + suffix)
+    n = 1
+    while target.exists():
+        target = path.with_name(f"{path.name}{suffix}.{n}")
+        n += 1
+    src = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        dst = sqlite3.connect(target)
+        try:
+            src.backup(dst)
+        finally:
+            dst.close()
+    finally:
+        src.close()
+    return target
+
+
+def _upgrade(db: ProjectDB, found: int) -> Path:
+    backup = backup_file(db.path, f".v{found}.bak")
+    with db.write_engine.connect() as conn:
+        with conn.begin():
+            for version in range(found, SCHEMA_VERSION):
+                step = MIGRATIONS.get(version)
+                if step is None:
+                    raise ProjectError(f"{db.path}: no upgrade step from schema version {version}")
+                step(conn)
+            conn.execute(
+                Meta.__table__.update()
+                .where(Meta.key == "schema_version")
+                .values(value=str(SCHEMA_VERSION))
+            )
+    return backup
+
+
+def open_db(path: str | os.PathLike[str], *, readonly: bool = False) -> ProjectDB:
+    """Open an existing project file, upgrading an older schema after a backup copy."""
+    path = Path(path).resolve()
+    if not path.exists():
+        raise ProjectError(f"{path}: no such project file")
+    if path.is_dir():
+        raise ProjectError(f"{path}: is a folder, not a project file")
+    _check_sqlite_file(path)
+    if not readonly and not os.access(path, os.W_OK):
+        raise ProjectError(
+            f"{path}: the project file is read-only; copy it to a folder you can write to, "
+            "or open it read-only"
+        )
+    if not readonly and not os.access(path.parent, os.W_OK):
+        raise ProjectError(
+            f"{path.parent}: the project's folder is read-only (SQLite needs to write a journal "
+            "beside the file); move the project to a folder you can write to"
+        )
+    db = ProjectDB(path, readonly=readonly)
+    try:
+        with db.read_engine.connect() as conn:
+            version = _read_version(conn, path)
+        if version > SCHEMA_VERSION:
+            raise ProjectError(
+                f"{path}: made by a newer version of the tool (schema {version}, "
+                f"this one reads up to {SCHEMA_VERSION}); please upgrade the tool"
+            )
+        if version < SCHEMA_VERSION:
+            if readonly:
+                raise ProjectError(
+                    f"{path}: schema {version} needs an upgrade, which a read-only open cannot do"
+                )
+            _upgrade(db, version)
+    except OperationalError as exc:
+        db.close()
+        raise ProjectError(f"{path}: cannot open the project ({exc.orig})") from None
+    except BaseException:
+        db.close()
+        raise
+    return db
+
+
+def create_db(path: str | os.PathLike[str], *, name: str | None = None) -> ProjectDB:
+    """Create a new, empty project file. Refuses to overwrite an existing file."""
+    path = Path(path).resolve()
+    if path.exists():
+        raise ProjectError(f"{path}: a file already exists there")
+    if not path.parent.is_dir():
+        raise ProjectError(f"{path.parent}: no such folder")
+    tmp = path.with_name(path.name + ".creating")
+    if tmp.exists():
+        tmp.unlink()
+    conn = sqlite3.connect(tmp)
+    try:
+        conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+        conn.execute("PRAGMA journal_mode = DELETE")
+    finally:
+        conn.close()
+    engine = create_engine("sqlite:///" + str(tmp))
+    try:
+        Base.metadata.create_all(engine)
+        with engine.begin() as conn2:
+            conn2.execute(
+                Meta.__table__.insert(),
+                [
+                    {"key": "schema_version", "value": str(SCHEMA_VERSION)},
+                    {"key": "application", "value": "text-annotator"},
+                ],
+            )
+            conn2.execute(
+                ProjectInfo.__table__.insert(), [{"name": name or path.stem, "settings": {}}]
+            )
+    finally:
+        engine.dispose()
+    # The file appears complete or not at all.
+    os.replace(tmp, path)
+    return open_db(path)
+
+
+def schema_sql() -> str:
+    """The CREATE statements of the current schema (for frozen copies in tests)."""
+    engine = create_engine("sqlite://")
+    Base.metadata.create_all(engine)
+    with engine.connect() as conn:
+        rows = conn.execute(text("SELECT sql FROM sqlite_master WHERE sql IS NOT NULL"))
+        return ";\n".join(r[0] for r in rows) + ";\n"

@@ -1,0 +1,274 @@
+"""The project's tables: SQLAlchemy 2.0 typed ORM models.
+
+One SQLite file holds one project. Character offsets (Python code points) into
+``Document.text`` are the one truth for every span.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON}
+
+
+class Meta(Base):
+    """Key/value facts about the file itself (schema version, creating app version)."""
+
+    __tablename__ = "meta"
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+
+
+class ProjectInfo(Base):
+    """The project's single row: its name and free settings."""
+
+    __tablename__ = "project"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    settings: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class Task(Base):
+    """A labelling task switched on for the project: ner, classify or qa."""
+
+    __tablename__ = "tasks"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16), unique=True)
+    multi_label: Mapped[bool] = mapped_column(Boolean, default=False)
+    settings: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    labels: Mapped[list[Label]] = relationship(
+        back_populates="task", order_by="Label.position", cascade="all, delete-orphan"
+    )
+    __table_args__ = (CheckConstraint("kind IN ('ner', 'classify', 'qa')", name="task_kind"),)
+
+
+class Label(Base):
+    """One label of a task's label set, with its colour and keyboard shortcut."""
+
+    __tablename__ = "labels"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(200))
+    color: Mapped[str] = mapped_column(String(16))
+    shortcut: Mapped[str | None] = mapped_column(String(16), default=None)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    task: Mapped[Task] = relationship(back_populates="labels")
+    __table_args__ = (UniqueConstraint("task_id", "name", name="label_name_unique"),)
+
+
+class Document(Base):
+    """A text to label. ``content_hash`` keeps re-imports from duplicating it."""
+
+    __tablename__ = "documents"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    text: Mapped[str] = mapped_column(Text)
+    external_id: Mapped[str | None] = mapped_column(String(500), default=None)
+    source: Mapped[str | None] = mapped_column(Text, default=None)
+    meta: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    content_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    split: Mapped[str] = mapped_column(String(16), default="unassigned")
+    review_status: Mapped[str] = mapped_column(String(16), default="unreviewed")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    reviewed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    entities: Mapped[list[EntityAnnotation]] = relationship(
+        back_populates="document", cascade="all, delete-orphan", order_by="EntityAnnotation.start"
+    )
+    classes: Mapped[list[ClassAnnotation]] = relationship(
+        back_populates="document", cascade="all, delete-orphan"
+    )
+    questions: Mapped[list[QuestionRow]] = relationship(
+        back_populates="document", cascade="all, delete-orphan", order_by="QuestionRow.id"
+    )
+    __table_args__ = (
+        CheckConstraint("split IN ('train', 'dev', 'test', 'unassigned')", name="doc_split"),
+        CheckConstraint("review_status IN ('unreviewed', 'reviewed', 'skipped')", name="doc_status"),
+        Index("ix_documents_split_status", "split", "review_status"),
+        Index("ix_documents_external_id", "external_id"),
+    )
+
+
+class _Authored:
+    """Who made an annotation, when, and whether it came from the model."""
+
+    annotator: Mapped[str] = mapped_column(String(100), default="user")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # human | imported | accepted (suggestion as is) | edited (suggestion changed)
+    origin: Mapped[str] = mapped_column(String(16), default="human")
+    suggestion_id: Mapped[int | None] = mapped_column(
+        ForeignKey("suggestions.id", ondelete="SET NULL"), default=None
+    )
+
+
+class EntityAnnotation(_Authored, Base):
+    """A human entity span: ``document.text[start:end]`` is a ``label``."""
+
+    __tablename__ = "entity_annotations"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    document_id: Mapped[int] = mapped_column(ForeignKey("documents.id", ondelete="CASCADE"))
+    label_id: Mapped[int] = mapped_column(ForeignKey("labels.id", ondelete="CASCADE"))
+    start: Mapped[int] = mapped_column(Integer)
+    end: Mapped[int] = mapped_column(Integer)
+    document: Mapped[Document] = relationship(back_populates="entities")
+    label: Mapped[Label] = relationship()
+    __table_args__ = (
+        CheckConstraint("start >= 0 AND start < \"end\"", name="entity_offsets"),
+        Index("ix_entity_doc", "document_id"),
+    )
+
+
+class ClassAnnotation(_Authored, Base):
+    """A human class label on a whole document."""
+
+    __tablename__ = "class_annotations"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    document_id: Mapped[int] = mapped_column(ForeignKey("documents.id", ondelete="CASCADE"))
+    label_id: Mapped[int] = mapped_column(ForeignKey("labels.id", ondelete="CASCADE"))
+    document: Mapped[Document] = relationship(back_populates="classes")
+    label: Mapped[Label] = relationship()
+    __table_args__ = (
+        UniqueConstraint("document_id", "label_id", name="class_unique"),
+        Index("ix_class_doc", "document_id"),
+    )
+
+
+class QuestionRow(_Authored, Base):
+    """A question about a document. Its answers are ``AnswerAnnotation`` rows;
+    ``is_impossible`` marks "no answer in this passage"."""
+
+    __tablename__ = "questions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    document_id: Mapped[int] = mapped_column(ForeignKey("documents.id", ondelete="CASCADE"))
+    text: Mapped[str] = mapped_column(Text)
+    external_id: Mapped[str | None] = mapped_column(String(200), default=None)
+    is_impossible: Mapped[bool] = mapped_column(Boolean, default=False)
+    document: Mapped[Document] = relationship(back_populates="questions")
+    answers: Mapped[list[AnswerAnnotation]] = relationship(
+        back_populates="question", cascade="all, delete-orphan", order_by="AnswerAnnotation.id"
+    )
+    __table_args__ = (Index("ix_question_doc", "document_id"),)
+
+
+class AnswerAnnotation(_Authored, Base):
+    """A human answer span ``document.text[start:end]`` to a question."""
+
+    __tablename__ = "answer_annotations"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    question_id: Mapped[int] = mapped_column(ForeignKey("questions.id", ondelete="CASCADE"))
+    start: Mapped[int] = mapped_column(Integer)
+    end: Mapped[int] = mapped_column(Integer)
+    question: Mapped[QuestionRow] = relationship(back_populates="answers")
+    __table_args__ = (
+        CheckConstraint("start >= 0 AND start < \"end\"", name="answer_offsets"),
+        Index("ix_answer_question", "question_id"),
+    )
+
+
+class ModelVersion(Base):
+    """A trained model on disk (safetensors + tokenizer + label maps)."""
+
+    __tablename__ = "model_versions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"))
+    version: Mapped[int] = mapped_column(Integer)
+    base_model: Mapped[str] = mapped_column(Text)
+    path: Mapped[str] = mapped_column(Text)
+    metrics: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    labels: Mapped[list[Any]] = mapped_column(default=list)
+    is_active: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    task: Mapped[Task] = relationship()
+    __table_args__ = (UniqueConstraint("task_id", "version", name="model_version_unique"),)
+
+
+class TrainingRun(Base):
+    """One training run: its settings, per-epoch table, status and log."""
+
+    __tablename__ = "training_runs"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"))
+    settings: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # running | completed | failed | cancelled
+    status: Mapped[str] = mapped_column(String(16), default="running")
+    epochs: Mapped[list[Any]] = mapped_column(default=list)
+    warnings: Mapped[list[Any]] = mapped_column(default=list)
+    log: Mapped[str] = mapped_column(Text, default="")
+    error: Mapped[str | None] = mapped_column(Text, default=None)
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    model_version_id: Mapped[int | None] = mapped_column(
+        ForeignKey("model_versions.id", ondelete="SET NULL"), default=None
+    )
+    task: Mapped[Task] = relationship()
+    model_version: Mapped[ModelVersion | None] = relationship()
+
+
+class Suggestion(Base):
+    """A model's proposal awaiting review.
+
+    ``kind`` is entity | class | answer. ``payload`` holds ``{"start", "end", "label"}``
+    (entity), ``{"label", "probabilities"}`` (class) or ``{"start", "end", "text"}`` /
+    ``{"no_answer": true}`` (answer). ``state`` is pending | accepted | rejected | edited.
+    """
+
+    __tablename__ = "suggestions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    document_id: Mapped[int] = mapped_column(ForeignKey("documents.id", ondelete="CASCADE"))
+    task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"))
+    question_id: Mapped[int | None] = mapped_column(
+        ForeignKey("questions.id", ondelete="CASCADE"), default=None
+    )
+    model_version_id: Mapped[int | None] = mapped_column(
+        ForeignKey("model_versions.id", ondelete="CASCADE"), default=None
+    )
+    kind: Mapped[str] = mapped_column(String(16))
+    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    confidence: Mapped[float] = mapped_column(Float, default=0.0)
+    state: Mapped[str] = mapped_column(String(16), default="pending")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    __table_args__ = (
+        CheckConstraint("kind IN ('entity', 'class', 'answer')", name="suggestion_kind"),
+        CheckConstraint(
+            "state IN ('pending', 'accepted', 'rejected', 'edited')", name="suggestion_state"
+        ),
+        Index("ix_suggestion_doc_task", "document_id", "task_id", "state"),
+    )
+
+
+class DocumentScore(Base):
+    """A document's active-learning score under one strategy and model version."""
+
+    __tablename__ = "document_scores"
+    document_id: Mapped[int] = mapped_column(
+        ForeignKey("documents.id", ondelete="CASCADE"), primary_key=True
+    )
+    task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"), primary_key=True)
+    strategy: Mapped[str] = mapped_column(String(32), primary_key=True)
+    model_version_id: Mapped[int | None] = mapped_column(
+        ForeignKey("model_versions.id", ondelete="CASCADE"), default=None
+    )
+    score: Mapped[float] = mapped_column(Float)
+    __table_args__ = (Index("ix_score_rank", "task_id", "strategy", "score"),)

@@ -1,0 +1,763 @@
+"""Operations on a project's data. Each takes a ``session``; the caller owns the transaction
+(``with project.db.write() as session:``), so one user action is one unit of work."""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session, selectinload
+
+from core.errors import AnnotatorError, InputError
+from core.store.models import (
+    AnswerAnnotation,
+    ClassAnnotation,
+    Document,
+    EntityAnnotation,
+    Label,
+    ProjectInfo,
+    QuestionRow,
+    Suggestion,
+    Task,
+    utcnow,
+)
+from core.types import Answer, DocumentRecord, EntitySpan, Question, Split, TaskKind
+
+# A palette that stays readable on light and dark backgrounds (Okabe-Ito plus extras).
+PALETTE = (
+    "#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7",
+    "#8DD3C7", "#FB8072", "#80B1D3", "#FDB462", "#B3DE69", "#BC80BD", "#CCEBC5",
+)
+SHORTCUTS = "123456789qwertyuiopasdfghjklzxcvbnm"
+
+
+class AnnotationError(AnnotatorError):
+    """A labelling action that cannot be applied (overlap, offsets outside the text, ...)."""
+
+
+def content_hash(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+# --- tasks and labels -------------------------------------------------------------------
+
+
+def get_task(session: Session, kind: TaskKind | str) -> Task | None:
+    kind = TaskKind(kind).value
+    return session.scalars(
+        select(Task).where(Task.kind == kind).options(selectinload(Task.labels))
+    ).first()
+
+
+def require_task(session: Session, kind: TaskKind | str) -> Task:
+    task = get_task(session, kind)
+    if task is None:
+        raise AnnotationError(
+            f"the project has no {TaskKind(kind).value} task; add it first "
+            f"(annotator init ... --task {TaskKind(kind).value})"
+        )
+    return task
+
+
+def ensure_task(session: Session, kind: TaskKind | str, *, multi_label: bool = False) -> Task:
+    task = get_task(session, kind)
+    if task is None:
+        task = Task(kind=TaskKind(kind).value, multi_label=multi_label, settings={})
+        session.add(task)
+        session.flush()
+    return task
+
+
+def ensure_labels(session: Session, task: Task, names: Iterable[str]) -> dict[str, Label]:
+    """Add the labels not yet in the task's set (colour and shortcut chosen automatically)."""
+    by_name = {label.name: label for label in task.labels}
+    for name in names:
+        name = name.strip()
+        if not name:
+            raise AnnotationError("a label name cannot be empty")
+        if name in by_name:
+            continue
+        used_keys = {label.shortcut for label in task.labels}
+        key = next((k for k in SHORTCUTS if k not in used_keys), None)
+        label = Label(
+            name=name,
+            color=PALETTE[len(task.labels) % len(PALETTE)],
+            shortcut=key,
+            position=len(task.labels),
+        )
+        task.labels.append(label)
+        by_name[name] = label
+    session.flush()
+    return by_name
+
+
+def update_label(
+    session: Session,
+    label_id: int,
+    *,
+    name: str | None = None,
+    color: str | None = None,
+    shortcut: str | None = None,
+) -> Label:
+    label = session.get(Label, label_id)
+    if label is None:
+        raise AnnotationError(f"no label with id {label_id}")
+    if name is not None:
+        name = name.strip()
+        if not name:
+            raise AnnotationError("a label name cannot be empty")
+        clash = session.scalars(
+            select(Label).where(Label.task_id == label.task_id, Label.name == name, Label.id != label.id)
+        ).first()
+        if clash is not None:
+            raise AnnotationError(f"the label {name!r} exists already")
+        label.name = name
+    if color is not None:
+        label.color = color
+    if shortcut is not None:
+        if shortcut:
+            clash = session.scalars(
+                select(Label).where(
+                    Label.task_id == label.task_id, Label.shortcut == shortcut, Label.id != label.id
+                )
+            ).first()
+            if clash is not None:
+                raise AnnotationError(f"the key {shortcut!r} is already used by {clash.name!r}")
+        label.shortcut = shortcut or None
+    session.flush()
+    return label
+
+
+def delete_label(session: Session, label_id: int) -> None:
+    """Delete a label and every annotation that uses it."""
+    label = session.get(Label, label_id)
+    if label is None:
+        raise AnnotationError(f"no label with id {label_id}")
+    session.delete(label)
+    session.flush()
+
+
+def project_name(session: Session) -> str:
+    info = session.scalars(select(ProjectInfo)).first()
+    return info.name if info else ""
+
+
+# --- documents ----------------------------------------------------------------------------
+
+
+@dataclass
+class ImportSummary:
+    """What an import added; duplicates are documents whose text was already there."""
+
+    documents_added: int = 0
+    duplicates: int = 0
+    annotations_added: int = 0
+    questions_added: int = 0
+    labels_added: list[str] = field(default_factory=list)
+
+
+def _validate_record(record: DocumentRecord) -> None:
+    n = len(record.text)
+    where_line = record.line
+
+    def fail(problem: str) -> None:
+        raise InputError(record.source, where_line, problem)
+
+    for span in record.spans:
+        if not (0 <= span.start < span.end <= n):
+            fail(f"entity [{span.start}, {span.end}) lies outside the text (length {n})")
+        if not span.label.strip():
+            fail("an entity has an empty label")
+    for q in record.questions:
+        if not q.text.strip():
+            fail("a question is empty")
+        for a in q.answers:
+            if not (0 <= a.start < a.end <= n):
+                fail(f"answer [{a.start}, {a.end}) lies outside the text (length {n})")
+    for c in record.classes:
+        if not c.strip():
+            fail("a class label is empty")
+
+
+def _spans_overlap(spans: Sequence[tuple[int, int]]) -> tuple[int, int, int, int] | None:
+    ordered = sorted(spans)
+    for (s1, e1), (s2, e2) in zip(ordered, ordered[1:]):
+        if s2 < e1:
+            return s1, e1, s2, e2
+    return None
+
+
+def add_documents(
+    session: Session,
+    records: Iterable[DocumentRecord],
+    *,
+    split: Split | str | None = None,
+    annotator: str = "import",
+    multi_label: bool | None = None,
+) -> ImportSummary:
+    """Add documents with their labels. Texts already in the project are not duplicated;
+    their new labels are merged in. Labels found in the data join the task's label set.
+
+    Raises :class:`InputError` (naming file and line) on any bad record: the caller's
+    transaction then rolls back, so an import is all or nothing.
+    """
+    summary = ImportSummary()
+    tasks: dict[str, Task] = {}
+    labels_before: dict[str, set[str]] = {}
+
+    def task_for(kind: TaskKind) -> Task:
+        if kind.value not in tasks:
+            existing = get_task(session, kind)
+            if existing is None:
+                existing = ensure_task(
+                    session, kind, multi_label=bool(multi_label) if kind is TaskKind.CLASSIFY else False
+                )
+            tasks[kind.value] = existing
+            labels_before[kind.value] = {label.name for label in existing.labels}
+        return tasks[kind.value]
+
+    now = utcnow()
+    for record in records:
+        _validate_record(record)
+        overlap = _spans_overlap([(s.start, s.end) for s in record.spans])
+        if overlap is not None:
+            raise InputError(
+                record.source,
+                record.line,
+                f"entities [{overlap[0]}, {overlap[1]}) and [{overlap[2]}, {overlap[3]}) overlap; "
+                "overlapping entities are not supported",
+            )
+        doc_split = Split(split).value if split else (record.split.value if record.split else None)
+        digest = content_hash(record.text)
+        doc = session.scalars(select(Document).where(Document.content_hash == digest)).first()
+        if doc is None:
+            doc = Document(
+                text=record.text,
+                external_id=record.external_id,
+                source=record.source,
+                meta=dict(record.meta),
+                content_hash=digest,
+                split=doc_split or "unassigned",
+            )
+            session.add(doc)
+            session.flush()
+            summary.documents_added += 1
+        else:
+            summary.duplicates += 1
+            if doc_split:
+                doc.split = doc_split
+        if record.spans:
+            task = task_for(TaskKind.NER)
+            by_name = ensure_labels(session, task, {s.label for s in record.spans})
+            have = {
+                (a.start, a.end)
+                for a in session.scalars(
+                    select(EntityAnnotation).where(EntityAnnotation.document_id == doc.id)
+                )
+            }
+            for span in record.spans:
+                if (span.start, span.end) in have:
+                    continue
+                if any(s < span.end and span.start < e for s, e in have):
+                    raise InputError(
+                        record.source,
+                        record.line,
+                        f"entity [{span.start}, {span.end}) overlaps one already in the project",
+                    )
+                session.add(
+                    EntityAnnotation(
+                        document_id=doc.id,
+                        label_id=by_name[span.label].id,
+                        start=span.start,
+                        end=span.end,
+                        annotator=annotator,
+                        origin="imported",
+                        created_at=now,
+                    )
+                )
+                have.add((span.start, span.end))
+                summary.annotations_added += 1
+        if record.classes:
+            task = task_for(TaskKind.CLASSIFY)
+            if len(set(record.classes)) > 1 and not task.multi_label:
+                if multi_label is False:
+                    raise InputError(
+                        record.source,
+                        record.line,
+                        f"{len(set(record.classes))} classes on one document, but the "
+                        "classification task is single-label",
+                    )
+                task.multi_label = True
+            by_name = ensure_labels(session, task, record.classes)
+            have_ids = set(
+                session.scalars(
+                    select(ClassAnnotation.label_id).where(ClassAnnotation.document_id == doc.id)
+                )
+            )
+            if not task.multi_label and have_ids and by_name[record.classes[0]].id not in have_ids:
+                raise InputError(
+                    record.source,
+                    record.line,
+                    "this text is already in the project with a different class "
+                    "(the classification task is single-label)",
+                )
+            for name in dict.fromkeys(record.classes):
+                if by_name[name].id in have_ids:
+                    continue
+                session.add(
+                    ClassAnnotation(
+                        document_id=doc.id,
+                        label_id=by_name[name].id,
+                        annotator=annotator,
+                        origin="imported",
+                        created_at=now,
+                    )
+                )
+                summary.annotations_added += 1
+        if record.questions:
+            task_for(TaskKind.QA)
+            existing_q = {
+                q.text: q
+                for q in session.scalars(select(QuestionRow).where(QuestionRow.document_id == doc.id))
+            }
+            for q in record.questions:
+                if q.text in existing_q:
+                    continue
+                row = QuestionRow(
+                    document_id=doc.id,
+                    text=q.text,
+                    external_id=q.external_id,
+                    is_impossible=q.is_impossible and not q.answers,
+                    annotator=annotator,
+                    origin="imported",
+                    created_at=now,
+                )
+                for a in q.answers:
+                    row.answers.append(
+                        AnswerAnnotation(
+                            start=a.start, end=a.end, annotator=annotator, origin="imported",
+                            created_at=now,
+                        )
+                    )
+                    summary.annotations_added += 1
+                session.add(row)
+                existing_q[q.text] = row
+                summary.questions_added += 1
+    session.flush()
+    for kind, task in tasks.items():
+        for label in task.labels:
+            if label.name not in labels_before[kind]:
+                summary.labels_added.append(label.name)
+    return summary
+
+
+def set_split(session: Session, doc_ids: Iterable[int], split: Split | str) -> None:
+    value = Split(split).value
+    for doc_id in doc_ids:
+        doc = _document(session, doc_id)
+        doc.split = value
+
+
+def set_review_status(session: Session, doc_id: int, status: str) -> Document:
+    if status not in ("unreviewed", "reviewed", "skipped"):
+        raise AnnotationError(f"unknown review status {status!r}")
+    doc = _document(session, doc_id)
+    doc.review_status = status
+    doc.reviewed_at = utcnow() if status == "reviewed" else None
+    return doc
+
+
+def _document(session: Session, doc_id: int) -> Document:
+    doc = session.get(Document, doc_id)
+    if doc is None:
+        raise AnnotationError(f"no document with id {doc_id}")
+    return doc
+
+
+def _label(session: Session, kind: TaskKind, name: str) -> Label:
+    task = require_task(session, kind)
+    for label in task.labels:
+        if label.name == name:
+            return label
+    raise AnnotationError(f"the {kind.value} task has no label {name!r}")
+
+
+# --- entity annotations ------------------------------------------------------------------
+
+
+def add_entity(
+    session: Session,
+    doc_id: int,
+    start: int,
+    end: int,
+    label: str,
+    *,
+    annotator: str = "user",
+    origin: str = "human",
+    suggestion_id: int | None = None,
+) -> EntityAnnotation:
+    """Label ``text[start:end]``. Refuses offsets outside the text and overlapping spans."""
+    doc = _document(session, doc_id)
+    if not (0 <= start < end <= len(doc.text)):
+        raise AnnotationError(
+            f"span [{start}, {end}) lies outside the document (length {len(doc.text)})"
+        )
+    if not doc.text[start:end].strip():
+        raise AnnotationError("an entity cannot be only white space")
+    for other in doc.entities:
+        if other.start < end and start < other.end:
+            raise AnnotationError(
+                f"overlaps the {other.label.name} entity "
+                f"{doc.text[other.start:other.end]!r}; change or delete that one first"
+            )
+    row = EntityAnnotation(
+        document_id=doc.id,
+        label_id=_label(session, TaskKind.NER, label).id,
+        start=start,
+        end=end,
+        annotator=annotator,
+        origin=origin,
+        suggestion_id=suggestion_id,
+    )
+    session.add(row)
+    doc.entities.append(row)
+    session.flush()
+    return row
+
+
+def delete_entity(session: Session, entity_id: int) -> None:
+    row = session.get(EntityAnnotation, entity_id)
+    if row is None:
+        raise AnnotationError(f"no entity with id {entity_id}")
+    session.delete(row)
+    session.flush()
+
+
+def relabel_entity(session: Session, entity_id: int, label: str) -> EntityAnnotation:
+    row = session.get(EntityAnnotation, entity_id)
+    if row is None:
+        raise AnnotationError(f"no entity with id {entity_id}")
+    row.label_id = _label(session, TaskKind.NER, label).id
+    session.flush()
+    return row
+
+
+# --- class annotations -------------------------------------------------------------------
+
+
+def set_classes(
+    session: Session,
+    doc_id: int,
+    labels: Sequence[str],
+    *,
+    annotator: str = "user",
+    origin: str = "human",
+    suggestion_id: int | None = None,
+) -> list[ClassAnnotation]:
+    """Make ``labels`` the document's classes (replacing the previous ones)."""
+    task = require_task(session, TaskKind.CLASSIFY)
+    if len(labels) > 1 and not task.multi_label:
+        raise AnnotationError("the classification task is single-label: choose one class")
+    doc = _document(session, doc_id)
+    wanted = {_label(session, TaskKind.CLASSIFY, name).id for name in labels}
+    kept = []
+    for row in list(doc.classes):
+        if row.label_id in wanted:
+            wanted.discard(row.label_id)
+            kept.append(row)
+        else:
+            doc.classes.remove(row)
+            session.delete(row)
+    for label_id in wanted:
+        row = ClassAnnotation(
+            document_id=doc.id, label_id=label_id, annotator=annotator, origin=origin,
+            suggestion_id=suggestion_id,
+        )
+        doc.classes.append(row)
+        kept.append(row)
+    session.flush()
+    return kept
+
+
+# --- questions and answers ---------------------------------------------------------------
+
+
+def add_question(
+    session: Session, doc_id: int, text: str, *, annotator: str = "user"
+) -> QuestionRow:
+    doc = _document(session, doc_id)
+    if not text.strip():
+        raise AnnotationError("a question cannot be empty")
+    row = QuestionRow(document_id=doc.id, text=text.strip(), annotator=annotator, origin="human")
+    doc.questions.append(row)
+    session.flush()
+    return row
+
+
+def _question(session: Session, question_id: int) -> QuestionRow:
+    row = session.get(QuestionRow, question_id)
+    if row is None:
+        raise AnnotationError(f"no question with id {question_id}")
+    return row
+
+
+def set_answer(
+    session: Session,
+    question_id: int,
+    start: int | None,
+    end: int | None,
+    *,
+    annotator: str = "user",
+    origin: str = "human",
+    suggestion_id: int | None = None,
+) -> QuestionRow:
+    """Set the question's answer to ``text[start:end]``; ``None`` offsets mean "no answer"."""
+    q = _question(session, question_id)
+    q.answers.clear()
+    if start is None or end is None:
+        q.is_impossible = True
+    else:
+        text = q.document.text
+        if not (0 <= start < end <= len(text)):
+            raise AnnotationError(f"answer [{start}, {end}) lies outside the passage")
+        q.is_impossible = False
+        q.answers.append(
+            AnswerAnnotation(
+                start=start, end=end, annotator=annotator, origin=origin,
+                suggestion_id=suggestion_id,
+            )
+        )
+    session.flush()
+    return q
+
+
+def clear_answer(session: Session, question_id: int) -> QuestionRow:
+    q = _question(session, question_id)
+    q.answers.clear()
+    q.is_impossible = False
+    session.flush()
+    return q
+
+
+def delete_question(session: Session, question_id: int) -> None:
+    session.delete(_question(session, question_id))
+    session.flush()
+
+
+# --- reading --------------------------------------------------------------------------------
+
+
+def document_record(doc: Document) -> DocumentRecord:
+    """A plain, thread-safe copy of a document and its human labels."""
+    return DocumentRecord(
+        text=doc.text,
+        external_id=doc.external_id,
+        spans=tuple(EntitySpan(a.start, a.end, a.label.name) for a in doc.entities),
+        classes=tuple(c.label.name for c in doc.classes),
+        questions=tuple(
+            Question(
+                text=q.text,
+                answers=tuple(Answer(a.start, a.end, doc.text[a.start : a.end]) for a in q.answers),
+                is_impossible=q.is_impossible,
+                external_id=q.external_id,
+            )
+            for q in doc.questions
+        ),
+        split=Split(doc.split),
+        meta=dict(doc.meta or {}),
+        source=doc.source,
+        doc_id=doc.id,
+    )
+
+
+def _eager(stmt):  # type: ignore[no-untyped-def]
+    return stmt.options(
+        selectinload(Document.entities).selectinload(EntityAnnotation.label),
+        selectinload(Document.classes).selectinload(ClassAnnotation.label),
+        selectinload(Document.questions).selectinload(QuestionRow.answers),
+    )
+
+
+def is_labelled(record: DocumentRecord, kind: TaskKind) -> bool:
+    """Whether a document carries labels for the task.
+
+    A reviewed NER document with no entity counts as labelled (it teaches "nothing here");
+    callers pass reviewed documents through ``include_reviewed_empty``.
+    """
+    if kind is TaskKind.NER:
+        return bool(record.spans)
+    if kind is TaskKind.CLASSIFY:
+        return bool(record.classes)
+    return any(q.answers or q.is_impossible for q in record.questions)
+
+
+def iter_records(
+    session: Session,
+    *,
+    split: Split | str | None = None,
+    reviewed_only: bool = False,
+    doc_ids: Sequence[int] | None = None,
+    batch: int = 1000,
+) -> Iterable[DocumentRecord]:
+    """Yield the project's documents as plain records, in id order, a batch at a time."""
+    last = 0
+    while True:
+        stmt = select(Document).where(Document.id > last).order_by(Document.id).limit(batch)
+        if split is not None:
+            stmt = stmt.where(Document.split == Split(split).value)
+        if reviewed_only:
+            stmt = stmt.where(Document.review_status == "reviewed")
+        if doc_ids is not None:
+            stmt = stmt.where(Document.id.in_(list(doc_ids)))
+        docs = session.scalars(_eager(stmt)).all()
+        if not docs:
+            return
+        for doc in docs:
+            yield document_record(doc)
+        last = docs[-1].id
+
+
+def labelled_records(session: Session, kind: TaskKind | str) -> list[DocumentRecord]:
+    """The training snapshot of a task: every document with labels for it (any split but
+    test), plus reviewed NER documents without entities (true negatives)."""
+    kind = TaskKind(kind)
+    reviewed = set(
+        session.scalars(select(Document.id).where(Document.review_status == "reviewed"))
+    )
+    out = []
+    for record in iter_records(session):
+        if record.split is Split.TEST:
+            continue
+        if is_labelled(record, kind) or (kind is TaskKind.NER and record.doc_id in reviewed):
+            out.append(record)
+    return out
+
+
+# --- stats ------------------------------------------------------------------------------------
+
+
+def stats(session: Session) -> dict[str, object]:
+    """Counts for the status bar and ``annotator stats``."""
+    documents = session.scalar(select(func.count(Document.id))) or 0
+    per_split = dict(
+        session.execute(select(Document.split, func.count(Document.id)).group_by(Document.split)).all()
+    )
+    per_status = dict(
+        session.execute(
+            select(Document.review_status, func.count(Document.id)).group_by(Document.review_status)
+        ).all()
+    )
+    entity_labels = dict(
+        session.execute(
+            select(Label.name, func.count(EntityAnnotation.id))
+            .join(EntityAnnotation, EntityAnnotation.label_id == Label.id)
+            .group_by(Label.name)
+        ).all()
+    )
+    class_labels = dict(
+        session.execute(
+            select(Label.name, func.count(ClassAnnotation.id))
+            .join(ClassAnnotation, ClassAnnotation.label_id == Label.id)
+            .group_by(Label.name)
+        ).all()
+    )
+    questions = session.scalar(select(func.count(QuestionRow.id))) or 0
+    answered = (
+        session.scalar(
+            select(func.count(QuestionRow.id)).where(
+                (QuestionRow.is_impossible.is_(True)) | QuestionRow.answers.any()
+            )
+        )
+        or 0
+    )
+    answers = session.scalar(select(func.count(AnswerAnnotation.id))) or 0
+    impossible = (
+        session.scalar(select(func.count(QuestionRow.id)).where(QuestionRow.is_impossible.is_(True)))
+        or 0
+    )
+    n_entities = sum(entity_labels.values())
+    n_classes = sum(class_labels.values())
+    labelled_docs = {
+        "ner": session.scalar(
+            select(func.count(func.distinct(EntityAnnotation.document_id)))
+        ) or 0,
+        "classify": session.scalar(
+            select(func.count(func.distinct(ClassAnnotation.document_id)))
+        ) or 0,
+        "qa": session.scalar(select(func.count(func.distinct(QuestionRow.document_id)))) or 0,
+    }
+    pending = session.scalar(
+        select(func.count(Suggestion.id)).where(Suggestion.state == "pending")
+    ) or 0
+    tasks = {
+        t.kind: {
+            "multi_label": t.multi_label,
+            "labels": [label.name for label in t.labels],
+        }
+        for t in session.scalars(select(Task).options(selectinload(Task.labels)))
+    }
+    return {
+        "project": project_name(session),
+        "tasks": tasks,
+        "documents": documents,
+        "annotations": n_entities + n_classes + answers + impossible,
+        "splits": {s.value: per_split.get(s.value, 0) for s in Split},
+        "review_status": {
+            s: per_status.get(s, 0) for s in ("unreviewed", "reviewed", "skipped")
+        },
+        "labelled_documents": labelled_docs,
+        "entities": n_entities,
+        "entity_labels": entity_labels,
+        "classes": n_classes,
+        "class_labels": class_labels,
+        "questions": questions,
+        "questions_answered": answered,
+        "answers": answers,
+        "unanswerable": impossible,
+        "pending_suggestions": pending,
+        "seconds_per_annotation": seconds_per_annotation(session),
+    }
+
+
+def seconds_per_annotation(session: Session) -> float | None:
+    """Median time between a person's consecutive human annotations, gaps over 10 minutes
+    (breaks) left out: how long one label takes."""
+    stamps: dict[str, list[datetime]] = {}
+    for model in (EntityAnnotation, ClassAnnotation, AnswerAnnotation):
+        rows = session.execute(
+            select(model.annotator, model.created_at).where(model.origin != "imported")
+        ).all()
+        for who, when in rows:
+            stamps.setdefault(who, []).append(when)
+    gaps: list[float] = []
+    for times in stamps.values():
+        times.sort()
+        for a, b in zip(times, times[1:]):
+            gap = (b - a).total_seconds()
+            if 0 < gap <= 600:
+                gaps.append(gap)
+    if not gaps:
+        return None
+    gaps.sort()
+    return round(gaps[len(gaps) // 2], 2)
+
+
+def label_counts(session: Session, kind: TaskKind | str) -> Counter[str]:
+    kind = TaskKind(kind)
+    model = {TaskKind.NER: EntityAnnotation, TaskKind.CLASSIFY: ClassAnnotation}.get(kind)
+    if model is None:
+        return Counter()
+    rows = session.execute(
+        select(Label.name, func.count(model.id)).join(model, model.label_id == Label.id).group_by(Label.name)
+    ).all()
+    return Counter(dict(rows))
+
+
+def delete_documents(session: Session, doc_ids: Iterable[int]) -> int:
+    ids = list(doc_ids)
+    result = session.execute(delete(Document).where(Document.id.in_(ids)))
+    return int(result.rowcount or 0)

@@ -1,0 +1,274 @@
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select, text
+
+from core.errors import InputError, ProjectError
+from core.project import Project
+from core.store import db as dbmod
+from core.store import repo
+from core.store.models import Document, EntityAnnotation
+from core.types import Answer, DocumentRecord, EntitySpan, Question
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Project:
+    p = Project.create(tmp_path / "p.db", tasks={"ner": ["Disease"], "classify": ["pos", "neg"]})
+    yield p
+    p.close()
+
+
+def _counts(project: Project) -> dict[str, object]:
+    with project.read() as session:
+        return repo.stats(session)
+
+
+def test_new_project_is_wal_with_foreign_keys(project: Project) -> None:
+    with project.read() as session:
+        assert session.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+        assert session.execute(text("PRAGMA foreign_keys")).scalar() == 1
+    raw = sqlite3.connect(project.path)
+    assert raw.execute("PRAGMA application_id").fetchone()[0] == dbmod.APPLICATION_ID
+    assert raw.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()[0] == str(
+        dbmod.SCHEMA_VERSION
+    )
+    raw.close()
+
+
+def test_create_refuses_to_overwrite(tmp_path: Path) -> None:
+    target = tmp_path / "x.db"
+    target.write_text("precious")
+    with pytest.raises(ProjectError, match="already exists"):
+        Project.create(target)
+    assert target.read_text() == "precious"
+
+
+def test_import_dedupes_by_content_and_merges_labels(project: Project) -> None:
+    with project.write() as s:
+        first = repo.add_documents(
+            s, [DocumentRecord("Aspirin helps flu.", spans=(EntitySpan(13, 16, "Disease"),))]
+        )
+    with project.write() as s:
+        again = repo.add_documents(
+            s,
+            [DocumentRecord("Aspirin helps flu.", spans=(EntitySpan(0, 7, "Drug"), EntitySpan(13, 16, "Disease")))],
+        )
+    assert (first.documents_added, again.documents_added, again.duplicates) == (1, 0, 1)
+    assert again.annotations_added == 1 and again.labels_added == ["Drug"]
+    stats = _counts(project)
+    assert stats["documents"] == 1
+    assert stats["entity_labels"] == {"Disease": 1, "Drug": 1}
+
+
+def test_bad_record_rolls_back_the_whole_import(project: Project) -> None:
+    good = DocumentRecord("fine text", classes=("pos",), source="in.jsonl", line=1)
+    bad = DocumentRecord("short", spans=(EntitySpan(2, 40, "Disease"),), source="in.jsonl", line=2)
+    with pytest.raises(InputError) as info:
+        with project.write() as s:
+            repo.add_documents(s, [good, bad])
+    assert "in.jsonl:2" in str(info.value) and "outside the text" in str(info.value)
+    assert _counts(project)["documents"] == 0
+
+
+def test_overlapping_entities_are_refused(project: Project) -> None:
+    with project.write() as s:
+        repo.add_documents(s, [DocumentRecord("chronic kidney disease")])
+        doc_id = s.scalars(select(Document.id)).one()
+        repo.add_entity(s, doc_id, 8, 22, "Disease")
+    with pytest.raises(repo.AnnotationError, match="overlaps"):
+        with project.write() as s:
+            repo.add_entity(s, doc_id, 0, 14, "Disease")
+    with pytest.raises(repo.AnnotationError, match="outside"):
+        with project.write() as s:
+            repo.add_entity(s, doc_id, 5, 99, "Disease")
+    with project.read() as s:
+        rows = s.scalars(select(EntityAnnotation)).all()
+        assert [(r.start, r.end, r.label.name) for r in rows] == [(8, 22, "Disease")]
+
+
+def test_classes_single_and_multi_label(project: Project) -> None:
+    with project.write() as s:
+        repo.add_documents(s, [DocumentRecord("good film")])
+        doc_id = s.scalars(select(Document.id)).one()
+        repo.set_classes(s, doc_id, ["pos"])
+        repo.set_classes(s, doc_id, ["neg"])
+    with project.read() as s:
+        assert repo.labelled_records(s, "classify")[0].classes == ("neg",)
+    with pytest.raises(repo.AnnotationError, match="single-label"):
+        with project.write() as s:
+            repo.set_classes(s, doc_id, ["pos", "neg"])
+    with project.write() as s:
+        repo.require_task(s, "classify").multi_label = True
+    with project.write() as s:
+        repo.set_classes(s, doc_id, ["pos", "neg"])
+    with project.read() as s:
+        assert sorted(repo.labelled_records(s, "classify")[0].classes) == ["neg", "pos"]
+
+
+def test_questions_answers_and_no_answer(project: Project) -> None:
+    passage = "The patient takes metformin daily."
+    with project.write() as s:
+        repo.add_documents(
+            s,
+            [DocumentRecord(passage, questions=(Question("Which drug?", (Answer(18, 27, "metformin"),)),))],
+        )
+        doc_id = s.scalars(select(Document.id)).one()
+        q = repo.add_question(s, doc_id, "Any allergy?")
+        repo.set_answer(s, q.id, None, None)
+    with project.read() as s:
+        (record,) = repo.labelled_records(s, "qa")
+    assert record.questions[0].answers[0].text == "metformin"
+    assert record.questions[1].is_impossible and not record.questions[1].answers
+    stats = _counts(project)
+    assert stats["questions"] == 2 and stats["questions_answered"] == 2 and stats["unanswerable"] == 1
+
+
+def test_deleting_a_document_cascades(project: Project) -> None:
+    with project.write() as s:
+        repo.add_documents(s, [DocumentRecord("flu", spans=(EntitySpan(0, 3, "Disease"),))])
+        doc_id = s.scalars(select(Document.id)).one()
+        repo.delete_documents(s, [doc_id])
+    with project.read() as s:
+        assert s.scalars(select(EntityAnnotation)).all() == []
+
+
+def test_concurrent_writers_never_see_database_locked(project: Project) -> None:
+    errors: list[BaseException] = []
+
+    def writer(i: int) -> None:
+        try:
+            for k in range(25):
+                with project.write() as s:
+                    repo.add_documents(s, [DocumentRecord(f"note {i}-{k}", classes=("pos",))])
+        except BaseException as exc:  # noqa: BLE001 - collected for the assertion
+            errors.append(exc)
+
+    threads = [threading.Thread(target=writer, args=(i,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert _counts(project)["documents"] == 100
+
+
+def test_reopen_keeps_everything(tmp_path: Path) -> None:
+    path = tmp_path / "keep.db"
+    with Project.create(path, tasks={"ner": ["Disease"]}) as p:
+        with p.write() as s:
+            repo.add_documents(s, [DocumentRecord("flu", spans=(EntitySpan(0, 3, "Disease"),))])
+    with Project.open(path) as p:
+        assert _counts(p)["entities"] == 1
+
+
+def test_not_a_project(tmp_path: Path) -> None:
+    junk = tmp_path / "junk.db"
+    junk.write_bytes(b"\x00\x01 not sqlite at all" * 10)
+    with pytest.raises(ProjectError, match="not a project"):
+        Project.open(junk)
+    other = tmp_path / "other.db"
+    sqlite3.connect(other).execute("CREATE TABLE t (x)").connection.commit()
+    with pytest.raises(ProjectError, match="not an annotator project"):
+        Project.open(other)
+    with pytest.raises(ProjectError, match="no such project"):
+        Project.open(tmp_path / "missing.db")
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root can write read-only files")
+def test_read_only_file_gives_clear_message(tmp_path: Path) -> None:
+    path = tmp_path / "ro.db"
+    Project.create(path).close()
+    path.chmod(0o444)
+    with pytest.raises(ProjectError, match="read-only"):
+        Project.open(path)
+
+
+def test_read_only_file_check_uses_access(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "ro.db"
+    Project.create(path).close()
+    real_access = os.access
+    monkeypatch.setattr(
+        os, "access", lambda p, mode: False if str(p) == str(path) else real_access(p, mode)
+    )
+    with pytest.raises(ProjectError, match="read-only"):
+        Project.open(path)
+    with Project.open(path, readonly=True) as p:
+        assert _counts(p)["documents"] == 0
+
+
+def test_newer_schema_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "new.db"
+    Project.create(path).close()
+    raw = sqlite3.connect(path)
+    raw.execute("UPDATE meta SET value='999' WHERE key='schema_version'")
+    raw.commit()
+    raw.close()
+    with pytest.raises(ProjectError, match="newer version"):
+        Project.open(path)
+
+
+def test_older_schema_is_upgraded_after_a_backup(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "old.db"
+    with Project.create(path) as p:
+        with p.write() as s:
+            repo.add_documents(s, [DocumentRecord("kept through the upgrade")])
+    current = dbmod.SCHEMA_VERSION
+
+    def add_column(conn) -> None:  # type: ignore[no-untyped-def]
+        conn.exec_driver_sql("ALTER TABLE documents ADD COLUMN upgraded_marker INTEGER DEFAULT 7")
+
+    monkeypatch.setattr(dbmod, "SCHEMA_VERSION", current + 1)
+    monkeypatch.setitem(dbmod.MIGRATIONS, current, add_column)
+    with Project.open(path) as p:
+        with p.read() as s:
+            assert s.execute(text("SELECT upgraded_marker FROM documents")).scalar() == 7
+            assert s.execute(text("SELECT value FROM meta WHERE key='schema_version'")).scalar() == str(current + 1)
+    backup = path.with_name(f"old.db.v{current}.bak")
+    assert backup.exists()
+    raw = sqlite3.connect(backup)
+    assert raw.execute("SELECT text FROM documents").fetchone()[0] == "kept through the upgrade"
+    assert raw.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()[0] == str(current)
+    raw.close()
+
+
+def test_failed_upgrade_leaves_file_at_old_version(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "old.db"
+    Project.create(path).close()
+    current = dbmod.SCHEMA_VERSION
+
+    def broken(conn) -> None:  # type: ignore[no-untyped-def]
+        conn.exec_driver_sql("ALTER TABLE documents ADD COLUMN half INTEGER")
+        raise RuntimeError("step failed")
+
+    monkeypatch.setattr(dbmod, "SCHEMA_VERSION", current + 1)
+    monkeypatch.setitem(dbmod.MIGRATIONS, current, broken)
+    with pytest.raises(RuntimeError):
+        Project.open(path)
+    raw = sqlite3.connect(path)
+    cols = [r[1] for r in raw.execute("PRAGMA table_info(documents)")]
+    assert "half" not in cols
+    assert raw.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()[0] == str(current)
+    raw.close()
+
+
+def test_seconds_per_annotation_uses_human_gaps(project: Project) -> None:
+    from datetime import datetime, timedelta, timezone
+
+    t0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    with project.write() as s:
+        repo.add_documents(s, [DocumentRecord(f"doc {i}") for i in range(4)])
+        ids = s.scalars(select(Document.id)).all()
+        for i, doc_id in enumerate(ids):
+            row = repo.add_entity(s, doc_id, 0, 3, "Disease")
+            row.created_at = t0 + timedelta(seconds=[0, 10, 30, 3600][i])
+    with project.read() as s:
+        assert repo.seconds_per_annotation(s) == 20.0
