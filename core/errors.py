@@ -26,6 +26,10 @@ class InputError(AnnotatorError):
         super().__init__(f"{where}: {problem}")
 
 
+class ExportError(AnnotatorError):
+    """Records that cannot be written in the chosen format (the target file is left untouched)."""
+
+
 class ProjectError(AnnotatorError):
     """A project file that cannot be opened or used (not a project, read-only, too new)."""
 

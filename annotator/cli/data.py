@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from annotator.cli.main import UsageError, emit
@@ -125,7 +126,18 @@ def cmd_import(args: argparse.Namespace) -> int:
         "annotations_added": summary.annotations_added,
         "questions_added": summary.questions_added,
         "labels_added": summary.labels_added,
+        "conflicts": summary.conflicts,
     }
+    if summary.conflicts and not args.json:
+        print(
+            f"annotator: warning: {len(summary.conflicts)} repeated texts carry labels that "
+            "contradict their first copy (the first was kept):",
+            file=sys.stderr,
+        )
+        for line in summary.conflicts[:10]:
+            print(f"  {line}", file=sys.stderr)
+        if len(summary.conflicts) > 10:
+            print(f"  ... and {len(summary.conflicts) - 10} more", file=sys.stderr)
     emit(args, payload, lambda: print(
         f"imported {summary.documents_added} documents ({summary.duplicates} already there), "
         f"{summary.annotations_added} annotations"

@@ -105,6 +105,10 @@ def run(argv: list[str] | None = None) -> int:
             sys.stdout.write("\n")
         print(f"annotator: error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:
+        # The reader of our output went away (e.g. `| head`): not an error of ours.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except KeyboardInterrupt:
         print("annotator: interrupted", file=sys.stderr)
         return 130

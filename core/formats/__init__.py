@@ -1,0 +1,198 @@
+"""Reading and writing labelled documents in common file formats.
+
+Readers turn a file into a list of :class:`~core.types.DocumentRecord` (all or nothing: any
+problem raises :class:`~core.errors.InputError` naming the file and line); writers take
+records and replace the target file atomically. Pure Python: no Qt, no database.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from pathlib import Path
+
+from core.errors import InputError
+from core.formats._common import ExportError, atomic_output, bom_encoding, read_text
+from core.formats.conll import parse_conll, write_conll
+from core.formats.csv_table import guess_delimiter, parse_csv, write_csv
+from core.formats.jsonl import parse_jsonl, write_jsonl
+from core.formats.label_lines import parse_label_lines, write_label_lines
+from core.formats.plain_text import TEXT_UNITS, read_text_documents, write_text_documents
+from core.formats.squad import parse_squad, write_squad
+from core.types import DocumentRecord
+
+__all__ = ["FORMATS", "TEXT_UNITS", "ExportError", "guess_format", "read_file", "write_file"]
+
+FORMATS = ("text", "csv", "lines", "jsonl", "conll", "squad")
+
+_CONLL_SUFFIXES = (".conll", ".conllu", ".bio", ".iob", ".iob2", ".iobes", ".bilou")
+_PEEK_CHARS = 65536
+_PEEK_LINES = 200
+_TAG_FIELD = re.compile(r"O|[BIESLU]-\S+")
+_LABEL_FIELD = re.compile(r"[\w.:|+\-]{1,40}")
+
+
+def guess_format(path: str | Path) -> str:
+    """Tell a file's format from its extension and a look at its first lines.
+
+    A folder is "text"; .txt is "conll" (token-tag lines), "lines" (``<label> <text>``
+    lines with few distinct labels) or "text"; .csv is "csv"; .tsv is "conll" or "csv";
+    .json/.jsonl is "squad" when it holds ``data``/``paragraphs``, else "jsonl"; .conll,
+    .bio, .iob... are "conll". Raises InputError for other extensions.
+    """
+    path = Path(path)
+    if path.is_dir():
+        return "text"
+    suffix = path.suffix.lower()
+    if suffix in _CONLL_SUFFIXES:
+        return "conll"
+    if suffix not in (".txt", ".csv", ".tsv", ".json", ".jsonl", ".ndjson"):
+        raise InputError(
+            path,
+            None,
+            f"cannot tell the format from the extension {suffix or '(none)'!r}; "
+            f"choose one of {', '.join(FORMATS)} (--format)",
+        )
+    if suffix == ".csv":
+        return "csv"
+    head = _peek(path)
+    if suffix == ".tsv":
+        return "conll" if _looks_like_conll(head) else "csv"
+    if suffix in (".json", ".jsonl", ".ndjson"):
+        # Anything but SQuAD goes to the jsonl reader, which explains what is wrong.
+        if head.lstrip().startswith("{") and '"paragraphs"' in head and '"data"' in head:
+            return "squad"
+        return "jsonl"
+    if _looks_like_conll(head):
+        return "conll"
+    return "lines" if _looks_like_label_lines(head) else "text"
+
+
+def _peek(path: Path) -> str:
+    try:
+        with path.open("rb") as handle:
+            data = handle.read(_PEEK_CHARS)
+    except OSError as exc:
+        raise InputError(path, None, f"cannot read the file: {exc.strerror or exc}") from None
+    # A character cut at the end of the peek is harmless here; the reader checks properly.
+    bom = bom_encoding(data)
+    if bom is not None:
+        return data.decode(bom, errors="ignore")
+    return data.decode("utf-8-sig", errors="replace")
+
+
+def _sample_lines(head: str) -> list[str]:
+    lines = head.splitlines()
+    if len(head) >= _PEEK_CHARS and lines:
+        lines.pop()  # probably cut short
+    return [line for line in lines[:_PEEK_LINES] if line.strip()]
+
+
+def _looks_like_conll(head: str) -> bool:
+    lines = [line for line in _sample_lines(head) if not line.startswith("-DOCSTART-")]
+    if not lines:
+        return False
+    for line in lines:
+        fields = line.split("\t") if "\t" in line.strip() else line.split()
+        if len(fields) < 2 or not _TAG_FIELD.fullmatch(fields[-1].strip()):
+            return False
+    return True
+
+
+def _looks_like_label_lines(head: str) -> bool:
+    lines = _sample_lines(head)
+    if len(lines) < 3:
+        return False
+    labels = set()
+    for line in lines:
+        parts = line.split(None, 1)
+        if len(parts) < 2 or not _LABEL_FIELD.fullmatch(parts[0]) or line[0].isspace():
+            return False
+        labels.add(parts[0])
+    return len(labels) <= max(2, len(lines) // 4)
+
+
+def read_file(
+    path: str | Path,
+    format: str | None = None,
+    *,
+    text_unit: str = "file",
+    encoding: str | None = None,
+) -> list[DocumentRecord]:
+    """Read every document of a file (or, for "text", of a folder of .txt files).
+
+    ``format`` is one of :data:`FORMATS` (guessed when None); ``text_unit`` ("file",
+    "paragraph", "line") applies to "text"; ``encoding`` overrides the UTF-8/UTF-16
+    detection. Each record has ``source`` (the file) and ``line`` (1-based, where it starts).
+    Raises InputError, and returns nothing, if anything is wrong or there is no document.
+    """
+    path = Path(path)
+    if format is None:
+        format = guess_format(path)
+    if format not in FORMATS:
+        raise InputError(path, None, f"unknown format {format!r}: use one of {', '.join(FORMATS)}")
+    if format == "text":
+        records = read_text_documents(path, text_unit=text_unit, encoding=encoding)
+    else:
+        text = read_text(path, encoding)
+        if not text.strip():
+            raise InputError(path, None, "no documents: the file is empty")
+        if format == "csv":
+            records = parse_csv(text, path)
+        elif format == "lines":
+            records = parse_label_lines(text, path)
+        elif format == "jsonl":
+            records = parse_jsonl(text, path)
+        elif format == "conll":
+            records = parse_conll(text, path)
+        else:
+            records = parse_squad(text, path)
+    if not records:
+        raise InputError(
+            path, None, f"no documents found (the file is empty or holds no {format} records)"
+        )
+    return records
+
+
+def write_file(
+    records: Iterable[DocumentRecord],
+    path: str | Path,
+    format: str,
+    *,
+    include_text: bool = True,
+    flavor: str | None = None,
+) -> int:
+    """Write records to ``path`` in ``format`` and return how many documents were written.
+
+    The file is written beside the target and then moved over it, so a failure (raised as
+    ExportError) never leaves a half-written file. ``include_text=False`` leaves the text out
+    for privacy: jsonl and csv omit the text field (ids, labels and offsets stay), conll
+    writes each token as ``*``, squad writes empty contexts and answer texts. ``flavor``
+    picks the jsonl shape: "doccano" (default) or "prodigy".
+
+    What each format keeps: text (texts only, blank-line separated), lines (one class and a
+    one-line text per document), csv (id, text, classes, split), jsonl (spans, classes,
+    split), conll (spans, as IOB2 tags), squad (questions and answers; unanswered questions
+    that are not marked impossible are skipped).
+    """
+    path = Path(path)
+    if format not in FORMATS:
+        raise ExportError(f"unknown format {format!r}: use one of {', '.join(FORMATS)}")
+    if flavor is not None and format != "jsonl":
+        raise ExportError(f"flavor {flavor!r} applies only to the jsonl format")
+    encoding = "utf-8-sig" if format == "csv" else "utf-8"  # the BOM makes Excel read UTF-8
+    with atomic_output(path, encoding=encoding) as out:
+        if format == "text":
+            return write_text_documents(records, out, include_text=include_text)
+        if format == "lines":
+            if not include_text:
+                raise ExportError("the lines format needs the text; use csv or jsonl")
+            return write_label_lines(records, out)
+        if format == "csv":
+            delimiter = guess_delimiter("", path.suffix.lower())
+            return write_csv(records, out, include_text=include_text, delimiter=delimiter)
+        if format == "jsonl":
+            return write_jsonl(records, out, include_text=include_text, flavor=flavor)
+        if format == "conll":
+            return write_conll(records, out, include_text=include_text)
+        return write_squad(records, out, include_text=include_text)

@@ -75,6 +75,7 @@ def ensure_task(session: Session, kind: TaskKind | str, *, multi_label: bool = F
 def ensure_labels(session: Session, task: Task, names: Iterable[str]) -> dict[str, Label]:
     """Add the labels not yet in the task's set (colour and shortcut chosen automatically)."""
     by_name = {label.name: label for label in task.labels}
+    added = False
     for name in names:
         name = name.strip()
         if not name:
@@ -91,7 +92,9 @@ def ensure_labels(session: Session, task: Task, names: Iterable[str]) -> dict[st
         )
         task.labels.append(label)
         by_name[name] = label
-    session.flush()
+        added = True
+    if added:
+        session.flush()
     return by_name
 
 
@@ -158,6 +161,9 @@ class ImportSummary:
     annotations_added: int = 0
     questions_added: int = 0
     labels_added: list[str] = field(default_factory=list)
+    # Labels on a repeated text that contradict the ones kept (the first seen wins):
+    # "file:line: what" for each, so the user can check them.
+    conflicts: list[str] = field(default_factory=list)
 
 
 def _validate_record(record: DocumentRecord) -> None:
@@ -198,6 +204,7 @@ def add_documents(
     split: Split | str | None = None,
     annotator: str = "import",
     multi_label: bool | None = None,
+    chunk_size: int = 500,
 ) -> ImportSummary:
     """Add documents with their labels. Texts already in the project are not duplicated;
     their new labels are merged in. Labels found in the data join the task's label set.
@@ -205,154 +212,195 @@ def add_documents(
     Raises :class:`InputError` (naming file and line) on any bad record: the caller's
     transaction then rolls back, so an import is all or nothing.
     """
-    summary = ImportSummary()
-    tasks: dict[str, Task] = {}
-    labels_before: dict[str, set[str]] = {}
-
-    def task_for(kind: TaskKind) -> Task:
-        if kind.value not in tasks:
-            existing = get_task(session, kind)
-            if existing is None:
-                existing = ensure_task(
-                    session, kind, multi_label=bool(multi_label) if kind is TaskKind.CLASSIFY else False
-                )
-            tasks[kind.value] = existing
-            labels_before[kind.value] = {label.name for label in existing.labels}
-        return tasks[kind.value]
-
-    now = utcnow()
+    importer = _Importer(session, split=split, annotator=annotator, multi_label=multi_label)
+    chunk: list[DocumentRecord] = []
     for record in records:
-        _validate_record(record)
-        overlap = _spans_overlap([(s.start, s.end) for s in record.spans])
-        if overlap is not None:
-            raise InputError(
-                record.source,
-                record.line,
-                f"entities [{overlap[0]}, {overlap[1]}) and [{overlap[2]}, {overlap[3]}) overlap; "
-                "overlapping entities are not supported",
-            )
-        doc_split = Split(split).value if split else (record.split.value if record.split else None)
-        digest = content_hash(record.text)
-        doc = session.scalars(select(Document).where(Document.content_hash == digest)).first()
-        if doc is None:
-            doc = Document(
-                text=record.text,
-                external_id=record.external_id,
-                source=record.source,
-                meta=dict(record.meta),
-                content_hash=digest,
-                split=doc_split or "unassigned",
-            )
-            session.add(doc)
-            session.flush()
-            summary.documents_added += 1
-        else:
-            summary.duplicates += 1
-            if doc_split:
-                doc.split = doc_split
-        if record.spans:
-            task = task_for(TaskKind.NER)
-            by_name = ensure_labels(session, task, {s.label for s in record.spans})
-            have = {
-                (a.start, a.end)
-                for a in session.scalars(
-                    select(EntityAnnotation).where(EntityAnnotation.document_id == doc.id)
+        chunk.append(record)
+        if len(chunk) >= chunk_size:
+            importer.add_chunk(chunk)
+            chunk = []
+    if chunk:
+        importer.add_chunk(chunk)
+    return importer.finish()
+
+
+class _Importer:
+    """The state of one import: tasks and label maps, looked up once."""
+
+    def __init__(
+        self, session: Session, *, split: Split | str | None, annotator: str,
+        multi_label: bool | None,
+    ) -> None:
+        self.session = session
+        self.split = Split(split).value if split else None
+        self.annotator = annotator
+        self.multi_label = multi_label
+        self.summary = ImportSummary()
+        self.tasks: dict[TaskKind, Task] = {}
+        self.labels: dict[TaskKind, dict[str, Label]] = {}
+        self.labels_before: dict[TaskKind, set[str]] = {}
+        self.now = utcnow()
+
+    def task(self, kind: TaskKind) -> Task:
+        if kind not in self.tasks:
+            task = get_task(self.session, kind)
+            if task is None:
+                task = ensure_task(
+                    self.session, kind,
+                    multi_label=bool(self.multi_label) if kind is TaskKind.CLASSIFY else False,
                 )
-            }
-            for span in record.spans:
-                if (span.start, span.end) in have:
-                    continue
-                if any(s < span.end and span.start < e for s, e in have):
-                    raise InputError(
-                        record.source,
-                        record.line,
-                        f"entity [{span.start}, {span.end}) overlaps one already in the project",
-                    )
-                session.add(
-                    EntityAnnotation(
-                        document_id=doc.id,
-                        label_id=by_name[span.label].id,
-                        start=span.start,
-                        end=span.end,
-                        annotator=annotator,
-                        origin="imported",
-                        created_at=now,
-                    )
-                )
-                have.add((span.start, span.end))
-                summary.annotations_added += 1
-        if record.classes:
-            task = task_for(TaskKind.CLASSIFY)
-            if len(set(record.classes)) > 1 and not task.multi_label:
-                if multi_label is False:
-                    raise InputError(
-                        record.source,
-                        record.line,
-                        f"{len(set(record.classes))} classes on one document, but the "
-                        "classification task is single-label",
-                    )
-                task.multi_label = True
-            by_name = ensure_labels(session, task, record.classes)
-            have_ids = set(
-                session.scalars(
-                    select(ClassAnnotation.label_id).where(ClassAnnotation.document_id == doc.id)
-                )
-            )
-            if not task.multi_label and have_ids and by_name[record.classes[0]].id not in have_ids:
+            self.tasks[kind] = task
+            self.labels[kind] = {label.name: label for label in task.labels}
+            self.labels_before[kind] = set(self.labels[kind])
+        return self.tasks[kind]
+
+    def label_ids(self, kind: TaskKind, names: Iterable[str]) -> dict[str, int]:
+        task = self.task(kind)
+        missing = [n for n in dict.fromkeys(names) if n not in self.labels[kind]]
+        if missing:
+            self.labels[kind] = ensure_labels(self.session, task, missing)
+        return {name: self.labels[kind][name].id for name in names}
+
+    def add_chunk(self, records: list[DocumentRecord]) -> None:
+        session = self.session
+        for record in records:
+            _validate_record(record)
+            overlap = _spans_overlap([(sp.start, sp.end) for sp in record.spans])
+            if overlap is not None:
                 raise InputError(
                     record.source,
                     record.line,
-                    "this text is already in the project with a different class "
-                    "(the classification task is single-label)",
+                    f"entities [{overlap[0]}, {overlap[1]}) and [{overlap[2]}, {overlap[3]}) "
+                    "overlap; overlapping entities are not supported",
                 )
-            for name in dict.fromkeys(record.classes):
-                if by_name[name].id in have_ids:
-                    continue
-                session.add(
-                    ClassAnnotation(
-                        document_id=doc.id,
-                        label_id=by_name[name].id,
-                        annotator=annotator,
-                        origin="imported",
-                        created_at=now,
+        digests = [content_hash(r.text) for r in records]
+        existing = {
+            doc.content_hash: doc
+            for doc in session.scalars(
+                select(Document).where(Document.content_hash.in_(set(digests)))
+            )
+        }
+        for record, digest in zip(records, digests):
+            doc_split = self.split or (record.split.value if record.split else None)
+            doc = existing.get(digest)
+            if doc is None:
+                doc = Document(
+                    text=record.text,
+                    external_id=record.external_id,
+                    source=record.source,
+                    meta=dict(record.meta),
+                    content_hash=digest,
+                    split=doc_split or "unassigned",
+                )
+                session.add(doc)
+                existing[digest] = doc
+                self.summary.documents_added += 1
+                fresh = True
+            else:
+                self.summary.duplicates += 1
+                if doc_split:
+                    doc.split = doc_split
+                fresh = doc.id is None
+            if record.spans:
+                self._add_spans(doc, record, fresh)
+            if record.classes:
+                self._add_classes(doc, record, fresh)
+            if record.questions:
+                self._add_questions(doc, record, fresh)
+        session.flush()
+
+    def _add_spans(self, doc: Document, record: DocumentRecord, fresh: bool) -> None:
+        ids = self.label_ids(TaskKind.NER, [sp.label for sp in record.spans])
+        have = {(a.start, a.end) for a in doc.entities} if not fresh or doc.entities else set()
+        for span in record.spans:
+            if (span.start, span.end) in have:
+                continue
+            if any(s < span.end and span.start < e for s, e in have):
+                self._conflict(
+                    record,
+                    f"entity [{span.start}, {span.end}) {span.label} overlaps another labelling "
+                    "of the same text; kept the first",
+                )
+                continue
+            doc.entities.append(
+                EntityAnnotation(
+                    label_id=ids[span.label], start=span.start, end=span.end,
+                    annotator=self.annotator, origin="imported", created_at=self.now,
+                )
+            )
+            have.add((span.start, span.end))
+            self.summary.annotations_added += 1
+
+    def _add_classes(self, doc: Document, record: DocumentRecord, fresh: bool) -> None:
+        task = self.task(TaskKind.CLASSIFY)
+        if len(set(record.classes)) > 1 and not task.multi_label:
+            if self.multi_label is False:
+                raise InputError(
+                    record.source,
+                    record.line,
+                    f"{len(set(record.classes))} classes on one document, but the "
+                    "classification task is single-label",
+                )
+            task.multi_label = True
+        ids = self.label_ids(TaskKind.CLASSIFY, record.classes)
+        have_ids = {c.label_id for c in doc.classes}
+        if not task.multi_label and have_ids and ids[record.classes[0]] not in have_ids:
+            self._conflict(
+                record,
+                f"class {record.classes[0]!r} contradicts the class already given to the same "
+                "text; kept the first",
+            )
+            return
+        for name in dict.fromkeys(record.classes):
+            if ids[name] in have_ids:
+                continue
+            doc.classes.append(
+                ClassAnnotation(
+                    label_id=ids[name], annotator=self.annotator, origin="imported",
+                    created_at=self.now,
+                )
+            )
+            self.summary.annotations_added += 1
+
+    def _add_questions(self, doc: Document, record: DocumentRecord, fresh: bool) -> None:
+        self.task(TaskKind.QA)
+        # A question is the same one again when its id matches (or, without ids, its text).
+        existing_q = {(q.external_id or q.text) for q in doc.questions}
+        for q in record.questions:
+            key = q.external_id or q.text
+            if key in existing_q:
+                continue
+            row = QuestionRow(
+                text=q.text,
+                external_id=q.external_id,
+                is_impossible=q.is_impossible and not q.answers,
+                annotator=self.annotator,
+                origin="imported",
+                created_at=self.now,
+            )
+            for a in q.answers:
+                row.answers.append(
+                    AnswerAnnotation(
+                        start=a.start, end=a.end, annotator=self.annotator, origin="imported",
+                        created_at=self.now,
                     )
                 )
-                summary.annotations_added += 1
-        if record.questions:
-            task_for(TaskKind.QA)
-            existing_q = {
-                q.text: q
-                for q in session.scalars(select(QuestionRow).where(QuestionRow.document_id == doc.id))
-            }
-            for q in record.questions:
-                if q.text in existing_q:
-                    continue
-                row = QuestionRow(
-                    document_id=doc.id,
-                    text=q.text,
-                    external_id=q.external_id,
-                    is_impossible=q.is_impossible and not q.answers,
-                    annotator=annotator,
-                    origin="imported",
-                    created_at=now,
-                )
-                for a in q.answers:
-                    row.answers.append(
-                        AnswerAnnotation(
-                            start=a.start, end=a.end, annotator=annotator, origin="imported",
-                            created_at=now,
-                        )
-                    )
-                    summary.annotations_added += 1
-                session.add(row)
-                existing_q[q.text] = row
-                summary.questions_added += 1
-    session.flush()
-    for kind, task in tasks.items():
-        for label in task.labels:
-            if label.name not in labels_before[kind]:
-                summary.labels_added.append(label.name)
-    return summary
+                self.summary.annotations_added += 1
+            doc.questions.append(row)
+            existing_q.add(key)
+            self.summary.questions_added += 1
+
+    def _conflict(self, record: DocumentRecord, problem: str) -> None:
+        where = f"{record.source or '<input>'}:{record.line}" if record.line else (record.source or "")
+        self.summary.conflicts.append(f"{where}: {problem}".lstrip(": "))
+
+    def finish(self) -> ImportSummary:
+        self.session.flush()
+        for kind, names in self.labels_before.items():
+            for label in self.tasks[kind].labels:
+                if label.name not in names:
+                    self.summary.labels_added.append(label.name)
+        return self.summary
 
 
 def set_split(session: Session, doc_ids: Iterable[int], split: Split | str) -> None:

@@ -1,0 +1,372 @@
+"""JSON Lines from doccano and Prodigy, and Label Studio's JSON export of text tasks."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+from core.errors import InputError
+from core.formats._common import (
+    DECODER,
+    ExportError,
+    LineCounter,
+    TextSink,
+    check_label,
+    check_offsets,
+    check_text,
+    export_id,
+    iter_lines,
+    json_error,
+    kind,
+    loads_json,
+    parse_split,
+    utf16_to_code_points,
+)
+from core.types import DocumentRecord, EntitySpan
+
+FLAVORS = ("doccano", "prodigy")
+
+
+def parse_jsonl(text: str, path: Path) -> list[DocumentRecord]:
+    """Parse JSON Lines (one object a line) or a JSON list of objects (Label Studio export).
+
+    Each object is a doccano record (``text``; ``label``/``labels`` as ``[start, end, label]``
+    spans, class names or one class; ``entities`` with ``start_offset``/``end_offset``), a
+    Prodigy record (``text``; ``spans``; ``accept`` for choices; ``answer``: "ignore" records
+    are skipped, "reject" ones kept with ``meta["answer"]``) or a Label Studio task
+    (``data.text``; the first annotation not cancelled: ``labels`` and ``choices`` results).
+    """
+    records: list[DocumentRecord] = []
+    for line, obj in _objects(text, path):
+        record = _record(obj, path, line)
+        if record is not None:
+            records.append(record)
+    return records
+
+
+def _objects(text: str, path: Path) -> Iterator[tuple[int, Any]]:
+    stripped = text.lstrip()
+    if stripped.startswith("["):
+        yield from _array_items(text, path)
+        return
+    first = True
+    for number, _, line in iter_lines(text):
+        if not line.strip():
+            continue
+        try:
+            value = loads_json(line, path, number)
+        except InputError:
+            # A single pretty-printed object spread over several lines.
+            if first:
+                whole = _try_whole(text)
+                if isinstance(whole, dict):
+                    yield number, whole
+                    return
+            raise
+        first = False
+        yield number, value
+
+
+def _try_whole(text: str) -> Any:
+    try:
+        return DECODER.decode(text)
+    except (ValueError, RecursionError):
+        return None
+
+
+def _array_items(text: str, path: Path) -> Iterator[tuple[int, Any]]:
+    """Yield the items of a top-level JSON list with the line each starts on."""
+    lines = LineCounter(text)
+    pos = _skip_ws(text, 0) + 1  # past "["
+    pos = _skip_ws(text, pos)
+    if text.startswith("]", pos):
+        _expect_end(text, pos + 1, path, lines)
+        return
+    while True:
+        try:
+            value, end = DECODER.raw_decode(text, pos)
+        except (ValueError, RecursionError) as exc:
+            raise json_error(path, exc) from None
+        yield lines.line_at(pos), value
+        pos = _skip_ws(text, end)
+        if text.startswith(",", pos):
+            pos = _skip_ws(text, pos + 1)
+        elif text.startswith("]", pos):
+            _expect_end(text, pos + 1, path, lines)
+            return
+        else:
+            at_end = pos >= len(text)
+            what = "the file ends" if at_end else "found something else"
+            raise InputError(
+                path,
+                lines.line_at(len(text.rstrip()) if at_end else pos),
+                f"broken JSON: expected ',' or ']' after a list item but {what}; "
+                "the file may be truncated",
+            )
+
+
+def _skip_ws(text: str, pos: int) -> int:
+    while pos < len(text) and text[pos] in " \t\r\n":
+        pos += 1
+    return pos
+
+
+def _expect_end(text: str, pos: int, path: Path, lines: LineCounter) -> None:
+    pos = _skip_ws(text, pos)
+    if pos < len(text):
+        raise InputError(path, lines.line_at(pos), "broken JSON: extra data after the closing ']'")
+
+
+def _record(obj: Any, path: Path, line: int) -> DocumentRecord | None:
+    if not isinstance(obj, dict):
+        raise InputError(path, line, f"expected a JSON object ({{...}}) here, found {kind(obj)}")
+    if isinstance(obj.get("data"), dict) and "text" not in obj:
+        return _label_studio(obj, path, line)
+    return _doccano_or_prodigy(obj, path, line)
+
+
+def _doccano_or_prodigy(obj: dict[str, Any], path: Path, line: int) -> DocumentRecord | None:
+    answer = obj.get("answer")
+    if answer == "ignore":
+        return None
+    if "text" not in obj:
+        raise InputError(path, line, 'this record has no "text" field')
+    text = check_text(obj["text"], path, line, 'the "text" field')
+    spans: list[EntitySpan] = []
+    classes: list[str] = []
+    meta: dict[str, Any] = {}
+    if isinstance(obj.get("meta"), dict):
+        meta.update(obj["meta"])
+    if answer is not None and answer != "accept":
+        meta["answer"] = answer
+    for key in ("label", "labels"):
+        value = obj.get(key)
+        if value is None:
+            continue
+        if isinstance(value, str):
+            # Prodigy's binary classification: a rejected label is not a class.
+            if answer == "reject":
+                meta["rejected_label"] = value
+            else:
+                classes.append(check_label(value, path, line, f'"{key}"'))
+        elif isinstance(value, list):
+            for i, item in enumerate(value):
+                where = f'"{key}" item {i + 1}'
+                if isinstance(item, str):
+                    classes.append(check_label(item, path, line, where))
+                elif isinstance(item, list):
+                    if len(item) != 3:
+                        raise InputError(
+                            path,
+                            line,
+                            f"{where}: a span should be [start, end, label], got {item!r}",
+                        )
+                    spans.append(_span(text, item[0], item[1], item[2], path, line, where))
+                elif isinstance(item, dict):
+                    spans.append(_dict_span(text, item, path, line, where))
+                else:
+                    raise InputError(
+                        path, line, f"{where}: expected a span or a class name, found {kind(item)}"
+                    )
+        else:
+            raise InputError(
+                path, line, f'"{key}" should be a list or a class name, found {kind(value)}'
+            )
+    for key in ("entities", "spans"):
+        value = obj.get(key)
+        if value is None:
+            continue
+        if not isinstance(value, list):
+            raise InputError(path, line, f'"{key}" should be a list, found {kind(value)}')
+        for i, item in enumerate(value):
+            where = f'"{key}" item {i + 1}'
+            if not isinstance(item, dict):
+                raise InputError(path, line, f"{where}: expected an object, found {kind(item)}")
+            spans.append(_dict_span(text, item, path, line, where))
+    accept = obj.get("accept")
+    if accept is not None:
+        if not isinstance(accept, list):
+            raise InputError(path, line, f'"accept" should be a list, found {kind(accept)}')
+        for i, option in enumerate(accept):
+            if isinstance(option, int) and not isinstance(option, bool):
+                option = str(option)
+            classes.append(check_label(option, path, line, f'"accept" item {i + 1}'))
+    cats = obj.get("cats")
+    if isinstance(cats, dict):
+        classes.extend(name for name, score in cats.items() if _truthy_score(score))
+    return DocumentRecord(
+        text=text,
+        external_id=_id(obj.get("id", meta.get("id"))),
+        spans=tuple(spans),
+        classes=tuple(dict.fromkeys(classes)),
+        split=parse_split(obj.get("split"), path, line),
+        meta=meta,
+        source=str(path),
+        line=line,
+    )
+
+
+def _truthy_score(score: Any) -> bool:
+    return isinstance(score, (int, float)) and score >= 0.5
+
+
+def _id(value: Any) -> str | None:
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, (str, int)):
+        return str(value) or None
+    return None
+
+
+def _dict_span(text: str, item: dict[str, Any], path: Path, line: int, where: str) -> EntitySpan:
+    start = item.get("start", item.get("start_offset"))
+    end = item.get("end", item.get("end_offset"))
+    if start is None or end is None:
+        raise InputError(path, line, f"{where}: the span has no start or end offset")
+    if "label" not in item:
+        raise InputError(path, line, f"{where}: the span has no label")
+    return _span(text, start, end, item["label"], path, line, where)
+
+
+def _span(
+    text: str, start: Any, end: Any, label: Any, path: Path, line: int, where: str
+) -> EntitySpan:
+    start, end = check_offsets(text, start, end, path, line, where)
+    return EntitySpan(start, end, check_label(label, path, line, where))
+
+
+def _label_studio(obj: dict[str, Any], path: Path, line: int) -> DocumentRecord:
+    data = obj["data"]
+    if "text" in data:
+        raw_text = data["text"]
+    else:
+        strings = [value for value in data.values() if isinstance(value, str)]
+        if len(strings) != 1:
+            raise InputError(path, line, 'this Label Studio task has no "data.text" field')
+        raw_text = strings[0]
+    text = check_text(raw_text, path, line, "the task text")
+    annotations = obj.get("annotations", obj.get("completions", []))
+    if not isinstance(annotations, list):
+        raise InputError(path, line, f'"annotations" should be a list, found {kind(annotations)}')
+    kept = [a for a in annotations if isinstance(a, dict) and not a.get("was_cancelled")]
+    spans: list[EntitySpan] = []
+    classes: list[str] = []
+    ignored: set[str] = set()
+    results = kept[0].get("result", []) if kept else []
+    if not isinstance(results, list):
+        raise InputError(path, line, f'"result" should be a list, found {kind(results)}')
+    for i, item in enumerate(results):
+        where = f"result {i + 1}"
+        if not isinstance(item, dict):
+            raise InputError(path, line, f"{where}: expected an object, found {kind(item)}")
+        value = item.get("value")
+        kind_name = item.get("type")
+        if not isinstance(value, dict):
+            raise InputError(path, line, f'{where}: "value" should be an object')
+        if kind_name == "labels":
+            start, end = _studio_offsets(text, value, path, line, where)
+            labels = value.get("labels")
+            if not isinstance(labels, list) or not labels:
+                raise InputError(path, line, f'{where}: "value.labels" should be a list of names')
+            for label in labels:
+                spans.append(EntitySpan(start, end, check_label(label, path, line, where)))
+        elif kind_name == "choices":
+            choices = value.get("choices")
+            if not isinstance(choices, list):
+                raise InputError(path, line, f'{where}: "value.choices" should be a list of names')
+            classes.extend(check_label(choice, path, line, where) for choice in choices)
+        else:
+            ignored.add(str(kind_name))
+    meta: dict[str, Any] = {}
+    if len(kept) > 1:
+        meta["annotations"] = len(kept)
+    if ignored:
+        meta["ignored_results"] = sorted(ignored)
+    return DocumentRecord(
+        text=text,
+        external_id=_id(obj.get("id")),
+        spans=tuple(spans),
+        classes=tuple(dict.fromkeys(classes)),
+        meta=meta,
+        source=str(path),
+        line=line,
+    )
+
+
+def _studio_offsets(
+    text: str, value: dict[str, Any], path: Path, line: int, where: str
+) -> tuple[int, int]:
+    """Offsets of a Label Studio span; those counted in UTF-16 units (as a browser does) are
+    converted when ``value.text`` shows it unambiguously."""
+    start, end = value.get("start"), value.get("end")
+    quoted = value.get("text")
+    if (
+        isinstance(start, int)
+        and isinstance(end, int)
+        and not isinstance(start, bool)
+        and not isinstance(end, bool)
+        and isinstance(quoted, str)
+        and text[start:end] != quoted
+        and 0 <= start < end
+    ):
+        cp_start, cp_end = utf16_to_code_points(text, start), utf16_to_code_points(text, end)
+        if cp_start is None or cp_end is None:
+            raise InputError(
+                path,
+                line,
+                f"{where}: the span [{start}, {end}) cuts a character (an emoji or other "
+                "character outside the Basic Multilingual Plane) in half",
+            )
+        if text[cp_start:cp_end] != quoted:
+            raise InputError(
+                path,
+                line,
+                f"{where}: the span [{start}, {end}) covers {text[start:end]!r} but the "
+                f"annotation says {quoted!r}; the text was changed after labelling",
+            )
+        start, end = cp_start, cp_end
+    return check_offsets(text, start, end, path, line, where)
+
+
+def write_jsonl(
+    records: Iterable[DocumentRecord],
+    out: TextSink,
+    *,
+    include_text: bool = True,
+    flavor: str | None = None,
+) -> int:
+    """Write one JSON object a line.
+
+    "doccano" (default): ``{"id", "text", "label": [[start, end, label], ..., class, ...]}``
+    (spans and classes share the ``label`` list). "prodigy": ``{"id", "text", "spans":
+    [{"start", "end", "label"}], "accept": [classes], "answer": "accept"}``. ``split`` is
+    added when set; questions are not written. Without text, ids and offsets are kept.
+    """
+    flavor = flavor or "doccano"
+    if flavor not in FLAVORS:
+        raise ExportError(f"unknown jsonl flavor {flavor!r}: use {' or '.join(FLAVORS)}")
+    count = 0
+    for record in records:
+        obj: dict[str, Any] = {}
+        external_id = export_id(record)
+        if external_id is not None:
+            obj["id"] = external_id
+        if include_text:
+            obj["text"] = record.text
+        if flavor == "doccano":
+            obj["label"] = [[s.start, s.end, s.label] for s in record.spans] + list(record.classes)
+        else:
+            obj["spans"] = [
+                {"start": s.start, "end": s.end, "label": s.label} for s in record.spans
+            ]
+            if record.classes:
+                obj["accept"] = list(record.classes)
+            obj["answer"] = "accept"
+        if record.split is not None:
+            obj["split"] = record.split.value
+        out.write(json.dumps(obj, ensure_ascii=False))
+        out.write("\n")
+        count += 1
+    return count
