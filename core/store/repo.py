@@ -166,12 +166,49 @@ class ImportSummary:
     conflicts: list[str] = field(default_factory=list)
 
 
+def _unencodable(value: object) -> str | None:
+    """The first string inside ``value`` that cannot be stored as UTF-8 (a lone surrogate)."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return value
+        return None
+    if isinstance(value, dict):
+        for k, v in value.items():
+            bad = _unencodable(k) or _unencodable(v)
+            if bad is not None:
+                return bad
+    elif isinstance(value, (list, tuple)):
+        for v in value:
+            bad = _unencodable(v)
+            if bad is not None:
+                return bad
+    return None
+
+
 def _validate_record(record: DocumentRecord) -> None:
     n = len(record.text)
     where_line = record.line
 
     def fail(problem: str) -> None:
         raise InputError(record.source, where_line, problem)
+
+    fields: list[tuple[str, object]] = [
+        ("the text", record.text),
+        ("the id", record.external_id),
+        ("a label", [sp.label for sp in record.spans]),
+        ("a class", list(record.classes)),
+        ("a question", [(q.text, q.external_id) for q in record.questions]),
+        ("the metadata", record.meta),
+    ]
+    for what, value in fields:
+        bad = _unencodable(value)
+        if bad is not None:
+            fail(
+                f"{what} holds half of a character (an unpaired UTF-16 surrogate) in {bad!r}; "
+                "the file was probably cut in the middle of an emoji or made by a broken exporter"
+            )
 
     for span in record.spans:
         if not (0 <= span.start < span.end <= n):

@@ -251,7 +251,7 @@ def test_failed_upgrade_leaves_file_at_old_version(
 
     monkeypatch.setattr(dbmod, "SCHEMA_VERSION", current + 1)
     monkeypatch.setitem(dbmod.MIGRATIONS, current, broken)
-    with pytest.raises(RuntimeError):
+    with pytest.raises(ProjectError, match="the file is unchanged"):
         Project.open(path)
     raw = sqlite3.connect(path)
     cols = [r[1] for r in raw.execute("PRAGMA table_info(documents)")]

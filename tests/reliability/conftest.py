@@ -1,0 +1,54 @@
+"""Fixtures of the reliability suite, and its summary: one line of numbers per test group,
+printed at the end of the pytest run under ``reliability summary``."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from .reliability_lib import SUMMARY, Zygote
+
+
+def pytest_terminal_summary(terminalreporter) -> None:  # type: ignore[no-untyped-def]
+    if SUMMARY:
+        terminalreporter.section("reliability summary")
+        for line in SUMMARY:
+            terminalreporter.write_line(line)
+
+
+@pytest.fixture(scope="session")
+def zygote() -> Iterator[Zygote]:
+    """The warm fork server the crash trials run their workers from."""
+    z = Zygote()
+    yield z
+    z.close()
+
+
+@pytest.fixture(scope="session")
+def tiny_base(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    """A tiny random BERT base model directory (safetensors + fast tokenizer)."""
+    pytest.importorskip("transformers")
+    pytest.importorskip("core.engine.modelio")
+    from .reliability_lib import make_tiny_base_model
+
+    return make_tiny_base_model(tmp_path_factory.mktemp("tiny") / "base")
+
+
+@pytest.fixture(scope="session")
+def tiny_ner(tiny_base, tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    """A saved NER model version (labels Disease, Drug) written by the engine's saver."""
+    from .reliability_lib import make_tiny_ner_model
+
+    return make_tiny_ner_model(tiny_base, tmp_path_factory.mktemp("tiny") / "ner")
+
+
+@pytest.fixture(scope="session")
+def engine_zygote() -> Iterator[Zygote]:
+    """A fork server with torch, transformers and the engine already imported."""
+    pytest.importorskip("core.engine.project_bridge")
+    pytest.importorskip("core.active.preannotate")
+    z = Zygote(preload=("torch", "transformers", "core.engine.job", "core.engine.project_bridge",
+                        "core.engine.predict", "core.active.preannotate"))
+    yield z
+    z.close()
