@@ -8,14 +8,17 @@
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from core.store import repo
 from core.store.db import ProjectDB, create_db, open_db
+from core.store.models import TrainingRun
 from core.types import TaskKind
 
 
@@ -36,7 +39,23 @@ class Project:
 
     @classmethod
     def open(cls, path: str | os.PathLike[str], *, readonly: bool = False) -> Project:
-        return cls(open_db(path, readonly=readonly))
+        project = cls(open_db(path, readonly=readonly))
+        if not readonly:
+            project.recover()
+        return project
+
+    def recover(self) -> list[int]:
+        """Tidy what a killed process left behind: training runs still marked "running"
+        become failed ("interrupted"), and half-written model folders are removed."""
+        with self.write() as session:
+            marked = repo.mark_interrupted_runs(session)
+            still_running = session.scalar(
+                select(func.count(TrainingRun.id)).where(TrainingRun.status == "running")
+            )
+        if not still_running and self.models_dir.is_dir():
+            for partial in self.models_dir.glob(".*.partial"):
+                shutil.rmtree(partial, ignore_errors=True)
+        return marked
 
     @classmethod
     def create(

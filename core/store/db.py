@@ -22,13 +22,19 @@ from sqlalchemy.orm import Session, sessionmaker
 from core.errors import ProjectError
 from core.store.models import Base, Meta, ProjectInfo
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 APPLICATION_ID = 0x414E4E54  # "ANNT", written into the SQLite header
 BUSY_TIMEOUT_MS = 30_000
 
 # Steps that upgrade a file from version N to N + 1, run inside one transaction.
 # Add one for every schema change and never edit a released step.
-MIGRATIONS: dict[int, Callable[[Connection], None]] = {}
+def _v1_to_v2(conn: Connection) -> None:
+    """Schema 2 records which process runs a training run, to recover interrupted runs."""
+    conn.exec_driver_sql("ALTER TABLE training_runs ADD COLUMN pid INTEGER")
+    conn.exec_driver_sql("ALTER TABLE training_runs ADD COLUMN host VARCHAR(255)")
+
+
+MIGRATIONS: dict[int, Callable[[Connection], None]] = {1: _v1_to_v2}
 
 
 def _configure(engine: Engine, *, immediate: bool, readonly: bool) -> None:

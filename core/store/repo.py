@@ -32,7 +32,10 @@ PALETTE = (
     "#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7",
     "#8DD3C7", "#FB8072", "#80B1D3", "#FDB462", "#B3DE69", "#BC80BD", "#CCEBC5",
 )
-SHORTCUTS = "123456789qwertyuiopasdfghjklzxcvbnm"
+# Keys the desktop app keeps for review (accept, reject, next, previous, skip, unanswerable)
+# are never handed out as label shortcuts.
+RESERVED_KEYS = frozenset("ajkrsu")
+SHORTCUTS = "".join(k for k in "123456789qwertyuiopasdfghjklzxcvbnm" if k not in RESERVED_KEYS)
 
 
 class AnnotationError(AnnotatorError):
@@ -846,3 +849,48 @@ def delete_documents(session: Session, doc_ids: Iterable[int]) -> int:
     ids = list(doc_ids)
     result = session.execute(delete(Document).where(Document.id.in_(ids)))
     return int(result.rowcount or 0)
+
+
+# --- training runs ---------------------------------------------------------------------------
+
+
+def this_process() -> tuple[int, str]:
+    import os
+    import socket
+
+    return os.getpid(), socket.gethostname()
+
+
+def _process_alive(pid: int) -> bool:
+    import os
+
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    except OSError:
+        return False
+    return True
+
+
+def mark_interrupted_runs(session: Session) -> list[int]:
+    """Mark "running" training runs whose process is gone (killed, crashed, machine
+    restarted) as failed, so no run stays "running" forever. Runs started on another
+    machine are left alone unless they have no process recorded. Returns their ids."""
+    from core.store.models import TrainingRun
+
+    pid_now, host_now = this_process()
+    marked = []
+    for run in session.scalars(select(TrainingRun).where(TrainingRun.status == "running")):
+        if run.pid is not None and run.host not in (None, host_now):
+            continue
+        if run.pid is not None and (run.pid == pid_now or _process_alive(run.pid)):
+            continue
+        run.status = "failed"
+        run.error = "interrupted: the program running it stopped before the run finished"
+        run.finished_at = utcnow()
+        marked.append(run.id)
+    session.flush()
+    return marked

@@ -272,3 +272,44 @@ def test_seconds_per_annotation_uses_human_gaps(project: Project) -> None:
             row.created_at = t0 + timedelta(seconds=[0, 10, 30, 3600][i])
     with project.read() as s:
         assert repo.seconds_per_annotation(s) == 20.0
+
+
+def test_schema_1_file_is_upgraded_to_2_with_backup(tmp_path: Path) -> None:
+    """A real file of schema 1 (before training runs recorded their process) upgrades."""
+    path = tmp_path / "v1.db"
+    with Project.create(path, tasks={"ner": ["Disease"]}) as p:
+        with p.write() as s:
+            repo.add_documents(s, [DocumentRecord("flu", spans=(EntitySpan(0, 3, "Disease"),))])
+    raw = sqlite3.connect(path)
+    raw.execute("ALTER TABLE training_runs DROP COLUMN pid")
+    raw.execute("ALTER TABLE training_runs DROP COLUMN host")
+    raw.execute("INSERT INTO training_runs (task_id, settings, status, epochs, warnings, log, started_at) "
+                "VALUES (1, '{}', 'running', '[]', '[]', '', '2026-01-01 00:00:00')")
+    raw.execute("UPDATE meta SET value='1' WHERE key='schema_version'")
+    raw.commit()
+    raw.close()
+    with Project.open(path) as p:
+        with p.read() as s:
+            assert s.execute(text("SELECT value FROM meta WHERE key='schema_version'")).scalar() == "2"
+            run = s.execute(text("SELECT status, error, pid FROM training_runs")).one()
+            # The run from schema 1 has no process recorded: it was interrupted.
+            assert run[0] == "failed" and "interrupted" in run[1] and run[2] is None
+            assert _counts(p)["entities"] == 1
+    assert (tmp_path / "v1.db.v1.bak").exists()
+
+
+def test_running_run_of_a_live_process_is_left_alone(project: Project) -> None:
+    import os
+    import socket
+
+    from core.store.models import TrainingRun
+
+    with project.write() as s:
+        task = repo.require_task(s, "ner")
+        s.add(TrainingRun(task_id=task.id, status="running", pid=os.getpid(), host=socket.gethostname()))
+        s.add(TrainingRun(task_id=task.id, status="running", pid=2**22 + 12345, host=socket.gethostname()))
+        s.add(TrainingRun(task_id=task.id, status="running", pid=1, host="another-machine"))
+    assert project.recover() == [2]
+    with project.read() as s:
+        assert [r.status for r in s.scalars(select(TrainingRun).order_by(TrainingRun.id))] == [
+            "running", "failed", "running"]

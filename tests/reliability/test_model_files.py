@@ -210,13 +210,6 @@ def test_missing_model_dir(tmp_path: Path) -> None:
         modelio.load_model(tmp_path / "nope")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG core/engine/modelio.load_model: the SHA-256 check is skipped when annotator.json "
-    "has no weights_sha256 ('if expected and ...'), so hand-edited or foreign metadata lets "
-    "altered weights load silently; every directory this tool writes has the checksum, so a "
-    "missing one should be refused",
-)
 def test_missing_checksum_is_refused(tiny_ner: Path, tmp_path: Path) -> None:
     d = _copy(tiny_ner, tmp_path)
     info = json.loads((d / "annotator.json").read_text())

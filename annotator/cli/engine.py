@@ -1,0 +1,166 @@
+"""``annotator train | evaluate``: fine-tune a model on a project, score it on a gold file."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from annotator.cli.main import UsageError, emit
+from core.errors import ProjectError
+from core.types import TaskKind
+
+TASK_NAMES = [k.value for k in TaskKind]
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    from core.engine.settings import PRESETS
+
+    p = sub.add_parser("train", help="fine-tune a model on the project's labelled documents")
+    p.add_argument("project", help="project file (.db)")
+    p.add_argument("--task", required=True, choices=TASK_NAMES)
+    p.add_argument("--preset", default="default", choices=sorted(PRESETS))
+    p.add_argument("--base-model", help="'default', a model directory, or a hub name (online)")
+    p.add_argument("--epochs", type=int)
+    p.add_argument("--lr", type=float, help="learning rate")
+    p.add_argument("--batch-size", type=int)
+    p.add_argument("--max-train", type=int, help="use at most N training documents")
+    p.add_argument("--max-length", type=int, help="window size in sub-word tokens")
+    p.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"])
+    p.add_argument("--seed", type=int)
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("evaluate", help="score a model version on a gold file (not imported)")
+    p.add_argument("project", help="project file (.db)")
+    p.add_argument("--task", required=True, choices=TASK_NAMES)
+    p.add_argument("--data", required=True, help="gold file to score against")
+    p.add_argument("--format", help="file format (default: guessed from the file)")
+    p.add_argument("--model", help="model version number or directory (default: the latest)")
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_evaluate)
+
+
+def _open(path: str) -> Any:
+    from core.project import Project
+
+    if not Path(path).is_file():
+        raise ProjectError(f"{path}: no such project (create it with: annotator init {path} ...)")
+    return Project.open(path)
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from core.engine.project_bridge import train_project
+    from core.engine.results import EpochEvent, WarningEvent
+    from core.engine.settings import preset_settings
+
+    try:
+        settings = preset_settings(
+            args.preset, args.task, base_model=args.base_model, epochs=args.epochs,
+            learning_rate=args.lr, batch_size=args.batch_size, max_train=args.max_train,
+            max_length=args.max_length, device=args.device, seed=args.seed,
+        )
+    except ValueError as exc:
+        raise UsageError(str(exc)) from exc
+    project = _open(args.project)
+
+    def on_event(event: Any) -> None:  # called on this (the only) thread
+        if args.json:
+            return
+        if isinstance(event, WarningEvent):
+            print(f"warning: {event.message}", file=sys.stderr)
+        elif isinstance(event, EpochEvent):
+            _print_epoch(event)
+
+    if not args.json:
+        print(f"{'epoch':>5} {'step':>6} {'train_loss':>10} {'val_loss':>9}  metrics")
+    try:
+        outcome = train_project(project, args.task, settings, on_event=on_event)
+    finally:
+        project.close()
+    r = outcome.result
+    if r.status == "failed" and r.steps == 0 and r.reason.startswith(("bad labels", "no labelled")):
+        print(f"annotator: error: {r.reason}", file=sys.stderr)
+        if args.json:
+            emit(args, _train_payload(r, outcome), lambda: None)
+        return 2
+    payload = _train_payload(r, outcome)
+    emit(args, payload, lambda: _print_train_summary(r, outcome))
+    if r.status == "failed":
+        if not args.json:
+            print(f"annotator: training failed: {r.reason}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _train_payload(r: Any, outcome: Any) -> dict[str, Any]:
+    return {
+        "status": r.status,
+        "reason": r.reason,
+        "epochs": [row.flat() for row in r.epochs],
+        "dev": r.dev_metrics,
+        "best_epoch": r.best_epoch,
+        "model_path": r.model_path,
+        "model_version": outcome.version,
+        "run_id": outcome.run_id,
+        "tokens_per_second": r.tokens_per_second,
+        "train_tokens": r.train_tokens,
+        "train_seconds": r.train_seconds,
+        "train_examples": r.train_examples,
+        "dev_examples": r.dev_examples,
+        "warnings": list(r.warnings),
+    }
+
+
+def _print_epoch(event: Any) -> None:
+    shown = {k: v for k, v in event.metrics.items() if isinstance(v, float)}
+    metrics = "  ".join(f"{k} {v:.4f}" for k, v in shown.items())
+    val = f"{event.val_loss:9.4f}" if event.val_loss is not None else f"{'-':>9}"
+    best = "  *" if event.is_best else ""
+    print(f"{event.epoch:>5} {event.step:>6} {event.train_loss:10.4f} {val}  {metrics}{best}",
+          flush=True)
+
+
+def _print_train_summary(r: Any, outcome: Any) -> None:
+    if r.status == "completed":
+        print(f"model version {outcome.version} saved to {r.model_path} (best epoch "
+              f"{r.best_epoch}; {r.tokens_per_second:.0f} tokens/s)")
+    else:
+        print(f"training {r.status}: {r.reason}")
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from core.engine.predict import Predictor
+    from core.engine.project_bridge import model_path_for
+    from core.formats import read_file
+
+    task = TaskKind(args.task)
+    if args.model and not args.model.isdigit():
+        model_dir = Path(args.model)
+    else:
+        project = _open(args.project)
+        try:
+            model_dir = model_path_for(project, task, int(args.model) if args.model else None)
+        finally:
+            project.close()
+    docs = read_file(args.data, format=args.format)
+    predictor = Predictor(model_dir)
+    if predictor.spec.task is not task:
+        raise UsageError(f"model {model_dir} is a {predictor.spec.task.value} model, "
+                         f"not {task.value}")
+    metrics = predictor.evaluate(docs, batch_size=args.batch_size)
+    metrics = {"model_path": str(model_dir), "documents": len(docs), **metrics}
+
+    def human() -> None:
+        for key, value in metrics.items():
+            if isinstance(value, float):
+                print(f"{key:>12} {value:.4f}")
+        for label, row in metrics.get("per_label", {}).items():
+            cells = "  ".join(f"{k} {v:.4f}" if isinstance(v, float) else f"{k} {v}"
+                              for k, v in row.items())
+            print(f"  {label}: {cells}")
+
+    emit(args, metrics, human)
+    return 0

@@ -1,0 +1,312 @@
+"""Quality of the engine's "default" preset vs the plain transformers recipe (seed-002).
+
+Prints one JSON object: per corpus, the plain recipe's and our default preset's score on
+the held-out split, sizes and wall times. The plain recipe is transformers' Trainer with
+run_ner / run_glue style preprocessing (first-sub-word labels, DataCollatorWithPadding /
+DataCollatorForTokenClassification, truncation at max_length) and the seed-002 settings
+(lr 2e-5, batch 8, 3 epochs, linear, no warmup, no weight decay, seed 42). For XQuAD the
+"plain" column is our engine run with the seed-002 settings (same model head, windows,
+decoding), which isolates the effect of the preset.
+
+    python benchmarks/bench_quality.py --corpora ncbi,trec --max-train 2000 --max-eval 500
+
+Runs on the CPU in minutes per corpus at reduced sizes; full sizes take hours on 2 cores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+from core.types import Answer, DocumentRecord, EntitySpan, Question  # noqa: E402
+
+DATA = Path(os.environ.get("ANNOTATOR_DATA", ROOT.parent / "shared" / "data"))
+CORPORA = ("ncbi", "wnut", "sst2", "trec", "xquad")
+
+
+# --- corpus readers (plain files → DocumentRecords) ------------------------------------
+
+
+def read_conll(path: Path) -> list[tuple[list[str], list[str]]]:
+    """Sentences of a token<TAB>tag file; any whitespace-only line is a break."""
+    sentences: list[tuple[list[str], list[str]]] = []
+    words: list[str] = []
+    tags: list[str] = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if not line.strip():
+            if words:
+                sentences.append((words, tags))
+            words, tags = [], []
+            continue
+        parts = line.split("\t")
+        words.append(parts[0].strip())
+        tags.append(parts[-1].strip() or "O")
+    if words:
+        sentences.append((words, tags))
+    return sentences
+
+
+def sentence_record(words: list[str], tags: list[str]) -> DocumentRecord:
+    """Words joined by spaces; BIO tags → character spans."""
+    spans: list[EntitySpan] = []
+    pos, current = 0, None
+    for word, tag in zip(words, tags):
+        start, end = pos, pos + len(word)
+        pos = end + 1
+        if tag.startswith("B-") or (tag.startswith("I-") and (current is None
+                                                                or current[2] != tag[2:])):
+            if current:
+                spans.append(EntitySpan(*current))
+            current = (start, end, tag[2:])
+        elif tag.startswith("I-") and current:
+            current = (current[0], end, current[2])
+        else:
+            if current:
+                spans.append(EntitySpan(*current))
+            current = None
+    if current:
+        spans.append(EntitySpan(*current))
+    return DocumentRecord(text=" ".join(words), spans=tuple(spans))
+
+
+def read_label_lines(path: Path, names: dict[str, str] | None = None) -> list[DocumentRecord]:
+    docs = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            label, _, text = line.partition(" ")
+            docs.append(DocumentRecord(text=text.strip(), classes=((names or {}).get(label,
+                                                                                   label),)))
+    return docs
+
+
+def read_xquad(seed: int = 42) -> tuple[list[DocumentRecord], list[DocumentRecord]]:
+    """XQuAD-en paragraphs (with their questions), split 80/20 by paragraph, seeded."""
+    data = json.loads((DATA / "qa" / "xquad-en.json").read_text(encoding="utf-8"))
+    docs = []
+    for article in data["data"]:
+        for para in article["paragraphs"]:
+            qs = tuple(
+                Question(q["question"], tuple(
+                    Answer(a["answer_start"], a["answer_start"] + len(a["text"]), a["text"])
+                    for a in q["answers"]), external_id=q["id"])
+                for q in para["qas"])
+            docs.append(DocumentRecord(text=para["context"], questions=qs))
+    order = list(range(len(docs)))
+    random.Random(seed).shuffle(order)
+    cut = int(0.8 * len(docs))
+    return [docs[i] for i in order[:cut]], [docs[i] for i in order[cut:]]
+
+
+def load_corpus(name: str) -> tuple[str, list[str], list[DocumentRecord], list[DocumentRecord]]:
+    """(task, labels, train, eval) of a corpus."""
+    if name in ("ncbi", "wnut"):
+        folder, tr, ev = (("ncbi-disease", "train.tsv", "devel.tsv") if name == "ncbi"
+                          else ("wnut17", "train.conll", "dev.conll"))
+        train = [sentence_record(w, t) for w, t in read_conll(DATA / "ner" / folder / tr)]
+        dev = [sentence_record(w, t) for w, t in read_conll(DATA / "ner" / folder / ev)]
+        labels = sorted({s.label for d in train + dev for s in d.spans})
+        return "ner", labels, train, dev
+    if name == "sst2":
+        train = read_label_lines(DATA / "classify" / "sst2" / "train.txt")
+        dev = read_label_lines(DATA / "classify" / "sst2" / "dev.txt")
+        return "classify", sorted({d.classes[0] for d in train}), train, dev
+    if name == "trec":
+        train = read_label_lines(DATA / "classify" / "trec" / "train.txt")
+        dev = read_label_lines(DATA / "classify" / "trec" / "test.txt")
+        return "classify", sorted({d.classes[0] for d in train}), train, dev
+    if name == "xquad":
+        train, dev = read_xquad()
+        return "qa", ["answer"], train, dev
+    raise SystemExit(f"unknown corpus {name!r}; choose from {CORPORA}")
+
+
+def limit(docs: list[DocumentRecord], n: int | None, seed: int = 42) -> list[DocumentRecord]:
+    if n is None or n >= len(docs):
+        return docs
+    return random.Random(seed).sample(docs, n)
+
+
+# --- the plain transformers recipe (Trainer) -------------------------------------------
+
+
+def plain_recipe(task: str, labels: list[str], train: list[DocumentRecord],
+                 dev: list[DocumentRecord], *, epochs: int = 3,
+                 max_length: int = 256) -> dict[str, Any]:
+    """Fine-tune with transformers' Trainer at seed-002 settings; score on ``dev``."""
+    import numpy as np
+    import torch
+    import transformers
+    from transformers import (
+        AutoModelForSequenceClassification,
+        AutoModelForTokenClassification,
+        AutoTokenizer,
+        DataCollatorForTokenClassification,
+        DataCollatorWithPadding,
+        Trainer,
+        TrainingArguments,
+    )
+
+    from core.engine.metrics import classification_metrics, entity_metrics
+    from core.engine.settings import resolve_base_model
+
+    transformers.logging.set_verbosity_error()
+    base = resolve_base_model("default")
+    tok = AutoTokenizer.from_pretrained(base)
+    torch.manual_seed(42)
+
+    if task == "ner":
+        tags = ["O"] + [f"{p}-{lab}" for lab in labels for p in ("B", "I")]
+        t2i = {t: i for i, t in enumerate(tags)}
+
+        def encode(docs: list[DocumentRecord]) -> tuple[list[dict[str, Any]], list[list[str]]]:
+            rows, gold = [], []
+            for d in docs:
+                words = d.text.split(" ")
+                wtags = ["O"] * len(words)
+                starts = np.cumsum([0] + [len(w) + 1 for w in words[:-1]])
+                for s in d.spans:
+                    first = True
+                    for k, st in enumerate(starts):
+                        if s.start <= st < s.end:
+                            wtags[k] = ("B-" if first else "I-") + s.label
+                            first = False
+                enc = tok(words, is_split_into_words=True, truncation=True,
+                          max_length=max_length)
+                prev, lab = None, []
+                for wid in enc.word_ids():
+                    lab.append(-100 if wid is None or wid == prev else t2i[wtags[wid]])
+                    prev = wid
+                rows.append({**{k: v for k, v in enc.items()}, "labels": lab})
+                gold.append(wtags)
+            return rows, gold
+
+        train_rows, _ = encode(train)
+        dev_rows, dev_gold = encode(dev)
+        model = AutoModelForTokenClassification.from_pretrained(
+            base, num_labels=len(tags), id2label=dict(enumerate(tags)), label2id=t2i)
+        collator: Any = DataCollatorForTokenClassification(tok)
+    else:
+        l2i = {lab: i for i, lab in enumerate(labels)}
+
+        def encode(docs: list[DocumentRecord]) -> tuple[list[dict[str, Any]], list[str]]:
+            rows = []
+            for d in docs:
+                enc = tok(d.text, truncation=True, max_length=max_length)
+                rows.append({**{k: v for k, v in enc.items()}, "labels": l2i[d.classes[0]]})
+            return rows, [d.classes[0] for d in docs]
+
+        train_rows, _ = encode(train)
+        dev_rows, dev_gold = encode(dev)  # type: ignore[assignment]
+        model = AutoModelForSequenceClassification.from_pretrained(
+            base, num_labels=len(labels), id2label=dict(enumerate(labels)), label2id=l2i)
+        collator = DataCollatorWithPadding(tok)
+
+    with tempfile.TemporaryDirectory() as out:
+        args = TrainingArguments(
+            output_dir=out, learning_rate=2e-5, per_device_train_batch_size=8,
+            per_device_eval_batch_size=32, num_train_epochs=epochs, weight_decay=0.0,
+            warmup_steps=0, lr_scheduler_type="linear", adam_beta1=0.9, adam_beta2=0.999,
+            adam_epsilon=1e-8, seed=42, save_strategy="no", eval_strategy="no",
+            logging_strategy="no", report_to=[], disable_tqdm=True, use_cpu=True,
+        )
+        trainer = Trainer(model=model, args=args, train_dataset=train_rows,
+                          data_collator=collator)
+        t0 = time.perf_counter()
+        trainer.train()
+        train_seconds = time.perf_counter() - t0
+        pred = trainer.predict(dev_rows)
+    tokens = sum(len(r["input_ids"]) for r in train_rows) * epochs
+    out_metrics: dict[str, Any] = {"train_seconds": train_seconds,
+                                   "tokens_per_second": tokens / train_seconds}
+    if task == "ner":
+        logits = pred.predictions
+        pred_tags = []
+        for row, gold in zip(range(len(dev_rows)), dev_gold):
+            ids = np.argmax(logits[row], axis=-1)
+            seq = [tags[i] for i, lab in zip(ids, dev_rows[row]["labels"]) if lab != -100]
+            pred_tags.append(seq + ["O"] * (len(gold) - len(seq)))  # truncated words → O
+        m = entity_metrics(dev_gold, pred_tags)
+        out_metrics.update(precision=m["precision"], recall=m["recall"], f1=m["f1"])
+    else:
+        ids = np.argmax(pred.predictions, axis=-1)
+        m = classification_metrics([(g,) for g in dev_gold], [(labels[i],) for i in ids],
+                                   labels)
+        out_metrics.update(accuracy=m["accuracy"], macro_f1=m["macro_f1"])
+    return out_metrics
+
+
+# --- our engine ---------------------------------------------------------------------------
+
+
+def engine_run(task: str, labels: list[str], train: list[DocumentRecord],
+               dev: list[DocumentRecord], preset: str, **overrides: Any) -> dict[str, Any]:
+    """Train with a preset (dev for early stopping: a held-out part of ``train``), then
+    score on ``dev`` (the corpus's evaluation split, never seen in training)."""
+    from core.engine.job import TrainingJob
+    from core.engine.predict import Predictor
+    from core.engine.settings import preset_settings
+
+    settings = preset_settings(preset, task, device="cpu", **overrides)
+    with tempfile.TemporaryDirectory() as out:
+        t0 = time.perf_counter()
+        result = TrainingJob(task=task, labels=labels, train=train, settings=settings,
+                             output_dir=Path(out) / "m").run()
+        wall = time.perf_counter() - t0
+        if result.status != "completed":
+            return {"status": result.status, "reason": result.reason}
+        metrics = Predictor(result.model_path, device="cpu").evaluate(dev)
+    keep = ("precision", "recall", "f1", "accuracy", "macro_f1", "exact_match")
+    return {
+        **{k: metrics[k] for k in keep if k in metrics},
+        "best_epoch": result.best_epoch, "epochs_run": len(result.epochs),
+        "train_seconds": result.train_seconds, "wall_seconds": wall,
+        "tokens_per_second": result.tokens_per_second,
+        "settings": {k: getattr(settings, k) for k in (
+            "learning_rate", "batch_size", "epochs", "warmup_ratio", "weight_decay")},
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--corpora", default=",".join(CORPORA))
+    ap.add_argument("--max-train", type=int, help="limit training documents per corpus")
+    ap.add_argument("--max-eval", type=int, help="limit evaluation documents per corpus")
+    ap.add_argument("--skip-plain", action="store_true", help="only run our default preset")
+    ap.add_argument("--epochs", type=int, help="override the default preset's epochs")
+    args = ap.parse_args(argv)
+    import torch
+
+    torch.set_num_threads(os.cpu_count() or 1)
+    report: dict[str, Any] = {"max_train": args.max_train, "max_eval": args.max_eval,
+                              "corpora": {}}
+    for name in args.corpora.split(","):
+        task, labels, train, dev = load_corpus(name.strip())
+        train, dev = limit(train, args.max_train), limit(dev, args.max_eval)
+        row: dict[str, Any] = {"task": task, "train": len(train), "eval": len(dev)}
+        if not args.skip_plain:
+            if task == "qa":
+                row["plain"] = engine_run(task, labels, train, dev, "seed-002", dev_fraction=0.0)
+                row["plain"]["note"] = "engine with seed-002 settings"
+            else:
+                row["plain"] = plain_recipe(task, labels, train, dev)
+        row["default"] = engine_run(task, labels, train, dev, "default", epochs=args.epochs)
+        report["corpora"][name] = row
+        print(json.dumps({name: row}), file=sys.stderr, flush=True)
+    print(json.dumps(report, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

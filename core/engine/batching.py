@@ -1,0 +1,100 @@
+"""Length-grouped batches and dynamic padding.
+
+Batches hold inputs of similar length so that little padding is computed; the order of
+batches is shuffled with a seeded generator, so runs are reproducible. Inference batches
+are simply sorted by length.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+from typing import Any
+
+from core.engine.alignment import IGNORE_INDEX
+
+
+def length_grouped_batches(
+    lengths: Sequence[int], batch_size: int, *, seed: int, epoch: int, group_factor: int = 50
+) -> list[list[int]]:
+    """Shuffled batches of indices where each batch holds inputs of similar length.
+
+    Indices are shuffled, cut into groups of ``group_factor * batch_size``, each group is
+    sorted by length and cut into batches, and the batches are shuffled. Deterministic for
+    a given (seed, epoch).
+    """
+    rng = random.Random(seed * 1_000_003 + epoch)
+    order = list(range(len(lengths)))
+    rng.shuffle(order)
+    group = max(batch_size, group_factor * batch_size)
+    batches: list[list[int]] = []
+    for g in range(0, len(order), group):
+        chunk = sorted(order[g:g + group], key=lambda i: -lengths[i])
+        batches += [chunk[b:b + batch_size] for b in range(0, len(chunk), batch_size)]
+    rng.shuffle(batches)
+    return batches
+
+
+def shard_batches(batches: list[list[int]], rank: int, world_size: int) -> list[list[int]]:
+    """This process's share of ``batches`` for distributed training.
+
+    Every rank gets the same number of batches (the list is padded by repeating its first
+    batches), as DDP requires all ranks to step together.
+    """
+    if world_size <= 1:
+        return batches
+    if not batches:
+        return []
+    total = -(-len(batches) // world_size) * world_size
+    padded = batches + batches[: total - len(batches)]
+    while len(padded) < total:  # fewer batches than ranks
+        padded += batches[: total - len(padded)]
+    return padded[rank::world_size]
+
+
+def inference_batches(lengths: Sequence[int], batch_size: int) -> list[list[int]]:
+    """Batches of indices sorted by length (longest first), for padding-free-ish inference."""
+    order = sorted(range(len(lengths)), key=lambda i: -lengths[i])
+    return [order[b:b + batch_size] for b in range(0, len(order), batch_size)]
+
+
+def pad_batch(
+    features: Sequence[Any], pad_id: int, *, with_targets: str | None = None,
+    multi_label: bool = False, pad_to_multiple_of: int | None = None,
+) -> dict[str, Any]:
+    """Tensors of one batch, padded to its longest input.
+
+    ``with_targets``: None, "ner" (per-token ``labels``), "classify" (``labels``) or "qa"
+    (``start_positions``/``end_positions``).
+    """
+    import torch
+
+    longest = max(len(f) for f in features)
+    if pad_to_multiple_of:
+        longest = -(-longest // pad_to_multiple_of) * pad_to_multiple_of
+    n = len(features)
+    input_ids = torch.full((n, longest), pad_id, dtype=torch.long)
+    attention = torch.zeros((n, longest), dtype=torch.long)
+    types = torch.zeros((n, longest), dtype=torch.long)
+    for row, f in enumerate(features):
+        k = len(f.input_ids)
+        input_ids[row, :k] = torch.tensor(f.input_ids, dtype=torch.long)
+        attention[row, :k] = 1
+        types[row, :k] = torch.tensor(f.token_type_ids, dtype=torch.long)
+    batch: dict[str, Any] = {
+        "input_ids": input_ids, "attention_mask": attention, "token_type_ids": types,
+    }
+    if with_targets == "ner":
+        labels = torch.full((n, longest), IGNORE_INDEX, dtype=torch.long)
+        for row, f in enumerate(features):
+            labels[row, : len(f.labels)] = torch.tensor(f.labels, dtype=torch.long)
+        batch["labels"] = labels
+    elif with_targets == "classify":
+        if multi_label:
+            batch["labels"] = torch.tensor([f.label for f in features], dtype=torch.float)
+        else:
+            batch["labels"] = torch.tensor([f.label for f in features], dtype=torch.long)
+    elif with_targets == "qa":
+        batch["start_positions"] = torch.tensor([f.start_position for f in features])
+        batch["end_positions"] = torch.tensor([f.end_position for f in features])
+    return batch

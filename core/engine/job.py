@@ -1,0 +1,489 @@
+"""A training run: plain data in, plain progress events out, a model directory at the end.
+
+    job = TrainingJob(task=TaskKind.NER, labels=["Disease"], train=docs,
+                      settings=preset_settings("default", "ner"), output_dir=path,
+                      on_event=print)
+    result = job.run()            # or job.start(); ...; job.cancel(); job.join()
+
+Our own loop (not transformers' Trainer): length-grouped, dynamically padded batches;
+AdamW with a linear schedule; gradient clipping; mixed precision on CUDA; evaluation on
+the dev documents after each epoch; the best epoch's weights are kept and saved.
+Multi-GPU via ``torchrun`` (``WORLD_SIZE > 1``): DDP, batches sharded by rank, only rank 0
+evaluates and saves.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import os
+import random
+import threading
+import time
+import traceback
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from core.engine.results import (
+    EpochEvent,
+    EpochRow,
+    FinishedEvent,
+    ProgressEvent,
+    TrainingEvent,
+    TrainingResult,
+    WarningEvent,
+)
+from core.engine.settings import TaskSpec, TrainingSettings
+from core.errors import AnnotatorError
+from core.types import DocumentRecord, Split, TaskKind
+
+MIN_DOCUMENTS = 20
+MIN_MENTIONS = 10
+MIN_PER_LABEL = 3
+MIN_DEV_SPLIT = 5  # fewer labelled documents than this: no dev split is made
+
+
+class _Cancelled(Exception):
+    pass
+
+
+class _Failed(Exception):
+    pass
+
+
+def split_dev(
+    docs: Sequence[DocumentRecord], fraction: float, seed: int
+) -> tuple[list[DocumentRecord], list[DocumentRecord]]:
+    """A stable, seeded (train, dev) split: a document's side depends only on its identity
+    (store id, external id or text) and the seed, so adding documents moves no other."""
+    if fraction <= 0 or len(docs) < MIN_DEV_SPLIT:
+        return list(docs), []
+
+    def key(doc: DocumentRecord) -> float:
+        ident = f"{seed}:{doc.doc_id}:{doc.external_id}:{doc.text}"
+        return int(hashlib.sha1(ident.encode("utf-8")).hexdigest()[:12], 16) / 16**12
+
+    keys = [key(d) for d in docs]
+    dev = [d for d, k in zip(docs, keys) if k < fraction]
+    if not dev:  # small sets: still hold out the one with the smallest key
+        smallest = min(range(len(docs)), key=keys.__getitem__)
+        dev = [docs[smallest]]
+        return [d for i, d in enumerate(docs) if i != smallest], dev
+    train = [d for d, k in zip(docs, keys) if k >= fraction]
+    return train, dev
+
+
+class TrainingJob:
+    """One fine-tuning run of a task head on a BERT-style encoder.
+
+    ``train``: labelled documents (documents marked ``Split.DEV`` among them go to dev);
+    ``dev``: dev documents, or None to hold out a stable ``settings.dev_fraction``;
+    never trained on. ``on_event`` receives :mod:`core.engine.results` events; it is
+    called on the thread that runs the job (the worker thread after :meth:`start`), so a
+    GUI must forward events to its own thread.
+    """
+
+    def __init__(
+        self,
+        *,
+        task: TaskKind | str,
+        labels: Sequence[str],
+        train: Sequence[DocumentRecord],
+        dev: Sequence[DocumentRecord] | None = None,
+        multi_label: bool = False,
+        settings: TrainingSettings | None = None,
+        output_dir: str | Path,
+        on_event: Callable[[TrainingEvent], None] | None = None,
+    ) -> None:
+        self.task = TaskKind(task)
+        self.labels = tuple(labels)
+        self.train_docs = list(train)
+        self.dev_docs = None if dev is None else list(dev)
+        self.multi_label = bool(multi_label and self.task is TaskKind.CLASSIFY)
+        self.settings = settings or TrainingSettings()
+        self.output_dir = Path(output_dir)
+        self.on_event = on_event
+        self._cancel = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._result: TrainingResult | None = None
+        self._warnings: list[str] = []
+        self._log: list[str] = []
+        self._rank = int(os.environ.get("RANK", "0"))
+        self._world = int(os.environ.get("WORLD_SIZE", "1"))
+
+    # --- control (any thread) --------------------------------------------------------
+
+    def cancel(self) -> None:
+        """Ask the run to stop; it ends as "cancelled" after the current step. Any thread."""
+        self._cancel.set()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._cancel.is_set()
+
+    def start(self) -> threading.Thread:
+        """Run in a new worker thread (daemon); events arrive on that thread."""
+        if self._thread is not None:
+            raise RuntimeError("this job was already started")
+        self._thread = threading.Thread(target=self.run, name="training-job", daemon=True)
+        self._thread.start()
+        return self._thread
+
+    def join(self, timeout: float | None = None) -> TrainingResult | None:
+        """Wait for a started job; its result (None while it still runs)."""
+        if self._thread is not None:
+            self._thread.join(timeout)
+        return self._result
+
+    @property
+    def result(self) -> TrainingResult | None:
+        return self._result
+
+    # --- the run (calling thread, or the worker thread after start()) ----------------
+
+    def run(self) -> TrainingResult:
+        """Train, evaluate, save; return how it ended. Never raises.
+
+        Called on the worker thread (or the caller's); touches no GUI, reports through
+        ``on_event`` only. Every failure becomes ``status="failed"`` with a reason.
+        """
+        state: dict[str, Any] = {}
+        try:
+            result = self._run(state)
+        except _Cancelled:
+            result = self._ended("cancelled", "cancelled by the user", state)
+        except _Failed as exc:
+            result = self._ended("failed", str(exc), state)
+        except AnnotatorError as exc:
+            result = self._ended("failed", str(exc), state)
+        except BaseException as exc:  # noqa: BLE001 - the run must end with a reason
+            from core.engine.runtime import is_out_of_memory
+
+            if is_out_of_memory(exc):
+                reason = (
+                    f"out of memory at batch size {self.settings.batch_size} and max length "
+                    f"{self.settings.max_length}: lower the batch size or max length, or "
+                    "train on the CPU"
+                )
+            else:
+                reason = f"unexpected error: {type(exc).__name__}: {exc}"
+                self._log.append(traceback.format_exc())
+            result = self._ended("failed", reason, state)
+        finally:
+            self._release(state)
+        self._result = result
+        self._emit(FinishedEvent(result))
+        return result
+
+    def _ended(self, status: str, reason: str, state: dict[str, Any]) -> TrainingResult:
+        self._log.append(f"{status}: {reason}")
+        return TrainingResult(
+            status=status, reason=reason, epochs=tuple(state.get("rows", ())),
+            warnings=tuple(self._warnings), train_examples=state.get("n_train", 0),
+            dev_examples=state.get("n_dev", 0), steps=state.get("step", 0),
+            log=tuple(self._log),
+        )
+
+    def _release(self, state: dict[str, Any]) -> None:
+        state.pop("model", None)
+        state.pop("best_state", None)
+        if state.get("dist_initialised"):
+            import torch.distributed as dist
+
+            if dist.is_initialized():
+                dist.destroy_process_group()
+
+    def _emit(self, event: TrainingEvent) -> None:
+        if self.on_event is not None and self._rank == 0:
+            self.on_event(event)
+
+    def _warn(self, message: str) -> None:
+        self._warnings.append(message)
+        self._log.append(f"warning: {message}")
+        self._emit(WarningEvent(message))
+
+    def _check_cancel(self) -> None:
+        if self._cancel.is_set():
+            raise _Cancelled()
+
+    # --- preparation -------------------------------------------------------------------
+
+    def _prepare_data(self) -> tuple[TaskSpec, list[DocumentRecord], list[DocumentRecord]]:
+        from core.engine import tasks
+
+        s = self.settings
+        if not self.labels:
+            raise _Failed("no labels given: define at least one label for the task")
+        if len(set(self.labels)) != len(self.labels):
+            raise _Failed(f"duplicate labels in {list(self.labels)}")
+        allow_no_answer = self.task is TaskKind.QA and any(
+            q.is_impossible for d in self.train_docs for q in d.questions
+        )
+        spec = TaskSpec(self.task, self.labels, self.multi_label, allow_no_answer)
+        given = [d for d in self.train_docs if tasks.is_labelled(self.task, d)]
+        if len(given) < len(self.train_docs):
+            self._warn(f"{len(self.train_docs) - len(given)} document(s) without labels for "
+                       "this task are left out")
+        dev = [d for d in (self.dev_docs or []) if tasks.is_labelled(self.task, d)]
+        dev += [d for d in given if d.split is Split.DEV]
+        train = [d for d in given if d.split is not Split.DEV]
+        if self.dev_docs is None and not dev:
+            train, dev = split_dev(train, s.dev_fraction, s.seed)
+        problems = tasks.unknown_labels(spec, train + dev)
+        if problems:
+            more = f" (and {len(problems) - 3} more)" if len(problems) > 3 else ""
+            raise _Failed("bad labels: " + "; ".join(problems[:3]) + more)
+        if not train:
+            raise _Failed("no labelled training documents for this task: label some first")
+        if s.max_train is not None and len(train) > s.max_train:
+            rng = random.Random(s.seed)
+            train = rng.sample(train, s.max_train)
+        self._guards(spec, train, dev)
+        return spec, train, dev
+
+    def _guards(self, spec: TaskSpec, train: list[DocumentRecord],
+                dev: list[DocumentRecord]) -> None:
+        n = len(train) + len(dev)
+        if n < MIN_DOCUMENTS:
+            self._warn(f"only {n} labelled document(s): expect a weak model; label at least "
+                       f"{MIN_DOCUMENTS}")
+        counts: dict[str, int] = {label: 0 for label in spec.labels}
+        if spec.task is TaskKind.NER:
+            for d in train + dev:
+                for sp in d.spans:
+                    counts[sp.label] = counts.get(sp.label, 0) + 1
+            mentions = sum(counts.values())
+            if mentions < MIN_MENTIONS:
+                self._warn(f"only {mentions} entity mention(s) labelled: label at least "
+                           f"{MIN_MENTIONS}")
+        elif spec.task is TaskKind.CLASSIFY:
+            for d in train + dev:
+                for c in d.classes:
+                    counts[c] = counts.get(c, 0) + 1
+        if spec.task is not TaskKind.QA:
+            rare = [f"{k!r} ({v})" for k, v in counts.items() if v < MIN_PER_LABEL]
+            if rare:
+                self._warn(f"label(s) with fewer than {MIN_PER_LABEL} examples: "
+                           f"{', '.join(rare)}; the model will hardly learn them")
+        if not dev:
+            self._warn("no dev documents (too few labelled documents to hold some out): "
+                       "the last epoch is kept and no quality can be measured")
+
+    # --- training ----------------------------------------------------------------------
+
+    def _run(self, state: dict[str, Any]) -> TrainingResult:
+        import numpy as np
+        import torch
+
+        from core.engine import inference, runtime, tasks
+        from core.engine.batching import length_grouped_batches, pad_batch, shard_batches
+        from core.engine.metrics import primary_metric
+        from core.engine.modelio import build_model, save_model_dir
+
+        s = self.settings
+        self._check_cancel()
+        spec, train, dev = self._prepare_data()
+        state["n_train"], state["n_dev"] = len(train), len(dev)
+        random.seed(s.seed)
+        np.random.seed(s.seed % 2**32)
+        torch.manual_seed(s.seed)
+
+        device = runtime.select_device(s.device)
+        distributed = self._world > 1
+        if distributed:
+            import torch.distributed as dist
+
+            if not dist.is_initialized():
+                dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
+                state["dist_initialised"] = True
+            if device.type == "cuda":
+                torch.cuda.set_device(device)
+        model, tokenizer, base_dir = build_model(spec, s.base_model, self._warn)
+        model.to(device)
+        state["model"] = model
+        self._check_cancel()
+
+        kw = dict(max_length=s.max_length, stride=s.stride)
+        if spec.task is TaskKind.NER:
+            feats, _, taggings = tasks.ner_features(tokenizer, spec, train, with_gold=True, **kw)
+            dropped = sum(len(t.dropped) for t in taggings)
+            if dropped:
+                self._warn(f"{dropped} overlapping or blank span(s) cannot be expressed as BIO "
+                           "tags and were left out of training")
+        elif spec.task is TaskKind.CLASSIFY:
+            feats = tasks.class_features(tokenizer, spec, train, with_gold=True, **kw)
+        else:
+            qa_batch = tasks.qa_examples(train, tokenizer, only_labelled=True)
+            feats = tasks.qa_features(tokenizer, qa_batch, with_targets=True, warn=self._warn,
+                                      **kw)
+        if not feats:
+            raise _Failed("the training documents produced no model input")
+        lengths = [len(f) for f in feats]
+        n_windows = len(feats) - len({f.example for f in feats})
+        if n_windows:
+            self._log.append(f"{n_windows} extra window(s) for documents longer than "
+                             f"{s.max_length} tokens")
+        train_tokens = sum(lengths)
+        pad_id = int(tokenizer.pad_token_id or 0)
+        options = inference.InferenceOptions(
+            max_length=s.max_length, stride=s.stride, batch_size=s.eval_batch_size,
+            max_answer_length=s.max_answer_length,
+        )
+
+        batches_per_epoch = len(shard_batches(
+            length_grouped_batches(lengths, s.batch_size, seed=s.seed, epoch=0),
+            self._rank, self._world))
+        total_steps = batches_per_epoch * s.epochs
+        no_decay = ("bias", "LayerNorm.weight", "layer_norm.weight", "norm.weight")
+        params = [
+            {"params": [p for n, p in model.named_parameters()
+                        if p.requires_grad and not n.endswith(no_decay)],
+             "weight_decay": s.weight_decay},
+            {"params": [p for n, p in model.named_parameters()
+                        if p.requires_grad and n.endswith(no_decay)],
+             "weight_decay": 0.0},
+        ]
+        optimizer = torch.optim.AdamW(
+            params, lr=s.learning_rate, betas=(s.adam_beta1, s.adam_beta2), eps=s.adam_epsilon
+        )
+        from transformers import get_scheduler
+
+        scheduler = get_scheduler(
+            s.scheduler, optimizer, num_warmup_steps=int(s.warmup_ratio * total_steps),
+            num_training_steps=total_steps,
+        )
+        amp = runtime.amp_dtype(device)
+        scaler = torch.amp.GradScaler("cuda") if amp is torch.float16 else None
+        train_model: Any = model
+        if distributed:
+            from torch.nn.parallel import DistributedDataParallel
+
+            train_model = DistributedDataParallel(
+                model, device_ids=[device.index] if device.type == "cuda" else None
+            )
+        target = spec.task.value
+
+        rows: list[EpochRow] = []
+        state["rows"] = rows
+        best_value, best_epoch, best_metrics = -math.inf, None, {}
+        best_state: dict[str, Any] | None = None
+        stale = 0
+        step = 0
+        train_seconds = 0.0
+        for epoch in range(1, s.epochs + 1):
+            model.train()
+            batches = shard_batches(
+                length_grouped_batches(lengths, s.batch_size, seed=s.seed, epoch=epoch),
+                self._rank, self._world)
+            epoch_start = time.perf_counter()
+            loss_sum, loss_n = 0.0, 0
+            for idx in batches:
+                self._check_cancel()
+                batch = pad_batch([feats[i] for i in idx], pad_id, with_targets=target,
+                                  multi_label=spec.multi_label)
+                batch = runtime.to_device(runtime.model_inputs(model, batch), device)
+                with runtime.autocast(device):
+                    out = train_model(**batch)
+                loss = out.loss
+                if not torch.isfinite(loss).item():
+                    raise _Failed(
+                        f"the training loss became {float(loss.detach())} at step {step + 1} (epoch "
+                        f"{epoch}): the learning rate {s.learning_rate:g} is probably too "
+                        "high; lower it and retry"
+                    )
+                optimizer.zero_grad(set_to_none=True)
+                if scaler is not None:
+                    scaler.scale(loss).backward()
+                    scaler.unscale_(optimizer)
+                    torch.nn.utils.clip_grad_norm_(model.parameters(), s.max_grad_norm)
+                    scaler.step(optimizer)
+                    scaler.update()
+                else:
+                    loss.backward()
+                    torch.nn.utils.clip_grad_norm_(model.parameters(), s.max_grad_norm)
+                    optimizer.step()
+                scheduler.step()
+                step += 1
+                state["step"] = step
+                value = float(loss.detach())
+                loss_sum += value
+                loss_n += 1
+                elapsed = train_seconds + time.perf_counter() - epoch_start
+                self._emit(ProgressEvent(
+                    step=step, total_steps=total_steps, epoch=epoch, loss=value,
+                    learning_rate=float(scheduler.get_last_lr()[0]),
+                    eta_seconds=elapsed / step * (total_steps - step),
+                ))
+            epoch_seconds = time.perf_counter() - epoch_start
+            train_seconds += epoch_seconds
+            train_loss = loss_sum / max(loss_n, 1)
+            self._check_cancel()
+
+            stop = False
+            if self._rank == 0:
+                val_loss, metrics = None, {}
+                if dev:
+                    preds, val_loss = inference.predict_documents(
+                        model, tokenizer, spec, dev, options, device, with_loss=True)
+                    metrics = inference.score_predictions(spec, dev, preds)
+                row = EpochRow(epoch, step, train_loss, val_loss, metrics)
+                rows.append(row)
+                value = primary_metric(target, metrics) if dev else float(epoch)
+                is_best = value > best_value
+                if is_best:
+                    best_value, best_epoch, best_metrics, stale = value, epoch, metrics, 0
+                    if epoch < s.epochs and dev:  # else the final weights are the model itself
+                        best_state = {k: v.detach().to("cpu", copy=True)
+                                      for k, v in model.state_dict().items()}
+                    else:
+                        best_state = None
+                    state["best_state"] = best_state
+                else:
+                    stale += 1
+                self._log.append(
+                    f"epoch {epoch}: train_loss {train_loss:.4f}"
+                    + (f" val_loss {val_loss:.4f}" if val_loss is not None else "")
+                    + "".join(f" {k} {v:.4f}" for k, v in metrics.items()
+                              if isinstance(v, float))
+                )
+                self._emit(EpochEvent(epoch, step, train_loss, val_loss, metrics, is_best,
+                                      epoch_seconds))
+                stop = bool(dev) and s.patience > 0 and stale >= s.patience
+            if distributed:
+                import torch.distributed as dist
+
+                flag = torch.tensor([1 if stop else 0], device=device)
+                dist.broadcast(flag, src=0)
+                stop = bool(flag.item())
+            if stop and epoch < s.epochs:
+                self._log.append(f"early stop after epoch {epoch}: no improvement in "
+                                 f"{s.patience} epoch(s)")
+                break
+
+        if self._rank != 0:
+            return TrainingResult(status="completed", reason="worker rank", steps=step)
+        if best_state is not None:
+            model.load_state_dict(best_state)
+        if dev:
+            preds, _ = inference.predict_documents(model, tokenizer, spec, dev, options, device)
+            collapsed = inference.collapse_warning(spec, dev, preds, best_metrics)
+            if collapsed:
+                self._warn(collapsed)
+        self._check_cancel()
+        path = save_model_dir(
+            model, tokenizer, spec, self.output_dir, settings=s.to_dict(),
+            metrics=best_metrics, base_model=s.base_model or "default",
+            extra={"base_model_path": base_dir, "best_epoch": best_epoch,
+                   "epochs": [r.flat() for r in rows],
+                   "train_examples": len(train), "dev_examples": len(dev)},
+        )
+        tokens_seen = train_tokens * len(rows)
+        return TrainingResult(
+            status="completed", reason="", model_path=str(path), epochs=tuple(rows),
+            dev_metrics=best_metrics, best_epoch=best_epoch, warnings=tuple(self._warnings),
+            train_examples=len(train), dev_examples=len(dev), train_tokens=train_tokens,
+            train_seconds=train_seconds,
+            tokens_per_second=tokens_seen / train_seconds if train_seconds > 0 else 0.0,
+            steps=step, log=tuple(self._log),
+        )

@@ -1,0 +1,131 @@
+"""Predictions from a saved model version, for pre-annotation and active learning.
+
+    predictor = Predictor.load(model_dir)          # or Predictor(model_dir)
+    results = predictor.predict(documents)         # one result per document, input order
+    vectors = predictor.embed(documents)           # (n_documents, hidden) float32
+
+Per task the result is an :class:`EntityPrediction` (spans with confidences, per-word tag
+distributions), a :class:`ClassPrediction` (probability per label) or a
+:class:`QuestionsPrediction` (one :class:`AnswerPrediction` per question). Long documents
+are windowed, never truncated. A Predictor is not thread-safe: use it from one thread.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from core.engine.inference import InferenceOptions, mean_pool, predict_documents
+from core.engine.modelio import LoadedModel, load_model
+from core.engine.results import DocumentPrediction
+from core.engine.settings import TaskSpec
+from core.types import DocumentRecord, TaskKind
+
+
+class Predictor:
+    """A loaded model version and the options it predicts with."""
+
+    def __init__(
+        self,
+        model_dir: str | Path,
+        *,
+        device: str = "auto",
+        max_length: int | None = None,
+        stride: int | None = None,
+        viterbi: bool = True,
+        class_threshold: float = 0.5,
+        max_answer_length: int | None = None,
+        null_threshold: float = 0.0,
+    ) -> None:
+        """Load ``model_dir`` (raises :class:`core.errors.ModelError` when unusable).
+
+        Window size and overlap default to those the model was trained with.
+        """
+        from core.engine.runtime import select_device
+
+        self.device = select_device(device)
+        self.loaded: LoadedModel = load_model(model_dir, device=self.device)
+        trained = self.loaded.info.get("settings", {})
+        default_len = 384 if self.spec.task is TaskKind.QA else 256
+        self.options = InferenceOptions(
+            max_length=max_length or int(trained.get("max_length", default_len)),
+            stride=stride if stride is not None else int(trained.get("stride", 64)),
+            viterbi=viterbi,
+            class_threshold=class_threshold,
+            max_answer_length=max_answer_length or int(trained.get("max_answer_length", 30)),
+            null_threshold=null_threshold,
+        )
+
+    @classmethod
+    def load(cls, model_dir: str | Path, **options: Any) -> Predictor:
+        return cls(model_dir, **options)
+
+    @property
+    def spec(self) -> TaskSpec:
+        """Task kind, labels, multi-label flag of the model."""
+        return self.loaded.spec
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        return self.loaded.spec.labels
+
+    @property
+    def model_info(self) -> dict[str, Any]:
+        """The model's ``annotator.json`` (settings, dev metrics, base model, created)."""
+        return self.loaded.info
+
+    def predict(
+        self, documents: Sequence[DocumentRecord], batch_size: int = 32
+    ) -> list[DocumentPrediction]:
+        """One prediction per document, in input order (see the module docstring).
+
+        QA predicts every question of each document. Batches are sorted by length and
+        padded dynamically; runs under ``torch.inference_mode``.
+        """
+        options = self._with_batch(batch_size)
+        preds, _ = predict_documents(
+            self.loaded.model, self.loaded.tokenizer, self.spec, documents, options,
+            self.device,
+        )
+        return preds
+
+    def embed(self, documents: Sequence[DocumentRecord], batch_size: int = 32) -> np.ndarray:
+        """One vector per document: the mean of the encoder's last hidden states over its
+        tokens (all windows of a long document), shape ``(n, hidden)``, float32."""
+        from core.engine.features import encode_texts
+        from core.engine.runtime import embed_features
+
+        if not documents:
+            return np.zeros((0, self.loaded.model.config.hidden_size), dtype=np.float32)
+        tokenizer = self.loaded.tokenizer
+        features, _ = encode_texts(
+            tokenizer, [d.text for d in documents], max_length=self.options.max_length,
+            stride=self.options.stride,
+        )
+        parts = embed_features(
+            self.loaded.model, features, batch_size=batch_size, device=self.device,
+            pad_id=int(tokenizer.pad_token_id or 0),
+        )
+        groups: list[list[tuple[np.ndarray, int]]] = [[] for _ in documents]
+        for feature, part in zip(features, parts):
+            groups[feature.example].append(part)
+        return np.stack([mean_pool(g) for g in groups]).astype(np.float32)
+
+    def evaluate(self, documents: Sequence[DocumentRecord], batch_size: int = 32) -> dict[str, Any]:
+        """Metrics of this model on gold-labelled ``documents`` (as in training's dev)."""
+        from core.engine.inference import score_predictions
+        from core.engine.tasks import is_labelled
+
+        docs = [d for d in documents if is_labelled(self.spec.task, d)]
+        preds = self.predict(docs, batch_size=batch_size)
+        return score_predictions(self.spec, docs, preds)
+
+    def _with_batch(self, batch_size: int) -> InferenceOptions:
+        import dataclasses
+
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1 (got {batch_size})")
+        return dataclasses.replace(self.options, batch_size=batch_size)

@@ -1,0 +1,153 @@
+"""Train and evaluate a project's task: snapshot the store, run a job, record the run.
+
+The store is read in one short session (plain ``DocumentRecord`` snapshots), training
+runs without any session open, and the outcome is written in one more unit of work:
+a ``TrainingRun`` row (settings, per-epoch table, status, warnings, log) and, when the
+run completed, a ``ModelVersion`` whose directory lies under the project's models folder.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from core.engine.results import TrainingEvent, TrainingResult
+from core.engine.settings import TrainingSettings
+from core.errors import ModelError, TrainingError
+from core.types import DocumentRecord, Split, TaskKind
+
+
+@dataclass(frozen=True)
+class TaskSnapshot:
+    """A task's label set and labelled documents at one moment (test split excluded)."""
+
+    task: TaskKind
+    labels: tuple[str, ...]
+    multi_label: bool
+    train: tuple[DocumentRecord, ...]  # every labelled document not marked dev
+    dev: tuple[DocumentRecord, ...]  # labelled documents marked dev
+
+
+@dataclass(frozen=True)
+class ProjectTrainingOutcome:
+    result: TrainingResult
+    run_id: int
+    model_version_id: int | None
+    version: int | None
+
+
+def snapshot_task(project: Any, task: TaskKind | str) -> TaskSnapshot:
+    """Labelled documents of ``task`` as plain records (one read session)."""
+    from core.store import repo
+
+    kind = TaskKind(task)
+    with project.read() as session:
+        t = repo.require_task(session, kind)
+        labels = tuple(label.name for label in sorted(t.labels, key=lambda x: x.position))
+        multi_label = bool(t.multi_label)
+        records = repo.labelled_records(session, kind)
+    train = tuple(r for r in records if r.split is not Split.DEV)
+    dev = tuple(r for r in records if r.split is Split.DEV)
+    return TaskSnapshot(kind, labels, multi_label, train, dev)
+
+
+def train_project(
+    project: Any,
+    task: TaskKind | str,
+    settings: TrainingSettings,
+    *,
+    on_event: Callable[[TrainingEvent], None] | None = None,
+    on_job: Callable[[Any], None] | None = None,
+) -> ProjectTrainingOutcome:
+    """Train ``task`` on the project's labelled documents and record the run.
+
+    Called on the worker thread (or the caller's): opens its own sessions, touches no
+    GUI; ``on_event`` receives the job's events on this thread; ``on_job`` gets the
+    :class:`TrainingJob` before it runs (to keep a handle for ``cancel()``).
+    """
+    from core.engine.job import TrainingJob
+    from core.engine.modelio import new_model_dir_name
+    from core.store.models import ModelVersion, TrainingRun
+
+    kind = TaskKind(task)
+    snap = snapshot_task(project, kind)
+    with project.write() as session:
+        from core.store import repo
+
+        t = repo.require_task(session, kind)
+        pid, host = repo.this_process()
+        run = TrainingRun(
+            task_id=t.id, settings=settings.to_dict(), status="running", pid=pid, host=host
+        )
+        session.add(run)
+        session.flush()
+        run_id, task_id = run.id, t.id
+    out_dir = Path(project.models_dir) / new_model_dir_name(kind)
+    job = TrainingJob(
+        task=kind, labels=snap.labels, train=snap.train, dev=snap.dev or None,
+        multi_label=snap.multi_label, settings=settings, output_dir=out_dir,
+        on_event=on_event,
+    )
+    if on_job is not None:
+        on_job(job)
+    result = job.run()
+    version_id = version = None
+    with project.write() as session:
+        from sqlalchemy import func, select
+
+        run = session.get(TrainingRun, run_id)
+        if result.status == "completed" and result.model_path:
+            version = (session.scalar(
+                select(func.max(ModelVersion.version)).where(ModelVersion.task_id == task_id)
+            ) or 0) + 1
+            for old in session.scalars(select(ModelVersion).where(
+                    ModelVersion.task_id == task_id, ModelVersion.is_active)):
+                old.is_active = False
+            mv = ModelVersion(
+                task_id=task_id, version=version, base_model=settings.base_model or "default",
+                path=str(result.model_path), metrics=result.dev_metrics,
+                labels=list(snap.labels), is_active=True,
+            )
+            session.add(mv)
+            session.flush()
+            version_id = mv.id
+        if run is not None:
+            run.status = result.status
+            run.epochs = [row.flat() for row in result.epochs]
+            run.warnings = list(result.warnings)
+            run.log = "\n".join(result.log)
+            run.error = result.reason or None
+            run.finished_at = _dt.datetime.now(_dt.timezone.utc)
+            run.model_version_id = version_id
+    return ProjectTrainingOutcome(result, run_id, version_id, version)
+
+
+def model_path_for(project: Any, task: TaskKind | str, version: int | None = None) -> Path:
+    """The directory of a model version of ``task`` (default: the latest)."""
+    from sqlalchemy import select
+
+    from core.store import repo
+    from core.store.models import ModelVersion
+
+    kind = TaskKind(task)
+    with project.read() as session:
+        t = repo.require_task(session, kind)
+        stmt = select(ModelVersion).where(ModelVersion.task_id == t.id)
+        if version is not None:
+            stmt = stmt.where(ModelVersion.version == version)
+        mv = session.scalars(stmt.order_by(ModelVersion.version.desc())).first()
+        if mv is None:
+            which = f"version {version}" if version is not None else "model"
+            raise ModelError(
+                f"the project has no {which} for the {kind.value} task: train one first "
+                f"(annotator train PROJECT --task {kind.value})"
+            )
+        return Path(mv.path)
+
+
+def require_labels_known(snap: TaskSnapshot) -> None:
+    if not snap.labels:
+        raise TrainingError(f"the {snap.task.value} task has no labels: add some first")

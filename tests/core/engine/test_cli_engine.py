@@ -1,0 +1,75 @@
+"""``annotator train`` and ``annotator evaluate`` on a small project (tiny model)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from conftest import make_ner_docs
+
+from core.types import Split
+
+
+@pytest.fixture()
+def project_path(tmp_path: Path) -> Path:
+    from core.project import Project
+    from core.store import repo
+
+    path = tmp_path / "notes.db"
+    project = Project.create(path, tasks={"ner": ["DRUG"]})
+    docs = make_ner_docs(40)
+    with project.write() as session:
+        repo.add_documents(session, docs[:32])
+        repo.add_documents(session, docs[32:], split=Split.DEV)
+    project.close()
+    return path
+
+
+def _run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    from annotator.cli.main import run
+
+    code = run(argv)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_train_then_evaluate(project_path: Path, tiny_bert: Path, tmp_path: Path,
+                             capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = _run(["train", str(project_path), "--task", "ner", "--base-model",
+                           str(tiny_bert), "--epochs", "4", "--lr", "0.003", "--batch-size", "4",
+                           "--json"], capsys)
+    assert code == 0, err
+    payload = json.loads(out)
+    assert payload["status"] == "completed"
+    epochs = [row["epoch"] for row in payload["epochs"]]
+    assert epochs == list(range(1, len(epochs) + 1)) and 2 <= len(epochs) <= 4  # may stop early
+    assert payload["dev"]["f1"] > 0.9
+    assert {"train_loss", "val_loss", "precision", "recall", "f1", "accuracy"} <= set(
+        payload["epochs"][0])
+    assert payload["dev_examples"] == 8 and payload["tokens_per_second"] > 0
+    assert Path(payload["model_path"]).is_dir()
+    assert Path(payload["model_path"]).parent == project_path.with_name("notes.models")
+
+    gold = tmp_path / "gold.conll"
+    gold.write_text("the\tO\npatient\tO\ntook\tO\nzorblax\tB-DRUG\n\nno\tO\npain\tO\n\n")
+    code, out, err = _run(["evaluate", str(project_path), "--task", "ner", "--data",
+                           str(gold), "--format", "conll", "--json"], capsys)
+    assert code == 0, err
+    metrics = json.loads(out)
+    assert {"precision", "recall", "f1", "accuracy", "per_label"} <= set(metrics)
+
+
+def test_train_bad_input_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = _run(["train", str(tmp_path / "none.db"), "--task", "ner"], capsys)
+    assert code == 2 and "no such project" in err
+
+
+def test_train_failed_run_exits_1(project_path: Path, capsys: pytest.CaptureFixture[str],
+                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    code, out, err = _run(["train", str(project_path), "--task", "ner", "--base-model",
+                           "someone/absent", "--json"], capsys)
+    assert code == 1
+    payload = json.loads(out)
+    assert payload["status"] == "failed" and "offline" in payload["reason"]
