@@ -1,0 +1,338 @@
+"""The document list: a table model that reads pages from SQLite, plus its filter bar."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from typing import Any
+
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QByteArray,
+    QModelIndex,
+    QPersistentModelIndex,
+    QPoint,
+    Qt,
+    QTimer,
+    Signal,
+)
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QCheckBox,
+    QComboBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QMenu,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from annotator.app.doc_queries import STATUSES, DocFilter, DocRow, filtered_ids, page_rows
+from annotator.app.qt_theme import status_colors
+from core.project import Project
+from core.types import Split
+
+COLUMNS = ("id", "preview", "status", "labels", "score", "split")
+# Default widths; "preview" stretches to what is left, so the short columns stay readable
+# in a narrow list. "split" starts hidden (the filter box above shows it); the header's
+# context menu shows or hides any column, and the header state is remembered.
+COLUMN_WIDTHS = {"id": 72, "status": 80, "labels": 110, "score": 48, "split": 76}
+HIDDEN_BY_DEFAULT = ("split",)
+
+ModelIndex = QModelIndex | QPersistentModelIndex
+
+
+class QtDocumentTableModel(QAbstractTableModel):
+    """Rows are the ids of the filtered documents (one cheap query); the columns of a row
+    are read a page at a time on first display and kept in a small LRU cache."""
+
+    PAGE = 200
+    MAX_PAGES = 40
+
+    def __init__(self, project: Project, parent: Any = None) -> None:
+        super().__init__(parent)
+        self.project = project
+        self.filter = DocFilter()
+        self._status_colors = status_colors()
+        self._ids: list[int] = []
+        self._row_of: dict[int, int] | None = None
+        self._pages: OrderedDict[int, list[DocRow]] = OrderedDict()
+        self.refresh()
+
+    # --- data access -----------------------------------------------------------------
+
+    def set_filter(self, flt: DocFilter) -> None:
+        self.filter = flt
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Re-run the filter (documents added, statuses changed)."""
+        self.beginResetModel()
+        with self.project.read() as session:
+            self._ids = filtered_ids(session, self.filter)
+        self._row_of = None
+        self._pages.clear()
+        self.endResetModel()
+
+    def refresh_document(self, doc_id: int) -> None:
+        """Re-read one document's row after an edit."""
+        row = self.row_of(doc_id)
+        if row is None:
+            return
+        self._pages.pop(row // self.PAGE, None)
+        self.dataChanged.emit(self.index(row, 0), self.index(row, len(COLUMNS) - 1))
+
+    def doc_id(self, row: int) -> int | None:
+        return self._ids[row] if 0 <= row < len(self._ids) else None
+
+    def row_of(self, doc_id: int) -> int | None:
+        if self._row_of is None:
+            self._row_of = {d: i for i, d in enumerate(self._ids)}
+        return self._row_of.get(doc_id)
+
+    def doc_row(self, row: int) -> DocRow | None:
+        if not 0 <= row < len(self._ids):
+            return None
+        page = row // self.PAGE
+        rows = self._pages.get(page)
+        if rows is None:
+            ids = self._ids[page * self.PAGE : (page + 1) * self.PAGE]
+            with self.project.read() as session:
+                rows = page_rows(session, ids)
+            if len(rows) != len(ids):  # a document vanished meanwhile: keep indices aligned
+                got = {r.id: r for r in rows}
+                rows = [got.get(i) or DocRow(i, None, "(deleted)", "", "", "", None) for i in ids]
+            self._pages[page] = rows
+            while len(self._pages) > self.MAX_PAGES:
+                self._pages.popitem(last=False)
+        else:
+            self._pages.move_to_end(page)
+        return rows[row % self.PAGE]
+
+    # --- Qt model ------------------------------------------------------------------------
+
+    def rowCount(self, parent: ModelIndex = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self._ids)
+
+    def columnCount(self, parent: ModelIndex = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(COLUMNS)
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = 0) -> Any:
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            return COLUMNS[section]
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.ToolTipRole:
+            return {
+                "status": "unlabelled · labelled · suggested (model suggestions to review) · "
+                "reviewed · skipped",
+                "score": "active-learning score: higher = the model is less sure",
+            }.get(COLUMNS[section])
+        return None
+
+    def data(self, index: ModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid():
+            return None
+        row = self.doc_row(index.row())
+        if row is None:
+            return None
+        col = COLUMNS[index.column()]
+        if role == Qt.ItemDataRole.DisplayRole:
+            if col == "id":
+                return row.external_id or str(row.id)
+            if col == "score":
+                return "" if row.score is None else f"{row.score:.3f}"
+            return getattr(row, col)
+        if role == Qt.ItemDataRole.ForegroundRole and col == "status":
+            return QColor(self._status_colors.get(row.status, "#9E9E9E"))
+        if role == Qt.ItemDataRole.ToolTipRole and col in ("preview", "labels"):
+            return getattr(row, col) or None
+        if role == Qt.ItemDataRole.TextAlignmentRole and col == "score":
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        if role == Qt.ItemDataRole.UserRole:
+            return row.id
+        return None
+
+
+class QtDocumentList(QWidget):
+    """Filters, search, counts and the paged table. Emits ``documentSelected(doc_id)``."""
+
+    documentSelected = Signal(int)
+
+    def __init__(self, project: Project, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.project = project
+        self._status_counts: dict[str, int] | None = None
+        self.model = QtDocumentTableModel(project, self)
+
+        self.search = QLineEdit(placeholderText="Search text…")
+        self.search.setClearButtonEnabled(True)
+        self.search.setToolTip("Show only documents containing this text")
+        self.status_box = QComboBox(toolTip="Filter by status")
+        self.status_box.addItem("any status", None)
+        for status in STATUSES:
+            self.status_box.addItem(status, status)
+        self.split_box = QComboBox(toolTip="Filter by split")
+        self.split_box.addItem("any split", None)
+        for split in Split:
+            self.split_box.addItem(split.value, split.value)
+        self.label_box = QComboBox(toolTip="Filter by label (entity or class)")
+        self.sort_box = QCheckBox("Most uncertain first")
+        self.sort_box.setToolTip("Sort by the active-learning score (after pre-annotation)")
+        self.counts = QLabel()
+        self.counts.setObjectName("countsLabel")
+
+        self.table = QTableView()
+        self.table.setModel(self.model)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.verticalHeader().hide()
+        self.table.verticalHeader().setDefaultSectionSize(22)
+        self.table.setWordWrap(False)
+        self.table.setTextElideMode(Qt.TextElideMode.ElideRight)
+        self.table.setAlternatingRowColors(True)
+        self.table.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
+        header = self.table.horizontalHeader()
+        header.setObjectName("documentHeader")
+        header.setMinimumSectionSize(36)
+        header.setStretchLastSection(False)
+        header.setSectionsMovable(True)
+        for col, name in enumerate(COLUMNS):
+            if name == "preview":
+                header.setSectionResizeMode(col, QHeaderView.ResizeMode.Stretch)
+            else:
+                header.setSectionResizeMode(col, QHeaderView.ResizeMode.Interactive)
+                self.table.setColumnWidth(col, COLUMN_WIDTHS[name])
+            header.setSectionHidden(col, name in HIDDEN_BY_DEFAULT)
+        header.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        header.customContextMenuRequested.connect(self._header_menu)
+
+        filters = QHBoxLayout()
+        filters.addWidget(self.status_box)
+        filters.addWidget(self.split_box)
+        filters.addWidget(self.label_box)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addWidget(self.search)
+        layout.addLayout(filters)
+        layout.addWidget(self.sort_box)
+        layout.addWidget(self.table, 1)
+        layout.addWidget(self.counts)
+
+        self._search_timer = QTimer(self, singleShot=True, interval=250)
+        self._search_timer.timeout.connect(self._apply_filter)
+        self.search.textChanged.connect(self._search_timer.start)
+        for box in (self.status_box, self.split_box, self.label_box):
+            box.currentIndexChanged.connect(self._apply_filter)
+        self.sort_box.toggled.connect(self._apply_filter)
+        self.table.selectionModel().currentRowChanged.connect(self._on_current_row)
+        self.set_label_names([])  # counts: the owner calls update_counts() once it is shown
+
+    def _header_menu(self, pos: QPoint) -> None:
+        header = self.table.horizontalHeader()
+        menu = QMenu(self)
+        for col, name in enumerate(COLUMNS):
+            if name == "preview":
+                continue
+            action = menu.addAction(name)
+            action.setCheckable(True)
+            action.setChecked(not header.isSectionHidden(col))
+            action.toggled.connect(lambda on, c=col: header.setSectionHidden(c, not on))
+        menu.exec(header.mapToGlobal(pos))
+
+    def header_state(self) -> QByteArray:
+        """Column widths, order and visibility, for the window's saved state."""
+        return self.table.horizontalHeader().saveState()
+
+    def restore_header_state(self, state: QByteArray) -> None:
+        header = self.table.horizontalHeader()
+        if header.restoreState(state) and header.count() == len(COLUMNS):
+            # The stretch mode is part of the state; keep "preview" the one that stretches.
+            col = COLUMNS.index("preview")
+            header.setSectionResizeMode(col, QHeaderView.ResizeMode.Stretch)
+            header.setSectionHidden(col, False)
+
+    def set_label_names(self, names: list[str]) -> None:
+        current = self.label_box.currentData()
+        self.label_box.blockSignals(True)
+        self.label_box.clear()
+        self.label_box.addItem("any label", None)
+        for name in names:
+            self.label_box.addItem(name, name)
+        idx = self.label_box.findData(current)
+        self.label_box.setCurrentIndex(max(idx, 0))
+        self.label_box.blockSignals(False)
+
+    def current_filter(self) -> DocFilter:
+        return DocFilter(
+            status=self.status_box.currentData(),
+            split=self.split_box.currentData(),
+            label=self.label_box.currentData(),
+            search=self.search.text(),
+            sort_by_score=self.sort_box.isChecked(),
+        )
+
+    def _apply_filter(self) -> None:
+        current = self.current_doc_id()
+        self.model.set_filter(self.current_filter())
+        self.update_counts()
+        if current is not None and self.model.row_of(current) is not None:
+            self.select_doc(current)
+
+    def reload(self) -> None:
+        """Documents were added or statuses changed in bulk (import, pre-annotation)."""
+        current = self.current_doc_id()
+        self.model.refresh()
+        self.update_counts()
+        if current is not None and self.model.row_of(current) is not None:
+            self.select_doc(current)
+        elif self.model.rowCount():
+            self.select_row(0)
+
+    def set_status_counts(self, counts: dict[str, int]) -> None:
+        """The per-status counts, computed off the GUI thread by the owner."""
+        self._status_counts = dict(counts)
+        self.update_counts()
+
+    def update_counts(self) -> None:
+        """Re-render the counts line (cheap: the status counts are cached)."""
+        shown = self.model.rowCount()
+        counts = self._status_counts
+        if counts is None:
+            self.counts.setText(f"{shown} shown")
+            self.counts.setToolTip("")
+            return
+        total = sum(counts.values())
+        parts = " · ".join(f"{counts[s]} {s}" for s in STATUSES if counts.get(s))
+        self.counts.setText(f"{shown} shown of {total}  —  {parts}")
+        self.counts.setToolTip(f"{shown} shown of {total}\n" + "\n".join(
+            f"{counts.get(s, 0)} {s}" for s in STATUSES))
+
+    def _on_current_row(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        doc_id = self.model.doc_id(current.row())
+        if doc_id is not None:
+            self.documentSelected.emit(doc_id)
+
+    def current_doc_id(self) -> int | None:
+        return self.model.doc_id(self.table.currentIndex().row())
+
+    def select_row(self, row: int) -> None:
+        if 0 <= row < self.model.rowCount():
+            index = self.model.index(row, 0)
+            self.table.setCurrentIndex(index)
+            self.table.scrollTo(index)
+
+    def select_doc(self, doc_id: int) -> None:
+        row = self.model.row_of(doc_id)
+        if row is not None:
+            self.select_row(row)
+
+    def move(self, delta: int) -> bool:
+        """Select the next (+1) or previous (-1) document; False at either end."""
+        row = self.table.currentIndex().row()
+        target = 0 if row < 0 else row + delta
+        if not 0 <= target < self.model.rowCount():
+            return False
+        self.select_row(target)
+        return True

@@ -1,0 +1,279 @@
+"""Long work off the GUI thread: a thin adapter from plain events to Qt signals.
+
+The contract: the functions run by :class:`QtBackgroundTask` run on a worker thread, open
+their own sessions and never touch widgets; they report through ``emit(event)`` with
+plain frozen dataclasses. ``emit`` is a Qt signal of a QObject living on the GUI thread,
+so every connected slot runs on the GUI thread (queued connection).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from PySide6.QtCore import QObject, Signal
+
+from core.errors import AnnotatorError
+from core.project import Project
+from core.types import TaskKind
+
+log = logging.getLogger(__name__)
+
+
+class JobControl:
+    """Cancellation shared by the GUI thread (``cancel``) and the worker (``cancelled``)."""
+
+    def __init__(self) -> None:
+        self._event = threading.Event()
+        self._callbacks: list[Callable[[], None]] = []
+        self._lock = threading.Lock()
+
+    def cancel(self) -> None:
+        """Any thread. Sets the flag the worker's loop checks."""
+        with self._lock:
+            self._event.set()
+            callbacks = list(self._callbacks)
+        for cb in callbacks:
+            cb()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._event.is_set()
+
+    def on_cancel(self, callback: Callable[[], None]) -> None:
+        """Worker thread: forward a cancel to an engine job (e.g. ``TrainingJob.cancel``)."""
+        with self._lock:
+            self._callbacks.append(callback)
+            already = self._event.is_set()
+        if already:
+            callback()
+
+
+WorkFn = Callable[[Callable[[object], None], JobControl], object]
+
+
+class QtBackgroundTask(QObject):
+    """Runs ``fn(emit, control)`` on a daemon worker thread.
+
+    Signals (delivered on the GUI thread): ``progress(event)`` for each plain event,
+    ``succeeded(result)`` with the return value, ``failed(message)`` with a user-readable
+    message (an ``AnnotatorError``'s text; other exceptions are logged with their
+    traceback and reported briefly), then ``done()`` in every case.
+    """
+
+    progress = Signal(object)
+    succeeded = Signal(object)
+    failed = Signal(str)
+    done = Signal()
+
+    def __init__(self, fn: WorkFn, *, name: str = "work", parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.fn = fn
+        self.name = name
+        self.control = JobControl()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name=self.name, daemon=True)
+        self._thread.start()
+
+    def cancel(self) -> None:
+        self.control.cancel()
+
+    def is_running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def wait(self, timeout: float | None = None) -> None:
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def _run(self) -> None:
+        """Worker thread: never touches widgets; only emits signals."""
+        try:
+            result = self.fn(self.progress.emit, self.control)
+        except AnnotatorError as exc:
+            self.failed.emit(str(exc))
+        except Exception as exc:  # noqa: BLE001 - report, never crash the app
+            log.exception("%s failed", self.name)
+            self.failed.emit(f"{self.name} failed: {type(exc).__name__}: {exc} (details in the log)")
+        else:
+            self.succeeded.emit(result)
+        self.done.emit()
+
+
+class QtLatestQuery(QObject):
+    """Runs a read-only query on a worker thread; ``ready(result)`` on the GUI thread.
+
+    For values that go stale (counts for the status bar): ``request()`` while a run is in
+    progress does not start a second one, it re-runs once when the current one ends, so
+    a burst of edits costs at most two queries and the last result is always current.
+    """
+
+    ready = Signal(object)
+    failed = Signal(str)
+
+    def __init__(self, fn: Callable[[], object], *, name: str = "query",
+                 parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.fn = fn
+        self.name = name
+        self._task: QtBackgroundTask | None = None
+        self._again = False
+        self._stopped = False
+
+    def request(self) -> None:
+        """GUI thread. Start a run, or schedule one after the current run."""
+        if self._stopped:
+            return
+        if self._task is not None:
+            self._again = True
+            return
+        self._again = False
+        fn = self.fn
+
+        def work(emit: Callable[[object], None], control: JobControl) -> object:
+            # Worker thread: never touches widgets.
+            return fn()
+
+        task = QtBackgroundTask(work, name=self.name, parent=self)
+        task.succeeded.connect(self.ready)
+        task.failed.connect(self.failed)
+        task.done.connect(self._on_done)
+        self._task = task
+        task.start()
+
+    def is_running(self) -> bool:
+        return self._task is not None and self._task.is_running()
+
+    def stop(self, timeout: float | None = None) -> None:
+        """GUI thread, before the project closes: no new runs; wait for the current one."""
+        self._stopped = True
+        if self._task is not None:
+            self._task.wait(timeout)
+
+    def _on_done(self) -> None:
+        task, self._task = self._task, None
+        if task is not None:
+            task.deleteLater()
+        if self._again:
+            self.request()
+
+
+# --- engine warm-up ---------------------------------------------------------------------------
+
+# What a training run and a pre-annotation run import on first use. Importing them on the
+# worker when the user presses Train froze the GUI for up to ~0.5 s: parts of these imports
+# (extension-module loading, scipy/sklearn set-up pulled in by seqeval) hold the GIL for
+# 100-450 ms at a stretch, which no switch interval can interrupt. Imported once, early,
+# while the user is still reading, they cost nothing later.
+ENGINE_MODULES = (
+    "torch",
+    "transformers",
+    "seqeval.metrics",
+    "core.engine.job",
+    "core.engine.tasks",
+    "core.engine.project_bridge",
+    "core.active.preannotate",
+)
+
+
+# transformers imports its classes lazily, on first attribute access: touch the ones the
+# engine uses (the bundled encoder is a BERT).
+TRANSFORMERS_NAMES = (
+    "AutoConfig", "AutoTokenizer", "AutoModelForTokenClassification",
+    "AutoModelForSequenceClassification", "AutoModelForQuestionAnswering", "BertConfig",
+    "BertTokenizerFast", "BertForTokenClassification", "BertForSequenceClassification",
+    "BertForQuestionAnswering", "get_scheduler",
+)
+
+
+def warm_up_engine(emit: Callable[[object], None], control: JobControl) -> list[str]:
+    """Worker thread: import :data:`ENGINE_MODULES` and :data:`TRANSFORMERS_NAMES` (the
+    missing ones are skipped); the names imported. Never touches widgets."""
+    import gc
+    import importlib
+
+    # A full garbage collection holds the GIL for its whole length, which grows with the
+    # heap; imports allocate enough to trigger several, each freezing the GUI thread for
+    # 100-400 ms once torch is loaded. So: no collections while importing, then move
+    # everything imported to the permanent generation (gc.freeze), so later collections
+    # (during training) only walk new objects.
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _import_engine(control)
+    finally:
+        gc.freeze()
+        if was_enabled:
+            gc.enable()
+
+
+def _import_engine(control: JobControl) -> list[str]:
+    import importlib
+
+    done: list[str] = []
+    for name in ENGINE_MODULES:
+        if control.cancelled:
+            return done
+        try:
+            module = importlib.import_module(name)
+        except ImportError:
+            log.info("warm-up: %s not importable", name)
+            continue
+        done.append(name)
+        if name == "transformers":
+            for attr in TRANSFORMERS_NAMES:
+                try:
+                    getattr(module, attr)
+                except (ImportError, AttributeError):
+                    log.info("warm-up: transformers.%s not importable", attr)
+                else:
+                    done.append(f"transformers.{attr}")
+    return done
+
+
+# --- training -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TrainOutcome:
+    """What a training run left behind (plain data for the GUI thread)."""
+
+    status: str
+    reason: str
+    result: Any  # core.engine.results.TrainingResult
+    run_id: int | None = None
+    model_version_id: int | None = None
+    warnings: tuple[str, ...] = field(default=())
+
+
+def train_on_project(
+    project: Project, kind: TaskKind, settings: Any, emit: Callable[[object], None],
+    control: JobControl,
+) -> TrainOutcome:
+    """Worker thread: train ``kind`` on the project's labels and record the run
+    (``core.engine.project_bridge``). Never touches widgets."""
+    from core.engine.project_bridge import train_project
+
+    outcome = train_project(
+        project, kind, settings, on_event=emit, on_job=lambda job: control.on_cancel(job.cancel)
+    )
+    result = outcome.result
+    return TrainOutcome(
+        result.status, result.reason, result, outcome.run_id, outcome.model_version_id,
+        tuple(result.warnings),
+    )
+
+
+def preannotate_project(
+    project: Project, kind: TaskKind, emit: Callable[[object], None], control: JobControl
+) -> int:
+    """Worker thread: suggestions and active-learning scores from the active model
+    (``core.active.preannotate``); the number of suggestions written. Never touches widgets."""
+    from core.active.preannotate import preannotate
+
+    result = preannotate(project, kind, on_progress=emit, cancel=lambda: control.cancelled)
+    return int(result.suggestions)

@@ -1,0 +1,603 @@
+"""The main window: document list, one view per task, the training panel, menus."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QShowEvent
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QDockWidget,
+    QFileDialog,
+    QFormLayout,
+    QLabel,
+    QLineEdit,
+    QMainWindow,
+    QMessageBox,
+    QProgressDialog,
+    QSplitter,
+    QTabWidget,
+    QWidget,
+)
+
+from annotator import __version__
+from annotator.app.doc_data import CountsView, DocumentView, load_counts, load_document, load_tasks
+from annotator.app.qt_answers import QtAnswersView
+from annotator.app.qt_classes import QtClassesView
+from annotator.app.qt_commands import QtProjectContext, SetReviewStatusCommand
+from annotator.app.qt_documents import QtDocumentList
+from annotator.app.qt_entities import QtEntitiesView
+from annotator.app.qt_jobs import JobControl, QtBackgroundTask, QtLatestQuery, warm_up_engine
+from annotator.app.qt_labels import QtLabelsDialog
+from annotator.app.qt_training import QtTrainingPanel
+from core.errors import AnnotatorError
+from core.project import Project
+from core.types import Split, TaskKind
+
+log = logging.getLogger(__name__)
+MAX_RECENT = 8
+ORG, APP = "text-annotator", "annotator"
+
+
+def app_settings() -> QSettings:
+    return QSettings(ORG, APP)
+
+
+def recent_projects() -> list[str]:
+    value = app_settings().value("recentProjects", [])
+    if isinstance(value, str):
+        value = [value]
+    return [p for p in (value or []) if Path(p).exists()]
+
+
+def remember_project(path: Path) -> None:
+    items = [str(path)] + [p for p in recent_projects() if p != str(path)]
+    app_settings().setValue("recentProjects", items[:MAX_RECENT])
+
+
+class QtNewProjectDialog(QDialog):
+    """Choose a file and the tasks of a new project, with their first labels."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("New project")
+        self.path = QLineEdit()
+        browse = QAction("…", self)
+        browse.triggered.connect(self._browse)
+        self.path.addAction(browse, QLineEdit.ActionPosition.TrailingPosition)
+        self.ner = QCheckBox("Entities (NER)")
+        self.ner.setChecked(True)
+        self.ner_labels = QLineEdit("Disease, Medication")
+        self.classify = QCheckBox("Document classes")
+        self.multi = QCheckBox("several classes per document (multi-label)")
+        self.class_labels = QLineEdit("")
+        self.qa = QCheckBox("Questions and answers (extractive QA)")
+        self.error = QLabel()
+        self.error.setObjectName("errorLabel")
+        form = QFormLayout(self)
+        form.addRow("Project file", self.path)
+        form.addRow(self.ner)
+        form.addRow("  entity labels (comma-separated)", self.ner_labels)
+        form.addRow(self.classify)
+        form.addRow("", self.multi)
+        form.addRow("  class labels (comma-separated)", self.class_labels)
+        form.addRow(self.qa)
+        form.addRow(self.error)
+        buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
+        buttons.accepted.connect(self._check)
+        buttons.rejected.connect(self.reject)
+        form.addRow(buttons)
+
+    def _browse(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "New project", "", "Projects (*.db)")
+        if path:
+            self.path.setText(path if path.endswith(".db") else path + ".db")
+
+    def tasks(self) -> dict[TaskKind, list[str]]:
+        def names(edit: QLineEdit) -> list[str]:
+            return [n.strip() for n in edit.text().split(",") if n.strip()]
+
+        out: dict[TaskKind, list[str]] = {}
+        if self.ner.isChecked():
+            out[TaskKind.NER] = names(self.ner_labels)
+        if self.classify.isChecked():
+            out[TaskKind.CLASSIFY] = names(self.class_labels)
+        if self.qa.isChecked():
+            out[TaskKind.QA] = []
+        return out
+
+    def _check(self) -> None:
+        if not self.path.text().strip():
+            self.error.setText("choose where to save the project file")
+        elif not self.tasks():
+            self.error.setText("choose at least one task")
+        else:
+            self.accept()
+
+
+class QtMainWindow(QMainWindow):
+    """One open project. Every edit is committed at once; there is no Save."""
+
+    countsUpdated = Signal(object)  # CountsView, after the status bar showed it
+    engineReady = Signal()  # the training engine's modules are imported
+
+    # Milliseconds after the first show before the engine's heavy modules are imported on
+    # a worker (see qt_jobs.ENGINE_MODULES); None: never (tests), 0: at once.
+    warm_up_delay_ms: int | None = 1500
+
+    def __init__(self, project: Project) -> None:
+        super().__init__()
+        self.setMinimumSize(900, 600)
+        self.project = project
+        self.ctx: QtProjectContext
+        self.doc: DocumentView | None = None
+        self.views: dict[TaskKind, Any] = {}
+        self._busy: list[QtBackgroundTask] = []
+        self._counts_timer = QTimer(self, singleShot=True, interval=300)
+        self._counts_timer.timeout.connect(self.update_counts)
+        self.counts_label = QLabel()
+        self.statusBar().addPermanentWidget(self.counts_label)
+        self._build_actions()
+        self._build_menus()
+        self._load_project(project)
+        self._restore_state()
+        self.engine_warm_up: QtBackgroundTask | None = None
+
+    # --- building ------------------------------------------------------------------------
+
+    def _action(self, text: str, slot: Callable[[], Any], shortcut: Any = None,
+                tip: str = "") -> QAction:
+        action = QAction(text, self)
+        if shortcut is not None:
+            if isinstance(shortcut, (list, tuple)):
+                action.setShortcuts([QKeySequence(s) for s in shortcut])
+            else:
+                action.setShortcut(QKeySequence(shortcut))
+        if tip:
+            action.setStatusTip(tip)
+            action.setToolTip(tip)
+        action.triggered.connect(slot)
+        self.addAction(action)
+        return action
+
+    def _build_actions(self) -> None:
+        self.act_new = self._action("&New project…", self.new_project, QKeySequence.StandardKey.New)
+        self.act_open = self._action("&Open project…", self.open_project_dialog,
+                                     QKeySequence.StandardKey.Open)
+        self.act_import = self._action("&Import…", self.import_dialog, "Ctrl+I",
+                                       "Add documents (and their labels) from a file")
+        self.act_export = self._action("&Export…", self.export_dialog, "Ctrl+E",
+                                       "Write the documents and labels to a file")
+        self.act_quit = self._action("&Quit", self.close, QKeySequence.StandardKey.Quit)
+        self.act_undo = self._action("&Undo", lambda: self.ctx.undo_stack.undo(), "Ctrl+Z")
+        self.act_redo = self._action("&Redo", lambda: self.ctx.undo_stack.redo(),
+                                     ["Ctrl+Shift+Z", "Ctrl+Y"])
+        self.act_labels = self._action("&Labels…", self.edit_labels, "Ctrl+L",
+                                       "Edit label names, colours and keys")
+        self.act_next = self._action("&Next document", lambda: self.move(1), ["J", "Ctrl+Right"])
+        self.act_prev = self._action("&Previous document", lambda: self.move(-1), ["K", "Ctrl+Left"])
+        self.act_skip = self._action("&Skip document", self.skip, "S",
+                                     "Mark as skipped and go to the next document")
+        self.act_reviewed = self._action("Mark &reviewed", self.mark_reviewed,
+                                         ["Ctrl+Return", "Ctrl+Enter"],
+                                         "Mark as reviewed and go to the next document")
+        self.act_about = self._action("&About", self.show_about)
+
+    def _build_menus(self) -> None:
+        bar = self.menuBar()
+        file = bar.addMenu("&File")
+        file.addAction(self.act_new)
+        file.addAction(self.act_open)
+        self.recent_menu = file.addMenu("Open &recent")
+        self.recent_menu.aboutToShow.connect(self._fill_recent)
+        file.addSeparator()
+        file.addAction(self.act_import)
+        file.addAction(self.act_export)
+        file.addSeparator()
+        file.addAction(self.act_quit)
+        edit = bar.addMenu("&Edit")
+        edit.addAction(self.act_undo)
+        edit.addAction(self.act_redo)
+        edit.addSeparator()
+        edit.addAction(self.act_labels)
+        review = bar.addMenu("&Review")
+        for a in (self.act_next, self.act_prev, self.act_skip, self.act_reviewed):
+            review.addAction(a)
+        self.view_menu = bar.addMenu("&View")
+        help_menu = bar.addMenu("&Help")
+        help_menu.addAction(self.act_about)
+
+    def _load_project(self, project: Project) -> None:
+        self.project = project
+        self.ctx = QtProjectContext(project, self)
+        self.ctx.documentChanged.connect(self._on_document_changed)
+        self.ctx.message.connect(lambda m: self.statusBar().showMessage(m, 6000))
+        self.ctx.undo_stack.canUndoChanged.connect(self.act_undo.setEnabled)
+        self.ctx.undo_stack.canRedoChanged.connect(self.act_redo.setEnabled)
+        self.act_undo.setEnabled(False)
+        self.act_redo.setEnabled(False)
+        old_query = getattr(self, "_counts_query", None)
+        if old_query is not None:
+            old_query.ready.disconnect()
+            old_query.stop(10)
+            old_query.deleteLater()
+        self._counts_query = QtLatestQuery(lambda p=project: load_counts(p), name="counts",
+                                           parent=self)
+        self._counts_query.ready.connect(self._on_counts)
+
+        previous = getattr(self, "doc_list", None)  # switching projects keeps the layout
+        header = previous.header_state() if previous is not None else None
+        splitter_state = self.splitter.saveState() if previous is not None else None
+        self.doc_list = QtDocumentList(project)
+        if header is not None:
+            self.doc_list.restore_header_state(header)
+        self.doc_list.documentSelected.connect(self.show_document)
+        self.tabs = QTabWidget()
+        self.tabs.setDocumentMode(True)
+        self.tabs.currentChanged.connect(lambda _i: self._focus_view())
+        self.views = {}
+        self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.splitter.setObjectName("mainSplitter")
+        self.splitter.addWidget(self.doc_list)
+        self.splitter.addWidget(self.tabs)
+        self.splitter.setStretchFactor(0, 2)
+        self.splitter.setStretchFactor(1, 3)
+        self.splitter.setChildrenCollapsible(False)
+        self.doc_list.setMinimumWidth(300)
+        self.splitter.setSizes([480, 660])
+        if splitter_state is not None:
+            self.splitter.restoreState(splitter_state)
+        old = self.centralWidget()
+        self.setCentralWidget(self.splitter)
+        if old is not None:
+            old.deleteLater()
+
+        self.training = QtTrainingPanel(project)
+        self.training.message.connect(lambda m: self.statusBar().showMessage(m, 8000))
+        self.training.suggestionsRefreshed.connect(lambda _n: self._after_bulk_change())
+        self.training.trainingFinished.connect(lambda _o: self.update_counts())
+        dock = getattr(self, "training_dock", None)
+        if dock is None:
+            self.training_dock = QDockWidget("Training", self)
+            self.training_dock.setObjectName("trainingDock")
+            self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.training_dock)
+            self.view_menu.addAction(self.training_dock.toggleViewAction())
+        else:
+            dock.widget().deleteLater()
+        self.training_dock.setWidget(self.training)
+        self._rebuild_views()
+        self.setWindowTitle(f"{project.path.stem} — Annotator")
+        remember_project(project.path)
+        self.update_counts()
+        if self.doc_list.model.rowCount():
+            self.doc_list.select_row(0)
+
+    def _rebuild_views(self) -> None:
+        tasks = load_tasks(self.project)
+        current = self.tabs.currentIndex()
+        self.tabs.clear()
+        for view in self.views.values():
+            view.deleteLater()
+        self.views = {}
+        makers = {TaskKind.NER: ("Entities", QtEntitiesView), TaskKind.CLASSIFY: ("Classes", QtClassesView),
+                  TaskKind.QA: ("Answers", QtAnswersView)}
+        for kind in (TaskKind.NER, TaskKind.CLASSIFY, TaskKind.QA):
+            if kind not in tasks:
+                continue
+            title, cls = makers[kind]
+            view = cls(self.ctx)
+            if kind is not TaskKind.QA:
+                view.set_task(tasks[kind])
+            self.views[kind] = view
+            self.tabs.addTab(view, title)
+        if 0 <= current < self.tabs.count():
+            self.tabs.setCurrentIndex(current)
+        names = [lab.name for t in tasks.values() for lab in t.labels]
+        self.doc_list.set_label_names(names)
+        if self.doc is not None:
+            self.show_document(self.doc.id)
+
+    # --- documents -----------------------------------------------------------------------
+
+    def show_document(self, doc_id: int, *, keep_cursor: bool = False) -> None:
+        self.doc = load_document(self.project, doc_id)
+        for view in self.views.values():
+            view.show_document(self.doc, keep_cursor=keep_cursor)
+        if not keep_cursor:
+            self._focus_view()
+
+    def _focus_view(self) -> None:
+        view = self.tabs.currentWidget()
+        target = getattr(view, "editor", None) or getattr(view, "passage", None) or getattr(view, "text", None)
+        if target is not None:
+            target.setFocus()
+
+    def current_view(self) -> Any:
+        return self.tabs.currentWidget()
+
+    def _on_document_changed(self, doc_id: int) -> None:
+        if self.doc is not None and doc_id == self.doc.id:
+            self.show_document(doc_id, keep_cursor=True)
+        elif self.doc_list.model.row_of(doc_id) is not None:
+            self.doc_list.select_doc(doc_id)
+        self.doc_list.model.refresh_document(doc_id)
+        self._counts_timer.start()
+
+    def _after_bulk_change(self) -> None:
+        self.doc_list.reload()
+        self.update_counts()
+        if self.doc is not None:
+            self.show_document(self.doc.id, keep_cursor=True)
+
+    def move(self, delta: int) -> None:
+        if not self.doc_list.move(delta):
+            self.statusBar().showMessage("no more documents in this list", 3000)
+
+    def _set_status(self, status: str) -> None:
+        if self.doc is None:
+            return
+        if self.doc.review_status != status:
+            self.ctx.push(SetReviewStatusCommand(self.ctx, self.doc.id, self.doc.review_status, status))
+        self.move(1)
+
+    def mark_reviewed(self) -> None:
+        self._set_status("reviewed")
+
+    def skip(self) -> None:
+        self._set_status("skipped")
+
+    def update_counts(self) -> None:
+        """Recount on a worker thread (hundreds of ms at 100,000 documents); the labels
+        update when ``_on_counts`` gets the result."""
+        self._counts_query.request()
+
+    def _on_counts(self, counts: CountsView) -> None:
+        self.counts_label.setText(counts.summary())
+        self.doc_list.set_status_counts(counts.statuses)
+        self.countsUpdated.emit(counts)
+
+    # --- project files -------------------------------------------------------------------
+
+    def new_project(self) -> None:
+        dialog = QtNewProjectDialog(self)
+        if not dialog.exec():
+            return
+        try:
+            project = Project.create(
+                dialog.path.text().strip(), tasks=dialog.tasks(), multi_label=dialog.multi.isChecked()
+            )
+        except AnnotatorError as exc:
+            QMessageBox.warning(self, "New project", str(exc))
+            return
+        self.switch_project(project)
+
+    def open_project_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open project", "", "Projects (*.db);;All files (*)")
+        if path:
+            self.open_project(path)
+
+    def open_project(self, path: str) -> None:
+        try:
+            project = Project.open(path)
+        except AnnotatorError as exc:
+            QMessageBox.warning(self, "Open project", str(exc))
+            return
+        self.switch_project(project)
+
+    def switch_project(self, project: Project) -> None:
+        if self.training.is_running():
+            QMessageBox.information(self, "Annotator", "Wait for the training run to end (or cancel it).")
+            project.close()
+            return
+        old = self.project
+        self.doc = None
+        self._load_project(project)
+        old.close()
+
+    def _fill_recent(self) -> None:
+        self.recent_menu.clear()
+        for path in recent_projects():
+            self.recent_menu.addAction(path, lambda p=path: self.open_project(p))
+        if not self.recent_menu.actions():
+            self.recent_menu.addAction("(none)").setEnabled(False)
+
+    def edit_labels(self) -> None:
+        dialog = QtLabelsDialog(self.project, self)
+        dialog.exec()
+        if dialog.changed:
+            self._rebuild_views()
+            self.doc_list.reload()
+
+    # --- import / export (worker thread) -----------------------------------------------------
+
+    def run_in_background(self, title: str, fn: Callable[[Callable[[object], None], JobControl], Any],
+                          on_success: Callable[[Any], None]) -> QtBackgroundTask:
+        """Run ``fn`` on a worker thread behind a cancellable busy dialog."""
+        task = QtBackgroundTask(fn, name=title, parent=self)
+        dialog = QProgressDialog(f"{title}…", "Cancel", 0, 0, self)
+        dialog.setWindowTitle(title)
+        dialog.setMinimumDuration(300)
+        dialog.canceled.connect(task.cancel)
+        task.succeeded.connect(on_success)
+        task.failed.connect(lambda m: QMessageBox.warning(self, title, m))
+        task.done.connect(dialog.close)
+        task.done.connect(lambda: self._busy.remove(task))
+        self._busy.append(task)
+        task.start()
+        return task
+
+    def import_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Import documents", "",
+            "All supported (*.txt *.csv *.tsv *.jsonl *.json *.conll *.bio);;All files (*)",
+        )
+        if not path:
+            return
+        split, ok = _choose(self, "Import", "Put the documents in split:",
+                            ["(as in the file)"] + [s.value for s in Split])
+        if not ok:
+            return
+        self.import_file(path, None if split.startswith("(") else split)
+
+    def import_file(self, path: str, split: str | None = None) -> QtBackgroundTask:
+        project = self.project
+
+        def work(emit: Callable[[object], None], control: JobControl) -> Any:
+            # Worker thread: never touches widgets; one transaction, all or nothing.
+            from core.formats import read_file
+            from core.store import repo
+
+            records = read_file(path)
+            if control.cancelled:
+                return None
+            with project.write() as session:
+                return repo.add_documents(session, records, split=split)
+
+        def done(summary: Any) -> None:
+            if summary is None:
+                return
+            self._rebuild_views()
+            self._after_bulk_change()
+            QMessageBox.information(
+                self, "Import",
+                f"{summary.documents_added} document(s) added, {summary.duplicates} already "
+                f"present, {summary.annotations_added} label(s), {summary.questions_added} "
+                "question(s)." + (f"\nNew labels: {', '.join(summary.labels_added)}"
+                                  if summary.labels_added else ""),
+            )
+
+        return self.run_in_background("Import", work, done)
+
+    def export_dialog(self) -> None:
+        from core.formats import FORMATS
+
+        fmt, ok = _choose(self, "Export", "Format:", list(FORMATS))
+        if not ok:
+            return
+        path, _ = QFileDialog.getSaveFileName(self, "Export", "", "All files (*)")
+        if path:
+            self.export_file(path, fmt)
+
+    def export_file(self, path: str, fmt: str) -> QtBackgroundTask:
+        project = self.project
+
+        def work(emit: Callable[[object], None], control: JobControl) -> Any:
+            # Worker thread: never touches widgets.
+            from core.formats import write_file
+            from core.store import repo
+
+            with project.read() as session:
+                records = list(repo.iter_records(session))
+            return write_file(records, path, fmt)
+
+        return self.run_in_background(
+            "Export", work,
+            lambda n: self.statusBar().showMessage(f"{n} document(s) written to {path}", 8000),
+        )
+
+    # --- about and state -----------------------------------------------------------------
+
+    def show_about(self) -> None:
+        from annotator.app.main import runtime_versions
+
+        v = runtime_versions()
+        QMessageBox.about(
+            self, "About Annotator",
+            f"<h3>Annotator {__version__}</h3>"
+            "<p>Label entities, classes and answers; fine-tune a local model; review its "
+            "suggestions.</p>"
+            f"<p>Qt {v['qt']} · PySide6 {v['pyside']}<br>torch {v['torch']} · "
+            f"transformers {v['transformers']}<br>Device: <b>{v['device']}</b></p>"
+            f"<p>Project: {self.project.path}</p>",
+        )
+
+    def _restore_state(self) -> None:
+        s = app_settings()
+        geometry = s.value("window/geometry")
+        if isinstance(geometry, QByteArray):
+            self.restoreGeometry(geometry)
+        else:
+            screen = self.screen().availableGeometry() if self.screen() else None
+            width, height = 1500, 900
+            if screen is not None:  # a laptop screen: fit inside it
+                width = min(width, int(screen.width() * 0.95))
+                height = min(height, int(screen.height() * 0.92))
+            self.resize(width, height)
+            self.resizeDocks([self.training_dock], [400], Qt.Orientation.Horizontal)
+        state = s.value("window/state")
+        if isinstance(state, QByteArray):
+            self.restoreState(state)
+        sizes = s.value("window/splitter")
+        if isinstance(sizes, QByteArray):
+            self.splitter.restoreState(sizes)
+        else:
+            self._default_split_pending = True  # sized on first show, once the width is known
+        header = s.value("window/documentColumns")
+        if isinstance(header, QByteArray):
+            self.doc_list.restore_header_state(header)
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        if getattr(self, "_default_split_pending", False):
+            self._default_split_pending = False
+            QTimer.singleShot(0, self._default_split)  # after the first layout pass
+        if self.engine_warm_up is None and self.warm_up_delay_ms is not None:
+            self.engine_warm_up = QtBackgroundTask(warm_up_engine, name="engine warm-up",
+                                                   parent=self)
+            self.engine_warm_up.succeeded.connect(lambda _names: self.engineReady.emit())
+            QTimer.singleShot(self.warm_up_delay_ms, self._start_warm_up)
+
+    def _start_warm_up(self) -> None:
+        task = self.engine_warm_up
+        if task is not None and not task.is_running() and not self.training.is_running():
+            task.start()
+
+    def _default_split(self) -> None:
+        total = sum(self.splitter.sizes())
+        if total > 0:
+            # The list gets ~45% of the central area: enough for id, a short preview,
+            # status, labels and score without a horizontal scroll bar.
+            left = max(self.doc_list.minimumWidth(), int(total * 0.45))
+            self.splitter.setSizes([left, total - left])
+
+    def save_state(self) -> None:
+        s = app_settings()
+        s.setValue("window/geometry", self.saveGeometry())
+        s.setValue("window/state", self.saveState())
+        s.setValue("window/splitter", self.splitter.saveState())
+        s.setValue("window/documentColumns", self.doc_list.header_state())
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self.save_state()
+        for task in [self.training.task, self.training.preannotation, self.engine_warm_up,
+                     *self._busy]:
+            if task is not None and task.is_running():
+                task.cancel()
+                task.wait(10)
+        self._counts_query.stop(10)
+        self.project.close()
+        super().closeEvent(event)
+
+
+def _choose(parent: QWidget, title: str, prompt: str, items: list[str]) -> tuple[str, bool]:
+    dialog = QDialog(parent)
+    dialog.setWindowTitle(title)
+    box = QComboBox()
+    box.addItems(items)
+    form = QFormLayout(dialog)
+    form.addRow(prompt, box)
+    buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+    buttons.accepted.connect(dialog.accept)
+    buttons.rejected.connect(dialog.reject)
+    form.addRow(buttons)
+    ok = bool(dialog.exec())
+    return box.currentText(), ok

@@ -1,0 +1,470 @@
+"""The training panel: one Train button per task, live curves, results and model versions."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QProgressBar,
+    QPushButton,
+    QSpinBox,
+    QTableWidget,
+    QTableWidgetItem,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from annotator.app.doc_data import load_last_run, load_model_versions, load_tasks
+from annotator.app.qt_jobs import (
+    JobControl,
+    QtBackgroundTask,
+    TrainOutcome,
+    preannotate_project,
+    train_on_project,
+)
+from core.engine.results import EpochEvent, FinishedEvent, ProgressEvent, WarningEvent
+from core.engine.settings import DEVICES, PRESETS, TrainingSettings, preset_settings
+from core.project import Project
+from core.store import repo
+from core.types import TaskKind
+
+TASK_TITLES = {TaskKind.NER: "Entities", TaskKind.CLASSIFY: "Classes", TaskKind.QA: "Answers"}
+# Short headers so the table fits the dock; the tooltips spell them out.
+EPOCH_COLUMNS = ("epoch", "step", "loss", "val loss", "P", "R", "F1", "acc")
+EPOCH_TIPS = ("epoch", "optimizer step", "training loss", "validation loss", "precision",
+              "recall", "F1 (the model version's score)", "accuracy")
+
+TrainFn = Callable[[Project, TaskKind, TrainingSettings, Callable[[object], None], JobControl], Any]
+PreannotateFn = Callable[[Project, TaskKind, Callable[[object], None], JobControl], int]
+
+
+def _fmt(value: Any, digits: int = 3) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, float):
+        return f"{value:.{digits}f}"
+    return str(value)
+
+
+def _eta(seconds: float) -> str:
+    seconds = max(0, int(seconds))
+    return f"{seconds // 60}:{seconds % 60:02d}"
+
+
+def small_data_warnings(project: Project, kind: TaskKind) -> list[str]:
+    """The engine's small-data guards, checked before starting (same thresholds)."""
+    from core.engine import job
+
+    with project.read() as session:
+        records = repo.labelled_records(session, kind)
+    out = []
+    if len(records) < job.MIN_DOCUMENTS:
+        out.append(f"only {len(records)} labelled document(s): expect a weak model; label at "
+                   f"least {job.MIN_DOCUMENTS}")
+    if kind is TaskKind.NER:
+        mentions = sum(len(r.spans) for r in records)
+        if mentions < job.MIN_MENTIONS:
+            out.append(f"only {mentions} entity mention(s): label at least {job.MIN_MENTIONS}")
+    if len(records) < job.MIN_DEV_SPLIT:
+        out.append("too few documents to hold some out: no quality can be measured")
+    return out
+
+
+class QtTrainingSettingsDialog(QDialog):
+    """Base model, preset, epochs, learning rate, batch size, device — validated on OK."""
+
+    def __init__(self, project: Project, kind: TaskKind, settings: TrainingSettings,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle(f"Training settings — {TASK_TITLES[kind]}")
+        self.kind = kind
+        self.settings = settings
+        self.base_model = QLineEdit(settings.base_model or "default")
+        self.base_model.setToolTip("\"default\" (the bundled encoder) or a model folder on disk")
+        self.preset = QComboBox()
+        self.preset.addItems(sorted(PRESETS))
+        self.preset.setCurrentText("default")
+        self.preset.currentTextChanged.connect(self._apply_preset)
+        self.epochs = QSpinBox(minimum=1, maximum=100, value=settings.epochs)
+        self.lr = QDoubleSpinBox(decimals=6, minimum=0.0, maximum=1.0, singleStep=1e-5,
+                                 value=settings.learning_rate)
+        self.batch = QSpinBox(minimum=1, maximum=512, value=settings.batch_size)
+        self.device = QComboBox()
+        self.device.addItems(list(DEVICES))
+        self.device.setCurrentText(settings.device)
+        self.error = QLabel()
+        self.error.setObjectName("errorLabel")
+        self.error.setWordWrap(True)
+        warnings = small_data_warnings(project, kind)
+        self.warnings = QLabel("\n".join(f"⚠ {w}" for w in warnings))
+        self.warnings.setWordWrap(True)
+        self.warnings.setVisible(bool(warnings))
+        form = QFormLayout()
+        form.addRow("Base model", self.base_model)
+        form.addRow("Preset", self.preset)
+        form.addRow("Epochs", self.epochs)
+        form.addRow("Learning rate", self.lr)
+        form.addRow("Batch size", self.batch)
+        form.addRow("Device", self.device)
+        buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
+        buttons.accepted.connect(self._validate)
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(self.warnings)
+        layout.addWidget(self.error)
+        layout.addWidget(buttons)
+
+    def _apply_preset(self, name: str) -> None:
+        s = preset_settings(name, self.kind)
+        self.epochs.setValue(s.epochs)
+        self.lr.setValue(s.learning_rate)
+        self.batch.setValue(s.batch_size)
+
+    def _validate(self) -> None:
+        try:
+            base = preset_settings(self.preset.currentText(), self.kind)
+            self.settings = base.replace(
+                base_model=self.base_model.text().strip() or "default",
+                epochs=self.epochs.value(), learning_rate=self.lr.value(),
+                batch_size=self.batch.value(), device=self.device.currentText(),
+            )
+        except ValueError as exc:
+            self.error.setText(str(exc))
+            return
+        self.accept()
+
+
+class QtTrainingPanel(QWidget):
+    """Train per task; while it runs: progress with ETA, loss and dev-F1 curves, Cancel.
+
+    Afterwards: the per-epoch table, per-label scores, the model versions; then the
+    pre-annotation run, after which ``suggestionsRefreshed`` is emitted.
+    """
+
+    trainingProgress = Signal(object)  # each engine event, after the panel showed it
+    trainingFinished = Signal(object)  # TrainOutcome
+    suggestionsRefreshed = Signal(int)  # number of suggestions written
+    message = Signal(str)
+
+    def __init__(self, project: Project, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        import pyqtgraph as pg
+
+        self.project = project
+        self.train_fn: TrainFn = train_on_project
+        self.preannotate_fn: PreannotateFn = preannotate_project
+        self.settings: dict[TaskKind, TrainingSettings] = {}
+        self.task: QtBackgroundTask | None = None
+        self.preannotation: QtBackgroundTask | None = None
+        self.kind: TaskKind | None = None
+        self._losses: list[tuple[int, float]] = []
+        self._f1: list[tuple[int, float]] = []
+
+        self.train_buttons: dict[TaskKind, QPushButton] = {}
+        self._buttons_row = QHBoxLayout()
+        self.settings_button = QPushButton("Settings…")
+        self.settings_button.setToolTip("Base model, preset, epochs, learning rate, batch size, device")
+        self.settings_task = QComboBox()
+        self.settings_button.clicked.connect(self.edit_settings)
+        self.progress = QProgressBar()
+        self.progress.setFormat("%p%")
+        self.status = QLabel("Label some documents, then press Train.")
+        self.status.setWordWrap(True)
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setEnabled(False)
+        self.cancel_button.clicked.connect(self.cancel)
+        self.warning_label = QLabel()
+        self.warning_label.setObjectName("warningLabel")
+        self.warning_label.setWordWrap(True)
+
+        from annotator.app.qt_theme import is_dark
+
+        dark = is_dark()
+        pg.setConfigOptions(antialias=True, background="#202124" if dark else "w",
+                            foreground="#DDDDDD" if dark else "#333333")
+        self.loss_plot = pg.PlotWidget(title="Training loss")
+        self.loss_plot.setLabel("bottom", "step")
+        self.loss_plot.setMinimumHeight(120)
+        loss_color, f1_color = ("#56B4E9", "#3CCB9A") if dark else ("#0072B2", "#009E73")
+        self.loss_curve = self.loss_plot.plot([], [], pen=pg.mkPen(loss_color, width=2))
+        self.f1_plot = pg.PlotWidget(title="Dev F1")
+        self.f1_plot.setLabel("bottom", "epoch")
+        self.f1_plot.setMinimumHeight(120)
+        self.f1_curve = self.f1_plot.plot(
+            [], [], pen=pg.mkPen(f1_color, width=2), symbol="o", symbolSize=7,
+            symbolBrush=f1_color,
+        )
+        plots = QHBoxLayout()
+        plots.addWidget(self.loss_plot)
+        plots.addWidget(self.f1_plot)
+
+        self.epoch_table = self._table(EPOCH_COLUMNS)
+        # Short numbers only: share the dock's width rather than scroll sideways.
+        self.epoch_table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        self.epoch_table.horizontalHeader().setMinimumSectionSize(24)
+        for col, tip in enumerate(EPOCH_TIPS):
+            self.epoch_table.horizontalHeaderItem(col).setToolTip(tip)
+        self.label_table = self._table(("label", "precision", "recall", "F1", "support"))
+        self.version_table = self._table(("task", "version", "F1", "acc", "active", "created"))
+        tabs = QTabWidget()
+        tabs.addTab(self.epoch_table, "Epochs")
+        tabs.addTab(self.label_table, "Per label")
+        tabs.addTab(self.version_table, "Model versions")
+        self.result_tabs = tabs
+
+        settings_row = QHBoxLayout()
+        settings_row.addWidget(QLabel("Settings for"))
+        settings_row.addWidget(self.settings_task, 1)
+        settings_row.addWidget(self.settings_button)
+        progress_row = QHBoxLayout()
+        progress_row.addWidget(self.progress, 1)
+        progress_row.addWidget(self.cancel_button)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addLayout(self._buttons_row)
+        layout.addLayout(settings_row)
+        layout.addLayout(progress_row)
+        layout.addWidget(self.status)
+        layout.addWidget(self.warning_label)
+        layout.addLayout(plots, 2)
+        layout.addWidget(tabs, 3)
+        self.refresh_tasks()
+        self.refresh_results()
+
+    @staticmethod
+    def _table(columns: tuple[str, ...]) -> QTableWidget:
+        table = QTableWidget(0, len(columns))
+        table.setHorizontalHeaderLabels(list(columns))
+        table.verticalHeader().hide()
+        table.setWordWrap(False)
+        table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        table.horizontalHeader().setStretchLastSection(True)
+        return table
+
+    # --- tasks and settings ----------------------------------------------------------------
+
+    def refresh_tasks(self) -> None:
+        while self._buttons_row.count():
+            item = self._buttons_row.takeAt(0)
+            if item.widget():
+                item.widget().deleteLater()
+        self.train_buttons = {}
+        self.settings_task.clear()
+        for kind in load_tasks(self.project):
+            button = QPushButton(f"Train {TASK_TITLES[kind]}")
+            button.setToolTip(f"Fine-tune a model on the labelled {TASK_TITLES[kind].lower()}, "
+                              "then pre-annotate the unlabelled documents")
+            button.clicked.connect(lambda _=False, k=kind: self.start_training(k))
+            self._buttons_row.addWidget(button)
+            self.train_buttons[kind] = button
+            self.settings_task.addItem(TASK_TITLES[kind], kind)
+        self._set_running(self.is_running())
+
+    def settings_for(self, kind: TaskKind) -> TrainingSettings:
+        if kind not in self.settings:
+            self.settings[kind] = preset_settings("default", kind)
+        return self.settings[kind]
+
+    def edit_settings(self) -> None:
+        kind = self.settings_task.currentData()
+        if kind is None:
+            return
+        dialog = QtTrainingSettingsDialog(self.project, kind, self.settings_for(kind), self)
+        if dialog.exec():
+            self.settings[kind] = dialog.settings
+
+    # --- running -----------------------------------------------------------------------------
+
+    def is_running(self) -> bool:
+        return any(t is not None and t.is_running() for t in (self.task, self.preannotation))
+
+    def _set_running(self, running: bool) -> None:
+        for button in self.train_buttons.values():
+            button.setEnabled(not running)
+        self.settings_button.setEnabled(not running)
+        self.cancel_button.setEnabled(running)
+
+    def start_training(self, kind: TaskKind) -> None:
+        if self.is_running():
+            self.message.emit("a training run is already in progress")
+            return
+        settings = self.settings_for(kind)
+        self.kind = kind
+        self._losses, self._f1 = [], []
+        self.loss_curve.setData([], [])
+        self.f1_curve.setData([], [])
+        self.epoch_table.setRowCount(0)
+        self.warning_label.setText("")
+        self.progress.setRange(0, 0)
+        self.status.setText(f"Preparing to train {TASK_TITLES[kind].lower()}…")
+        project, fn = self.project, self.train_fn
+
+        def work(emit: Callable[[object], None], control: JobControl) -> Any:
+            # Worker thread: never touches widgets.
+            return fn(project, kind, settings, emit, control)
+
+        self.task = QtBackgroundTask(work, name="training", parent=self)
+        self.task.progress.connect(self._on_training_progress)
+        self.task.succeeded.connect(self._on_training_succeeded)
+        self.task.failed.connect(self._on_training_failed)
+        self.task.done.connect(lambda: self._set_running(self.is_running()))
+        self._set_running(True)
+        self.task.start()
+
+    def cancel(self) -> None:
+        for task in (self.task, self.preannotation):
+            if task is not None and task.is_running():
+                task.cancel()
+        self.status.setText("Cancelling after the current step…")
+
+    def _on_training_progress(self, event: object) -> None:
+        if isinstance(event, ProgressEvent):
+            self.progress.setRange(0, max(1, event.total_steps))
+            self.progress.setValue(event.step)
+            self.progress.setFormat(f"%p%  ·  ETA {_eta(event.eta_seconds)}")
+            self.status.setText(
+                f"Epoch {event.epoch} · step {event.step}/{event.total_steps} · "
+                f"loss {event.loss:.4f} · lr {event.learning_rate:.2e}"
+            )
+            self._losses.append((event.step, event.loss))
+            if len(self._losses) % 2 == 0 or event.step == event.total_steps:
+                xs, ys = zip(*self._losses)
+                self.loss_curve.setData(list(xs), list(ys))
+        elif isinstance(event, EpochEvent):
+            row = {"epoch": event.epoch, "step": event.step, "train_loss": event.train_loss,
+                   "val_loss": event.val_loss, **event.metrics}
+            self._append_epoch_row(row)
+            f1 = event.metrics.get("f1")
+            if f1 is not None:
+                self._f1.append((event.epoch, float(f1)))
+                xs, ys = zip(*self._f1)
+                self.f1_curve.setData(list(xs), list(ys))
+            if event.metrics.get("per_label"):
+                self._fill_per_label(event.metrics["per_label"])
+        elif isinstance(event, WarningEvent):
+            text = self.warning_label.text()
+            self.warning_label.setText((text + "\n" if text else "") + f"⚠ {event.message}")
+        elif isinstance(event, FinishedEvent):
+            self.progress.setRange(0, 1)
+            self.progress.setValue(1)
+            self.progress.setFormat("%p%")
+        self.trainingProgress.emit(event)
+
+    def _append_epoch_row(self, row: dict[str, Any]) -> None:
+        r = self.epoch_table.rowCount()
+        self.epoch_table.insertRow(r)
+        values = (row.get("epoch"), row.get("step"), row.get("train_loss"), row.get("val_loss"),
+                  row.get("precision"), row.get("recall"), row.get("f1"), row.get("accuracy"))
+        for c, v in enumerate(values):
+            item = QTableWidgetItem(_fmt(v, 3))
+            item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            self.epoch_table.setItem(r, c, item)
+
+    def _fill_per_label(self, per_label: dict[str, dict[str, Any]]) -> None:
+        self.label_table.setRowCount(0)
+        for name, scores in per_label.items():
+            r = self.label_table.rowCount()
+            self.label_table.insertRow(r)
+            values = (name, scores.get("precision"), scores.get("recall"), scores.get("f1"),
+                      scores.get("support"))
+            for c, v in enumerate(values):
+                self.label_table.setItem(r, c, QTableWidgetItem(_fmt(v)))
+
+    def _on_training_succeeded(self, outcome: TrainOutcome) -> None:
+        self.trainingFinished.emit(outcome)
+        self.refresh_results(keep_epochs=True)
+        if outcome.status != "completed":
+            self.status.setText(f"Training {outcome.status}: {outcome.reason}")
+            self._set_running(False)
+            return
+        self.status.setText("Training finished. Pre-annotating unlabelled documents…")
+        self.start_preannotation(self.kind or TaskKind.NER)
+
+    def _on_training_failed(self, message: str) -> None:
+        self.progress.setRange(0, 1)
+        self.progress.setValue(0)
+        self.status.setText(f"Training failed: {message}")
+        self.message.emit(message)
+
+    def start_preannotation(self, kind: TaskKind) -> None:
+        project, fn = self.project, self.preannotate_fn
+
+        def work(emit: Callable[[object], None], control: JobControl) -> Any:
+            # Worker thread: never touches widgets.
+            return fn(project, kind, emit, control)
+
+        self.preannotation = QtBackgroundTask(work, name="pre-annotation", parent=self)
+        self.preannotation.progress.connect(self._on_preannotation_progress)
+        self.preannotation.succeeded.connect(self._on_preannotation_done)
+        self.preannotation.failed.connect(self._on_training_failed)
+        self.preannotation.done.connect(lambda: self._set_running(self.is_running()))
+        self._set_running(True)
+        self.preannotation.start()
+
+    def _on_preannotation_progress(self, event: object) -> None:
+        done, total = getattr(event, "done", 0), getattr(event, "total", 0)
+        if total:
+            self.progress.setRange(0, total)
+            self.progress.setValue(done)
+            self.status.setText(f"Pre-annotating: {done}/{total} documents")
+
+    def _on_preannotation_done(self, count: int) -> None:
+        self.status.setText(
+            f"Done: {count} suggestion(s) to review. Sort the list by “most uncertain first”."
+        )
+        self.suggestionsRefreshed.emit(int(count or 0))
+
+    # --- results ---------------------------------------------------------------------------
+
+    def refresh_results(self, *, keep_epochs: bool = False) -> None:
+        """Show the stored versions, and the last run's table if none is on screen."""
+        versions = load_model_versions(self.project)
+        self.version_table.setRowCount(len(versions))
+        for r, v in enumerate(versions):
+            values = (TASK_TITLES[TaskKind(v.task)], f"v{v.version}", _fmt(v.metrics.get("f1")),
+                      _fmt(v.metrics.get("accuracy")), "● active" if v.is_active else "",
+                      v.created_at)
+            for c, value in enumerate(values):
+                self.version_table.setItem(r, c, QTableWidgetItem(value))
+        if keep_epochs and self.epoch_table.rowCount():
+            return
+        run = load_last_run(self.project)
+        if run is None:
+            return
+        self.epoch_table.setRowCount(0)
+        for row in run.epochs:
+            self._append_epoch_row(row)
+        if run.epochs and run.epochs[-1].get("per_label"):
+            self._fill_per_label(run.epochs[-1]["per_label"])
+        self._losses = [(int(r["step"]), float(r["train_loss"])) for r in run.epochs
+                        if r.get("train_loss") is not None]
+        if self._losses:
+            xs, ys = zip(*self._losses)
+            self.loss_curve.setData(list(xs), list(ys))
+        self._f1 = [(int(r["epoch"]), float(r["f1"])) for r in run.epochs if r.get("f1") is not None]
+        if self._f1:
+            xs, ys = zip(*self._f1)
+            self.f1_curve.setData(list(xs), list(ys))
+        if run.warnings:
+            self.warning_label.setText("\n".join(f"⚠ {w}" for w in run.warnings))
+        self.status.setText(
+            f"Last run ({TASK_TITLES[TaskKind(run.task)]}): {run.status}"
+            + (f" — {run.error}" if run.error else "")
+        )

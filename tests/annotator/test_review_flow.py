@@ -1,0 +1,79 @@
+"""Keyboard review flow, the document list's filters, and restart showing every label."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+
+from annotator.app.doc_queries import DocFilter
+from core.project import Project
+from core.types import TaskKind
+from tests.annotator.helpers import doc_id, entities
+
+
+def test_next_previous_reviewed_skip(qtbot, window) -> None:  # type: ignore[no-untyped-def]
+    view = window.views[TaskKind.NER]
+    first = window.doc.id
+    qtbot.keyClick(view.editor, "j")
+    assert window.doc.id != first
+    qtbot.keyClick(view.editor, "k")
+    assert window.doc.id == first
+    qtbot.keyClick(view.editor, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
+    from annotator.app.doc_data import load_document
+
+    assert load_document(window.project, first).review_status == "reviewed"
+    second = window.doc.id
+    assert second != first
+    qtbot.keyClick(view.editor, "s")
+    assert load_document(window.project, second).review_status == "skipped"
+    window.act_undo.trigger()
+    assert load_document(window.project, second).review_status == "unreviewed"
+
+
+def test_document_list_filters(qtbot, window) -> None:  # type: ignore[no-untyped-def]
+    model = window.doc_list.model
+    assert model.rowCount() == 3
+    window.doc_list.search.setText("asthma")
+    with qtbot.waitSignal(model.modelReset, timeout=2000):
+        pass
+    assert model.rowCount() == 1
+    window.doc_list.search.setText("")
+    model.set_filter(DocFilter(status="unlabelled"))
+    assert model.rowCount() == 3
+    did = doc_id(window.project, "d0")
+    window.doc_list.select_doc(did)
+    view = window.views[TaskKind.NER]
+    s = view.doc.text.index("metformin")
+    view.editor.select_code_points(s, s + 9)
+    qtbot.keyClick(view.editor, "2")
+    model.set_filter(DocFilter(status="labelled"))
+    assert [model.doc_id(r) for r in range(model.rowCount())] == [did]
+    model.set_filter(DocFilter(label="Medication"))
+    assert model.rowCount() == 1
+    row = model.doc_row(0)
+    assert row.status == "labelled" and row.labels == "Medication"
+
+
+def test_restart_shows_every_label(qtbot, project_path) -> None:  # type: ignore[no-untyped-def]
+    from annotator.app.qt_main_window import QtMainWindow
+
+    win = QtMainWindow(Project.open(project_path))
+    qtbot.addWidget(win)
+    win.show()
+    did = doc_id(win.project, "d0")
+    win.doc_list.select_doc(did)
+    view = win.views[TaskKind.NER]
+    s = view.doc.text.index("metformin")
+    view.editor.select_code_points(s, s + 9)
+    qtbot.keyClick(view.editor, "2")
+    qtbot.keyClick(win.views[TaskKind.CLASSIFY].text, "1")
+    win.close()  # no save step: every edit was committed
+
+    again = QtMainWindow(Project.open(project_path))
+    qtbot.addWidget(again)
+    again.show()
+    again.doc_list.select_doc(did)
+    assert entities(again.project, did) == [("metformin", "Medication")]
+    assert [(sp.start, sp.end) for sp in again.views[TaskKind.NER].editor._spans] == [(s, s + 9)]
+    assert again.views[TaskKind.CLASSIFY].buttons["good"].isChecked()
+    assert str(project_path) in __import__("annotator.app.qt_main_window", fromlist=["x"]).recent_projects()
+    again.close()

@@ -1,0 +1,139 @@
+"""The training panel driven through a run: a fake job with the engine's events, cancel,
+and the real engine on a tiny random BERT."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from annotator.app.qt_jobs import JobControl, TrainOutcome
+from core.engine.results import (
+    EpochEvent,
+    EpochRow,
+    FinishedEvent,
+    ProgressEvent,
+    TrainingResult,
+    WarningEvent,
+)
+from core.project import Project
+from core.types import TaskKind
+from tests.annotator.helpers import add_suggestion, doc_id
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def fake_train(project: Project, kind: TaskKind, settings: Any, emit: Any,
+               control: JobControl) -> TrainOutcome:
+    """Worker thread: the engine's events for a 2-epoch, 4-step run."""
+    emit(WarningEvent("only 3 labelled document(s): expect a weak model"))
+    rows = []
+    for step in range(1, 5):
+        if control.cancelled:
+            result = TrainingResult(status="cancelled", reason="cancelled by the user")
+            emit(FinishedEvent(result))
+            return TrainOutcome("cancelled", result.reason, result)
+        emit(ProgressEvent(step, 4, (step + 1) // 2, 1.0 / step, 5e-5, 4 - step))
+        if step % 2 == 0:
+            metrics = {"precision": 0.5, "recall": 0.4, "f1": 0.2 * step, "accuracy": 0.9,
+                       "per_label": {"Disease": {"precision": 0.5, "recall": 0.4, "f1": 0.44, "support": 3}}}
+            emit(EpochEvent(step // 2, step, 1.0 / step, 0.9, metrics, True, 0.1))
+            rows.append(EpochRow(step // 2, step, 1.0 / step, 0.9, metrics))
+    result = TrainingResult(status="completed", epochs=tuple(rows))
+    emit(FinishedEvent(result))
+    return TrainOutcome("completed", "", result)
+
+
+def test_fake_run_fills_panel_then_preannotates(qtbot, window) -> None:  # type: ignore[no-untyped-def]
+    panel = window.training
+    panel.train_fn = fake_train
+    did = doc_id(window.project, "d0")
+
+    def fake_preannotate(project: Project, kind: TaskKind, emit: Any, control: JobControl) -> int:
+        add_suggestion(project, did, "entity", {"start": 0, "end": 7, "label": "Disease"}, 0.6, "ner")
+        return 1
+
+    panel.preannotate_fn = fake_preannotate
+    with qtbot.waitSignal(panel.suggestionsRefreshed, timeout=10000):
+        panel.train_buttons[TaskKind.NER].click()
+        assert panel.cancel_button.isEnabled()
+    assert panel.epoch_table.rowCount() == 2
+    assert panel.epoch_table.item(1, 6).text() == "0.800"
+    assert panel.label_table.item(0, 0).text() == "Disease"
+    assert "weak model" in panel.warning_label.text()
+    assert len(panel.loss_curve.getData()[0]) == 4
+    assert panel.progress.value() == panel.progress.maximum()
+    qtbot.waitUntil(lambda: panel.train_buttons[TaskKind.NER].isEnabled(), timeout=5000)
+    # The queue refreshed: the document now shows as "suggested".
+    row = window.doc_list.model.row_of(did)
+    assert window.doc_list.model.doc_row(row).status == "suggested"
+
+
+def test_cancel(qtbot, window) -> None:  # type: ignore[no-untyped-def]
+    panel = window.training
+
+    def slow_train(project: Project, kind: TaskKind, settings: Any, emit: Any,
+                   control: JobControl) -> TrainOutcome:
+        emit(ProgressEvent(1, 100, 1, 1.0, 1e-5, 99))
+        control._event.wait(10)  # worker thread waits for the cancel
+        return fake_train(project, kind, settings, emit, control)
+
+    panel.train_fn = slow_train
+    with qtbot.waitSignal(panel.trainingProgress, timeout=5000):
+        panel.train_buttons[TaskKind.NER].click()
+    with qtbot.waitSignal(panel.trainingFinished, timeout=10000) as blocker:
+        panel.cancel_button.click()
+    assert blocker.args[0].status == "cancelled"
+    assert "cancelled" in panel.status.text()
+
+
+def _tiny_bert_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    spec = importlib.util.spec_from_file_location(
+        "engine_conftest", REPO / "tests" / "core" / "engine" / "conftest.py"
+    )
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.tiny_bert.__wrapped__(tmp_path_factory)  # type: ignore[attr-defined]
+
+
+@pytest.mark.timeout(120)
+def test_real_engine_tiny_model(qtbot, tmp_path, tmp_path_factory) -> None:  # type: ignore[no-untyped-def]
+    from annotator.app.qt_main_window import QtMainWindow
+    from core.store import repo
+    from core.types import DocumentRecord, EntitySpan
+
+    model_dir = _tiny_bert_dir(tmp_path_factory)
+    path = tmp_path / "engine.db"
+    project = Project.create(path, tasks={TaskKind.NER: ["DRUG"]})
+    docs = []
+    for i in range(30):
+        drug = ["zorblax", "quintarin", "melovate"][i % 3]
+        text = f"the patient was given {drug} daily visit {i}"
+        s = text.index(drug)
+        spans = (EntitySpan(s, s + len(drug), "DRUG"),) if i < 24 else ()
+        docs.append(DocumentRecord(text=text, spans=spans))
+    with project.write() as session:
+        repo.add_documents(session, docs)
+    win = QtMainWindow(project)
+    qtbot.addWidget(win)
+    win.show()
+    panel = win.training
+    panel.settings[TaskKind.NER] = panel.settings_for(TaskKind.NER).replace(
+        base_model=str(model_dir), epochs=2, batch_size=8, max_length=32, stride=8, device="cpu",
+    )
+    with qtbot.waitSignal(panel.suggestionsRefreshed, timeout=110000):
+        panel.train_buttons[TaskKind.NER].click()
+    assert panel.epoch_table.rowCount() == 2
+    assert panel.version_table.rowCount() == 1
+    assert "active" in panel.version_table.item(0, 4).text()
+    # The per-label table holds the last epoch's scores for the one label, as numbers.
+    table = panel.label_table
+    assert table.rowCount() == 1
+    assert table.item(0, 0).text() == "DRUG"
+    for col in (1, 2, 3):  # precision, recall, F1
+        assert 0.0 <= float(table.item(0, col).text()) <= 1.0
+    assert int(table.item(0, 4).text()) > 0  # support: dev mentions
+    win.close()
