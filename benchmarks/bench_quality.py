@@ -83,7 +83,12 @@ def sentence_record(words: list[str], tags: list[str]) -> DocumentRecord:
 
 def read_label_lines(path: Path, names: dict[str, str] | None = None) -> list[DocumentRecord]:
     docs = []
-    for line in path.read_text(encoding="utf-8").splitlines():
+    raw = path.read_bytes()
+    try:
+        content = raw.decode("utf-8")
+    except UnicodeDecodeError:  # TREC's train.txt has one Latin-1 byte (line 66)
+        content = raw.decode("latin-1")
+    for line in content.splitlines():
         if line.strip():
             label, _, text = line.partition(" ")
             docs.append(DocumentRecord(text=text.strip(), classes=((names or {}).get(label,

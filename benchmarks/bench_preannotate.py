@@ -1,0 +1,169 @@
+"""Pre-annotation throughput: our Predictor / pre-annotation vs transformers' pipeline.
+
+    python benchmarks/bench_preannotate.py                  # trains a small model first
+    python benchmarks/bench_preannotate.py --model DIR      # a model dir written by the engine
+
+Same fine-tuned model, same sentences (the first --sentences of NCBI-disease devel), one
+run. Measures sentences/second of
+
+- ``predictor``: ``Predictor.predict`` (length-sorted batches, dynamic padding,
+  ``torch.inference_mode``), the work pre-annotation does per chunk;
+- ``preannotate``: the whole ``preannotate()`` into a temporary project (snapshots, chunked
+  writes of suggestions and scores included);
+- ``pipeline``: ``pipeline("token-classification", aggregation_strategy="simple")`` over
+  the texts (its default batch size, 1);
+- ``int8``: the predictor after dynamic int8 quantisation of ``nn.Linear``, with its
+  agreement with fp32 (entity spans: F1 of int8 spans against fp32 spans; documents: share
+  with exactly the same spans).
+
+Prints one JSON object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from dataclasses import replace
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+from core.formats import read_file  # noqa: E402
+from core.types import DocumentRecord, TaskKind  # noqa: E402
+
+DATA = ROOT.parent / "shared" / "data" / "ner" / "ncbi-disease"
+
+
+def train_model(out: Path, n: int, base: str, epochs: int) -> Path:
+    from core.engine.job import TrainingJob
+    from core.engine.settings import preset_settings
+
+    docs = read_file(DATA / "train.tsv", "conll")[:n]
+    settings = preset_settings("default", "ner", base_model=base, epochs=epochs,
+                               patience=0)
+    result = TrainingJob(task="ner", labels=["Disease"], train=docs, dev=[],
+                         settings=settings, output_dir=out).run()
+    if result.status != "completed" or not result.model_path:
+        raise SystemExit(f"training failed: {result.reason}")
+    return Path(result.model_path)
+
+
+def spans_of(preds: list) -> list[set[tuple[int, int, str]]]:
+    return [{(s.start, s.end, s.label) for s in p.spans} for p in preds]
+
+
+def agreement(ref: list[set], other: list[set]) -> dict[str, float]:
+    tp = sum(len(a & b) for a, b in zip(ref, other))
+    n_ref, n_other = sum(map(len, ref)), sum(map(len, other))
+    f1 = 2 * tp / (n_ref + n_other) if n_ref + n_other else 1.0
+    same = sum(a == b for a, b in zip(ref, other)) / max(len(ref), 1)
+    return {"span_f1": round(f1, 4), "documents_identical": round(same, 4)}
+
+
+def time_it(fn, repeat: int) -> tuple[float, object]:  # type: ignore[no-untyped-def]
+    best, out = float("inf"), None
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        out = fn()
+        best = min(best, time.perf_counter() - t0)
+    return best, out
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--model", type=Path, help="fine-tuned NER model dir (default: train one)")
+    ap.add_argument("--train-sentences", type=int, default=300)
+    ap.add_argument("--train-epochs", type=int, default=3,
+                    help="epochs of the model trained when --model is not given (1 epoch "
+                    "of 300 sentences predicts no entity at all: agreement would be void)")
+    ap.add_argument("--base-model", default="default")
+    ap.add_argument("--sentences", type=int, default=1000)
+    ap.add_argument("--batch-size", type=int, default=32)
+    ap.add_argument("--repeat", type=int, default=1, help="runs per method (best is kept)")
+    args = ap.parse_args()
+
+    import torch
+    import transformers
+
+    from core.active.preannotate import preannotate, quantize_predictor
+    from core.engine.predict import Predictor
+    from core.project import Project
+    from core.store import repo
+    from core.store.models import ModelVersion
+
+    tmp = Path(tempfile.mkdtemp(prefix="bench-preannotate-"))
+    model_dir = args.model or train_model(
+        tmp / "model", args.train_sentences, args.base_model, args.train_epochs
+    )
+    docs = [DocumentRecord(d.text) for d in read_file(DATA / "devel.tsv", "conll")]
+    docs = docs[: args.sentences]
+    texts = [d.text for d in docs]
+
+    predictor = Predictor(model_dir, device="cpu")
+    threads = torch.get_num_threads()
+    predictor.predict(docs[:32])  # warm-up
+    t_ours, preds = time_it(lambda: predictor.predict(docs, batch_size=args.batch_size),
+                            args.repeat)
+    fp32 = spans_of(preds)  # type: ignore[arg-type]
+
+    pipe = transformers.pipeline(
+        "token-classification", model=str(model_dir), tokenizer=str(model_dir),
+        aggregation_strategy="simple", device=-1,
+    )
+    torch.set_num_threads(threads)
+    pipe(texts[:8])
+    t_pipe, pipe_out = time_it(lambda: pipe(texts), args.repeat)
+    pipe_spans = [{(int(e["start"]), int(e["end"]), str(e["entity_group"])) for e in out}
+                  for out in pipe_out]  # type: ignore[union-attr]
+
+    # End to end into a project: the same sentences as unreviewed documents.
+    project = Project.create(tmp / "bench.db", tasks={"ner": ["Disease"]})
+    with project.write() as s:
+        repo.add_documents(s, [replace(d) for d in docs])
+        s.add(ModelVersion(task_id=repo.require_task(s, "ner").id, version=1,
+                           base_model="bench", path=str(model_dir), is_active=True))
+    result = preannotate(project, "ner", predictor=predictor, batch_size=args.batch_size)
+    project.close()
+
+    q = Predictor(model_dir, device="cpu")
+    quantize_predictor(q)
+    q.predict(docs[:32])
+    t_q, qpreds = time_it(lambda: q.predict(docs, batch_size=args.batch_size), args.repeat)
+
+    n = len(docs)
+    out = {
+        "model": str(model_dir),
+        "trained": None if args.model else {"sentences": args.train_sentences,
+                                            "epochs": args.train_epochs},
+        "sentences": n,
+        "torch_threads": threads,
+        "batch_size": args.batch_size,
+        "predictor": {"seconds": round(t_ours, 2), "sentences_per_second": round(n / t_ours, 1)},
+        "preannotate": {"seconds": result.seconds,
+                        "sentences_per_second": result.documents_per_second,
+                        "suggestions": result.suggestions},
+        "pipeline": {"seconds": round(t_pipe, 2), "sentences_per_second": round(n / t_pipe, 1)},
+        "speedup_predictor_vs_pipeline": round(t_pipe / t_ours, 2),
+        "speedup_preannotate_vs_pipeline": round(t_pipe / result.seconds, 2),
+        "agreement_predictor_vs_pipeline": agreement(fp32, pipe_spans),
+        "int8": {
+            "seconds": round(t_q, 2),
+            "sentences_per_second": round(n / t_q, 1),
+            "speedup_vs_fp32": round(t_ours / t_q, 2),
+            "agreement_with_fp32": agreement(fp32, spans_of(qpreds)),  # type: ignore[arg-type]
+        },
+        "entities_fp32": sum(map(len, fp32)),
+    }
+    print(json.dumps(out))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

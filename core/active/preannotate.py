@@ -1,0 +1,492 @@
+"""Pre-annotation: a model version predicts the project's unreviewed documents and its
+predictions are stored as pending suggestions, with active-learning scores.
+
+    result = preannotate(project, "ner", on_progress=print)
+
+Called on a worker thread (it opens its own sessions; never touches widgets). Work goes
+in chunks: a read transaction snapshots plain records, the model predicts with no session
+open, and one short write transaction stores the chunk, so labelling in the GUI is never
+blocked for long. Cancelling (``cancel.set()``) stops after the current chunk; what was
+stored stays (each chunk is complete on its own).
+
+What is predicted: every unreviewed document of any split except test that has no
+prediction from this model version yet (a :class:`DocumentScore` row of the version marks
+a document as predicted, also when the model found nothing in it). For classification,
+documents a person already classified are left out; for QA, only open questions
+(no answer yet) are predicted.
+
+What is stored: entity spans with their confidence, the class(es) with probabilities, an
+answer span or "no answer" per open question. Pending suggestions of older versions for
+the same documents are replaced; accepted/rejected/edited ones stay as history.
+Suggestions never clash with human labels: an entity overlapping a human span, a class
+for a document a person classified, an answer to a question a person answered are not
+stored. Dev documents get suggestions too, but only train/unassigned ones enter the
+review queue (:mod:`core.active.queue`).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import and_, delete, exists, select
+from sqlalchemy.orm import Session, selectinload
+
+from core.active import strategies
+from core.active.uncertainty import (
+    answer_confidence,
+    class_confidence,
+    probability_matrix,
+)
+from core.errors import AnnotatorError, ModelError
+from core.store import repo
+from core.store.models import (
+    AnswerAnnotation,
+    ClassAnnotation,
+    Document,
+    DocumentScore,
+    EntityAnnotation,
+    ModelVersion,
+    QuestionRow,
+    Suggestion,
+)
+from core.types import DocumentRecord, Split, TaskKind
+
+if TYPE_CHECKING:
+    from core.engine.predict import Predictor
+    from core.engine.results import DocumentPrediction
+    from core.project import Project
+
+DEFAULT_CHUNK = 64
+# The scores stored for every predicted document (the queue reads them; no model needed).
+SCORED_STRATEGIES = strategies.UNCERTAINTY_STRATEGIES
+
+
+class NoModelError(AnnotatorError):
+    """There is no trained model version to predict with."""
+
+
+@dataclass(frozen=True)
+class ModelVersionInfo:
+    """A plain copy of a :class:`ModelVersion` row with its resolved directory."""
+
+    id: int
+    task: TaskKind
+    version: int
+    path: Path
+    base_model: str
+
+
+@dataclass(frozen=True)
+class PreannotateProgress:
+    """After each chunk: documents predicted so far out of ``total``."""
+
+    done: int
+    total: int
+    suggestions: int
+    seconds: float
+
+
+@dataclass(frozen=True)
+class PreannotateResult:
+    """What a pre-annotation run did."""
+
+    task: str
+    model_version_id: int
+    model_version: int
+    documents: int
+    suggestions: int
+    replaced: int
+    skipped_conflicts: int
+    seconds: float
+    documents_per_second: float
+    cancelled: bool = False
+    quantized: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class _Snapshot:
+    """A document to predict: its plain record (QA: only its open questions) and the
+    store ids of those questions, in the record's order."""
+
+    doc_id: int
+    record: DocumentRecord
+    question_ids: list[int] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class NewSuggestion:
+    """A suggestion to store (plain data, built off the database)."""
+
+    doc_id: int
+    kind: str
+    payload: dict[str, Any]
+    confidence: float
+    question_id: int | None = None
+
+
+# --- model versions -------------------------------------------------------------------
+
+
+def resolve_model_path(project: Project, stored: str) -> Path:
+    """A model version's directory: absolute as stored, else relative to the project's
+    models folder, else to the project file's folder."""
+    path = Path(stored).expanduser()
+    if path.is_absolute():
+        return path
+    for base in (project.models_dir, project.path.parent):
+        if (base / path).exists():
+            return base / path
+    return project.models_dir / path
+
+
+def choose_model_version(
+    session: Session,
+    project: Project,
+    task: TaskKind | str,
+    *,
+    version: int | None = None,
+    model_version_id: int | None = None,
+) -> ModelVersionInfo:
+    """The model version to predict with: by id, by version number, else the active one,
+    else the newest. Raises :class:`NoModelError` when there is none."""
+    kind = TaskKind(task)
+    task_row = repo.require_task(session, kind)
+    stmt = select(ModelVersion).where(ModelVersion.task_id == task_row.id)
+    if model_version_id is not None:
+        row = session.scalars(stmt.where(ModelVersion.id == model_version_id)).first()
+    elif version is not None:
+        row = session.scalars(stmt.where(ModelVersion.version == version)).first()
+    else:
+        row = session.scalars(
+            stmt.order_by(ModelVersion.is_active.desc(), ModelVersion.version.desc())
+        ).first()
+    if row is None:
+        which = (
+            f"model version {version}" if version is not None
+            else f"model version id {model_version_id}" if model_version_id is not None
+            else "a trained model"
+        )
+        raise NoModelError(
+            f"the {kind.value} task has no {which}; train one first (annotator train "
+            f"{project.path.name} --task {kind.value})"
+        )
+    return ModelVersionInfo(
+        id=row.id, task=kind, version=row.version,
+        path=resolve_model_path(project, row.path), base_model=row.base_model,
+    )
+
+
+def quantize_predictor(predictor: Predictor) -> None:
+    """Replace the predictor's model by an int8 dynamically quantised copy (``nn.Linear``
+    layers; CPU only). Faster on CPU at a small cost in agreement (see
+    docs/active_learning.md)."""
+    import torch
+
+    if predictor.device.type != "cpu":
+        raise ModelError("int8 quantisation is for CPU inference only")
+    predictor.loaded.model = torch.ao.quantization.quantize_dynamic(
+        predictor.loaded.model, {torch.nn.Linear}, dtype=torch.qint8
+    )
+
+
+# --- which documents ---------------------------------------------------------------------
+
+
+def documents_to_predict(
+    session: Session, task: TaskKind | str, model_version_id: int,
+    *, doc_ids: Sequence[int] | None = None,
+) -> list[int]:
+    """Ids of the unreviewed, non-test documents this version has not predicted yet."""
+    kind = TaskKind(task)
+    task_id = repo.require_task(session, kind).id
+    predicted = exists().where(
+        DocumentScore.document_id == Document.id,
+        DocumentScore.task_id == task_id,
+        DocumentScore.model_version_id == model_version_id,
+    )
+    stmt = select(Document.id).where(
+        Document.split != Split.TEST.value,
+        Document.review_status == "unreviewed",
+        ~predicted,
+    )
+    if kind is TaskKind.CLASSIFY:
+        stmt = stmt.where(~exists().where(ClassAnnotation.document_id == Document.id))
+    elif kind is TaskKind.QA:
+        stmt = stmt.where(exists().where(and_(
+            QuestionRow.document_id == Document.id,
+            QuestionRow.is_impossible.is_(False),
+            ~exists().where(AnswerAnnotation.question_id == QuestionRow.id),
+        )))
+    if doc_ids is not None:
+        stmt = stmt.where(Document.id.in_(list(doc_ids)))
+    return list(session.scalars(stmt.order_by(Document.id)))
+
+
+def _snapshot(session: Session, doc_ids: Sequence[int], kind: TaskKind) -> list[_Snapshot]:
+    docs = session.scalars(
+        select(Document)
+        .where(Document.id.in_(list(doc_ids)))
+        .order_by(Document.id)
+        .options(
+            selectinload(Document.entities).selectinload(EntityAnnotation.label),
+            selectinload(Document.classes).selectinload(ClassAnnotation.label),
+            selectinload(Document.questions).selectinload(QuestionRow.answers),
+        )
+    ).all()
+    out = []
+    for doc in docs:
+        record = repo.document_record(doc)
+        if kind is TaskKind.QA:
+            open_rows = [q for q in doc.questions if not q.answers and not q.is_impossible]
+            open_ids = {q.id for q in open_rows}
+            questions = tuple(
+                q for q, row in zip(record.questions, doc.questions) if row.id in open_ids
+            )
+            out.append(_Snapshot(doc.id, replace(record, questions=questions),
+                                 [q.id for q in open_rows]))
+        else:
+            out.append(_Snapshot(doc.id, record))
+    return out
+
+
+# --- from predictions to suggestions -------------------------------------------------------
+
+
+def suggestions_for(
+    snap_doc_id: int,
+    prediction: DocumentPrediction,
+    *,
+    multi_label: bool = False,
+    question_ids: Sequence[int] = (),
+) -> list[NewSuggestion]:
+    """The suggestions one document's prediction yields (before conflict checks)."""
+    from core.engine.results import ClassPrediction, EntityPrediction, QuestionsPrediction
+
+    out: list[NewSuggestion] = []
+    if isinstance(prediction, EntityPrediction):
+        for span in prediction.spans:
+            out.append(NewSuggestion(
+                snap_doc_id, "entity",
+                {"start": int(span.start), "end": int(span.end), "label": span.label},
+                float(span.confidence),
+            ))
+    elif isinstance(prediction, ClassPrediction):
+        if prediction.labels:
+            out.append(NewSuggestion(
+                snap_doc_id, "class",
+                {
+                    "label": prediction.labels[0],
+                    "labels": list(prediction.labels),
+                    "probabilities": {k: round(float(v), 6)
+                                      for k, v in prediction.probabilities.items()},
+                },
+                class_confidence(prediction, multi_label=multi_label),
+            ))
+    elif isinstance(prediction, QuestionsPrediction):
+        for qid, answer in zip(question_ids, prediction.answers):
+            if answer.no_answer or answer.start is None or answer.end is None:
+                payload: dict[str, Any] = {"no_answer": True}
+            else:
+                payload = {"start": int(answer.start), "end": int(answer.end), "text": answer.text}
+            out.append(NewSuggestion(
+                snap_doc_id, "answer", payload, answer_confidence(answer), question_id=qid
+            ))
+    return out
+
+
+def document_scores(
+    prediction: DocumentPrediction, *, multi_label: bool = False
+) -> dict[str, float]:
+    """The document's uncertainty under each stored strategy."""
+    probs = probability_matrix(prediction, multi_label=multi_label)
+    return {
+        name: strategies.aggregate(strategies.unit_scores(probs, name))
+        for name in SCORED_STRATEGIES
+    }
+
+
+# --- writing -------------------------------------------------------------------------------
+
+
+def _write_chunk(
+    session: Session,
+    task_id: int,
+    model_version_id: int,
+    doc_ids: Sequence[int],
+    new: Sequence[NewSuggestion],
+    scores: dict[int, dict[str, float]],
+) -> tuple[int, int, int]:
+    """Store one chunk; returns (stored, replaced, skipped). Human labels are read again
+    here, inside the write transaction, so labels made while the model ran are respected."""
+    ids = list(doc_ids)
+    replaced = session.execute(
+        delete(Suggestion).where(
+            Suggestion.document_id.in_(ids),
+            Suggestion.task_id == task_id,
+            Suggestion.state == "pending",
+        )
+    ).rowcount or 0
+    human_spans: dict[int, list[tuple[int, int]]] = {}
+    for d, s, e in session.execute(
+        select(EntityAnnotation.document_id, EntityAnnotation.start, EntityAnnotation.end)
+        .where(EntityAnnotation.document_id.in_(ids))
+    ):
+        human_spans.setdefault(d, []).append((s, e))
+    classified = set(session.scalars(
+        select(ClassAnnotation.document_id).where(ClassAnnotation.document_id.in_(ids))
+    ))
+    answered = set(session.scalars(
+        select(QuestionRow.id).where(
+            QuestionRow.document_id.in_(ids),
+            (QuestionRow.is_impossible.is_(True))
+            | exists().where(AnswerAnnotation.question_id == QuestionRow.id),
+        )
+    ))
+    reviewed = set(session.scalars(
+        select(Document.id).where(Document.id.in_(ids), Document.review_status != "unreviewed")
+    ))
+    stored = skipped = 0
+    for s in new:
+        if s.doc_id in reviewed:
+            skipped += 1
+            continue
+        if s.kind == "entity":
+            a, b = s.payload["start"], s.payload["end"]
+            if any(x < b and a < y for x, y in human_spans.get(s.doc_id, ())):
+                skipped += 1
+                continue
+        elif s.kind == "class" and s.doc_id in classified:
+            skipped += 1
+            continue
+        elif s.kind == "answer" and s.question_id in answered:
+            skipped += 1
+            continue
+        session.add(Suggestion(
+            document_id=s.doc_id, task_id=task_id, question_id=s.question_id,
+            model_version_id=model_version_id, kind=s.kind, payload=s.payload,
+            confidence=max(0.0, min(1.0, s.confidence)), state="pending",
+        ))
+        stored += 1
+    session.execute(
+        delete(DocumentScore).where(
+            DocumentScore.document_id.in_(ids), DocumentScore.task_id == task_id
+        )
+    )
+    for doc_id, by_strategy in scores.items():
+        for name, value in by_strategy.items():
+            session.add(DocumentScore(
+                document_id=doc_id, task_id=task_id, strategy=name,
+                model_version_id=model_version_id, score=float(value),
+            ))
+    session.flush()
+    return stored, int(replaced), skipped
+
+
+# --- the run -------------------------------------------------------------------------------
+
+
+def _cancelled(cancel: threading.Event | Callable[[], bool] | None) -> bool:
+    if cancel is None:
+        return False
+    if isinstance(cancel, threading.Event):
+        return cancel.is_set()
+    return bool(cancel())
+
+
+def preannotate(
+    project: Project,
+    task: TaskKind | str,
+    *,
+    version: int | None = None,
+    model_version_id: int | None = None,
+    predictor: Predictor | None = None,
+    doc_ids: Sequence[int] | None = None,
+    chunk_size: int = DEFAULT_CHUNK,
+    batch_size: int = 32,
+    quantize: bool = False,
+    on_progress: Callable[[PreannotateProgress], None] | None = None,
+    cancel: threading.Event | Callable[[], bool] | None = None,
+) -> PreannotateResult:
+    """Predict the unreviewed documents with a model version and store suggestions and
+    active-learning scores (see the module docstring). Incremental: documents this
+    version already predicted are skipped.
+
+    ``version`` / ``model_version_id`` choose the version (default: the active one, else
+    the newest); ``predictor`` reuses an already loaded model of that version (e.g. right
+    after training). ``on_progress`` is called after every chunk, on this thread.
+    Called on a worker thread; opens its own sessions.
+    """
+    if chunk_size < 1:
+        raise ValueError(f"chunk_size must be >= 1 (got {chunk_size})")
+    kind = TaskKind(task)
+    started = time.perf_counter()
+    with project.read() as session:
+        mv = choose_model_version(
+            session, project, kind, version=version, model_version_id=model_version_id
+        )
+        task_id = repo.require_task(session, kind).id
+        todo = documents_to_predict(session, kind, mv.id, doc_ids=doc_ids)
+    if predictor is None:
+        from core.engine.predict import Predictor
+
+        predictor = Predictor(mv.path)
+    if predictor.spec.task is not kind:
+        raise ModelError(
+            f"model version {mv.version} predicts {predictor.spec.task.value}, not {kind.value}"
+        )
+    if quantize:
+        quantize_predictor(predictor)
+    multi = bool(predictor.spec.multi_label)
+    done = stored_total = replaced_total = skipped_total = 0
+    cancelled = False
+    for c in range(0, len(todo), chunk_size):
+        if _cancelled(cancel):
+            cancelled = True
+            break
+        chunk = todo[c:c + chunk_size]
+        with project.read() as session:
+            snaps = _snapshot(session, chunk, kind)
+        if not snaps:
+            continue
+        preds = predictor.predict([s.record for s in snaps], batch_size=batch_size)
+        new: list[NewSuggestion] = []
+        scores: dict[int, dict[str, float]] = {}
+        for snap, pred in zip(snaps, preds):
+            new += suggestions_for(
+                snap.doc_id, pred, multi_label=multi, question_ids=snap.question_ids
+            )
+            scores[snap.doc_id] = document_scores(pred, multi_label=multi)
+        with project.write() as session:
+            stored, replaced, skipped = _write_chunk(
+                session, task_id, mv.id, [s.doc_id for s in snaps], new, scores
+            )
+        done += len(snaps)
+        stored_total += stored
+        replaced_total += replaced
+        skipped_total += skipped
+        if on_progress is not None:
+            on_progress(PreannotateProgress(
+                done, len(todo), stored_total, time.perf_counter() - started
+            ))
+    seconds = time.perf_counter() - started
+    return PreannotateResult(
+        task=kind.value,
+        model_version_id=mv.id,
+        model_version=mv.version,
+        documents=done,
+        suggestions=stored_total,
+        replaced=replaced_total,
+        skipped_conflicts=skipped_total,
+        seconds=round(seconds, 3),
+        documents_per_second=round(done / seconds, 2) if seconds > 0 else 0.0,
+        cancelled=cancelled,
+        quantized=quantize,
+    )

@@ -1,0 +1,157 @@
+"""The review queue: the documents to label next, most useful first.
+
+Candidates are the unreviewed TRAIN and unassigned documents that carry no label for the
+task yet (NER: no entity; classification: no class; QA: at least one open question).
+Dev and test documents never enter the queue, so they stay unbiased measures.
+
+Uncertainty strategies read the scores pre-annotation stored (:class:`DocumentScore`), so
+ordering needs no model; documents never predicted come last, in id order. ``random``
+needs nothing. ``diverse`` needs document embeddings from a model: use
+:func:`build_queue` with a predictor (it embeds only the most uncertain candidates).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+from sqlalchemy import and_, exists, select
+from sqlalchemy.orm import Session
+
+from core.active import strategies
+from core.store import repo
+from core.store.models import (
+    AnswerAnnotation,
+    ClassAnnotation,
+    Document,
+    DocumentScore,
+    EntityAnnotation,
+    QuestionRow,
+)
+from core.types import Split, TaskKind
+
+if TYPE_CHECKING:
+    from core.engine.predict import Predictor
+    from core.project import Project
+
+QUEUE_SPLITS = (Split.TRAIN.value, Split.UNASSIGNED.value)
+
+
+@dataclass(frozen=True)
+class QueueEntry:
+    """One document of the queue. ``score`` is its uncertainty under the strategy (random:
+    the draw; ``None``: never predicted); ``model_version_id`` the version that scored it."""
+
+    doc_id: int
+    score: float | None
+    model_version_id: int | None = None
+
+
+def queue_candidates(session: Session, task: TaskKind | str) -> list[int]:
+    """Ids of the documents that may enter the queue for ``task``, in id order."""
+    kind = TaskKind(task)
+    stmt = select(Document.id).where(
+        Document.split.in_(QUEUE_SPLITS), Document.review_status == "unreviewed"
+    )
+    if kind is TaskKind.NER:
+        stmt = stmt.where(~exists().where(EntityAnnotation.document_id == Document.id))
+    elif kind is TaskKind.CLASSIFY:
+        stmt = stmt.where(~exists().where(ClassAnnotation.document_id == Document.id))
+    else:
+        stmt = stmt.where(exists().where(and_(
+            QuestionRow.document_id == Document.id,
+            QuestionRow.is_impossible.is_(False),
+            ~exists().where(AnswerAnnotation.question_id == QuestionRow.id),
+        )))
+    return list(session.scalars(stmt.order_by(Document.id)))
+
+
+def stored_scores(
+    session: Session, task: TaskKind | str, strategy: str, doc_ids: Sequence[int] | None = None
+) -> dict[int, tuple[float, int | None]]:
+    """``{doc_id: (score, model_version_id)}`` stored by pre-annotation for a strategy."""
+    task_id = repo.require_task(session, task).id
+    stmt = select(
+        DocumentScore.document_id, DocumentScore.score, DocumentScore.model_version_id
+    ).where(DocumentScore.task_id == task_id, DocumentScore.strategy == strategy)
+    if doc_ids is not None:
+        stmt = stmt.where(DocumentScore.document_id.in_(list(doc_ids)))
+    return {int(d): (float(s), v) for d, s, v in session.execute(stmt)}
+
+
+def review_queue(
+    session: Session,
+    task: TaskKind | str,
+    *,
+    strategy: str = "entropy",
+    limit: int | None = None,
+    seed: int = 0,
+    embeddings: Mapping[int, np.ndarray] | None = None,
+    batch_size: int = strategies.DEFAULT_BATCH,
+) -> list[QueueEntry]:
+    """The queue under ``strategy``, most useful first (at most ``limit`` entries).
+
+    ``diverse`` needs ``embeddings`` for (at least) the top candidates; candidates
+    without one follow the diverse batch by uncertainty.
+    """
+    name = strategies.canonical_strategy(strategy)
+    ids = queue_candidates(session, task)
+    if name == "random":
+        ranked = strategies.rank(ids, None, strategy="random", seed=seed)
+        entries = [QueueEntry(int(r.doc_id), r.score) for r in ranked]
+        return entries[:limit] if limit is not None else entries
+    base = "entropy" if name == "diverse" else name
+    scores = stored_scores(session, task, base)
+    scored = [d for d in ids if d in scores]
+    scored.sort(key=lambda d: -scores[d][0])  # stable: ties keep id order
+    unscored = [d for d in ids if d not in scores]
+    if name == "diverse":
+        if embeddings is None:
+            raise ValueError("strategy 'diverse' needs document embeddings (build_queue)")
+        with_vec = [d for d in scored if d in embeddings]
+        if with_vec:
+            vectors = np.stack([np.asarray(embeddings[d]) for d in with_vec])
+            order = strategies.diverse_order(
+                np.array([scores[d][0] for d in with_vec]), vectors, batch_size=batch_size,
+                prefilter=1,
+            )
+            head = [with_vec[i] for i in order]
+            scored = head + [d for d in scored if d not in embeddings]
+    entries = [QueueEntry(d, scores[d][0], scores[d][1]) for d in scored]
+    entries += [QueueEntry(d, None, None) for d in unscored]
+    return entries[:limit] if limit is not None else entries
+
+
+def build_queue(
+    project: Project,
+    task: TaskKind | str,
+    *,
+    strategy: str = "entropy",
+    limit: int | None = None,
+    seed: int = 0,
+    predictor: Predictor | None = None,
+    batch_size: int = strategies.DEFAULT_BATCH,
+    prefilter: int = strategies.DEFAULT_PREFILTER,
+) -> list[QueueEntry]:
+    """The queue, opening its own sessions; for ``diverse`` embeds the
+    ``prefilter * batch_size`` most uncertain candidates with ``predictor`` (no session
+    is open while the model runs). Call it on a worker thread when a model is involved."""
+    name = strategies.canonical_strategy(strategy)
+    embeddings: dict[int, np.ndarray] | None = None
+    if name == "diverse":
+        if predictor is None:
+            raise ValueError("strategy 'diverse' needs a model to embed documents")
+        with project.read() as session:
+            pre = review_queue(session, task, strategy="entropy")
+            top = [e.doc_id for e in pre if e.score is not None][: prefilter * batch_size]
+            records = list(repo.iter_records(session, doc_ids=top)) if top else []
+        vectors = predictor.embed(records) if records else np.zeros((0, 1))
+        embeddings = {int(r.doc_id): vectors[i] for i, r in enumerate(records)
+                      if r.doc_id is not None}
+    with project.read() as session:
+        return review_queue(
+            session, task, strategy=name, limit=limit, seed=seed, embeddings=embeddings,
+            batch_size=batch_size,
+        )

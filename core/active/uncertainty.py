@@ -1,0 +1,83 @@
+"""From the engine's predictions to the plain probability matrices the strategies rank.
+
+See :mod:`core.active.strategies` for the shape: one ``(units, options)`` matrix per
+document. Also the confidence stored on each suggestion.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+
+from core.engine.results import (
+    AnswerPrediction,
+    ClassPrediction,
+    DocumentPrediction,
+    EntityPrediction,
+    QuestionsPrediction,
+)
+
+
+def answer_distribution(answer: AnswerPrediction) -> np.ndarray:
+    """``[p_span, p_null, rest]`` of one question.
+
+    ``p_span`` is start x end probability of the best span; ``p_null`` that of [CLS]
+    (start and end on it): ``p_span * exp(no_answer_score - score)`` since both come from
+    the same softmaxes; ``rest`` the mass of all other spans.
+    """
+    p_span = float(answer.probability) if answer.start is not None else 0.0
+    if answer.start is None or not math.isfinite(answer.score):
+        p_null = 1.0
+    else:
+        gap = float(answer.no_answer_score) - float(answer.score)
+        p_null = p_span * math.exp(min(gap, 50.0)) if p_span > 0 else 0.0
+    p_span = min(max(p_span, 0.0), 1.0)
+    p_null = min(max(p_null, 0.0), 1.0 - p_span)
+    return np.array([p_span, p_null, max(0.0, 1.0 - p_span - p_null)], dtype=np.float64)
+
+
+def answer_confidence(answer: AnswerPrediction) -> float:
+    """Probability of the option the model chose: the span's, or "no answer"'s."""
+    dist = answer_distribution(answer)
+    return float(dist[1] if answer.no_answer else dist[0])
+
+
+def class_matrix(pred: ClassPrediction, *, multi_label: bool) -> np.ndarray:
+    """Single-label: one row over the labels; multi-label: one ``[p, 1 - p]`` row per label."""
+    p = np.array(list(pred.probabilities.values()), dtype=np.float64)
+    if multi_label:
+        return np.stack([p, 1.0 - p], axis=1) if p.size else np.zeros((0, 2))
+    total = p.sum()
+    return (p / total)[None, :] if total > 0 else np.full((1, max(p.size, 1)), 1.0 / max(p.size, 1))
+
+
+def class_confidence(pred: ClassPrediction, *, multi_label: bool) -> float:
+    """Single-label: the top probability; multi-label: the lowest probability among the
+    predicted labels (the suggestion is only as sure as its weakest label)."""
+    if not pred.labels:
+        return 0.0
+    return float(min(pred.probabilities.get(label, 0.0) for label in pred.labels))
+
+
+def probability_matrix(
+    pred: DocumentPrediction,
+    *,
+    multi_label: bool = False,
+    questions: Sequence[int] | None = None,
+) -> np.ndarray:
+    """The ``(units, options)`` matrix of one document's prediction.
+
+    ``questions``: indices of the questions to include (QA; default all), e.g. only the
+    open ones.
+    """
+    if isinstance(pred, EntityPrediction):
+        return np.asarray(pred.word_probs, dtype=np.float64).reshape(len(pred.word_probs), -1)
+    if isinstance(pred, ClassPrediction):
+        return class_matrix(pred, multi_label=multi_label)
+    if isinstance(pred, QuestionsPrediction):
+        chosen = range(len(pred.answers)) if questions is None else questions
+        rows = [answer_distribution(pred.answers[i]) for i in chosen]
+        return np.stack(rows) if rows else np.zeros((0, 3))
+    raise TypeError(f"unknown prediction type {type(pred).__name__}")

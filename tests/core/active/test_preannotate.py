@@ -1,0 +1,267 @@
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+from al_helpers import TinyModels, class_docs, ner_docs, qa_docs
+from sqlalchemy import func, select
+
+from core import review
+from core.active import queue as Q
+from core.active.preannotate import (
+    NoModelError,
+    PreannotateProgress,
+    documents_to_predict,
+    preannotate,
+)
+from core.project import Project
+from core.store import repo
+from core.store.models import Document, DocumentScore, ModelVersion, QuestionRow, Suggestion
+from core.types import DocumentRecord, Split, TaskKind
+
+
+def _unlabelled(docs: list[DocumentRecord]) -> list[DocumentRecord]:
+    return [replace(d, spans=(), classes=()) for d in docs]
+
+
+def _add_version(project: Project, task: str, path: Path, version: int) -> int:
+    with project.write() as s:
+        row = ModelVersion(
+            task_id=repo.require_task(s, task).id, version=version, base_model="tiny",
+            path=str(path), is_active=True,
+        )
+        for other in s.scalars(select(ModelVersion)):
+            other.is_active = False
+        s.add(row)
+        s.flush()
+        return row.id
+
+
+@pytest.fixture
+def ner_project(tmp_path: Path, tiny_models: TinyModels) -> Iterator[Project]:
+    p = Project.create(tmp_path / "ner.db", tasks={"ner": ["DRUG"]})
+    docs = _unlabelled(ner_docs(40, seed=7))
+    with p.write() as s:
+        repo.add_documents(s, docs[:24], split=Split.TRAIN)
+        repo.add_documents(s, docs[24:30])  # unassigned
+        repo.add_documents(s, docs[30:35], split=Split.DEV)
+        repo.add_documents(s, docs[35:], split=Split.TEST)
+    _add_version(p, "ner", tiny_models["ner"], 1)
+    yield p
+    p.close()
+
+
+def _splits(project: Project) -> dict[int, str]:
+    with project.read() as s:
+        return dict(s.execute(select(Document.id, Document.split)).all())
+
+
+@dataclass(frozen=True)
+class Row:
+    id: int
+    document_id: int
+    question_id: int | None
+    model_version_id: int | None
+    kind: str
+    payload: dict
+    confidence: float
+    state: str
+
+
+def _suggestions(project: Project) -> list[Row]:
+    with project.read() as s:
+        return [
+            Row(r.id, r.document_id, r.question_id, r.model_version_id, r.kind, dict(r.payload),
+                r.confidence, r.state)
+            for r in s.scalars(select(Suggestion).order_by(Suggestion.id))
+        ]
+
+
+def test_ner_suggestions_scores_incremental_and_queue(ner_project: Project) -> None:
+    events: list[PreannotateProgress] = []
+    result = preannotate(ner_project, "ner", chunk_size=8, on_progress=events.append)
+    splits = _splits(ner_project)
+    assert result.documents == 35  # every document but the 5 test ones
+    assert result.suggestions > 0 and not result.cancelled
+    assert [e.done for e in events] == [8, 16, 24, 32, 35] and events[-1].total == 35
+    rows = _suggestions(ner_project)
+    assert {splits[r.document_id] for r in rows} <= {"train", "unassigned", "dev"}
+    for r in rows:
+        assert r.kind == "entity" and r.state == "pending" and 0 <= r.confidence <= 1
+        assert set(r.payload) >= {"start", "end", "label"}
+    with ner_project.read() as s:
+        scored = s.execute(
+            select(DocumentScore.document_id, func.count()).group_by(DocumentScore.document_id)
+        ).all()
+        assert len(scored) == 35 and all(n == 3 for _, n in scored)
+        queue = Q.review_queue(s, "ner", strategy="entropy")
+        lc = Q.review_queue(s, "ner", strategy="least_confidence", limit=5)
+    # Only train and unassigned documents are queued, most uncertain first.
+    assert {splits[e.doc_id] for e in queue} == {"train", "unassigned"}
+    assert len(queue) == 30
+    scores = [e.score for e in queue]
+    assert scores == sorted(scores, reverse=True)
+    assert len(lc) == 5
+
+    again = preannotate(ner_project, "ner")
+    assert again.documents == 0 and again.suggestions == 0
+    assert len(_suggestions(ner_project)) == len(rows)
+
+
+def test_new_version_replaces_pending_keeps_history_and_human_labels(
+    ner_project: Project, tiny_models: TinyModels
+) -> None:
+    preannotate(ner_project, "ner")
+    first = _suggestions(ner_project)
+    assert len(first) >= 3
+    accepted, rejected, clash = first[0], first[1], first[2]
+    with ner_project.write() as s:
+        review.accept_suggestion(s, accepted.id)
+        review.reject_suggestion(s, rejected.id)
+        # A person labels the span of a pending suggestion (differently).
+        repo.add_entity(s, clash.document_id, clash.payload["start"], clash.payload["end"],
+                        "DRUG", origin="human")
+    with ner_project.read() as s:
+        humans_before = repo.stats(s)["entities"]
+
+    v2 = _add_version(ner_project, "ner", tiny_models["ner"], 2)
+    result = preannotate(ner_project, "ner")
+    assert result.model_version == 2 and result.documents == 35
+    assert result.replaced == len(first) - 2
+    assert result.skipped_conflicts >= 1
+    rows = _suggestions(ner_project)
+    old = [r for r in rows if r.model_version_id != v2]
+    assert sorted((r.id, r.state) for r in old) == sorted(
+        [(accepted.id, "accepted"), (rejected.id, "rejected")]
+    )
+    new_pending = [r for r in rows if r.model_version_id == v2]
+    assert all(r.state == "pending" for r in new_pending)
+    with ner_project.read() as s:
+        assert repo.stats(s)["entities"] == humans_before
+        spans = {
+            d: [(a.start, a.end) for a in s.get(Document, d).entities]
+            for d in {r.document_id for r in new_pending}
+        }
+    for r in new_pending:  # no pending suggestion overlaps a human span
+        a, b = r.payload["start"], r.payload["end"]
+        assert not any(x < b and a < y for x, y in spans[r.document_id])
+    with ner_project.read() as s:
+        assert s.scalar(
+            select(func.count()).select_from(DocumentScore).where(
+                DocumentScore.model_version_id != v2)
+        ) == 0
+
+
+def test_reviewed_documents_are_not_predicted(ner_project: Project) -> None:
+    with ner_project.write() as s:
+        repo.set_review_status(s, 1, "reviewed")
+        mv = s.scalars(select(ModelVersion.id)).one()
+        todo = documents_to_predict(s, "ner", mv)
+    assert 1 not in todo and len(todo) == 34
+    with ner_project.read() as s:
+        assert 1 not in [e.doc_id for e in Q.review_queue(s, "ner")]
+
+
+def test_cancel_stops_between_chunks(ner_project: Project) -> None:
+    stop = threading.Event()
+
+    def on_progress(event: PreannotateProgress) -> None:
+        stop.set()
+
+    result = preannotate(ner_project, "ner", chunk_size=10, on_progress=on_progress, cancel=stop)
+    assert result.cancelled and result.documents == 10
+    # Resuming predicts only the rest.
+    assert preannotate(ner_project, "ner").documents == 25
+
+
+def test_no_model_version_is_a_clear_error(tmp_path: Path) -> None:
+    with Project.create(tmp_path / "x.db", tasks={"ner": ["DRUG"]}) as p:
+        with pytest.raises(NoModelError, match="train one first"):
+            preannotate(p, "ner")
+
+
+def test_class_suggestions_skip_classified_documents(
+    tmp_path: Path, tiny_models: TinyModels
+) -> None:
+    with Project.create(tmp_path / "c.db", tasks={"classify": ["pos", "neg"]}) as p:
+        docs = class_docs(12, seed=3)
+        with p.write() as s:
+            repo.add_documents(s, docs[:2], split=Split.TRAIN)  # classified (imported)
+            repo.add_documents(s, _unlabelled(docs[2:]), split=Split.TRAIN)
+        _add_version(p, "classify", tiny_models["classify"], 1)
+        result = preannotate(p, "classify")
+        assert result.documents == 10 and result.suggestions == 10
+        rows = _suggestions(p)
+        assert {r.document_id for r in rows} == set(range(3, 13))
+        for r in rows:
+            assert r.kind == "class"
+            assert set(r.payload["probabilities"]) == {"pos", "neg"}
+            assert r.payload["label"] in ("pos", "neg")
+            assert r.confidence == pytest.approx(max(r.payload["probabilities"].values()), abs=1e-5)
+        with p.write() as s:
+            review.accept_suggestion(s, rows[0].id)
+            (c,) = s.get(Document, rows[0].document_id).classes
+            assert c.origin == "accepted" and c.suggestion_id == rows[0].id
+        with p.read() as s:
+            queue = Q.review_queue(s, "classify", strategy="margin")
+        assert rows[0].document_id not in [e.doc_id for e in queue] and len(queue) == 9
+
+
+def test_answer_suggestions_only_for_open_questions(
+    tmp_path: Path, tiny_models: TinyModels
+) -> None:
+    with Project.create(tmp_path / "q.db", tasks={"qa": []}) as p:
+        docs = qa_docs(6, seed=5)
+        open_docs = [replace(d, questions=tuple(replace(q, answers=()) for q in d.questions))
+                     for d in docs]
+        with p.write() as s:
+            repo.add_documents(s, docs[:2], split=Split.TRAIN)  # answered
+            repo.add_documents(s, open_docs[2:], split=Split.TRAIN)
+        _add_version(p, "qa", tiny_models["qa"], 1)
+        result = preannotate(p, "qa")
+        assert result.documents == 4 and result.suggestions == 4
+        with p.read() as s:
+            qids = {q.document_id: q.id for q in s.scalars(select(QuestionRow))}
+        for r in _suggestions(p):
+            assert r.kind == "answer" and r.question_id == qids[r.document_id]
+            assert r.payload.get("no_answer") or {"start", "end", "text"} <= set(r.payload)
+        with p.read() as s:
+            assert len(Q.review_queue(s, "qa")) == 4
+
+
+def test_diverse_queue_with_predictor(ner_project: Project, tiny_models: TinyModels) -> None:
+    from core.engine.predict import Predictor
+
+    preannotate(ner_project, "ner")
+    predictor = Predictor(tiny_models["ner"], device="cpu")
+    queue = Q.build_queue(ner_project, "ner", strategy="diverse", predictor=predictor,
+                          batch_size=5, limit=10)
+    assert len(queue) == 10 and len({e.doc_id for e in queue}) == 10
+    with ner_project.read() as s:
+        plain = Q.review_queue(s, "ner", strategy="entropy")
+    assert queue[0].doc_id == plain[0].doc_id
+    randomly = Q.build_queue(ner_project, "ner", strategy="random", seed=3)
+    assert sorted(e.doc_id for e in randomly) == sorted(e.doc_id for e in plain)
+
+
+@pytest.mark.filterwarnings("ignore:.*quantize:UserWarning")
+def test_quantized_prediction_runs(ner_project: Project) -> None:
+    result = preannotate(ner_project, "ner", quantize=True, doc_ids=[1, 2, 3])
+    assert result.quantized and result.documents == 3
+    assert np.isfinite(result.documents_per_second)
+
+
+def test_dev_documents_get_suggestions_but_never_enter_the_queue(ner_project: Project) -> None:
+    preannotate(ner_project, "ner")
+    splits = _splits(ner_project)
+    dev_ids = {d for d, sp in splits.items() if sp == "dev"}
+    with ner_project.read() as s:
+        for strategy in ("random", "entropy", "margin", "least_confidence"):
+            ids = {e.doc_id for e in Q.review_queue(s, "ner", strategy=strategy)}
+            assert not ids & dev_ids
+            assert not ids & {d for d, sp in splits.items() if sp == "test"}
+    assert TaskKind.NER.value == "ner"
