@@ -104,6 +104,7 @@ def encode_ner(
             is_split_into_words=True,
             add_special_tokens=False,
             truncation=False,
+            verbose=False,  # long documents are windowed below, never truncated
         )
         for row, i in enumerate(nonempty):
             encoded[i] = (list(enc["input_ids"][row]), list(enc.word_ids(row)))
@@ -147,7 +148,8 @@ def encode_texts(
     """
     cls_id, sep_id = _special_ids(tokenizer)
     size = max_length - 2
-    enc = tokenizer(list(texts), add_special_tokens=False, truncation=False) if texts else None
+    enc = tokenizer(list(texts), add_special_tokens=False, truncation=False,
+                    verbose=False) if texts else None
     features: list[Feature] = []
     all_bounds: list[list[tuple[int, int]]] = []
     for i in range(len(texts)):
@@ -177,6 +179,7 @@ def tokenize_contexts(tokenizer: Any, contexts: Sequence[str]) -> list[Tokenized
         add_special_tokens=False,
         truncation=False,
         return_offsets_mapping=True,
+        verbose=False,  # long contexts are windowed, never truncated
     )
     return [
         TokenizedContext(list(enc["input_ids"][i]), [tuple(o) for o in enc["offset_mapping"][i]])
@@ -217,7 +220,8 @@ def encode_qa(
     """
     cls_id, sep_id = _special_ids(tokenizer)
     questions = [ex.question for ex in examples]
-    q_enc = tokenizer(questions, add_special_tokens=False, truncation=False) if questions else None
+    q_enc = tokenizer(questions, add_special_tokens=False, truncation=False,
+                    verbose=False) if questions else None
     features: list[Feature] = []
     shortened = 0
     for i, ex in enumerate(examples):
