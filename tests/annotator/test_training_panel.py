@@ -3,7 +3,6 @@ and the real engine on a tiny random BERT."""
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 from typing import Any
 
@@ -90,13 +89,9 @@ def test_cancel(qtbot, window) -> None:  # type: ignore[no-untyped-def]
 
 
 def _tiny_bert_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    spec = importlib.util.spec_from_file_location(
-        "engine_conftest", REPO / "tests" / "core" / "engine" / "conftest.py"
-    )
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.tiny_bert.__wrapped__(tmp_path_factory)  # type: ignore[attr-defined]
+    from tiny_models import build_tiny_bert
+
+    return build_tiny_bert(tmp_path_factory.mktemp("tiny-bert") / "model")
 
 
 @pytest.mark.timeout(120)

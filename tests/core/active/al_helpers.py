@@ -1,90 +1,39 @@
-"""Helpers of the active-learning tests: a tiny random BERT (2 layers, hidden 32), small
-synthetic corpora and models fine-tuned from it for a few steps. Built here (not imported
-from the engine's tests) so these tests stand alone."""
+"""Helpers of the active-learning tests: the shared tiny random BERT and synthetic corpora
+(tests/tiny_models.py) with this suite's vocabulary, and models fine-tuned from it for a
+few steps."""
 
 from __future__ import annotations
 
-import random
-import string
 from pathlib import Path
 
-from core.types import Answer, DocumentRecord, EntitySpan, Question, TaskKind
+from tiny_models import build_tiny_bert as _build_tiny_bert
+from tiny_models import make_class_docs, make_ner_docs, make_qa_docs
 
-DRUGS = ["zorblax", "quintarin", "melovate", "drapsil"]
+from core.types import DocumentRecord, TaskKind
+
+# This suite's sentences use their own filler words (built into the tiny vocabulary).
 FILLER = (
     "the patient was given daily and reported no pain after dose in clinic today with "
     "mild fever cough notes follow up week visit stable what drug"
 ).split()
-GOOD = ["great", "lovely", "happy", "good"]
-BAD = ["awful", "terrible", "sad", "bad"]
-WORDS = sorted(set(DRUGS + FILLER + GOOD + BAD))
-
-
-def _vocab() -> list[str]:
-    special = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
-    chars = list(string.ascii_lowercase + string.digits + string.punctuation)
-    return special + chars + ["##" + c for c in string.ascii_lowercase + string.digits] + WORDS
 
 
 def build_tiny_bert(root: Path) -> Path:
     """Write a tiny random BERT encoder with a fast tokenizer under ``root``."""
-    import torch
-    import transformers
-
-    tokenizer = transformers.BertTokenizer(
-        vocab={token: i for i, token in enumerate(_vocab())}, do_lower_case=True
-    )
-    model_dir = root / "tiny-bert"
-    tokenizer.save_pretrained(model_dir)
-    config = transformers.BertConfig(
-        vocab_size=len(_vocab()), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
-        intermediate_size=64, max_position_embeddings=128, type_vocab_size=2,
-    )
-    torch.manual_seed(0)
-    transformers.BertModel(config).save_pretrained(model_dir)
-    return model_dir
+    return _build_tiny_bert(root / "tiny-bert", FILLER)
 
 
 def ner_docs(n: int, seed: int = 0) -> list[DocumentRecord]:
-    """Sentences with one drug name each, labelled DRUG."""
-    rng = random.Random(seed)
-    docs = []
-    for i in range(n):
-        words = [rng.choice(FILLER) for _ in range(rng.randint(4, 9))]
-        k = rng.randrange(len(words))
-        words[k] = rng.choice(DRUGS)
-        text = " ".join(words)
-        start = sum(len(w) + 1 for w in words[:k])
-        docs.append(DocumentRecord(text=text, external_id=f"ner-{seed}-{i}",
-                                   spans=(EntitySpan(start, start + len(words[k]), "DRUG"),)))
-    return docs
+    """Sentences of 4-9 words with one drug name each, labelled DRUG."""
+    return make_ner_docs(n, seed, length=(4, 9), filler=FILLER)
 
 
 def class_docs(n: int, seed: int = 0) -> list[DocumentRecord]:
-    rng = random.Random(seed)
-    docs = []
-    for i in range(n):
-        positive = i % 2 == 0
-        words = [rng.choice(FILLER) for _ in range(2)]
-        words += [rng.choice(GOOD if positive else BAD) for _ in range(4)]
-        rng.shuffle(words)
-        docs.append(DocumentRecord(text=" ".join(words), external_id=f"cls-{seed}-{i}",
-                                   classes=("pos" if positive else "neg",)))
-    return docs
+    return make_class_docs(n, seed, sentiment_words=4, filler=FILLER)
 
 
 def qa_docs(n: int, seed: int = 0) -> list[DocumentRecord]:
-    rng = random.Random(seed)
-    docs = []
-    for i in range(n):
-        words = [rng.choice(FILLER) for _ in range(8)]
-        k = rng.randrange(8)
-        words[k] = rng.choice(DRUGS)
-        text = " ".join(words)
-        start = sum(len(w) + 1 for w in words[:k])
-        q = Question("what drug was given", (Answer(start, start + len(words[k]), words[k]),))
-        docs.append(DocumentRecord(text=text, external_id=f"qa-{seed}-{i}", questions=(q,)))
-    return docs
+    return make_qa_docs(n, seed, length=8, filler=FILLER)
 
 
 def tiny_settings(base: Path, **overrides: object):  # type: ignore[no-untyped-def]
