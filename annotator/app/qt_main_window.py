@@ -532,7 +532,7 @@ class QtMainWindow(QMainWindow):
                 width = min(width, int(screen.width() * 0.95))
                 height = min(height, int(screen.height() * 0.92))
             self.resize(width, height)
-            self.resizeDocks([self.training_dock], [400], Qt.Orientation.Horizontal)
+            self.resizeDocks([self.training_dock], [460], Qt.Orientation.Horizontal)
         state = s.value("window/state")
         if isinstance(state, QByteArray):
             self.restoreState(state)

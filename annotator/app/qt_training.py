@@ -216,7 +216,9 @@ class QtTrainingPanel(QWidget):
         self.epoch_table = self._table(EPOCH_COLUMNS)
         # Short numbers only: share the dock's width rather than scroll sideways.
         self.epoch_table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
-        self.epoch_table.horizontalHeader().setMinimumSectionSize(24)
+        self.epoch_table.horizontalHeader().setStretchLastSection(False)
+        self.epoch_table.horizontalHeader().setMinimumSectionSize(20)
+        self.epoch_table.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         for col, tip in enumerate(EPOCH_TIPS):
             self.epoch_table.horizontalHeaderItem(col).setToolTip(tip)
         self.label_table = self._table(("label", "precision", "recall", "F1", "support"))
