@@ -181,15 +181,19 @@ def backup_file(path: Path, suffix: str) -> Path:
     while target.exists():
         target = path.with_name(f"{path.name}{suffix}.{n}")
         n += 1
+    # Written under a temporary name and renamed: a backup is complete or absent.
+    partial = target.with_name(target.name + ".partial")
+    partial.unlink(missing_ok=True)
     src = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     try:
-        dst = sqlite3.connect(target)
+        dst = sqlite3.connect(partial)
         try:
             src.backup(dst)
         finally:
             dst.close()
     finally:
         src.close()
+    os.replace(partial, target)
     return target
 
 
