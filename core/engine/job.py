@@ -367,7 +367,8 @@ class TrainingJob:
 
         rows: list[EpochRow] = []
         state["rows"] = rows
-        best_value, best_epoch, best_metrics = -math.inf, None, {}
+        best_value: tuple[float, float] = (-math.inf, -math.inf)
+        best_epoch, best_metrics = None, {}
         best_state: dict[str, Any] | None = None
         stale = 0
         step = 0
@@ -434,7 +435,13 @@ class TrainingJob:
                     metrics = inference.score_predictions(spec, dev, preds)
                 row = EpochRow(epoch, step, train_loss, val_loss, metrics)
                 rows.append(row)
-                value = primary_metric(target, metrics) if dev else float(epoch)
+                # Ties on the dev metric (e.g. F1 still 0 early on) go to the lower
+                # validation loss, so a tie never keeps the least trained epoch.
+                value = (
+                    (primary_metric(target, metrics),
+                     -val_loss if val_loss is not None and math.isfinite(val_loss) else 0.0)
+                    if dev else (float(epoch), 0.0)
+                )
                 is_best = value > best_value
                 if is_best:
                     best_value, best_epoch, best_metrics, stale = value, epoch, metrics, 0
