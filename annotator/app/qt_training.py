@@ -353,7 +353,7 @@ class QtTrainingPanel(QWidget):
             row = {"epoch": event.epoch, "step": event.step, "train_loss": event.train_loss,
                    "val_loss": event.val_loss, **event.metrics}
             self._append_epoch_row(row)
-            f1 = event.metrics.get("f1")
+            f1 = _score(event.metrics)
             if f1 is not None:
                 self._f1.append((event.epoch, float(f1)))
                 xs, ys = zip(*self._f1)
@@ -373,7 +373,7 @@ class QtTrainingPanel(QWidget):
         r = self.epoch_table.rowCount()
         self.epoch_table.insertRow(r)
         values = (row.get("epoch"), row.get("step"), row.get("train_loss"), row.get("val_loss"),
-                  row.get("precision"), row.get("recall"), row.get("f1"), row.get("accuracy"))
+                  row.get("precision"), row.get("recall"), _score(row), row.get("accuracy"))
         for c, v in enumerate(values):
             item = QTableWidgetItem(_fmt(v, 3))
             item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
@@ -440,7 +440,7 @@ class QtTrainingPanel(QWidget):
         versions = load_model_versions(self.project)
         self.version_table.setRowCount(len(versions))
         for r, v in enumerate(versions):
-            values = (TASK_TITLES[TaskKind(v.task)], f"v{v.version}", _fmt(v.metrics.get("f1")),
+            values = (TASK_TITLES[TaskKind(v.task)], f"v{v.version}", _fmt(_score(v.metrics)),
                       _fmt(v.metrics.get("accuracy")), "● active" if v.is_active else "",
                       v.created_at)
             for c, value in enumerate(values):
@@ -460,7 +460,8 @@ class QtTrainingPanel(QWidget):
         if self._losses:
             xs, ys = zip(*self._losses)
             self.loss_curve.setData(list(xs), list(ys))
-        self._f1 = [(int(r["epoch"]), float(r["f1"])) for r in run.epochs if r.get("f1") is not None]
+        self._f1 = [(int(r["epoch"]), float(_score(r))) for r in run.epochs
+                    if _score(r) is not None]
         if self._f1:
             xs, ys = zip(*self._f1)
             self.f1_curve.setData(list(xs), list(ys))
@@ -470,3 +471,14 @@ class QtTrainingPanel(QWidget):
             f"Last run ({TASK_TITLES[TaskKind(run.task)]}): {run.status}"
             + (f" — {run.error}" if run.error else "")
         )
+
+
+def _score(metrics: dict[str, Any]) -> float | None:
+    """The F1 a run is judged by: entity F1, macro-F1 for classes, SQuAD F1 (0-100) / 100."""
+    if metrics.get("f1") is not None:
+        value = float(metrics["f1"])
+        # Answers are scored as SQuAD does, in percent (next to "exact_match").
+        return value / 100.0 if "exact_match" in metrics else value
+    if metrics.get("macro_f1") is not None:
+        return float(metrics["macro_f1"])
+    return None

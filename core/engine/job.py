@@ -213,6 +213,9 @@ class TrainingJob:
         from core.engine import tasks
 
         s = self.settings
+        if self.task is TaskKind.QA and not self.labels:
+            # Answers have no label set: the span heads need none.
+            self.labels = ("answer",)
         if not self.labels:
             raise _Failed("no labels given: define at least one label for the task")
         if len(set(self.labels)) != len(self.labels):

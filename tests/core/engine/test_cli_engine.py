@@ -73,3 +73,22 @@ def test_train_failed_run_exits_1(project_path: Path, capsys: pytest.CaptureFixt
     assert code == 1
     payload = json.loads(out)
     assert payload["status"] == "failed" and "offline" in payload["reason"]
+
+
+def test_answers_train_from_a_project_without_labels(tiny_bert: Path, tmp_path: Path) -> None:
+    """A QA task has no label set; training it from a project must still work."""
+    from tiny_models import make_qa_docs
+
+    from core.engine.project_bridge import train_project
+    from core.engine.settings import TrainingSettings
+    from core.project import Project
+    from core.store import repo
+
+    with Project.create(tmp_path / "qa.db", tasks={"qa": []}) as project:
+        with project.write() as s:
+            repo.add_documents(s, make_qa_docs(24))
+        settings = TrainingSettings(base_model=str(tiny_bert), epochs=1, batch_size=8,
+                                    max_length=64, stride=16, device="cpu")
+        outcome = train_project(project, "qa", settings)
+        assert outcome.result.status == "completed", outcome.result.reason
+        assert outcome.version == 1
