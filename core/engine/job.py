@@ -337,7 +337,17 @@ class TrainingJob:
         batches_per_epoch = len(shard_batches(
             length_grouped_batches(lengths, s.batch_size, seed=s.seed, epoch=0),
             self._rank, self._world))
-        total_steps = batches_per_epoch * s.epochs
+        epochs = s.epochs
+        if s.min_steps and batches_per_epoch * epochs < s.min_steps:
+            # A few dozen examples make a handful of batches: more passes over them (early
+            # stopping on dev still ends the run when it stops helping).
+            epochs = min(max(s.max_epochs, s.epochs), -(-s.min_steps // max(batches_per_epoch, 1)))
+            if epochs > s.epochs:
+                self._log.append(
+                    f"small training set ({batches_per_epoch} batch(es) per epoch): up to "
+                    f"{epochs} epochs instead of {s.epochs}"
+                )
+        total_steps = batches_per_epoch * epochs
         no_decay = ("bias", "LayerNorm.weight", "layer_norm.weight", "norm.weight")
         params = [
             {"params": [p for n, p in model.named_parameters()
@@ -376,7 +386,7 @@ class TrainingJob:
         stale = 0
         step = 0
         train_seconds = 0.0
-        for epoch in range(1, s.epochs + 1):
+        for epoch in range(1, epochs + 1):
             model.train()
             batches = shard_batches(
                 length_grouped_batches(lengths, s.batch_size, seed=s.seed, epoch=epoch),
@@ -448,7 +458,7 @@ class TrainingJob:
                 is_best = value > best_value
                 if is_best:
                     best_value, best_epoch, best_metrics, stale = value, epoch, metrics, 0
-                    if epoch < s.epochs and dev:  # else the final weights are the model itself
+                    if epoch < epochs and dev:  # else the final weights are the model itself
                         best_state = {k: v.detach().to("cpu", copy=True)
                                       for k, v in model.state_dict().items()}
                     else:
@@ -471,7 +481,7 @@ class TrainingJob:
                 flag = torch.tensor([1 if stop else 0], device=device)
                 dist.broadcast(flag, src=0)
                 stop = bool(flag.item())
-            if stop and epoch < s.epochs:
+            if stop and epoch < epochs:
                 self._log.append(f"early stop after epoch {epoch}: no improvement in "
                                  f"{s.patience} epoch(s)")
                 break

@@ -49,6 +49,10 @@ class TrainingSettings:
     dev_fraction: float = 0.15
     max_answer_length: int = 30
     eval_batch_size: int = 32
+    # Small data: train for at least this many optimizer steps (more epochs, up to
+    # ``max_epochs``), so a handful of examples is not 3 steps of training. 0 = off.
+    min_steps: int = 0
+    max_epochs: int = 60
 
     def __post_init__(self) -> None:
         problems: list[str] = []
@@ -60,6 +64,9 @@ class TrainingSettings:
             problems.append(f"eval_batch_size must be >= 1 (got {self.eval_batch_size})")
         if self.epochs < 1:
             problems.append(f"epochs must be >= 1 (got {self.epochs})")
+        if self.min_steps < 0:
+            problems.append(f"min_steps must be >= 0 (got {self.min_steps})")
+
         if self.weight_decay < 0:
             problems.append(f"weight_decay must be >= 0 (got {self.weight_decay})")
         if not 0 <= self.warmup_ratio < 1:
@@ -135,15 +142,15 @@ PRESETS: dict[str, dict[TaskKind, dict[str, Any]]] = {
     "default": {
         TaskKind.NER: dict(
             learning_rate=1e-4, batch_size=16, epochs=8, warmup_ratio=0.1, weight_decay=0.01,
-            patience=2, max_length=256, stride=64,
+            patience=2, max_length=256, stride=64, min_steps=150,
         ),
         TaskKind.CLASSIFY: dict(
             learning_rate=5e-5, batch_size=16, epochs=4, warmup_ratio=0.1, weight_decay=0.01,
-            patience=2, max_length=256, stride=64,
+            patience=2, max_length=256, stride=64, min_steps=150,
         ),
         TaskKind.QA: dict(
             learning_rate=2e-4, batch_size=16, epochs=10, warmup_ratio=0.1, weight_decay=0.01,
-            patience=3, max_length=384, stride=128,
+            patience=3, max_length=384, stride=128, min_steps=150,
         ),
     },
 }
@@ -157,7 +164,10 @@ def preset_settings(
     if name not in PRESETS:
         raise ValueError(f"unknown preset {name!r}; choose one of {sorted(PRESETS)}")
     values = dict(PRESETS[name][task])
-    values.update({k: v for k, v in overrides.items() if v is not None})
+    given = {k: v for k, v in overrides.items() if v is not None}
+    if "epochs" in given and "min_steps" not in given:
+        values["min_steps"] = 0  # epochs asked for explicitly are what the user gets
+    values.update(given)
     return TrainingSettings(**values)
 
 

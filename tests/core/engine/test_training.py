@@ -419,3 +419,27 @@ def test_unanswerable_questions_train_the_no_answer_head(tiny_bert: Path, tmp_pa
     answered = DocumentRecord(text=f"given {DRUGS[0]} today", questions=(
         Question("what drug was given", (Answer(6, 6 + len(DRUGS[0])),)),))
     assert predictor.evaluate([answered])["support"] == 1
+
+
+def test_small_data_trains_for_at_least_min_steps(tiny_bert: Path, tmp_path: Path) -> None:
+    """A dozen examples at batch 16 is one batch an epoch: the run takes more epochs so that
+    it is not three optimizer steps of training (and says so in its log)."""
+    from core.engine.job import TrainingJob
+    from core.engine.settings import TrainingSettings
+
+    settings = TrainingSettings(base_model=str(tiny_bert), epochs=3, batch_size=16,
+                                min_steps=12, max_epochs=20, patience=0, max_length=64,
+                                stride=16, device="cpu")
+    docs = make_ner_docs(12)
+    result = TrainingJob(task="ner", labels=["DRUG"], train=docs, dev=make_ner_docs(4, seed=9),
+                         settings=settings, output_dir=tmp_path / "m").run()
+    assert result.status == "completed", result.reason
+    assert len(result.epochs) == 12
+    assert any("small training set" in line for line in result.log)
+
+
+def test_explicit_epochs_switch_min_steps_off() -> None:
+    from core.engine.settings import preset_settings
+
+    assert preset_settings("default", "ner").min_steps > 0
+    assert preset_settings("default", "ner", epochs=3).min_steps == 0
