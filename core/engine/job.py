@@ -474,7 +474,10 @@ class TrainingJob:
                 )
                 self._emit(EpochEvent(epoch, step, train_loss, val_loss, metrics, is_best,
                                       epoch_seconds))
-                stop = bool(dev) and s.patience > 0 and stale >= s.patience
+                # Never before the small-data floor of steps: early epochs' dev scores on a
+                # handful of documents are noise, and warmup has barely started.
+                stop = (bool(dev) and s.patience > 0 and stale >= s.patience
+                        and step >= s.min_steps)
             if distributed:
                 import torch.distributed as dist
 

@@ -428,13 +428,14 @@ def test_small_data_trains_for_at_least_min_steps(tiny_bert: Path, tmp_path: Pat
     from core.engine.settings import TrainingSettings
 
     settings = TrainingSettings(base_model=str(tiny_bert), epochs=3, batch_size=16,
-                                min_steps=12, max_epochs=20, patience=0, max_length=64,
+                                min_steps=12, max_epochs=20, patience=1, max_length=64,
                                 stride=16, device="cpu")
     docs = make_ner_docs(12)
     result = TrainingJob(task="ner", labels=["DRUG"], train=docs, dev=make_ner_docs(4, seed=9),
                          settings=settings, output_dir=tmp_path / "m").run()
     assert result.status == "completed", result.reason
-    assert len(result.epochs) == 12
+    # Patience 1 may stop the run only once the floor of 12 steps is reached.
+    assert len(result.epochs) >= 12
     assert any("small training set" in line for line in result.log)
 
 
