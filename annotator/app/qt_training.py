@@ -140,7 +140,9 @@ class QtTrainingSettingsDialog(QDialog):
             base = preset_settings(self.preset.currentText(), self.kind)
             self.settings = base.replace(
                 base_model=self.base_model.text().strip() or "default",
-                epochs=self.epochs.value(), learning_rate=self.lr.value(),
+                # The preset's own epochs keep its small-data floor of steps.
+                epochs=self.epochs.value() if self.epochs.value() != base.epochs else None,
+                learning_rate=self.lr.value(),
                 batch_size=self.batch.value(), device=self.device.currentText(),
             )
         except ValueError as exc:

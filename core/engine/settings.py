@@ -102,8 +102,12 @@ class TrainingSettings:
             raise ValueError("invalid training settings: " + "; ".join(problems))
 
     def replace(self, **changes: Any) -> TrainingSettings:
-        """A copy with ``changes`` applied (validated again); ``None`` values are ignored."""
-        return dataclasses.replace(self, **{k: v for k, v in changes.items() if v is not None})
+        """A copy with ``changes`` applied (validated again); ``None`` values are ignored.
+        Epochs asked for explicitly switch the small-data floor (``min_steps``) off."""
+        given = {k: v for k, v in changes.items() if v is not None}
+        if "epochs" in given and "min_steps" not in given:
+            given["min_steps"] = 0
+        return dataclasses.replace(self, **given)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
