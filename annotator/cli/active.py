@@ -266,8 +266,11 @@ def _write_png_qt(curves: dict[str, list[dict[str, Any]]], metric: str, out: Pat
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from PySide6.QtCore import QPointF, QRectF, Qt
     from PySide6.QtGui import QColor, QGuiApplication, QImage, QPainter, QPen
+    from PySide6.QtWidgets import QApplication
 
-    app = QGuiApplication.instance() or QGuiApplication([])  # fonts need an application
+    # Fonts need an application. A QApplication (not a bare QGuiApplication), so that a
+    # desktop window opened later in the same process can still be built.
+    app = QGuiApplication.instance() or QApplication([])
     del app
     xs = [p["labels"] for c in curves.values() for p in c]
     ys = [p[metric] for c in curves.values() for p in c if p[metric] is not None]
