@@ -315,6 +315,8 @@ def document_scores(
 
 # --- writing -------------------------------------------------------------------------------
 
+SUGGESTION_KIND = {TaskKind.NER: "entity", TaskKind.CLASSIFY: "class", TaskKind.QA: "answer"}
+
 
 def _write_chunk(
     session: Session,
@@ -323,6 +325,7 @@ def _write_chunk(
     doc_ids: Sequence[int],
     new: Sequence[NewSuggestion],
     scores: dict[int, dict[str, float]],
+    kind: TaskKind,
 ) -> tuple[int, int, int]:
     """Store one chunk; returns (stored, replaced, skipped). Human labels are read again
     here, inside the write transaction, so labels made while the model ran are respected."""
@@ -331,6 +334,8 @@ def _write_chunk(
         delete(Suggestion).where(
             Suggestion.document_id.in_(ids),
             Suggestion.task_id == task_id,
+            # Only this task's own kind of suggestion is replaced, never another writer's.
+            Suggestion.kind == SUGGESTION_KIND[kind],
             Suggestion.state == "pending",
         )
     ).rowcount or 0
@@ -466,7 +471,7 @@ def preannotate(
             scores[snap.doc_id] = document_scores(pred, multi_label=multi)
         with project.write() as session:
             stored, replaced, skipped = _write_chunk(
-                session, task_id, mv.id, [s.doc_id for s in snaps], new, scores
+                session, task_id, mv.id, [s.doc_id for s in snaps], new, scores, kind
             )
         done += len(snaps)
         stored_total += stored

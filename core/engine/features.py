@@ -122,16 +122,24 @@ def encode_ner(
                     if start <= pos < end:
                         labels[1 + pos - start] = ex.tag_ids[wid]
             features.append(
-                Feature(
-                    input_ids=[cls_id, *ids[start:end], sep_id],
-                    token_type_ids=[0] * (end - start + 2),
-                    example=i,
-                    window=(start, end),
-                    content_offset=1,
-                    labels=labels,
-                )
+                _single_text_window(ids, start, end, i, cls_id, sep_id, labels=labels)
             )
     return features
+
+
+def _single_text_window(
+    ids: Sequence[int], start: int, end: int, example: int, cls_id: int, sep_id: int,
+    **targets: Any,
+) -> Feature:
+    """``[CLS] ids[start:end] [SEP]`` as one model input of document ``example``."""
+    return Feature(
+        input_ids=[cls_id, *ids[start:end], sep_id],
+        token_type_ids=[0] * (end - start + 2),
+        example=example,
+        window=(start, end),
+        content_offset=1,
+        **targets,
+    )
 
 
 def encode_texts(
@@ -158,12 +166,8 @@ def encode_texts(
         all_bounds.append(bounds)
         for start, end in bounds:
             features.append(
-                Feature(
-                    input_ids=[cls_id, *ids[start:end], sep_id],
-                    token_type_ids=[0] * (end - start + 2),
-                    example=i,
-                    window=(start, end),
-                    content_offset=1,
+                _single_text_window(
+                    ids, start, end, i, cls_id, sep_id,
                     label=labels[i] if labels is not None else None,
                 )
             )

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import make_ner_docs
+from tiny_models import make_ner_docs
 
 from core.types import Split
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from conftest import DRUGS, FILLER, make_class_docs, make_ner_docs, make_qa_docs
+from tiny_models import DRUGS, FILLER, make_class_docs, make_ner_docs, make_qa_docs
 
 from core.engine.job import TrainingJob, split_dev
 from core.engine.modelio import load_model
