@@ -66,21 +66,27 @@ def cmd_train(args: argparse.Namespace) -> int:
         raise UsageError(str(exc)) from exc
     project = _open(args.project)
 
+    from core.engine.project_bridge import distributed_rank
+
+    quiet = args.json or distributed_rank() > 0
+
     def on_event(event: Any) -> None:  # called on this (the only) thread
-        if args.json:
+        if quiet:
             return
         if isinstance(event, WarningEvent):
             print(f"warning: {event.message}", file=sys.stderr)
         elif isinstance(event, EpochEvent):
             _print_epoch(event)
 
-    if not args.json:
+    if not quiet:
         print(f"{'epoch':>5} {'step':>6} {'train_loss':>10} {'val_loss':>9}  metrics")
     try:
         outcome = train_project(project, args.task, settings, on_event=on_event)
     finally:
         project.close()
     r = outcome.result
+    if outcome.run_id is None:  # a worker rank under torchrun: rank 0 reports
+        return 0 if r.status == "completed" else 1
     if r.status == "failed" and r.steps == 0 and r.reason.startswith(("bad labels", "no labelled")):
         print(f"annotator: error: {r.reason}", file=sys.stderr)
         if args.json:

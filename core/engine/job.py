@@ -300,6 +300,8 @@ class TrainingJob:
             if not dist.is_initialized():
                 dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
                 state["dist_initialised"] = True
+            self._log.append(f"distributed: {dist.get_world_size()} processes "
+                             f"({dist.get_backend()}), batch size {s.batch_size} each")
             if device.type == "cuda":
                 torch.cuda.set_device(device)
         model, tokenizer, base_dir = build_model(spec, s.base_model, self._warn)

@@ -9,6 +9,8 @@ run completed, a ``ModelVersion`` whose directory lies under the project's model
 from __future__ import annotations
 
 import datetime as _dt
+import os
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,9 +36,16 @@ class TaskSnapshot:
 @dataclass(frozen=True)
 class ProjectTrainingOutcome:
     result: TrainingResult
-    run_id: int
+    run_id: int | None  # None in a worker rank of a distributed run (rank 0 records it)
     model_version_id: int | None
     version: int | None
+
+
+def distributed_rank() -> int:
+    """This process's rank under torchrun (0 when not distributed)."""
+    if int(os.environ.get("WORLD_SIZE", "1")) <= 1:
+        return 0
+    return int(os.environ.get("RANK", "0"))
 
 
 def snapshot_task(project: Any, task: TaskKind | str) -> TaskSnapshot:
@@ -74,6 +83,17 @@ def train_project(
 
     kind = TaskKind(task)
     snap = snapshot_task(project, kind)
+    if distributed_rank() > 0:
+        # A worker process under torchrun: it trains its share of the batches, rank 0
+        # evaluates, saves and records the run. Nothing of this process goes to the project.
+        with tempfile.TemporaryDirectory(prefix="annotator-rank-") as tmp:
+            job = TrainingJob(
+                task=kind, labels=snap.labels, train=snap.train, dev=snap.dev or None,
+                multi_label=snap.multi_label, settings=settings, output_dir=Path(tmp) / "m",
+            )
+            if on_job is not None:
+                on_job(job)
+            return ProjectTrainingOutcome(job.run(), None, None, None)
     with project.write() as session:
         from core.store import repo
 

@@ -34,8 +34,10 @@ def select_device(preference: str = "auto") -> torch.device:
 
 
 def use_all_cores() -> None:
-    """Let torch use every core for CPU work (intra-op threads)."""
-    cores = os.cpu_count() or 1
+    """Let torch use every core for CPU work (intra-op threads); under torchrun with
+    several processes on one machine, an equal share of the cores each."""
+    local_world = max(1, int(os.environ.get("LOCAL_WORLD_SIZE", "1")))
+    cores = max(1, (os.cpu_count() or 1) // local_world)
     if torch.get_num_threads() != cores:
         torch.set_num_threads(cores)
 
