@@ -289,13 +289,23 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--max-train", type=int, help="limit training documents per corpus")
     ap.add_argument("--max-eval", type=int, help="limit evaluation documents per corpus")
     ap.add_argument("--skip-plain", action="store_true", help="only run our default preset")
+    ap.add_argument("--skip-default", action="store_true", help="only run the plain recipe")
     ap.add_argument("--epochs", type=int, help="override the default preset's epochs")
+    ap.add_argument("--lr", type=float, help="override the default preset's learning rate")
+    ap.add_argument("--batch-size", type=int, help="override the default preset's batch size")
+    ap.add_argument("--threads", type=int, default=None,
+                    help="torch CPU threads (default: all cores; 1 on a busy shared machine)")
+    ap.add_argument("--out", type=Path, default=None, help="also write the JSON here")
     args = ap.parse_args(argv)
     import torch
 
-    torch.set_num_threads(os.cpu_count() or 1)
+    torch.set_num_threads(args.threads or os.cpu_count() or 1)
+    if args.threads:
+        import core.engine.runtime as runtime
+
+        runtime.use_all_cores = lambda: None  # the engine would raise it to every core
     report: dict[str, Any] = {"max_train": args.max_train, "max_eval": args.max_eval,
-                              "corpora": {}}
+                              "threads": torch.get_num_threads(), "corpora": {}}
     for name in args.corpora.split(","):
         task, labels, train, dev = load_corpus(name.strip())
         train, dev = limit(train, args.max_train), limit(dev, args.max_eval)
@@ -306,9 +316,13 @@ def main(argv: list[str] | None = None) -> int:
                 row["plain"]["note"] = "engine with seed-002 settings"
             else:
                 row["plain"] = plain_recipe(task, labels, train, dev)
-        row["default"] = engine_run(task, labels, train, dev, "default", epochs=args.epochs)
+        if not args.skip_default:
+            row["default"] = engine_run(task, labels, train, dev, "default", epochs=args.epochs,
+                                        learning_rate=args.lr, batch_size=args.batch_size)
         report["corpora"][name] = row
         print(json.dumps({name: row}), file=sys.stderr, flush=True)
+        if args.out:
+            args.out.write_text(json.dumps(report, indent=2))
     print(json.dumps(report, indent=2))
     return 0
 

@@ -35,15 +35,22 @@ from core.formats import read_file  # noqa: E402
 from core.types import TaskKind  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data"
-CORPORA = {
-    "ner": (DATA / "ner/ncbi-disease/train.tsv", DATA / "ner/ncbi-disease/devel.tsv", "conll"),
-    "classify": (DATA / "classify/sst2/train.txt", DATA / "classify/sst2/dev.txt", "lines"),
+CORPORA = {  # name: (task, pool file, dev file, format)
+    "ncbi": ("ner", DATA / "ner/ncbi-disease/train.tsv", DATA / "ner/ncbi-disease/devel.tsv",
+             "conll"),
+    "sst2": ("classify", DATA / "classify/sst2/train.txt", DATA / "classify/sst2/dev.txt",
+             "lines"),
+    "trec": ("classify", DATA / "classify/trec/train.txt", DATA / "classify/trec/test.txt",
+             "lines"),
 }
+DEFAULT_CORPUS = {"ner": "ncbi", "classify": "sst2"}
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--task", choices=sorted(CORPORA), default="ner")
+    ap.add_argument("--task", choices=sorted(DEFAULT_CORPUS), default="ner")
+    ap.add_argument("--corpus", choices=sorted(CORPORA), default=None,
+                    help="default: ncbi for ner, sst2 for classify")
     ap.add_argument("--strategies", default="random,entropy")
     ap.add_argument("--seeds", type=int, default=3)
     ap.add_argument("--first-seed", type=int, default=0)
@@ -53,6 +60,8 @@ def main() -> int:
     ap.add_argument("--batch-size", type=int, default=50)
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--epochs", type=int, default=2)
+    ap.add_argument("--min-steps", type=int, default=None,
+                    help="at least this many optimizer steps per training (small-data floor)")
     ap.add_argument("--learning-rate", type=float, default=None)
     ap.add_argument("--train-batch-size", type=int, default=8)
     ap.add_argument("--warm-start", action="store_true",
@@ -72,9 +81,11 @@ def main() -> int:
         torch.set_num_threads(args.threads)
         runtime.use_all_cores = lambda: None  # the engine would raise it to every core
 
-    train_path, dev_path, fmt = CORPORA[args.task]
-    pool, dev = read_file(train_path, fmt), read_file(dev_path, fmt)
-    task = TaskKind(args.task)
+    task_name, train_path, dev_path, fmt = CORPORA[args.corpus or DEFAULT_CORPUS[args.task]]
+    encoding = "latin-1" if "trec" in str(train_path) else "utf-8"  # TREC train: 1 Latin-1 byte
+    pool = read_file(train_path, fmt, encoding=encoding)
+    dev = read_file(dev_path, fmt, encoding=encoding)
+    task = TaskKind(task_name)
     merged: SimulationResult | None = None
     started = time.perf_counter()
 
@@ -90,6 +101,7 @@ def main() -> int:
             epochs=args.epochs, base_model=args.base_model, max_pool=args.pool,
             max_dev=args.dev, learning_rate=args.learning_rate, max_length=args.max_length,
             train_batch_size=args.train_batch_size, warm_start=args.warm_start,
+            min_steps=args.min_steps,
         )
         result = simulate(settings, pool, dev, on_event=log)
         if merged is None:

@@ -51,6 +51,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--task", required=True, choices=TASKS)
     p.add_argument("--data", required=True, help="labelled file: the pool")
     p.add_argument("--format", choices=FORMATS, help="format of --data and --dev (guessed)")
+    p.add_argument("--encoding", default=None,
+                   help="text encoding of --data and --dev (default: UTF-8, or UTF-16 by BOM)")
     p.add_argument("--dev", required=True, help="labelled file scored after every round")
     p.add_argument("--seed-size", type=int, default=50)
     p.add_argument("--batch-size", type=int, default=50)
@@ -64,6 +66,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--max-dev", type=int, default=None, help="subsample the dev set")
     p.add_argument("--max-length", type=int, default=None, help="window size in tokens")
     p.add_argument("--learning-rate", type=float, default=None)
+    p.add_argument("--min-steps", type=int, default=None,
+                   help="train at least this many optimizer steps each round (small-data floor)")
     p.add_argument("--warm-start", action="store_true",
                    help="train each round from the previous round's model")
     p.add_argument("--plot", metavar="OUT.png", help="write a PNG: one line per strategy")
@@ -191,11 +195,12 @@ def cmd_simulate(args: argparse.Namespace) -> int:
             seeds=args.seeds, epochs=args.epochs, base_model=args.base_model,
             max_pool=args.max_pool, max_dev=args.max_dev, warm_start=args.warm_start,
             learning_rate=args.learning_rate, max_length=args.max_length,
+            min_steps=args.min_steps,
         )
     except ValueError as exc:
         raise UsageError(str(exc)) from None
-    pool = read_file(args.data, args.format)
-    dev = read_file(args.dev, args.format)
+    pool = read_file(args.data, args.format, encoding=args.encoding)
+    dev = read_file(args.dev, args.format, encoding=args.encoding)
     started = time.perf_counter()
 
     def progress(e: SimulationEvent) -> None:

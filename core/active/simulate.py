@@ -37,7 +37,8 @@ from core.types import DocumentRecord, TaskKind
 class SimulationSettings:
     """How to simulate. ``seeds`` runs seeds ``first_seed .. first_seed + seeds - 1``; ``max_pool`` subsamples the
     pool (per seed); ``max_dev`` the dev set (once, seed 0); ``epochs``, ``learning_rate``,
-    ``batch`` and ``max_length`` go to training (None = the engine preset's)."""
+    ``batch``, ``max_length`` and ``min_steps`` (the small-data floor of optimizer steps
+    per training) go to training (None = the engine preset's)."""
 
     task: TaskKind
     strategies: tuple[str, ...] = ("random", "entropy")
@@ -53,6 +54,7 @@ class SimulationSettings:
     learning_rate: float | None = None
     train_batch_size: int | None = None
     max_length: int | None = None
+    min_steps: int | None = None
     device: str = "auto"
     top_k: int | None = S.DEFAULT_TOP_K
     first_seed: int = 0
@@ -69,6 +71,8 @@ class SimulationSettings:
             problems.append("rounds must be >= 0")
         if self.epochs is not None and self.epochs < 1:
             problems.append("epochs must be >= 1")
+        if self.min_steps is not None and self.min_steps < 0:
+            problems.append("min-steps must be >= 0")
         if problems:
             raise AnnotatorError("invalid simulation settings: " + "; ".join(problems))
 
@@ -255,6 +259,7 @@ class Simulation:
                 "default", s.task, base_model=base, epochs=s.epochs, seed=seed,
                 learning_rate=s.learning_rate, batch_size=s.train_batch_size,
                 max_length=s.max_length, stride=stride, device=s.device, patience=0,
+                min_steps=s.min_steps,
             )
         except ValueError as exc:
             raise AnnotatorError(str(exc)) from exc

@@ -81,3 +81,25 @@ def test_simulate_cli_json_and_plot(tmp_path: Path, tiny_bert: Path,
     assert [p["labels"] for p in data["curves"]["random"]] == [10, 15]
     assert "f1" in data["curves"]["random"][0]
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_simulate_cli_latin1_lines_with_min_steps(tmp_path: Path, tiny_bert: Path,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    from al_helpers import class_docs
+
+    def write(path: Path, n: int, seed: int) -> Path:
+        rows = [f"{d.classes[0]} {d.text} caf\u00e9" for d in class_docs(n, seed=seed)]
+        path.write_bytes(("\n".join(rows) + "\n").encode("latin-1"))
+        return path
+
+    pool, dev = write(tmp_path / "pool.txt", 24, 1), write(tmp_path / "dev.txt", 8, 2)
+    argv = ["simulate", "--task", "classify", "--data", str(pool), "--dev", str(dev),
+            "--format", "lines", "--seed-size", "8", "--batch-size", "4", "--rounds", "1",
+            "--strategy", "random,margin", "--epochs", "1", "--min-steps", "6",
+            "--base-model", str(tiny_bert), "--max-length", "32", "--json"]
+    assert run(argv) == 2  # not UTF-8: the file and line are named
+    assert "pool.txt" in capsys.readouterr().err
+    assert run([*argv, "--encoding", "latin-1"]) == 0
+    data = _json(capsys)
+    assert data["settings"]["min_steps"] == 6
+    assert [p["labels"] for p in data["curves"]["margin"]] == [8, 12]

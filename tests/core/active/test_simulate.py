@@ -68,3 +68,17 @@ def test_bad_settings_are_clear(tiny_bert: Path) -> None:
         simulate(_settings(tiny_bert, TaskKind.NER, seed_size=50), ner_docs(20), ner_docs(5))
     with pytest.raises(ValueError, match="unknown strategy"):
         _settings(tiny_bert, TaskKind.NER, strategies=("bald",))
+
+
+def test_min_steps_floor_reaches_every_training(tiny_bert: Path) -> None:
+    from core.active.simulate import Simulation
+
+    pool, dev = ner_docs(40, seed=1), ner_docs(10, seed=2)
+    floored = Simulation(_settings(tiny_bert, TaskKind.NER, epochs=1, min_steps=40), pool, dev)
+    s = floored._training_settings(0, None)
+    assert (s.epochs, s.min_steps) == (1, 40)
+    # explicit epochs without a floor: exactly those epochs, as the engine does
+    plain = Simulation(_settings(tiny_bert, TaskKind.NER, epochs=1), pool, dev)
+    assert plain._training_settings(0, None).min_steps == 0
+    with pytest.raises(AnnotatorError, match="min-steps must be >= 0"):
+        _settings(tiny_bert, TaskKind.NER, min_steps=-1)
