@@ -48,6 +48,40 @@ def build_tiny_bert(model_dir: Path, words: Sequence[str] = ()) -> Path:
     return model_dir
 
 
+def build_tiny_roberta(model_dir: Path, words: Sequence[str] = ()) -> Path:
+    """A tiny random RoBERTa with RoBERTa's special-token layout (``<s> a </s>``,
+    ``<s> q </s></s> p </s>``, one token type) over a WordPiece vocabulary: tests that the
+    engine takes the layout from the tokenizer instead of assuming BERT's."""
+    import torch
+    import transformers
+    from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors
+
+    specials = ["<s>", "<pad>", "</s>", "<unk>", "<mask>"]
+    vocab = specials + tiny_vocab([*DRUGS, *FILLER, *GOOD, *BAD, *words])[5:]
+    ids = {token: i for i, token in enumerate(vocab)}
+    tok = Tokenizer(models.WordPiece(ids, unk_token="<unk>"))
+    tok.normalizer = normalizers.BertNormalizer(lowercase=True)
+    tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    tok.decoder = decoders.WordPiece()
+    tok.post_processor = processors.TemplateProcessing(
+        single="<s> $A </s>", pair="<s> $A </s> </s> $B </s>",
+        special_tokens=[("<s>", ids["<s>"]), ("</s>", ids["</s>"])],
+    )
+    tokenizer = transformers.PreTrainedTokenizerFast(
+        tokenizer_object=tok, bos_token="<s>", eos_token="</s>", cls_token="<s>",
+        sep_token="</s>", unk_token="<unk>", pad_token="<pad>", mask_token="<mask>",
+    )
+    tokenizer.save_pretrained(model_dir)
+    config = transformers.RobertaConfig(
+        vocab_size=len(vocab), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+        intermediate_size=64, max_position_embeddings=132, type_vocab_size=1,
+        pad_token_id=ids["<pad>"], bos_token_id=ids["<s>"], eos_token_id=ids["</s>"],
+    )
+    torch.manual_seed(0)
+    transformers.RobertaModel(config).save_pretrained(model_dir)
+    return model_dir
+
+
 def _drug_sentence(rng: random.Random, filler: Sequence[str], length: int) -> tuple[str, int, str]:
     words = [rng.choice(filler) for _ in range(length)]
     k = rng.randrange(length)

@@ -1,8 +1,10 @@
 """Turn documents into model inputs: windows of sub-word ids with their labels.
 
 Every document is tokenized whole (no truncation) and then cut into overlapping windows
-(:mod:`core.engine.windows`), so no text is ever dropped. Works with any BERT-style fast
-tokenizer (``[CLS] a [SEP]`` / ``[CLS] q [SEP] p [SEP]``). No torch here.
+(:mod:`core.engine.windows`), so no text is ever dropped. The special tokens around a
+window come from the tokenizer itself (:func:`special_template`): ``[CLS] a [SEP]`` and
+``[CLS] q [SEP] p [SEP]`` for BERT, ``<s> a </s>`` and ``<s> q </s></s> p </s>`` for
+RoBERTa, and so on for any fast tokenizer whose first token is a [CLS]-like one. No torch.
 """
 
 from __future__ import annotations
@@ -72,13 +74,55 @@ class TokenizedContext:
     offsets: list[tuple[int, int]]
 
 
-def _special_ids(tokenizer: Any) -> tuple[int, int]:
-    cls_id, sep_id = tokenizer.cls_token_id, tokenizer.sep_token_id
-    if cls_id is None or sep_id is None:
+@dataclass(frozen=True)
+class SpecialTemplate:
+    """The tokenizer's special tokens around one text (``prefix a suffix``) and a pair
+    (``prefix a middle b pair_suffix``), with the token type of the pair's second part."""
+
+    prefix: tuple[int, ...]
+    suffix: tuple[int, ...]
+    middle: tuple[int, ...]
+    pair_suffix: tuple[int, ...]
+    second_type: int
+
+
+def special_template(tokenizer: Any) -> SpecialTemplate:
+    """Read the special-token layout off the tokenizer by encoding two probe texts.
+
+    Raises ValueError when the tokenizer does not start its inputs with a special token
+    (the classification and no-answer position) or is not a fast tokenizer.
+    """
+    cached = getattr(tokenizer, "_annotator_template", None)
+    if isinstance(cached, SpecialTemplate):
+        return cached
+    name = getattr(tokenizer, "name_or_path", "") or type(tokenizer).__name__
+    if not getattr(tokenizer, "is_fast", False):
+        raise ValueError(f"the tokenizer of {name} is not a fast tokenizer (needed for offsets)")
+    single = tokenizer("a", add_special_tokens=True)
+    pair = tokenizer("a", "b", add_special_tokens=True)
+    seq1, seq2 = single.sequence_ids(0), pair.sequence_ids(0)
+    ids1, ids2 = list(single["input_ids"]), list(pair["input_ids"])
+    a1 = [i for i, s_ in enumerate(seq1) if s_ == 0]
+    a2 = [i for i, s_ in enumerate(seq2) if s_ == 0]
+    b2 = [i for i, s_ in enumerate(seq2) if s_ == 1]
+    if not a1 or not a2 or not b2 or a1[0] == 0 or a2[0] == 0:
         raise ValueError(
-            "the tokenizer has no [CLS]/[SEP] tokens: only BERT-style encoders are supported"
+            f"the tokenizer of {name} does not put a [CLS]-like token first: only "
+            "BERT-style encoders (BERT, RoBERTa, DistilBERT, ELECTRA, DeBERTa, ...) are supported"
         )
-    return int(cls_id), int(sep_id)
+    types = pair.get("token_type_ids") or [0] * len(ids2)
+    template = SpecialTemplate(
+        prefix=tuple(ids1[: a1[0]]),
+        suffix=tuple(ids1[a1[-1] + 1:]),
+        middle=tuple(ids2[a2[-1] + 1: b2[0]]),
+        pair_suffix=tuple(ids2[b2[-1] + 1:]),
+        second_type=int(types[b2[0]]),
+    )
+    try:
+        tokenizer._annotator_template = template
+    except AttributeError:
+        pass
+    return template
 
 
 def encode_ner(
@@ -93,8 +137,8 @@ def encode_ner(
     A word whose first sub-word lies in the overlap of two windows is labelled in both.
     Fills ``first_positions``, ``bounds`` and ``n_tokens`` of each example.
     """
-    cls_id, sep_id = _special_ids(tokenizer)
-    size = max_length - 2
+    template = special_template(tokenizer)
+    size = max_length - len(template.prefix) - len(template.suffix)
     features: list[Feature] = []
     nonempty = [i for i, ex in enumerate(examples) if ex.word_strings]
     encoded: dict[int, tuple[list[int], list[int | None]]] = {}
@@ -117,27 +161,28 @@ def encode_ner(
         for start, end in ex.bounds:
             labels: list[int] | None = None
             if ex.tag_ids is not None:
-                labels = [IGNORE_INDEX] * (end - start + 2)
+                head = len(template.prefix)
+                labels = [IGNORE_INDEX] * (end - start + head + len(template.suffix))
                 for pos, wid in firsts:
                     if start <= pos < end:
-                        labels[1 + pos - start] = ex.tag_ids[wid]
-            features.append(
-                _single_text_window(ids, start, end, i, cls_id, sep_id, labels=labels)
-            )
+                        labels[head + pos - start] = ex.tag_ids[wid]
+            features.append(_single_text_window(ids, start, end, i, template, labels=labels))
     return features
 
 
 def _single_text_window(
-    ids: Sequence[int], start: int, end: int, example: int, cls_id: int, sep_id: int,
+    ids: Sequence[int], start: int, end: int, example: int, template: SpecialTemplate,
     **targets: Any,
 ) -> Feature:
-    """``[CLS] ids[start:end] [SEP]`` as one model input of document ``example``."""
+    """``[CLS] ids[start:end] [SEP]`` (the tokenizer's own special tokens) as one model
+    input of document ``example``."""
+    input_ids = [*template.prefix, *ids[start:end], *template.suffix]
     return Feature(
-        input_ids=[cls_id, *ids[start:end], sep_id],
-        token_type_ids=[0] * (end - start + 2),
+        input_ids=input_ids,
+        token_type_ids=[0] * len(input_ids),
         example=example,
         window=(start, end),
-        content_offset=1,
+        content_offset=len(template.prefix),
         **targets,
     )
 
@@ -154,8 +199,8 @@ def encode_texts(
 
     Returns the features and, per text, its window bounds.
     """
-    cls_id, sep_id = _special_ids(tokenizer)
-    size = max_length - 2
+    template = special_template(tokenizer)
+    size = max_length - len(template.prefix) - len(template.suffix)
     enc = tokenizer(list(texts), add_special_tokens=False, truncation=False,
                     verbose=False) if texts else None
     features: list[Feature] = []
@@ -167,7 +212,7 @@ def encode_texts(
         for start, end in bounds:
             features.append(
                 _single_text_window(
-                    ids, start, end, i, cls_id, sep_id,
+                    ids, start, end, i, template,
                     label=labels[i] if labels is not None else None,
                 )
             )
@@ -217,12 +262,14 @@ def encode_qa(
     with_targets: bool,
     warn: Callable[[str], None] | None = None,
 ) -> list[Feature]:
-    """``[CLS] question [SEP] passage-window [SEP]`` inputs, windows over the passage.
+    """``[CLS] question [SEP] passage-window [SEP]`` inputs (the tokenizer's own pair
+    layout, e.g. ``<s> q </s></s> p </s>`` for RoBERTa), windows over the passage.
 
     With ``with_targets``, each window's target is the answer's token span when the whole
     answer lies inside the window, else the [CLS] position (no answer in this window).
     """
-    cls_id, sep_id = _special_ids(tokenizer)
+    template = special_template(tokenizer)
+    specials = len(template.prefix) + len(template.middle) + len(template.pair_suffix)
     questions = [ex.question for ex in examples]
     q_enc = tokenizer(questions, add_special_tokens=False, truncation=False,
                     verbose=False) if questions else None
@@ -235,12 +282,13 @@ def encode_qa(
             q_ids = q_ids[:limit]
             shortened += 1
         ctx = contexts[ex.context_index]
-        size = max_length - len(q_ids) - 3
+        size = max_length - len(q_ids) - specials
         ex.bounds = window_bounds(len(ctx.ids), size, min(stride, size - 1))
         token_answer = None
         if with_targets and ex.answer is not None:
             token_answer = answer_token_span(ctx.offsets, *ex.answer)
-        head = [cls_id, *q_ids, sep_id]
+        head = [*template.prefix, *q_ids, *template.middle]
+        tail = list(template.pair_suffix)
         for start, end in ex.bounds:
             offset = len(head)
             start_pos = end_pos = 0
@@ -250,8 +298,9 @@ def encode_qa(
                     start_pos, end_pos = offset + a - start, offset + b - start
             features.append(
                 Feature(
-                    input_ids=[*head, *ctx.ids[start:end], sep_id],
-                    token_type_ids=[0] * len(head) + [1] * (end - start + 1),
+                    input_ids=[*head, *ctx.ids[start:end], *tail],
+                    token_type_ids=[0] * len(head)
+                    + [template.second_type] * (end - start + len(tail)),
                     example=i,
                     window=(start, end),
                     content_offset=offset,
