@@ -29,6 +29,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--max-length", type=int, help="window size in sub-word tokens")
     p.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"])
     p.add_argument("--seed", type=int)
+    p.add_argument("--no-predict", action="store_true",
+                   help="do not pre-annotate the unreviewed documents with the new model")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=cmd_train)
 
@@ -80,20 +82,27 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     if not quiet:
         print(f"{'epoch':>5} {'step':>6} {'train_loss':>10} {'val_loss':>9}  metrics")
+    preannotation: Any = None
     try:
         outcome = train_project(project, args.task, settings, on_event=on_event)
+        r = outcome.result
+        if outcome.run_id is None:  # a worker rank under torchrun: rank 0 reports
+            return 0 if r.status == "completed" else 1
+        if r.status == "completed" and not args.no_predict:
+            # As the app does: the new model pre-annotates the unreviewed documents.
+            from core.active.preannotate import preannotate
+
+            preannotation = preannotate(project, args.task, version=outcome.version)
     finally:
         project.close()
-    r = outcome.result
-    if outcome.run_id is None:  # a worker rank under torchrun: rank 0 reports
-        return 0 if r.status == "completed" else 1
     if r.status == "failed" and r.steps == 0 and r.reason.startswith(("bad labels", "no labelled")):
         print(f"annotator: error: {r.reason}", file=sys.stderr)
         if args.json:
             emit(args, _train_payload(r, outcome), lambda: None)
         return 2
     payload = _train_payload(r, outcome)
-    emit(args, payload, lambda: _print_train_summary(r, outcome))
+    payload["preannotation"] = preannotation.to_dict() if preannotation is not None else None
+    emit(args, payload, lambda: _print_train_summary(r, outcome, preannotation))
     if r.status == "failed":
         if not args.json:
             print(f"annotator: training failed: {r.reason}", file=sys.stderr)
@@ -129,10 +138,13 @@ def _print_epoch(event: Any) -> None:
           flush=True)
 
 
-def _print_train_summary(r: Any, outcome: Any) -> None:
+def _print_train_summary(r: Any, outcome: Any, preannotation: Any = None) -> None:
     if r.status == "completed":
         print(f"model version {outcome.version} saved to {r.model_path} (best epoch "
               f"{r.best_epoch}; {r.tokens_per_second:.0f} tokens/s)")
+    if preannotation is not None:
+        print(f"pre-annotated {preannotation.documents} unreviewed documents: "
+              f"{preannotation.suggestions} suggestions to review")
     else:
         print(f"training {r.status}: {r.reason}")
 

@@ -92,3 +92,42 @@ def test_answers_train_from_a_project_without_labels(tiny_bert: Path, tmp_path: 
         outcome = train_project(project, "qa", settings)
         assert outcome.result.status == "completed", outcome.result.reason
         assert outcome.version == 1
+
+
+def test_train_pre_annotates_the_unreviewed_documents(
+        project_path: Path, tiny_bert: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from core.project import Project
+    from core.store import repo
+    from core.types import DocumentRecord
+
+    texts = ["the patient was given zorblax daily", "no pain after dose of melovate today",
+             "follow up visit next week", "the nurse gave drapsil in clinic"]
+    with Project.open(project_path) as project, project.write() as session:
+        repo.add_documents(session, [DocumentRecord(text=t) for t in texts])
+    argv = ["train", str(project_path), "--task", "ner", "--base-model", str(tiny_bert),
+            "--epochs", "4", "--lr", "0.003", "--batch-size", "4", "--json"]
+    code, out, err = _run(argv, capsys)
+    assert code == 0, err
+    payload = json.loads(out)
+    pre = payload["preannotation"]
+    assert pre["model_version"] == payload["model_version"] == 1
+    # every unreviewed, non-test document (imported gold sentences stay unreviewed)
+    assert pre["documents"] == 40 + len(texts)
+    from sqlalchemy import select
+
+    from core.store.models import Document, Suggestion
+
+    with Project.open(project_path) as project, project.read() as session:
+        found = {
+            (text, payload["label"], text[payload["start"]:payload["end"]])
+            for text, payload in session.execute(
+                select(Document.text, Suggestion.payload)
+                .join(Suggestion, Suggestion.document_id == Document.id)
+                .where(Document.text.in_(texts), Suggestion.state == "pending"))
+        }
+    assert {drug for _, _, drug in found} >= {"zorblax", "melovate", "drapsil"}
+    assert all(label == "DRUG" for _, label, _ in found)
+
+    code, out, err = _run([*argv, "--no-predict"], capsys)
+    assert code == 0, err
+    assert json.loads(out)["preannotation"] is None
