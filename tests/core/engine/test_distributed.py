@@ -13,26 +13,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from tiny_models import make_ner_docs
-
-from core.types import Split
 
 ROOT = Path(__file__).resolve().parents[3]
-
-
-@pytest.fixture()
-def project_path(tmp_path: Path) -> Path:
-    from core.project import Project
-    from core.store import repo
-
-    path = tmp_path / "notes.db"
-    project = Project.create(path, tasks={"ner": ["DRUG"]})
-    docs = make_ner_docs(40)
-    with project.write() as session:
-        repo.add_documents(session, docs[:32])
-        repo.add_documents(session, docs[32:], split=Split.DEV)
-    project.close()
-    return path
 
 
 @pytest.mark.timeout(300)
