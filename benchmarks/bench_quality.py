@@ -276,10 +276,12 @@ def engine_run(task: str, labels: list[str], train: list[DocumentRecord],
     return {
         **{k: metrics[k] for k in keep if k in metrics},
         "best_epoch": result.best_epoch, "epochs_run": len(result.epochs),
+        "averaged_epochs": list(result.averaged_epochs), "log": list(result.log),
         "train_seconds": result.train_seconds, "wall_seconds": wall,
         "tokens_per_second": result.tokens_per_second,
         "settings": {k: getattr(settings, k) for k in (
-            "learning_rate", "batch_size", "epochs", "warmup_ratio", "weight_decay")},
+            "learning_rate", "batch_size", "epochs", "warmup_ratio", "weight_decay",
+            "average_last")},
     }
 
 
@@ -293,6 +295,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--epochs", type=int, help="override the default preset's epochs")
     ap.add_argument("--lr", type=float, help="override the default preset's learning rate")
     ap.add_argument("--batch-size", type=int, help="override the default preset's batch size")
+    ap.add_argument("--average-last", type=int,
+                    help="override the default preset's tail averaging (epochs; 0 = off)")
     ap.add_argument("--threads", type=int, default=None,
                     help="torch CPU threads (default: all cores; 1 on a busy shared machine)")
     ap.add_argument("--out", type=Path, default=None, help="also write the JSON here")
@@ -318,7 +322,8 @@ def main(argv: list[str] | None = None) -> int:
                 row["plain"] = plain_recipe(task, labels, train, dev)
         if not args.skip_default:
             row["default"] = engine_run(task, labels, train, dev, "default", epochs=args.epochs,
-                                        learning_rate=args.lr, batch_size=args.batch_size)
+                                        learning_rate=args.lr, batch_size=args.batch_size,
+                                        average_last=args.average_last)
         report["corpora"][name] = row
         print(json.dumps({name: row}), file=sys.stderr, flush=True)
         if args.out:

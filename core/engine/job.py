@@ -14,6 +14,7 @@ evaluates and saves.
 
 from __future__ import annotations
 
+import collections
 import hashlib
 import math
 import os
@@ -385,6 +386,8 @@ class TrainingJob:
         best_value: tuple[float, float] = (-math.inf, -math.inf)
         best_epoch, best_metrics = None, {}
         best_state: dict[str, Any] | None = None
+        tail: collections.deque[tuple[int, dict[str, Any]]] = collections.deque(
+            maxlen=max(s.average_last, 1))
         stale = 0
         step = 0
         train_seconds = 0.0
@@ -457,12 +460,14 @@ class TrainingJob:
                      -val_loss if val_loss is not None and math.isfinite(val_loss) else 0.0)
                     if dev else (float(epoch), 0.0)
                 )
+                if s.average_last > 1 and dev:
+                    tail.append((epoch, _cpu_state(model)))
                 is_best = value > best_value
                 if is_best:
                     best_value, best_epoch, best_metrics, stale = value, epoch, metrics, 0
                     if epoch < epochs and dev:  # else the final weights are the model itself
-                        best_state = {k: v.detach().to("cpu", copy=True)
-                                      for k, v in model.state_dict().items()}
+                        best_state = tail[-1][1] if tail and tail[-1][0] == epoch else (
+                            _cpu_state(model))
                     else:
                         best_state = None
                     state["best_state"] = best_state
@@ -493,6 +498,15 @@ class TrainingJob:
 
         if self._rank != 0:
             return TrainingResult(status="completed", reason="worker rank", steps=step)
+        averaged: tuple[int, ...] = ()
+        if len(tail) > 1:
+            self._check_cancel()
+            averaged_state, averaged_metrics = self._try_average(
+                model, tokenizer, spec, dev, options, device, tail, target, best_value)
+            if averaged_state is not None:
+                best_state, best_metrics = averaged_state, averaged_metrics
+                averaged = tuple(e for e, _ in tail)
+            tail.clear()
         if best_state is not None:
             model.load_state_dict(best_state)
         if dev:
@@ -505,7 +519,7 @@ class TrainingJob:
             model, tokenizer, spec, self.output_dir, settings=s.to_dict(),
             metrics=best_metrics, base_model=s.base_model or "default",
             extra={"base_model_path": base_dir, "best_epoch": best_epoch,
-                   "epochs": [r.flat() for r in rows],
+                   "averaged_epochs": list(averaged), "epochs": [r.flat() for r in rows],
                    "train_examples": len(train), "dev_examples": len(dev)},
         )
         tokens_seen = train_tokens * len(rows)
@@ -515,8 +529,49 @@ class TrainingJob:
             train_examples=len(train), dev_examples=len(dev), train_tokens=train_tokens,
             train_seconds=train_seconds,
             tokens_per_second=tokens_seen / train_seconds if train_seconds > 0 else 0.0,
-            steps=step, log=tuple(self._log),
+            steps=step, log=tuple(self._log), averaged_epochs=averaged,
         )
+
+    def _try_average(
+        self, model: Any, tokenizer: Any, spec: Any, dev: Sequence[Any], options: Any,
+        device: Any, tail: Sequence[tuple[int, dict[str, Any]]], target: str,
+        best_value: tuple[float, float],
+    ) -> tuple[dict[str, Any] | None, dict[str, Any]]:
+        """Score the mean of the last epochs' weights on dev; its state and metrics when it
+        beats the best single epoch (same ordering: dev metric, then lower val loss), else
+        (None, {}). Leaves the model holding the last epoch's weights either way."""
+        import torch
+
+        from core.engine import inference
+        from core.engine.metrics import primary_metric
+
+        states = [state for _, state in tail]
+        mean = {}
+        for key, value in states[-1].items():
+            if value.is_floating_point():
+                mean[key] = torch.stack([st[key] for st in states]).mean(dim=0)
+            else:  # integer buffers (position ids): identical in every epoch
+                mean[key] = value
+        model.load_state_dict(mean)
+        preds, val_loss = inference.predict_documents(
+            model, tokenizer, spec, dev, options, device, with_loss=True)
+        metrics = inference.score_predictions(spec, dev, preds)
+        model.load_state_dict(states[-1])
+        value = (primary_metric(target, metrics),
+                 -val_loss if val_loss is not None and math.isfinite(val_loss) else 0.0)
+        epochs = [e for e, _ in tail]
+        kept = value > best_value
+        self._log.append(
+            f"mean of the weights of epochs {epochs[0]}-{epochs[-1]}: dev "
+            f"{'accuracy' if target == 'classify' else 'F1'} {value[0]:.4f} vs the best "
+            f"epoch's {best_value[0]:.4f}: "
+            + ("kept the mean" if kept else "kept the best epoch")
+        )
+        return (mean, metrics) if kept else (None, {})
+
+
+def _cpu_state(model: Any) -> dict[str, Any]:
+    return {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
 
 
 def _adamw(torch: Any, params: list[dict[str, Any]], **kw: Any) -> Any:

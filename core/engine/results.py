@@ -170,6 +170,7 @@ class TrainingResult:
     tokens_per_second: float = 0.0
     steps: int = 0
     log: tuple[str, ...] = ()
+    averaged_epochs: tuple[int, ...] = ()  # the saved weights are the mean of these epochs'
 
 
 @dataclass(frozen=True)

@@ -53,6 +53,10 @@ class TrainingSettings:
     # ``max_epochs``), so a handful of examples is not 3 steps of training. 0 = off.
     min_steps: int = 0
     max_epochs: int = 60
+    # Tail averaging: after the last epoch, also try the mean of the weights of the last
+    # ``average_last`` epochs; it replaces the best single epoch only if it scores better
+    # on the dev documents. 0 or 1 = off.
+    average_last: int = 0
 
     def __post_init__(self) -> None:
         problems: list[str] = []
@@ -66,6 +70,8 @@ class TrainingSettings:
             problems.append(f"epochs must be >= 1 (got {self.epochs})")
         if self.min_steps < 0:
             problems.append(f"min_steps must be >= 0 (got {self.min_steps})")
+        if self.average_last < 0:
+            problems.append(f"average_last must be >= 0 (got {self.average_last})")
 
         if self.weight_decay < 0:
             problems.append(f"weight_decay must be >= 0 (got {self.weight_decay})")

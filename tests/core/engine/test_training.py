@@ -444,3 +444,60 @@ def test_explicit_epochs_switch_min_steps_off() -> None:
 
     assert preset_settings("default", "ner").min_steps > 0
     assert preset_settings("default", "ner", epochs=3).min_steps == 0
+
+
+@pytest.mark.parametrize("average_last", [0, 3])
+def test_tail_averaging_keeps_what_scores_best_on_dev(tiny_bert: Path, tmp_path: Path,
+                                                       average_last: int) -> None:
+    docs = make_class_docs(48, seed=3)
+    result, _ = run_job(tmp_path, task="classify", labels=["neg", "pos"], train=docs[:36],
+                        dev=docs[36:],
+                        settings=fast(tiny_bert, epochs=4, learning_rate=2e-3,
+                                      average_last=average_last))
+    assert result.status == "completed", result.reason
+    lines = [line for line in result.log if line.startswith("mean of the weights")]
+    if average_last:
+        (line,) = lines
+        assert "epochs 2-4" in line
+        assert result.averaged_epochs in ((), (2, 3, 4))
+        assert ("kept the mean" in line) == bool(result.averaged_epochs)
+    else:
+        assert not lines and result.averaged_epochs == ()
+    # whatever was kept is what was saved: the saved model scores what the run reported
+    saved = Predictor(result.model_path, device="cpu").evaluate(docs[36:])
+    assert saved["accuracy"] == pytest.approx(result.dev_metrics["accuracy"])
+    assert json.loads((Path(result.model_path) / "annotator.json").read_text())[
+        "averaged_epochs"] == list(result.averaged_epochs)
+
+
+def test_kept_mean_is_what_is_saved(tiny_bert: Path, tmp_path: Path,
+                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """When the mean wins on dev (forced here), the saved weights are exactly the mean of
+    the last epochs' weights."""
+    import math
+
+    import torch
+    from safetensors.torch import load_file
+
+    import core.engine.job as job_module
+
+    seen: list[list[dict[str, Any]]] = []
+    original = job_module.TrainingJob._try_average
+
+    def always_better(self: Any, *args: Any) -> Any:
+        *rest, tail, target, _best = args
+        seen.append([{k: v.clone() for k, v in state.items()} for _, state in tail])
+        return original(self, *rest, tail, target, (-math.inf, -math.inf))
+
+    monkeypatch.setattr(job_module.TrainingJob, "_try_average", always_better)
+    docs = make_class_docs(40, seed=4)
+    result, _ = run_job(tmp_path, task="classify", labels=["neg", "pos"], train=docs[:32],
+                        dev=docs[32:], settings=fast(tiny_bert, epochs=3, average_last=2))
+    assert result.status == "completed", result.reason
+    assert result.averaged_epochs == (2, 3) and len(seen) == 1
+    saved = load_file(str(Path(result.model_path) / "model.safetensors"))
+    states = seen[0]
+    weight = next(k for k in states[0] if k.endswith("classifier.weight"))
+    expected = (states[0][weight] + states[1][weight]) / 2
+    assert not torch.equal(states[0][weight], states[1][weight])
+    assert torch.allclose(saved[weight], expected)
