@@ -563,7 +563,7 @@ class TrainingJob:
         kept = value > best_value
         self._log.append(
             f"mean of the weights of epochs {epochs[0]}-{epochs[-1]}: dev "
-            f"{'accuracy' if target == 'classify' else 'F1'} {value[0]:.4f} vs the best "
+            f"{'macro-F1' if target == 'classify' else 'F1'} {value[0]:.4f} vs the best "
             f"epoch's {best_value[0]:.4f}: "
             + ("kept the mean" if kept else "kept the best epoch")
         )
