@@ -42,7 +42,7 @@ def report(data: dict[str, Any]) -> str:
                 lines.append(
                     f"- {name}: final {row['final']:.3f}, reaches it with "
                     f"{row['labels_to_reach']:.0f} labels = "
-                    f"**{100 * row['fraction_of_reference']:.0f}%** of random's"
+                    f"**{100 * row['fraction_of_reference']:.1f}%** of random's"
                 )
     return "\n".join(lines)
 
