@@ -295,6 +295,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--epochs", type=int, help="override the default preset's epochs")
     ap.add_argument("--lr", type=float, help="override the default preset's learning rate")
     ap.add_argument("--batch-size", type=int, help="override the default preset's batch size")
+    ap.add_argument("--dev-fraction", type=float,
+                    help="override the share of training data held out for early stopping "
+                    "(diagnostic: 0 trains on everything, without early stopping)")
     ap.add_argument("--average-last", type=int,
                     help="override the default preset's tail averaging (epochs; 0 = off)")
     ap.add_argument("--threads", type=int, default=None,
@@ -323,7 +326,8 @@ def main(argv: list[str] | None = None) -> int:
         if not args.skip_default:
             row["default"] = engine_run(task, labels, train, dev, "default", epochs=args.epochs,
                                         learning_rate=args.lr, batch_size=args.batch_size,
-                                        average_last=args.average_last)
+                                        average_last=args.average_last,
+                                        dev_fraction=args.dev_fraction)
         report["corpora"][name] = row
         print(json.dumps({name: row}), file=sys.stderr, flush=True)
         if args.out:
