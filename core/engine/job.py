@@ -19,6 +19,7 @@ import hashlib
 import math
 import os
 import random
+import re
 import threading
 import time
 import traceback
@@ -351,15 +352,7 @@ class TrainingJob:
                     f"{epochs} epochs instead of {s.epochs}"
                 )
         total_steps = batches_per_epoch * epochs
-        no_decay = ("bias", "LayerNorm.weight", "layer_norm.weight", "norm.weight")
-        params = [
-            {"params": [p for n, p in model.named_parameters()
-                        if p.requires_grad and not n.endswith(no_decay)],
-             "weight_decay": s.weight_decay},
-            {"params": [p for n, p in model.named_parameters()
-                        if p.requires_grad and n.endswith(no_decay)],
-             "weight_decay": 0.0},
-        ]
+        params = param_groups(model, s.learning_rate, s.weight_decay, s.layer_lr_decay)
         optimizer = _adamw(
             torch, params, lr=s.learning_rate, betas=(s.adam_beta1, s.adam_beta2),
             eps=s.adam_epsilon,
@@ -568,6 +561,38 @@ class TrainingJob:
             + ("kept the mean" if kept else "kept the best epoch")
         )
         return (mean, metrics) if kept else (None, {})
+
+
+_NO_DECAY = ("bias", "LayerNorm.weight", "layer_norm.weight", "norm.weight")
+# ".layer.3." (BERT, RoBERTa, ELECTRA), ".layers.3." (DeBERTa-v2 style), ".h.3." / ".block.3."
+_LAYER_INDEX = re.compile(r"\.(?:layer|layers|h|block)\.(\d+)\.")
+
+
+def param_groups(model: Any, lr: float, weight_decay: float,
+                 layer_decay: float = 1.0) -> list[dict[str, Any]]:
+    """AdamW parameter groups: no weight decay on biases and norms and, with
+    ``layer_decay`` < 1, layer-wise learning-rate decay: the head (and pooler) train at
+    ``lr``, encoder layer i of n at ``lr * layer_decay ** (n - i)``, the embeddings at
+    ``lr * layer_decay ** (n + 1)``; lower layers hold more general features and move less."""
+    named = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
+    depths: dict[str, int] = {}
+    for name, _ in named:
+        match = _LAYER_INDEX.search(name)
+        if match:
+            depths[name] = int(match.group(1)) + 1
+        elif "embed" in name:
+            depths[name] = 0
+    top = max(depths.values(), default=0) + 1
+    groups: dict[tuple[int, bool], dict[str, Any]] = {}
+    for name, param in named:
+        depth = depths.get(name, top) if layer_decay != 1.0 else top
+        decays = not name.endswith(_NO_DECAY)
+        group = groups.setdefault((depth, decays), {
+            "params": [], "weight_decay": weight_decay if decays else 0.0,
+            "lr": lr * layer_decay ** (top - depth),
+        })
+        group["params"].append(param)
+    return [groups[key] for key in sorted(groups)]
 
 
 def _cpu_state(model: Any) -> dict[str, Any]:

@@ -57,6 +57,9 @@ class TrainingSettings:
     # ``average_last`` epochs; it replaces the best single epoch only if it scores better
     # on the dev documents. 0 or 1 = off.
     average_last: int = 0
+    # Layer-wise learning-rate decay: the head trains at ``learning_rate``, each encoder
+    # layer below it at this factor times the rate of the layer above. 1.0 = off.
+    layer_lr_decay: float = 1.0
 
     def __post_init__(self) -> None:
         problems: list[str] = []
@@ -70,6 +73,8 @@ class TrainingSettings:
             problems.append(f"epochs must be >= 1 (got {self.epochs})")
         if self.min_steps < 0:
             problems.append(f"min_steps must be >= 0 (got {self.min_steps})")
+        if not 0 < self.layer_lr_decay <= 1:
+            problems.append(f"layer_lr_decay must be in (0, 1] (got {self.layer_lr_decay})")
         if self.average_last < 0:
             problems.append(f"average_last must be >= 0 (got {self.average_last})")
 

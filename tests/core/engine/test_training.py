@@ -501,3 +501,49 @@ def test_kept_mean_is_what_is_saved(tiny_bert: Path, tmp_path: Path,
     expected = (states[0][weight] + states[1][weight]) / 2
     assert not torch.equal(states[0][weight], states[1][weight])
     assert torch.allclose(saved[weight], expected)
+
+
+@pytest.mark.parametrize("decay", [1.0, 0.5])
+def test_layer_lr_decay_groups(tiny_bert: Path, decay: float) -> None:
+    """Every trainable parameter is in exactly one group; biases and norms are never
+    decayed; with decay < 1 the head trains at the full rate, each layer below at
+    ``decay`` times the rate of the one above and the embeddings lowest."""
+    from transformers import AutoModelForSequenceClassification
+
+    from core.engine.job import param_groups
+
+    model = AutoModelForSequenceClassification.from_pretrained(str(tiny_bert), num_labels=3)
+    groups = param_groups(model, 1e-3, 0.01, decay)
+    rate = {id(p): g["lr"] for g in groups for p in g["params"]}
+    wd = {id(p): g["weight_decay"] for g in groups for p in g["params"]}
+    named = dict(model.named_parameters())
+    assert sum(len(g["params"]) for g in groups) == len(named) == len(rate)
+    assert all(wd[id(p)] == 0.0 for n, p in named.items() if n.endswith("bias"))
+    assert wd[id(named["classifier.weight"])] == 0.01
+    layers = model.config.num_hidden_layers
+    head = rate[id(named["classifier.weight"])]
+    assert head == pytest.approx(1e-3)
+    for i in range(layers):
+        query = rate[id(named[f"bert.encoder.layer.{i}.attention.self.query.weight"])]
+        assert query == pytest.approx(1e-3 * decay ** (layers - i))
+    embeddings = rate[id(named["bert.embeddings.word_embeddings.weight"])]
+    assert embeddings == pytest.approx(1e-3 * decay ** (layers + 1))
+    assert len(groups) == (2 if decay == 1.0 else 2 * (layers + 2))
+
+
+def test_layer_lr_decay_trains(tiny_bert: Path, tmp_path: Path) -> None:
+    docs = make_class_docs(60, seed=5)
+    result, _ = run_job(tmp_path, task="classify", labels=["neg", "pos"], train=docs[:48],
+                        dev=docs[48:], settings=fast(tiny_bert, epochs=6, learning_rate=2e-3,
+                                                     layer_lr_decay=0.8))
+    assert result.status == "completed", result.reason
+    assert result.epochs[-1].train_loss < result.epochs[0].train_loss
+    assert json.loads((Path(result.model_path) / "annotator.json").read_text())[
+        "settings"]["layer_lr_decay"] == 0.8
+
+
+def test_layer_lr_decay_is_validated() -> None:
+    with pytest.raises(ValueError, match="layer_lr_decay"):
+        TrainingSettings(layer_lr_decay=0.0)
+    with pytest.raises(ValueError, match="layer_lr_decay"):
+        TrainingSettings(layer_lr_decay=1.5)
