@@ -1,4 +1,5 @@
-"""``annotator train`` under torchrun: two CPU processes (gloo), DDP, one recorded run.
+"""``annotator train`` under torchrun and under ``accelerate launch``: two CPU processes
+(gloo), DDP, one recorded run.
 
 The same code path a multi-GPU machine takes (NCCL there, gloo here): the ranks train their
 share of the batches in step, only rank 0 evaluates, saves, records the run and prints.
@@ -17,8 +18,21 @@ import pytest
 ROOT = Path(__file__).resolve().parents[3]
 
 
+LAUNCHERS = {
+    "torchrun": [sys.executable, "-m", "torch.distributed.run", "--standalone",
+                 "--nproc_per_node", "2"],
+    # accelerate's multi-process launcher ("--multi_gpu": torch.distributed.run underneath);
+    # with the engine on the CPU the processes talk over gloo, as under torchrun
+    "accelerate": [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu",
+                   "--num_processes", "2", "--num_machines", "1",
+                   "--mixed_precision", "no", "--dynamo_backend", "no"],
+}
+
+
 @pytest.mark.timeout(300)
-def test_train_under_torchrun_two_processes(project_path: Path, tiny_bert: Path) -> None:
+@pytest.mark.parametrize("launcher", sorted(LAUNCHERS))
+def test_train_under_a_launcher_two_processes(project_path: Path, tiny_bert: Path,
+                                               launcher: str) -> None:
     from sqlalchemy import func, select
 
     from core.project import Project
@@ -27,9 +41,8 @@ def test_train_under_torchrun_two_processes(project_path: Path, tiny_bert: Path)
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
            "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
     proc = subprocess.run(
-        [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
-         "-m", "annotator", "train", str(project_path), "--task", "ner", "--base-model",
-         str(tiny_bert), "--epochs", "4", "--lr", "0.003", "--batch-size", "2",
+        [*LAUNCHERS[launcher], "-m", "annotator", "train", str(project_path), "--task", "ner",
+         "--base-model", str(tiny_bert), "--epochs", "4", "--lr", "0.003", "--batch-size", "2",
          "--device", "cpu", "--json"],
         capture_output=True, text=True, cwd=ROOT, env=env, timeout=280,
     )
