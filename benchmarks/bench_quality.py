@@ -318,7 +318,8 @@ def main(argv: list[str] | None = None) -> int:
 
         runtime.use_all_cores = lambda: None  # the engine would raise it to every core
     report: dict[str, Any] = {"max_train": args.max_train, "max_eval": args.max_eval,
-                              "threads": torch.get_num_threads(), "corpora": {}}
+                              "threads": torch.get_num_threads(),
+                              "seed": 42 if args.seed is None else args.seed, "corpora": {}}
     for name in args.corpora.split(","):
         task, labels, train, dev = load_corpus(name.strip())
         train, dev = limit(train, args.max_train), limit(dev, args.max_eval)
