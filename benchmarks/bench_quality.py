@@ -9,6 +9,8 @@ DataCollatorForTokenClassification, truncation at max_length) and the seed-002 s
 decoding), which isolates the effect of the preset.
 
     python benchmarks/bench_quality.py --corpora ncbi,trec --max-train 2000 --max-eval 500
+    python benchmarks/bench_quality.py --corpora trec --seed 3 --threads 1 --out s3.json
+    python benchmarks/report_quality.py --corpus trec s*.json       # mean ± std over seeds
 
 Runs on the CPU in minutes per corpus at reduced sizes; full sizes take hours on 2 cores.
 """
