@@ -181,6 +181,24 @@ def collapse_warning(
     return None
 
 
+def weak_labels_warning(spec: TaskSpec, metrics: dict[str, Any]) -> str | None:
+    """A message naming the labels the model never gets right on dev (F1 0 although the dev
+    documents hold examples of them), when the run as a whole learned something (a run
+    that learned nothing is :func:`collapse_warning`'s)."""
+    if spec.task is TaskKind.QA or not metrics:
+        return None
+    if M.primary_metric(spec.task.value, metrics) == 0.0:
+        return None
+    weak = [(label, int(row["support"])) for label, row in metrics.get("per_label", {}).items()
+            if row.get("support") and row.get("f1", 0.0) == 0.0]
+    if not weak:
+        return None
+    names = ", ".join(f"{label!r} ({n} dev example{'s' if n != 1 else ''})"
+                      for label, n in weak)
+    return (f"the model never gets {names} right on the dev documents (F1 0): label more "
+            "examples of them")
+
+
 def mean_pool(parts: Sequence[tuple[np.ndarray, int]]) -> np.ndarray:
     """One vector from per-window (sum, count) pairs: the mean over all real tokens."""
     total = sum(n for _, n in parts)

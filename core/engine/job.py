@@ -42,7 +42,7 @@ from core.types import DocumentRecord, Split, TaskKind
 
 MIN_DOCUMENTS = 20
 MIN_MENTIONS = 10
-MIN_PER_LABEL = 3
+MIN_PER_LABEL = 10
 MIN_DEV_SPLIT = 5  # fewer labelled documents than this: no dev split is made
 
 
@@ -504,9 +504,10 @@ class TrainingJob:
             model.load_state_dict(best_state)
         if dev:
             preds, _ = inference.predict_documents(model, tokenizer, spec, dev, options, device)
-            collapsed = inference.collapse_warning(spec, dev, preds, best_metrics)
-            if collapsed:
-                self._warn(collapsed)
+            for message in (inference.collapse_warning(spec, dev, preds, best_metrics),
+                            inference.weak_labels_warning(spec, best_metrics)):
+                if message:
+                    self._warn(message)
         self._check_cancel()
         path = save_model_dir(
             model, tokenizer, spec, self.output_dir, settings=s.to_dict(),

@@ -214,6 +214,41 @@ def test_guards_warn_about_too_little_data(tiny_bert: Path, tmp_path: Path) -> N
     assert [e.message for e in events if isinstance(e, WarningEvent)] == list(result.warnings)
 
 
+def test_labels_with_fewer_than_ten_examples_are_named(tiny_bert: Path, tmp_path: Path) -> None:
+    docs = make_class_docs(40, seed=6)
+    rare = [DocumentRecord(text=d.text, classes=("rare",)) for d in docs[:9]]
+    result, _ = run_job(tmp_path, task="classify", labels=["neg", "pos", "rare"],
+                        train=docs + rare, settings=fast(tiny_bert, epochs=1))
+    assert result.status == "completed", result.reason
+    (line,) = [w for w in result.warnings if "fewer than 10 examples" in w]
+    assert "'rare' (9)" in line and "'neg'" not in line and "'pos'" not in line
+
+
+def test_weak_labels_warning_names_labels_never_right_on_dev() -> None:
+    from core.engine.inference import weak_labels_warning
+    from core.engine.metrics import classification_metrics, entity_metrics
+    from core.engine.settings import TaskSpec
+
+    spec = TaskSpec(task=TaskKind.CLASSIFY, labels=("a", "b", "c"))
+    gold = [("a",), ("a",), ("b",), ("c",), ("c",)]
+    learned_a_b = classification_metrics(gold, [("a",), ("a",), ("b",), ("a",), ("b",)],
+                                         spec.labels)
+    message = weak_labels_warning(spec, learned_a_b)
+    assert message and "'c' (2 dev examples)" in message
+    assert "'a'" not in message and "'b'" not in message
+    assert weak_labels_warning(spec, classification_metrics(gold, gold, spec.labels)) is None
+    # nothing learned at all is collapse_warning's case, not this one
+    nothing = classification_metrics(gold, [("b",), ("b",), ("c",), ("a",), ("a",)],
+                                     spec.labels)
+    assert weak_labels_warning(spec, nothing) is None
+
+    ner = TaskSpec(task=TaskKind.NER, labels=("DRUG", "DOSE"))
+    gold_tags = [["B-DRUG", "O", "B-DOSE"], ["B-DRUG", "I-DRUG"]]
+    pred_tags = [["B-DRUG", "O", "O"], ["B-DRUG", "I-DRUG"]]
+    message = weak_labels_warning(ner, entity_metrics(gold_tags, pred_tags))
+    assert message and "'DOSE' (1 dev example)" in message and "DRUG'" not in message
+
+
 def test_collapsed_model_is_flagged(tiny_bert: Path, tmp_path: Path) -> None:
     result, _ = run_job(tmp_path, task="ner", labels=["DRUG"], train=make_ner_docs(40),
                         settings=fast(tiny_bert, epochs=1, learning_rate=1e-6))
