@@ -39,6 +39,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--task", required=True, choices=TASK_NAMES)
     p.add_argument("--data", required=True, help="gold file to score against")
     p.add_argument("--format", help="file format (default: guessed from the file)")
+    p.add_argument("--encoding",
+                   help="text encoding of the gold file (default: UTF-8, or UTF-16 by BOM)")
     p.add_argument("--model", help="model version number or directory (default: the latest)")
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--json", action="store_true")
@@ -163,7 +165,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
             model_dir = model_path_for(project, task, int(args.model) if args.model else None)
         finally:
             project.close()
-    docs = read_file(args.data, format=args.format)
+    docs = read_file(args.data, format=args.format, encoding=args.encoding)
     predictor = Predictor(model_dir)
     if predictor.spec.task is not task:
         raise UsageError(f"model {model_dir} is a {predictor.spec.task.value} model, "

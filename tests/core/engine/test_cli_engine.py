@@ -41,6 +41,18 @@ def test_train_then_evaluate(project_path: Path, tiny_bert: Path, tmp_path: Path
     metrics = json.loads(out)
     assert {"precision", "recall", "f1", "accuracy", "per_label"} <= set(metrics)
 
+    # a gold file in another encoding: a clear message naming file and line, or --encoding
+    latin = tmp_path / "gold-latin1.conll"
+    latin.write_bytes("the\tO\ncafé\tO\nzorblax\tB-DRUG\n\n".encode("latin-1"))
+    code, out, err = _run(["evaluate", str(project_path), "--task", "ner", "--data",
+                           str(latin), "--format", "conll", "--json"], capsys)
+    assert code == 2 and "gold-latin1.conll:2" in err and "--encoding" in err
+    code, out, err = _run(["evaluate", str(project_path), "--task", "ner", "--data",
+                           str(latin), "--format", "conll", "--encoding", "latin-1", "--json"],
+                          capsys)
+    assert code == 0, err
+    assert json.loads(out)["documents"] == 1
+
 
 def test_train_bad_input_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = _run(["train", str(tmp_path / "none.db"), "--task", "ner"], capsys)
