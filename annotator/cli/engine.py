@@ -141,14 +141,14 @@ def _print_epoch(event: Any) -> None:
 
 
 def _print_train_summary(r: Any, outcome: Any, preannotation: Any = None) -> None:
-    if r.status == "completed":
-        print(f"model version {outcome.version} saved to {r.model_path} (best epoch "
-              f"{r.best_epoch}; {r.tokens_per_second:.0f} tokens/s)")
+    if r.status != "completed":
+        print(f"training {r.status}: {r.reason}")
+        return
+    print(f"model version {outcome.version} saved to {r.model_path} (best epoch "
+          f"{r.best_epoch}; {r.tokens_per_second:.0f} tokens/s)")
     if preannotation is not None:
         print(f"pre-annotated {preannotation.documents} unreviewed documents: "
               f"{preannotation.suggestions} suggestions to review")
-    else:
-        print(f"training {r.status}: {r.reason}")
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:

@@ -125,3 +125,14 @@ def test_train_pre_annotates_the_unreviewed_documents(
     code, out, err = _run([*argv, "--no-predict"], capsys)
     assert code == 0, err
     assert json.loads(out)["preannotation"] is None
+
+    # the human summary: the saved version, and no pre-annotation line under --no-predict
+    human = [a for a in argv if a != "--json"]
+    code, out, err = _run(human, capsys)
+    assert code == 0, err
+    last = out.strip().splitlines()[-2:]
+    assert last[0].startswith("model version 3 saved to") and last[1].startswith("pre-annotated")
+    code, out, err = _run([*human, "--no-predict"], capsys)
+    assert code == 0, err
+    assert out.strip().splitlines()[-1].startswith("model version 4 saved to")
+    assert not [line for line in out.splitlines() if line.startswith("training ")]
