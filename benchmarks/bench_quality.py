@@ -319,9 +319,9 @@ def main(argv: list[str] | None = None) -> int:
         import core.engine.runtime as runtime
 
         runtime.use_all_cores = lambda: None  # the engine would raise it to every core
+    seed = 42 if args.seed is None else args.seed  # 42: seed-002's own
     report: dict[str, Any] = {"max_train": args.max_train, "max_eval": args.max_eval,
-                              "threads": torch.get_num_threads(),
-                              "seed": 42 if args.seed is None else args.seed, "corpora": {}}
+                              "threads": torch.get_num_threads(), "seed": seed, "corpora": {}}
     for name in args.corpora.split(","):
         task, labels, train, dev = load_corpus(name.strip())
         train, dev = limit(train, args.max_train), limit(dev, args.max_eval)
@@ -331,13 +331,12 @@ def main(argv: list[str] | None = None) -> int:
                 row["plain"] = engine_run(task, labels, train, dev, "seed-002", dev_fraction=0.0)
                 row["plain"]["note"] = "engine with seed-002 settings"
             else:
-                row["plain"] = plain_recipe(task, labels, train, dev,
-                                            seed=42 if args.seed is None else args.seed)
+                row["plain"] = plain_recipe(task, labels, train, dev, seed=seed)
         if not args.skip_default:
             row["default"] = engine_run(task, labels, train, dev, "default", epochs=args.epochs,
                                         learning_rate=args.lr, batch_size=args.batch_size,
                                         average_last=args.average_last,
-                                        layer_lr_decay=args.layer_decay, seed=args.seed,
+                                        layer_lr_decay=args.layer_decay, seed=seed,
                                         dev_fraction=args.dev_fraction)
         report["corpora"][name] = row
         print(json.dumps({name: row}), file=sys.stderr, flush=True)
