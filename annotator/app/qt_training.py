@@ -37,7 +37,6 @@ from annotator.app.qt_jobs import (
 from core.engine.results import EpochEvent, FinishedEvent, ProgressEvent, WarningEvent
 from core.engine.settings import DEVICES, PRESETS, TrainingSettings, preset_settings
 from core.project import Project
-from core.store import repo
 from core.types import TaskKind
 
 TASK_TITLES = {TaskKind.NER: "Entities", TaskKind.CLASSIFY: "Classes", TaskKind.QA: "Answers"}
@@ -64,22 +63,15 @@ def _eta(seconds: float) -> str:
 
 
 def small_data_warnings(project: Project, kind: TaskKind) -> list[str]:
-    """The engine's small-data guards, checked before starting (same thresholds)."""
+    """The engine's small-data guards, checked before starting (the same function)."""
     from core.engine import job
+    from core.engine.project_bridge import snapshot_task
 
-    with project.read() as session:
-        records = repo.labelled_records(session, kind)
-    out = []
-    if len(records) < job.MIN_DOCUMENTS:
-        out.append(f"only {len(records)} labelled document(s): expect a weak model; label at "
-                   f"least {job.MIN_DOCUMENTS}")
-    if kind is TaskKind.NER:
-        mentions = sum(len(r.spans) for r in records)
-        if mentions < job.MIN_MENTIONS:
-            out.append(f"only {mentions} entity mention(s): label at least {job.MIN_MENTIONS}")
-    if len(records) < job.MIN_DEV_SPLIT:
-        out.append("too few documents to hold some out: no quality can be measured")
-    return out
+    snap = snapshot_task(project, kind)
+    records = [*snap.train, *snap.dev]
+    # Without dev documents the run holds some out, once there are enough to split.
+    has_dev = bool(snap.dev) or len(records) >= job.MIN_DEV_SPLIT
+    return job.data_warnings(kind, snap.labels, records, has_dev=has_dev)
 
 
 class QtTrainingSettingsDialog(QDialog):

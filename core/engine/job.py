@@ -249,31 +249,8 @@ class TrainingJob:
 
     def _guards(self, spec: TaskSpec, train: list[DocumentRecord],
                 dev: list[DocumentRecord]) -> None:
-        n = len(train) + len(dev)
-        if n < MIN_DOCUMENTS:
-            self._warn(f"only {n} labelled document(s): expect a weak model; label at least "
-                       f"{MIN_DOCUMENTS}")
-        counts: dict[str, int] = {label: 0 for label in spec.labels}
-        if spec.task is TaskKind.NER:
-            for d in train + dev:
-                for sp in d.spans:
-                    counts[sp.label] = counts.get(sp.label, 0) + 1
-            mentions = sum(counts.values())
-            if mentions < MIN_MENTIONS:
-                self._warn(f"only {mentions} entity mention(s) labelled: label at least "
-                           f"{MIN_MENTIONS}")
-        elif spec.task is TaskKind.CLASSIFY:
-            for d in train + dev:
-                for c in d.classes:
-                    counts[c] = counts.get(c, 0) + 1
-        if spec.task is not TaskKind.QA:
-            rare = [f"{k!r} ({v})" for k, v in counts.items() if v < MIN_PER_LABEL]
-            if rare:
-                self._warn(f"label(s) with fewer than {MIN_PER_LABEL} examples: "
-                           f"{', '.join(rare)}; the model will hardly learn them")
-        if not dev:
-            self._warn("no dev documents (too few labelled documents to hold some out): "
-                       "the last epoch is kept and no quality can be measured")
+        for message in data_warnings(spec.task, spec.labels, train + dev, has_dev=bool(dev)):
+            self._warn(message)
 
     # --- training ----------------------------------------------------------------------
 
@@ -562,6 +539,39 @@ class TrainingJob:
             + ("kept the mean" if kept else "kept the best epoch")
         )
         return (mean, metrics) if kept else (None, {})
+
+
+def data_warnings(task: TaskKind, labels: Sequence[str], records: Sequence[DocumentRecord],
+                  *, has_dev: bool) -> list[str]:
+    """The small-data guards: what a run warns about before training on ``records`` (its
+    labelled training and dev documents); the app shows the same before a run starts."""
+    out: list[str] = []
+    n = len(records)
+    if n < MIN_DOCUMENTS:
+        out.append(f"only {n} labelled document(s): expect a weak model; label at least "
+                   f"{MIN_DOCUMENTS}")
+    counts: dict[str, int] = {label: 0 for label in labels}
+    if task is TaskKind.NER:
+        for d in records:
+            for sp in d.spans:
+                counts[sp.label] = counts.get(sp.label, 0) + 1
+        mentions = sum(counts.values())
+        if mentions < MIN_MENTIONS:
+            out.append(f"only {mentions} entity mention(s) labelled: label at least "
+                       f"{MIN_MENTIONS}")
+    elif task is TaskKind.CLASSIFY:
+        for d in records:
+            for c in d.classes:
+                counts[c] = counts.get(c, 0) + 1
+    if task is not TaskKind.QA:
+        rare = [f"{k!r} ({v})" for k, v in counts.items() if v < MIN_PER_LABEL]
+        if rare:
+            out.append(f"label(s) with fewer than {MIN_PER_LABEL} examples: "
+                       f"{', '.join(rare)}; the model will hardly learn them")
+    if not has_dev:
+        out.append("no dev documents (too few labelled documents to hold some out): "
+                   "the last epoch is kept and no quality can be measured")
+    return out
 
 
 _NO_DECAY = ("bias", "LayerNorm.weight", "layer_norm.weight", "norm.weight")

@@ -132,3 +132,20 @@ def test_real_engine_tiny_model(qtbot, tmp_path, tmp_path_factory) -> None:  # t
         assert 0.0 <= float(table.item(0, col).text()) <= 1.0
     assert int(table.item(0, 4).text()) > 0  # support: dev mentions
     win.close()
+
+
+def test_settings_dialog_shows_the_engines_guards(qtbot, project_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Before a run, the dialog warns about what the run would: the same guards, per label."""
+    from annotator.app.qt_training import QtTrainingSettingsDialog
+    from core.engine.settings import preset_settings
+
+    with Project.open(project_path) as project:
+        dialog = QtTrainingSettingsDialog(project, TaskKind.NER, preset_settings("default", "ner"))
+        qtbot.addWidget(dialog)
+        lines = dialog.warnings.text().splitlines()
+    assert not dialog.warnings.isHidden()
+    assert any(line.startswith("⚠ only 0 labelled document(s)") for line in lines)
+    assert any("only 0 entity mention(s)" in line for line in lines)
+    (rare,) = [line for line in lines if "fewer than 10 examples" in line]
+    assert "'Disease' (0)" in rare and "'Medication' (0)" in rare
+    assert any("no dev documents" in line for line in lines)
