@@ -7,9 +7,10 @@ CJK) takes two. Everything here is pure and Qt-free, so it is tested without a Q
 
 from __future__ import annotations
 
-import unicodedata
 from bisect import bisect_left
 from dataclasses import dataclass, field
+
+from core.words import snap_selection
 
 
 def utf16_length(text: str) -> int:
@@ -91,28 +92,14 @@ def utf16_to_code_point(text: str, u16: int, *, round_up: bool = False) -> int:
     return Utf16Index(text).to_code_point(u16, round_up=round_up)
 
 
-def _is_word_char(ch: str) -> bool:
-    # Combining marks (an accent typed as its own code point) belong to the word they sit on.
-    return ch.isalnum() or ch == "_" or unicodedata.category(ch).startswith("M")
+def snap_to_words(
+    text: str, start: int, end: int, *, keep_punctuation: bool = False
+) -> tuple[int, int]:
+    """A selection widened to whole words, white space and edge punctuation trimmed.
 
-
-def snap_to_words(text: str, start: int, end: int) -> tuple[int, int]:
-    """Widen ``text[start:end]`` to whole words and trim white space at both ends.
-
-    A selection that starts or ends inside a word takes the whole word; one that is only
-    white space (or empty) comes back empty, ``(start, start)``.
+    The word boundaries are :mod:`core.words`' (the same the model's suggestions snap to):
+    "2.5", "X-ray", "b.i.d." and ``**NAME[...]`` stay whole, a sentence's full stop is left
+    out unless ``keep_punctuation`` (a selection made with the keyboard keeps what it covers).
+    One that is only white space (or empty) comes back empty, ``(start, start)``.
     """
-    start, end = max(0, min(start, end)), min(len(text), max(start, end))
-    while start < end and text[start].isspace():
-        start += 1
-    while end > start and text[end - 1].isspace():
-        end -= 1
-    if start >= end:
-        return start, start
-    if _is_word_char(text[start]):
-        while start > 0 and _is_word_char(text[start - 1]):
-            start -= 1
-    if _is_word_char(text[end - 1]):
-        while end < len(text) and _is_word_char(text[end]):
-            end += 1
-    return start, end
+    return snap_selection(text, start, end, keep_punctuation=keep_punctuation)
