@@ -77,3 +77,7 @@ class DocumentRecord:
     line: int | None = None
     # The store's id, when the record comes from a project.
     doc_id: int | None = None
+    # The kinds this document was labelled for as a whole, even with no label of the kind
+    # in it: set by the readers (a CoNLL sentence of only ``O`` tags is labelled for
+    # entities) and, from a project, by import or by the user marking it done.
+    labelled_for: frozenset[TaskKind] = field(default=frozenset(), compare=False)

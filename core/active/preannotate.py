@@ -33,7 +33,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import and_, delete, exists, select
+from sqlalchemy import delete, exists, select, text
 from sqlalchemy.orm import Session, selectinload
 
 from core.active import strategies
@@ -54,6 +54,8 @@ from core.store.models import (
     QuestionRow,
     Suggestion,
 )
+from core.tasks import kind_of
+from core.tasks.base import DOCUMENTS
 from core.types import DocumentRecord, Split, TaskKind
 
 if TYPE_CHECKING:
@@ -205,8 +207,7 @@ def documents_to_predict(
     *, doc_ids: Sequence[int] | None = None,
 ) -> list[int]:
     """Ids of the unreviewed, non-test documents this version has not predicted yet."""
-    kind = TaskKind(task)
-    task_id = repo.require_task(session, kind).id
+    task_id = repo.require_task(session, task).id
     predicted = exists().where(
         DocumentScore.document_id == Document.id,
         DocumentScore.task_id == task_id,
@@ -217,14 +218,9 @@ def documents_to_predict(
         Document.review_status == "unreviewed",
         ~predicted,
     )
-    if kind is TaskKind.CLASSIFY:
-        stmt = stmt.where(~exists().where(ClassAnnotation.document_id == Document.id))
-    elif kind is TaskKind.QA:
-        stmt = stmt.where(exists().where(and_(
-            QuestionRow.document_id == Document.id,
-            QuestionRow.is_impossible.is_(False),
-            ~exists().where(AnswerAnnotation.question_id == QuestionRow.id),
-        )))
+    wanted = kind_of(task).predict_sql(DOCUMENTS)
+    if wanted is not None:
+        stmt = stmt.where(text(f"({wanted})"))
     if doc_ids is not None:
         stmt = stmt.where(Document.id.in_(list(doc_ids)))
     return list(session.scalars(stmt.order_by(Document.id)))

@@ -1,7 +1,8 @@
 """The review queue: the documents to label next, most useful first.
 
-Candidates are the unreviewed TRAIN and unassigned documents that carry no label for the
-task yet (NER: no entity; classification: no class; QA: at least one open question).
+Candidates are the unreviewed TRAIN and unassigned documents that still want labels of
+the task (the kind's ``wants_labels_sql``: not labelled for it; QA: at least one open
+question).
 Dev and test documents never enter the queue, so they stay unbiased measures.
 
 Uncertainty strategies read the scores pre-annotation stored (:class:`DocumentScore`), so
@@ -17,19 +18,14 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
-from sqlalchemy import and_, exists, select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from core.active import strategies
 from core.store import repo
-from core.store.models import (
-    AnswerAnnotation,
-    ClassAnnotation,
-    Document,
-    DocumentScore,
-    EntityAnnotation,
-    QuestionRow,
-)
+from core.store.models import Document, DocumentScore
+from core.tasks import kind_of
+from core.tasks.base import DOCUMENTS
 from core.types import Split, TaskKind
 
 if TYPE_CHECKING:
@@ -51,20 +47,11 @@ class QueueEntry:
 
 def queue_candidates(session: Session, task: TaskKind | str) -> list[int]:
     """Ids of the documents that may enter the queue for ``task``, in id order."""
-    kind = TaskKind(task)
     stmt = select(Document.id).where(
-        Document.split.in_(QUEUE_SPLITS), Document.review_status == "unreviewed"
+        Document.split.in_(QUEUE_SPLITS),
+        Document.review_status == "unreviewed",
+        text(f"({kind_of(task).wants_labels_sql(DOCUMENTS)})"),
     )
-    if kind is TaskKind.NER:
-        stmt = stmt.where(~exists().where(EntityAnnotation.document_id == Document.id))
-    elif kind is TaskKind.CLASSIFY:
-        stmt = stmt.where(~exists().where(ClassAnnotation.document_id == Document.id))
-    else:
-        stmt = stmt.where(exists().where(and_(
-            QuestionRow.document_id == Document.id,
-            QuestionRow.is_impossible.is_(False),
-            ~exists().where(AnswerAnnotation.question_id == QuestionRow.id),
-        )))
     return list(session.scalars(stmt.order_by(Document.id)))
 
 

@@ -30,6 +30,7 @@ import numpy as np
 from core.active import strategies as S
 from core.active.uncertainty import probability_matrix
 from core.errors import AnnotatorError, TrainingError
+from core.tasks import kind_of
 from core.types import DocumentRecord, TaskKind
 
 
@@ -201,14 +202,6 @@ def task_labels(task: TaskKind, docs: Sequence[DocumentRecord]) -> tuple[list[st
     return ["answer"], False
 
 
-def _is_labelled(task: TaskKind, doc: DocumentRecord) -> bool:
-    if task is TaskKind.NER:
-        return True  # a sentence without entities is a labelled negative
-    if task is TaskKind.CLASSIFY:
-        return bool(doc.classes)
-    return any(q.answers or q.is_impossible for q in doc.questions)
-
-
 class Simulation:
     """One simulation; :meth:`run` on the calling thread, :meth:`cancel` from any thread."""
 
@@ -223,8 +216,11 @@ class Simulation:
     ) -> None:
         self.settings = settings
         task = settings.task
-        self.pool = [d for d in pool if _is_labelled(task, d)]
-        dev_docs = [d for d in dev if _is_labelled(task, d)]
+        # The pool is fully labelled: every document is an example unless it lacks a
+        # target (a sentence without entities is a labelled negative).
+        kind = kind_of(task)
+        self.pool = [d for d in pool if kind.is_example(d)]
+        dev_docs = [d for d in dev if kind.is_example(d)]
         if settings.max_dev is not None and len(dev_docs) > settings.max_dev:
             dev_docs = random.Random(0).sample(dev_docs, settings.max_dev)
         self.dev = dev_docs
@@ -386,6 +382,9 @@ def simulate(
 
 def strip_labels(doc: DocumentRecord) -> DocumentRecord:
     """The document as the model sees it when predicting (no gold labels)."""
-    return dataclasses.replace(doc, spans=(), classes=(), questions=tuple(
+    questions = tuple(
         dataclasses.replace(q, answers=(), is_impossible=False) for q in doc.questions
-    ))
+    )
+    return dataclasses.replace(
+        doc, spans=(), classes=(), questions=questions, labelled_for=frozenset()
+    )

@@ -51,17 +51,11 @@ def model_label_names(spec: TaskSpec) -> tuple[str, ...]:
 
 
 def is_labelled(task: TaskKind, doc: DocumentRecord) -> bool:
-    """Whether ``doc`` carries labels for ``task``.
+    """Whether a document handed to the trainer is a training example of ``task``
+    (:meth:`core.tasks.base.AnnotationKind.is_example`)."""
+    from core.tasks import kind_of
 
-    Entities: every document given is labelled (no spans = no entities in it). Classes:
-    documents with at least one class. Answers: documents with an answered (or
-    explicitly unanswerable) question.
-    """
-    if task is TaskKind.NER:
-        return True
-    if task is TaskKind.CLASSIFY:
-        return bool(doc.classes)
-    return any(q.answers or q.is_impossible for q in doc.questions)
+    return kind_of(task).is_example(doc)
 
 
 def unknown_labels(spec: TaskSpec, docs: Sequence[DocumentRecord]) -> list[str]:

@@ -15,11 +15,12 @@ from core.formats._common import (
     iter_lines,
     record_name,
 )
-from core.types import DocumentRecord, EntitySpan
+from core.types import DocumentRecord, EntitySpan, TaskKind
 
 _TAG = re.compile(r"([BIESLU])-(\S+)")
 _TOKEN = re.compile(r"\S+")
 PLACEHOLDER_TOKEN = "*"
+_NER = frozenset({TaskKind.NER})
 
 
 def parse_tag(tag: str) -> tuple[str, str | None]:
@@ -50,7 +51,11 @@ def parse_conll(text: str, path: Path) -> list[DocumentRecord]:
         if tokens:
             doc_text, spans = _assemble(tokens, tags)
             records.append(
-                DocumentRecord(text=doc_text, spans=spans, source=source, line=first_line)
+                # Every sentence of a tagged file is labelled, an all-``O`` one included.
+                DocumentRecord(
+                    text=doc_text, spans=spans, source=source, line=first_line,
+                    labelled_for=_NER,
+                )
             )
             tokens.clear()
             tags.clear()

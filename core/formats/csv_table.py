@@ -19,7 +19,7 @@ from core.formats._common import (
     parse_split,
     record_name,
 )
-from core.types import DocumentRecord
+from core.types import DocumentRecord, TaskKind
 
 TEXT_COLUMNS = ("text", "sentence", "document", "content")
 LABEL_COLUMNS = ("label", "labels", "class", "classes", "category", "categories")
@@ -117,6 +117,7 @@ def parse_csv(text: str, path: Path) -> list[DocumentRecord]:
                 meta=meta,
                 source=source,
                 line=line,
+                labelled_for=frozenset({TaskKind.CLASSIFY}) if classes else frozenset(),
             )
         )
     return records

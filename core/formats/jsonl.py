@@ -24,7 +24,7 @@ from core.formats._common import (
     parse_split,
     utf16_to_code_points,
 )
-from core.types import DocumentRecord, EntitySpan
+from core.types import DocumentRecord, EntitySpan, TaskKind
 
 FLAVORS = ("doccano", "prodigy")
 
@@ -174,10 +174,15 @@ def _doccano_or_prodigy(obj: dict[str, Any], path: Path, line: int) -> DocumentR
             raise InputError(
                 path, line, f'"{key}" should be a list or a class name, found {kind(value)}'
             )
+    # A record with an "entities" or "spans" list is labelled for entities even when the
+    # list is empty (a sentence checked and found to hold none); so is one whose "label"
+    # list holds spans. An empty "label" list says nothing: it may be a class list.
+    entities_given = bool(spans)
     for key in ("entities", "spans"):
         value = obj.get(key)
         if value is None:
             continue
+        entities_given = True
         if not isinstance(value, list):
             raise InputError(path, line, f'"{key}" should be a list, found {kind(value)}')
         for i, item in enumerate(value):
@@ -205,7 +210,17 @@ def _doccano_or_prodigy(obj: dict[str, Any], path: Path, line: int) -> DocumentR
         meta=meta,
         source=str(path),
         line=line,
+        labelled_for=_labelled_for(entities_given or bool(spans), bool(classes)),
     )
+
+
+def _labelled_for(entities: bool, classes: bool) -> frozenset[TaskKind]:
+    kinds = set()
+    if entities:
+        kinds.add(TaskKind.NER)
+    if classes:
+        kinds.add(TaskKind.CLASSIFY)
+    return frozenset(kinds)
 
 
 def _truthy_score(score: Any) -> bool:
@@ -292,6 +307,7 @@ def _label_studio(obj: dict[str, Any], path: Path, line: int) -> DocumentRecord:
         meta=meta,
         source=str(path),
         line=line,
+        labelled_for=_labelled_for(bool(spans), bool(classes)),
     )
 
 

@@ -15,9 +15,10 @@ from core.formats._common import (
     iter_lines,
     record_name,
 )
-from core.types import DocumentRecord
+from core.types import DocumentRecord, TaskKind
 
 # One space or tab separates the label from the text; the rest of the line is the text verbatim.
+_CLASSIFY = frozenset({TaskKind.CLASSIFY})
 _LINE = re.compile(r"(\S+)[ \t](.*)", re.DOTALL)
 
 
@@ -37,7 +38,8 @@ def parse_label_lines(text: str, path: Path) -> list[DocumentRecord]:
             )
         records.append(
             DocumentRecord(
-                text=match.group(2), classes=(match.group(1),), source=source, line=number
+                text=match.group(2), classes=(match.group(1),), source=source, line=number,
+                labelled_for=_CLASSIFY,
             )
         )
     return records

@@ -17,7 +17,7 @@ from core.formats._common import (
     kind,
     loads_json,
 )
-from core.types import Answer, DocumentRecord, Question
+from core.types import Answer, DocumentRecord, Question, TaskKind
 
 # Keys are the only JSON strings directly followed by a colon, so these find the paragraphs
 # and questions in file order, which gives each its line number.
@@ -67,6 +67,7 @@ def parse_squad(text: str, path: Path) -> list[DocumentRecord]:
                     meta={"title": title},
                     source=source,
                     line=p_line,
+                    labelled_for=frozenset({TaskKind.QA}),
                 )
             )
     return records

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from core.errors import ProjectError
 from core.store.models import Base, Meta, ProjectInfo
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 APPLICATION_ID = 0x414E4E54  # "ANNT", written into the SQLite header
 BUSY_TIMEOUT_MS = 30_000
 
@@ -34,7 +34,32 @@ def _v1_to_v2(conn: Connection) -> None:
     conn.exec_driver_sql("ALTER TABLE training_runs ADD COLUMN host VARCHAR(255)")
 
 
-MIGRATIONS: dict[int, Callable[[Connection], None]] = {1: _v1_to_v2}
+def _v2_to_v3(conn: Connection) -> None:
+    """Schema 3 records which documents are labelled for a kind as a whole
+    (``document_tasks``). Before it, a reviewed document counted as labelled for entities
+    with or without any, so each reviewed document gets a "user" mark for entities and for
+    every other task of the project (what marking a document done records from now on)."""
+    conn.exec_driver_sql(
+        "CREATE TABLE document_tasks (\n"
+        "\tdocument_id INTEGER NOT NULL, \n"
+        "\tkind VARCHAR(16) NOT NULL, \n"
+        "\tsource VARCHAR(16) NOT NULL, \n"
+        "\tcreated_at DATETIME NOT NULL, \n"
+        "\tPRIMARY KEY (document_id, kind, source), \n"
+        "\tCONSTRAINT document_task_kind CHECK (kind IN ('ner', 'classify', 'qa')), \n"
+        "\tCONSTRAINT document_task_source CHECK (source IN ('import', 'user')), \n"
+        "\tFOREIGN KEY(document_id) REFERENCES documents (id) ON DELETE CASCADE\n"
+        ")"
+    )
+    conn.exec_driver_sql(
+        "INSERT INTO document_tasks (document_id, kind, source, created_at) "
+        "SELECT d.id, k.kind, 'user', COALESCE(d.reviewed_at, d.created_at) "
+        "FROM documents d, (SELECT 'ner' AS kind UNION SELECT kind FROM tasks) k "
+        "WHERE d.review_status = 'reviewed'"
+    )
+
+
+MIGRATIONS: dict[int, Callable[[Connection], None]] = {1: _v1_to_v2, 2: _v2_to_v3}
 
 
 def _configure(engine: Engine, *, immediate: bool, readonly: bool) -> None:

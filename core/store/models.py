@@ -102,11 +102,35 @@ class Document(Base):
     questions: Mapped[list[QuestionRow]] = relationship(
         back_populates="document", cascade="all, delete-orphan", order_by="QuestionRow.id"
     )
+    task_marks: Mapped[list[DocumentTask]] = relationship(
+        back_populates="document", cascade="all, delete-orphan"
+    )
     __table_args__ = (
         CheckConstraint("split IN ('train', 'dev', 'test', 'unassigned')", name="doc_split"),
         CheckConstraint("review_status IN ('unreviewed', 'reviewed', 'skipped')", name="doc_status"),
         Index("ix_documents_split_status", "split", "review_status"),
         Index("ix_documents_external_id", "external_id"),
+    )
+
+
+class DocumentTask(Base):
+    """A document labelled for a kind as a whole (schema 3), with or without labels of the
+    kind in it: ``source`` is ``import`` (the file said so: a CoNLL sentence of only ``O``
+    tags) or ``user`` (marked done). The labelled rule of each kind reads it
+    (:mod:`core.tasks`). Keyed by the kind's name, not a task row, so a mark does not
+    depend on the task having been created first."""
+
+    __tablename__ = "document_tasks"
+    document_id: Mapped[int] = mapped_column(
+        ForeignKey("documents.id", ondelete="CASCADE"), primary_key=True
+    )
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    source: Mapped[str] = mapped_column(String(16), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    document: Mapped[Document] = relationship(back_populates="task_marks")
+    __table_args__ = (
+        CheckConstraint("kind IN ('ner', 'classify', 'qa')", name="document_task_kind"),
+        CheckConstraint("source IN ('import', 'user')", name="document_task_source"),
     )
 
 

@@ -9,7 +9,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import ColumnElement, delete, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from core.errors import AnnotatorError, InputError
@@ -17,6 +17,7 @@ from core.store.models import (
     AnswerAnnotation,
     ClassAnnotation,
     Document,
+    DocumentTask,
     EntityAnnotation,
     Label,
     ProjectInfo,
@@ -347,6 +348,10 @@ class _Importer:
                 self._add_classes(doc, record, fresh)
             if record.questions:
                 self._add_questions(doc, record, fresh)
+            if record.labelled_for:
+                for kind in record.labelled_for:
+                    self.task(kind)
+                mark_labelled(session, doc, record.labelled_for, source="import")
         session.flush()
 
     def _add_spans(self, doc: Document, record: DocumentRecord, fresh: bool) -> None:
@@ -451,12 +456,34 @@ def set_split(session: Session, doc_ids: Iterable[int], split: Split | str) -> N
 
 
 def set_review_status(session: Session, doc_id: int, status: str) -> Document:
+    """Set a document's review status. "reviewed" marks it done: labelled for every task of
+    the project, with or without labels in it (a ``user`` mark in ``document_tasks``);
+    any other status takes the user's marks away again (marks from an import stay)."""
     if status not in ("unreviewed", "reviewed", "skipped"):
         raise AnnotationError(f"unknown review status {status!r}")
     doc = _document(session, doc_id)
     doc.review_status = status
     doc.reviewed_at = utcnow() if status == "reviewed" else None
+    if status == "reviewed":
+        kinds = [TaskKind(k) for k in session.scalars(select(Task.kind))]
+        mark_labelled(session, doc, kinds, source="user")
+    else:
+        for mark in [m for m in doc.task_marks if m.source == "user"]:
+            doc.task_marks.remove(mark)
+    session.flush()
     return doc
+
+
+def mark_labelled(
+    session: Session, doc: Document, kinds: Iterable[TaskKind], *, source: str
+) -> None:
+    """Record that ``doc`` is labelled for ``kinds`` as a whole (``source``: "import" or
+    "user"); marks it has already are kept as they are."""
+    have = {(m.kind, m.source) for m in doc.task_marks}
+    for kind in kinds:
+        if (kind.value, source) not in have:
+            doc.task_marks.append(DocumentTask(kind=kind.value, source=source))
+            have.add((kind.value, source))
 
 
 def _document(session: Session, doc_id: int) -> Document:
@@ -659,6 +686,7 @@ def document_record(doc: Document) -> DocumentRecord:
         meta=dict(doc.meta or {}),
         source=doc.source,
         doc_id=doc.id,
+        labelled_for=frozenset(TaskKind(m.kind) for m in doc.task_marks),
     )
 
 
@@ -667,20 +695,8 @@ def _eager(stmt):  # type: ignore[no-untyped-def]
         selectinload(Document.entities).selectinload(EntityAnnotation.label),
         selectinload(Document.classes).selectinload(ClassAnnotation.label),
         selectinload(Document.questions).selectinload(QuestionRow.answers),
+        selectinload(Document.task_marks),
     )
-
-
-def is_labelled(record: DocumentRecord, kind: TaskKind) -> bool:
-    """Whether a document carries labels for the task.
-
-    A reviewed NER document with no entity counts as labelled (it teaches "nothing here");
-    callers pass reviewed documents through ``include_reviewed_empty``.
-    """
-    if kind is TaskKind.NER:
-        return bool(record.spans)
-    if kind is TaskKind.CLASSIFY:
-        return bool(record.classes)
-    return any(q.answers or q.is_impossible for q in record.questions)
 
 
 def iter_records(
@@ -689,9 +705,12 @@ def iter_records(
     split: Split | str | None = None,
     reviewed_only: bool = False,
     doc_ids: Sequence[int] | None = None,
+    where: ColumnElement[bool] | None = None,
     batch: int = 1000,
 ) -> Iterable[DocumentRecord]:
-    """Yield the project's documents as plain records, in id order, a batch at a time."""
+    """Yield the project's documents as plain records, in id order, a batch at a time
+    (``where``: a further condition on the ``documents`` row, e.g. a kind's labelled
+    rule)."""
     last = 0
     while True:
         stmt = select(Document).where(Document.id > last).order_by(Document.id).limit(batch)
@@ -701,28 +720,14 @@ def iter_records(
             stmt = stmt.where(Document.review_status == "reviewed")
         if doc_ids is not None:
             stmt = stmt.where(Document.id.in_(list(doc_ids)))
+        if where is not None:
+            stmt = stmt.where(where)
         docs = session.scalars(_eager(stmt)).all()
         if not docs:
             return
         for doc in docs:
             yield document_record(doc)
         last = docs[-1].id
-
-
-def labelled_records(session: Session, kind: TaskKind | str) -> list[DocumentRecord]:
-    """The training snapshot of a task: every document with labels for it (any split but
-    test), plus reviewed NER documents without entities (true negatives)."""
-    kind = TaskKind(kind)
-    reviewed = set(
-        session.scalars(select(Document.id).where(Document.review_status == "reviewed"))
-    )
-    out = []
-    for record in iter_records(session):
-        if record.split is Split.TEST:
-            continue
-        if is_labelled(record, kind) or (kind is TaskKind.NER and record.doc_id in reviewed):
-            out.append(record)
-    return out
 
 
 # --- stats ------------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from core.project import Project
 from core.store import db as dbmod
 from core.store import repo
 from core.store.models import Document, EntityAnnotation
+from core.tasks import labelled_records
 from core.types import Answer, DocumentRecord, EntitySpan, Question
 
 
@@ -98,7 +99,7 @@ def test_classes_single_and_multi_label(project: Project) -> None:
         repo.set_classes(s, doc_id, ["pos"])
         repo.set_classes(s, doc_id, ["neg"])
     with project.read() as s:
-        assert repo.labelled_records(s, "classify")[0].classes == ("neg",)
+        assert labelled_records(s, "classify")[0].classes == ("neg",)
     with pytest.raises(repo.AnnotationError, match="single-label"):
         with project.write() as s:
             repo.set_classes(s, doc_id, ["pos", "neg"])
@@ -107,7 +108,7 @@ def test_classes_single_and_multi_label(project: Project) -> None:
     with project.write() as s:
         repo.set_classes(s, doc_id, ["pos", "neg"])
     with project.read() as s:
-        assert sorted(repo.labelled_records(s, "classify")[0].classes) == ["neg", "pos"]
+        assert sorted(labelled_records(s, "classify")[0].classes) == ["neg", "pos"]
 
 
 def test_questions_answers_and_no_answer(project: Project) -> None:
@@ -121,7 +122,7 @@ def test_questions_answers_and_no_answer(project: Project) -> None:
         q = repo.add_question(s, doc_id, "Any allergy?")
         repo.set_answer(s, q.id, None, None)
     with project.read() as s:
-        (record,) = repo.labelled_records(s, "qa")
+        (record,) = labelled_records(s, "qa")
     assert record.questions[0].answers[0].text == "metformin"
     assert record.questions[1].is_impossible and not record.questions[1].answers
     stats = _counts(project)
@@ -283,6 +284,7 @@ def test_schema_1_file_is_upgraded_to_2_with_backup(tmp_path: Path) -> None:
     raw = sqlite3.connect(path)
     raw.execute("ALTER TABLE training_runs DROP COLUMN pid")
     raw.execute("ALTER TABLE training_runs DROP COLUMN host")
+    raw.execute("DROP TABLE document_tasks")  # schema 3
     raw.execute("INSERT INTO training_runs (task_id, settings, status, epochs, warnings, log, started_at) "
                 "VALUES (1, '{}', 'running', '[]', '[]', '', '2026-01-01 00:00:00')")
     raw.execute("UPDATE meta SET value='1' WHERE key='schema_version'")
@@ -290,7 +292,8 @@ def test_schema_1_file_is_upgraded_to_2_with_backup(tmp_path: Path) -> None:
     raw.close()
     with Project.open(path) as p:
         with p.read() as s:
-            assert s.execute(text("SELECT value FROM meta WHERE key='schema_version'")).scalar() == "2"
+            version = s.execute(text("SELECT value FROM meta WHERE key='schema_version'")).scalar()
+            assert version == str(dbmod.SCHEMA_VERSION)
             run = s.execute(text("SELECT status, error, pid FROM training_runs")).one()
             # The run from schema 1 has no process recorded: it was interrupted.
             assert run[0] == "failed" and "interrupted" in run[1] and run[2] is None

@@ -24,6 +24,7 @@ from sqlalchemy import func, select
 from core.project import Project
 from core.store import repo
 from core.store.models import Document, DocumentScore, EntityAnnotation, ModelVersion, Suggestion
+from core.tasks import labelled_records
 from core.types import DocumentRecord, TaskKind
 
 from .reliability_lib import REPO, WORKER, cli_env, integrity, scaled, summary
@@ -128,7 +129,7 @@ def test_labelling_training_snapshot_and_preannotation_together(tmp_path: Path) 
         """Called on a worker thread: what training reads, checked for consistency."""
         while (not gui_done.is_set() or len(snapshots) < 3) and len(snapshots) < 100000:
             with project.read() as s:
-                records = repo.labelled_records(s, TaskKind.NER)
+                records = labelled_records(s, TaskKind.NER)
                 time.sleep(0.005)  # writers commit meanwhile
                 again = s.scalar(select(func.count(EntityAnnotation.id)))
                 suggestion_docs = s.scalar(
