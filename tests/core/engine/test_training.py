@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from tiny_models import DRUGS, FILLER, make_class_docs, make_ner_docs, make_qa_docs
+from tiny_models import BAD, DRUGS, FILLER, GOOD, make_class_docs, make_ner_docs, make_qa_docs
 
 from core.engine.job import TrainingJob, split_dev
 from core.engine.modelio import load_model
@@ -104,17 +104,71 @@ def test_classes_train(tiny_bert: Path, tmp_path: Path) -> None:
     assert sum(pred.probabilities.values()) == pytest.approx(1.0)
 
 
-def test_multi_label_classes_train(tiny_bert: Path, tmp_path: Path) -> None:
-    docs = [DocumentRecord(text=d.text, classes=d.classes + (("x",) if i % 3 == 0 else ()))
-            for i, d in enumerate(make_class_docs(60))]
-    result, _ = run_job(tmp_path, task="classify", labels=["pos", "neg", "x"], train=docs,
-                        multi_label=True, settings=fast(tiny_bert, epochs=4))
+def _two_label_docs(n: int, seed: int) -> list[tuple[str, bool, bool]]:
+    """(text, positive, has_drugs): sentiment from four GOOD/BAD words, and independently of
+    it, four drug names or four filler words; single-label training learns either alone."""
+    import random
+
+    rng = random.Random(seed)
+    out = []
+    for i in range(n):
+        positive, drugs = i % 2 == 0, (i // 2) % 2 == 0
+        words = [rng.choice(GOOD if positive else BAD) for _ in range(4)]
+        words += [rng.choice(DRUGS if drugs else FILLER) for _ in range(4)]
+        rng.shuffle(words)
+        out.append((" ".join(words), positive, drugs))
+    return out
+
+
+@pytest.fixture(scope="module")
+def multi_label_model(tiny_bert: Path, tmp_path_factory: pytest.TempPathFactory) -> Any:
+    docs = [DocumentRecord(text=t, classes=("pos" if p else "neg",) + (("x",) if x else ()))
+            for t, p, x in _two_label_docs(60, seed=0)]
+    result, _ = run_job(tmp_path_factory.mktemp("multi"), task="classify",
+                        labels=["pos", "neg", "x"], train=docs, multi_label=True,
+                        settings=fast(tiny_bert, epochs=8))
     assert result.status == "completed", result.reason
+    held_out = _two_label_docs(20, seed=5)
+    preds = Predictor(result.model_path, device="cpu").predict(
+        [DocumentRecord(text=t) for t, _, _ in held_out])
+    return result, held_out, preds
+
+
+def test_multi_label_classes_train(multi_label_model: Any) -> None:
+    result, held_out, preds = multi_label_model
     assert result.epochs[-1].train_loss < result.epochs[0].train_loss
     loaded = load_model(result.model_path)
     assert loaded.model.config.problem_type == "multi_label_classification"
-    (pred,) = Predictor(result.model_path, device="cpu").predict([docs[0]])
-    assert pred.labels and all(0 <= p <= 1 for p in pred.probabilities.values())
+    # pos/neg is learned: right on every held-out document.
+    assert [("pos" in p.labels, "neg" in p.labels) for p in preds] == [
+        (positive, not positive) for _, positive, _ in held_out]
+    # Independent sigmoids, one per label (a softmax would sum to 1).
+    for p in preds:
+        assert set(p.probabilities) == {"pos", "neg", "x"}
+        assert all(0 <= v <= 1 for v in p.probabilities.values())
+    assert any(abs(sum(p.probabilities.values()) - 1.0) > 0.05 for p in preds)
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "multi-label head does not learn a second, independent label on the tiny model: 'x' is "
+    "right on 50% of held-out documents, where single-label training on the same texts "
+    "learns it to 100%"))
+def test_multi_label_learns_an_independent_second_label(multi_label_model: Any) -> None:
+    _, held_out, preds = multi_label_model
+    right = sum(("x" in p.labels) == drugs for p, (_, _, drugs) in zip(preds, held_out))
+    assert right >= 0.9 * len(held_out)
+
+
+def test_single_label_learns_the_second_label_alone(tiny_bert: Path, tmp_path: Path) -> None:
+    """The control of the xfail above: the drug-or-filler signal is learnable by this model."""
+    docs = [DocumentRecord(text=t, classes=("x" if x else "none",))
+            for t, _, x in _two_label_docs(60, seed=0)]
+    result, _ = run_job(tmp_path, task="classify", labels=["x", "none"], train=docs,
+                        settings=fast(tiny_bert, epochs=8))
+    held_out = _two_label_docs(20, seed=5)
+    preds = Predictor(result.model_path, device="cpu").predict(
+        [DocumentRecord(text=t) for t, _, _ in held_out])
+    assert [p.labels == ("x",) for p in preds] == [x for _, _, x in held_out]
 
 
 def test_answers_train(tiny_bert: Path, tmp_path: Path) -> None:
@@ -442,18 +496,27 @@ def test_unanswerable_questions_train_the_no_answer_head(tiny_bert: Path, tmp_pa
                             questions=(Question("what drug was given", is_impossible=True),))
              for _ in range(20)]
     result, _ = run_job(tmp_path, task="qa", labels=["answer"], train=docs,
-                        settings=fast(tiny_bert, epochs=4))
+                        settings=fast(tiny_bert, epochs=8))
     assert result.status == "completed", result.reason
     predictor = Predictor(result.model_path, device="cpu")
     assert predictor.spec.allow_no_answer
-    assert "no_answer" in result.dev_metrics["per_label"] or result.dev_metrics["support"]
     text = " ".join(FILLER[:10])
     (pred,) = predictor.predict([DocumentRecord(text=text, questions=(
         Question("what drug was given"), Question("what drug was given")))])
-    assert len(pred.answers) == 2
+    # No drug in the context: the [CLS] head wins for both questions.
+    assert len(pred.answers) == 2 and all(a.no_answer for a in pred.answers), pred.answers
+    assert all(a.no_answer_score > a.score for a in pred.answers)
     answered = DocumentRecord(text=f"given {DRUGS[0]} today", questions=(
         Question("what drug was given", (Answer(6, 6 + len(DRUGS[0])),)),))
-    assert predictor.evaluate([answered])["support"] == 1
+    (pred,) = predictor.predict([answered])
+    # ... and a drug in the context is still answered, not swallowed by the no-answer head.
+    assert not pred.answers[0].no_answer and pred.answers[0].text == DRUGS[0]
+    unanswerable = DocumentRecord(text=text, questions=(
+        Question("what drug was given", is_impossible=True),))
+    metrics = predictor.evaluate([answered, unanswerable])
+    assert metrics["support"] == 2
+    assert metrics["per_label"]["no_answer"] == {"exact_match": 100.0, "f1": 100.0, "support": 1}
+    assert metrics["per_label"]["has_answer"]["exact_match"] == 100.0
 
 
 def test_small_data_trains_for_at_least_min_steps(tiny_bert: Path, tmp_path: Path) -> None:
