@@ -20,17 +20,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from core.store import repo
-from core.store.models import (
-    AnswerAnnotation,
-    ClassAnnotation,
-    Document,
-    EntityAnnotation,
-    QuestionRow,
-    Suggestion,
-    Task,
-    utcnow,
-)
+from core.store.models import Document, Suggestion, Task, utcnow
 from core.store.repo import AnnotationError
+from core.tasks import all_kinds, kind_of, kind_of_suggestion
+from core.tasks.base import AnnotationKind, PayloadError, SuggestionPayload
 from core.types import TaskKind
 
 __all__ = [
@@ -44,16 +37,12 @@ __all__ = [
     "pending_suggestions",
     "pending_counts",
     "suggestion_report",
+    "read_payload",
     "SUGGESTION_KIND",
 ]
 
-# The suggestion kind each task produces.
-SUGGESTION_KIND: dict[TaskKind, str] = {
-    TaskKind.NER: "entity",
-    TaskKind.CLASSIFY: "class",
-    TaskKind.QA: "answer",
-}
-_TASK_OF_KIND = {v: k for k, v in SUGGESTION_KIND.items()}
+# The suggestion kind each task produces (``kind_of(task).suggestion_kind``).
+SUGGESTION_KIND: dict[TaskKind, str] = {k.kind: k.suggestion_kind for k in all_kinds()}
 
 
 @dataclass(frozen=True)
@@ -104,92 +93,36 @@ def _task_id(session: Session, task: TaskKind | str) -> int:
     return repo.require_task(session, task).id
 
 
-def _class_labels(payload: dict[str, Any]) -> list[str]:
-    labels = payload.get("labels")
-    if labels:
-        return [str(x) for x in labels]
-    label = payload.get("label")
-    return [str(label)] if label is not None else []
-
-
 def _decide(row: Suggestion, state: str) -> None:
     row.state = state
     row.decided_at = utcnow()
 
 
-def _describe(row: Suggestion, text: str | None = None) -> str:
-    p = row.payload or {}
-    if row.kind == "entity" and text is not None:
-        return f"{p.get('label')} {text[p.get('start', 0):p.get('end', 0)]!r}"
-    if row.kind == "class":
-        return f"class {p.get('label')!r}"
-    return f"suggestion {row.id}"
+def _kind(row: Suggestion) -> AnnotationKind:
+    return kind_of_suggestion(row.kind)
 
 
-def _apply_entity(
-    session: Session, row: Suggestion, start: int, end: int, label: str, *, annotator: str,
-    origin: str,
-) -> None:
-    doc = session.get(Document, row.document_id)
-    assert doc is not None  # the foreign key cascades deletes
+def read_payload(row: Suggestion) -> SuggestionPayload:
+    """The typed payload of a stored suggestion (validated; :class:`PayloadError` names
+    the suggestion when the stored JSON does not fit its kind)."""
     try:
-        repo.add_entity(
-            session, row.document_id, start, end, label,
-            annotator=annotator, origin=origin, suggestion_id=row.id,
-        )
-    except AnnotationError as exc:
-        raise AnnotationError(
-            f"cannot accept the suggested {label} {doc.text[start:end]!r}: {exc}"
-        ) from exc
+        return _kind(row).payload_from_json(row.payload or {})
+    except PayloadError as exc:
+        raise PayloadError(f"suggestion {row.id}: {exc}") from None
 
 
-def _apply_classes(
-    session: Session, row: Suggestion, labels: Sequence[str], *, annotator: str, origin: str
+def _apply(
+    session: Session, row: Suggestion, payload: SuggestionPayload, *, annotator: str
 ) -> None:
-    task = repo.require_task(session, TaskKind.CLASSIFY)
-    if not labels:
-        raise AnnotationError("choose at least one class")
-    wanted = list(dict.fromkeys(labels))
-    if task.multi_label:
-        # Keep the classes a person already gave; add the suggested ones.
-        have = [c.label.name for c in session.get(Document, row.document_id).classes]  # type: ignore[union-attr]
-        wanted = list(dict.fromkeys([*have, *wanted]))
-    repo.set_classes(
-        session, row.document_id, wanted, annotator=annotator, origin=origin,
-        suggestion_id=row.id,
-    )
-
-
-def _apply_answer(
-    session: Session, row: Suggestion, start: int | None, end: int | None, *, annotator: str,
-    origin: str,
-) -> None:
-    if row.question_id is None:
-        raise AnnotationError(f"answer suggestion {row.id} has no question")
-    repo.set_answer(
-        session, row.question_id, start, end, annotator=annotator, origin=origin,
-        suggestion_id=row.id,
-    )
+    """Make ``payload`` a human label: "accepted" when it is the suggestion as is,
+    "edited" when the reviewer changed it."""
+    state = "accepted" if payload == read_payload(row) else "edited"
+    _kind(row).apply(session, row, payload, annotator=annotator, origin=state)
+    _decide(row, state)
 
 
 def _accept(session: Session, row: Suggestion, *, annotator: str) -> None:
-    p = row.payload or {}
-    if row.kind == "entity":
-        _apply_entity(
-            session, row, int(p["start"]), int(p["end"]), str(p["label"]),
-            annotator=annotator, origin="accepted",
-        )
-    elif row.kind == "class":
-        _apply_classes(session, row, _class_labels(p), annotator=annotator, origin="accepted")
-    else:
-        if p.get("no_answer"):
-            _apply_answer(session, row, None, None, annotator=annotator, origin="accepted")
-        else:
-            _apply_answer(
-                session, row, int(p["start"]), int(p["end"]), annotator=annotator,
-                origin="accepted",
-            )
-    _decide(row, "accepted")
+    _apply(session, row, read_payload(row), annotator=annotator)
 
 
 # --- single suggestions ---------------------------------------------------------------------
@@ -235,44 +168,14 @@ def edit_suggestion(
     """
     row = _suggestion(session, suggestion_id)
     _require_pending(row)
-    p = row.payload or {}
-    if row.kind == "entity":
-        new = (
-            int(p["start"]) if start is None else start,
-            int(p["end"]) if end is None else end,
-            str(p["label"]) if label is None else label,
+    try:
+        new = _kind(row).edited(
+            read_payload(row), start=start, end=end, label=label, labels=labels,
+            no_answer=no_answer,
         )
-        same = new == (int(p["start"]), int(p["end"]), str(p["label"]))
-        _apply_entity(session, row, *new, annotator=annotator, origin="accepted" if same else "edited")
-        _decide(row, "accepted" if same else "edited")
-    elif row.kind == "class":
-        if labels is not None:
-            wanted = list(labels)
-        elif label is not None:
-            wanted = [label]
-        else:
-            wanted = _class_labels(p)
-        same = sorted(set(wanted)) == sorted(set(_class_labels(p)))
-        _apply_classes(session, row, wanted, annotator=annotator, origin="accepted" if same else "edited")
-        _decide(row, "accepted" if same else "edited")
-    else:
-        was_none = bool(p.get("no_answer"))
-        if no_answer:
-            new_span: tuple[int | None, int | None] = (None, None)
-        elif start is not None or end is not None:
-            if was_none and (start is None or end is None):
-                raise AnnotationError("give both start and end of the answer")
-            new_span = (
-                int(p["start"]) if start is None else start,
-                int(p["end"]) if end is None else end,
-            )
-        else:
-            new_span = (None, None) if was_none else (int(p["start"]), int(p["end"]))
-        old_span = (None, None) if was_none else (int(p["start"]), int(p["end"]))
-        same = new_span == old_span
-        origin = "accepted" if same else "edited"
-        _apply_answer(session, row, new_span[0], new_span[1], annotator=annotator, origin=origin)
-        _decide(row, origin)
+    except PayloadError as exc:  # offsets the edit made impossible
+        raise AnnotationError(str(exc)) from None
+    _apply(session, row, new, annotator=annotator)
     session.flush()
 
 
@@ -295,33 +198,12 @@ def _pending_rows(
 
 def _conflicts(session: Session, row: Suggestion) -> bool:
     """Whether accepting ``row`` in a bulk action would overwrite or clash with a human label."""
-    p = row.payload or {}
-    if row.kind == "entity":
-        s, e = int(p["start"]), int(p["end"])
-        return (
-            session.scalar(
-                select(func.count(EntityAnnotation.id)).where(
-                    EntityAnnotation.document_id == row.document_id,
-                    EntityAnnotation.start < e,
-                    EntityAnnotation.end > s,
-                )
-            )
-            or 0
-        ) > 0
-    if row.kind == "class":
-        task = repo.require_task(session, TaskKind.CLASSIFY)
-        if task.multi_label:
-            return False
-        return (
-            session.scalar(
-                select(func.count(ClassAnnotation.id)).where(
-                    ClassAnnotation.document_id == row.document_id
-                )
-            )
-            or 0
-        ) > 0
-    q = session.get(QuestionRow, row.question_id) if row.question_id is not None else None
-    return q is None or q.is_impossible or bool(q.answers)
+    kind = _kind(row)
+    adds = kind.kind is TaskKind.CLASSIFY and repo.require_task(session, kind.kind).multi_label
+    human = kind.human_labels(session, [row.document_id])
+    return kind.clashes(
+        human, row.document_id, row.question_id, read_payload(row), adds_to_existing=adds
+    )
 
 
 def _accept_many(session: Session, rows: Sequence[Suggestion], *, annotator: str) -> int:
@@ -397,35 +279,18 @@ def accept_above(
 
 
 def _plain(row: Suggestion, doc_text: str, question: str | None) -> PendingSuggestion:
-    p = row.payload or {}
-    task = _TASK_OF_KIND[row.kind]
-    common: dict[str, Any] = dict(
+    kind = _kind(row)
+    fields = kind.pending_fields(read_payload(row), doc_text)
+    if kind.kind is TaskKind.QA:
+        fields.update(question_id=row.question_id, question=question)
+    return PendingSuggestion(
         id=row.id,
         document_id=row.document_id,
-        task=task,
+        task=kind.kind,
         kind=row.kind,
         confidence=float(row.confidence),
         model_version_id=row.model_version_id,
-    )
-    if row.kind == "entity":
-        s, e = int(p["start"]), int(p["end"])
-        return PendingSuggestion(**common, start=s, end=e, label=str(p["label"]), text=doc_text[s:e])
-    if row.kind == "class":
-        labels = tuple(_class_labels(p))
-        return PendingSuggestion(
-            **common,
-            label=labels[0] if labels else None,
-            labels=labels,
-            probabilities={str(k): float(v) for k, v in (p.get("probabilities") or {}).items()},
-        )
-    if p.get("no_answer"):
-        return PendingSuggestion(
-            **common, question_id=row.question_id, question=question, no_answer=True
-        )
-    s, e = int(p["start"]), int(p["end"])
-    return PendingSuggestion(
-        **common, question_id=row.question_id, question=question, start=s, end=e,
-        text=doc_text[s:e],
+        **fields,
     )
 
 
@@ -484,36 +349,7 @@ def suggestion_report(session: Session, task: TaskKind | str) -> dict[str, Any]:
             key = str(version) if version is not None else "none"
             by_version.setdefault(key, {"pending": 0, "accepted": 0, "edited": 0, "rejected": 0})
             by_version[key][state] += int(n)
-    model = {
-        TaskKind.NER: EntityAnnotation,
-        TaskKind.CLASSIFY: ClassAnnotation,
-        TaskKind.QA: AnswerAnnotation,
-    }[kind]
-    human_only = int(
-        session.scalar(
-            select(func.count(model.id)).where(
-                model.origin == "human", model.suggestion_id.is_(None)
-            )
-        )
-        or 0
-    )
-    if kind is TaskKind.QA:
-        # "No answer" decisions made by a person are questions, not answer rows.
-        human_only += int(
-            session.scalar(
-                select(func.count(QuestionRow.id)).where(
-                    QuestionRow.is_impossible.is_(True),
-                    QuestionRow.origin == "human",
-                    QuestionRow.id.not_in(
-                        select(Suggestion.question_id).where(
-                            Suggestion.question_id.is_not(None),
-                            Suggestion.state.in_(("accepted", "edited")),
-                        )
-                    ),
-                )
-            )
-            or 0
-        )
+    human_only = kind_of(kind).human_only(session)
     decided = counts["accepted"] + counts["edited"] + counts["rejected"]
     return {
         "task": kind.value,

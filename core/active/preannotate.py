@@ -29,7 +29,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -37,15 +37,10 @@ from sqlalchemy import delete, exists, select, text
 from sqlalchemy.orm import Session, selectinload
 
 from core.active import strategies
-from core.active.uncertainty import (
-    answer_confidence,
-    class_confidence,
-    probability_matrix,
-)
+from core.active.uncertainty import probability_matrix
 from core.errors import AnnotatorError, ModelError
 from core.store import repo
 from core.store.models import (
-    AnswerAnnotation,
     ClassAnnotation,
     Document,
     DocumentScore,
@@ -55,7 +50,7 @@ from core.store.models import (
     Suggestion,
 )
 from core.tasks import kind_of
-from core.tasks.base import DOCUMENTS
+from core.tasks.base import DOCUMENTS, NewSuggestion
 from core.types import DocumentRecord, Split, TaskKind
 
 if TYPE_CHECKING:
@@ -121,17 +116,6 @@ class _Snapshot:
     doc_id: int
     record: DocumentRecord
     question_ids: list[int] = field(default_factory=list)
-
-
-@dataclass(frozen=True)
-class NewSuggestion:
-    """A suggestion to store (plain data, built off the database)."""
-
-    doc_id: int
-    kind: str
-    payload: dict[str, Any]
-    confidence: float
-    question_id: int | None = None
 
 
 # --- model versions -------------------------------------------------------------------
@@ -235,67 +219,17 @@ def _snapshot(session: Session, doc_ids: Sequence[int], kind: TaskKind) -> list[
             selectinload(Document.entities).selectinload(EntityAnnotation.label),
             selectinload(Document.classes).selectinload(ClassAnnotation.label),
             selectinload(Document.questions).selectinload(QuestionRow.answers),
+            selectinload(Document.task_marks),
         )
     ).all()
     out = []
     for doc in docs:
-        record = repo.document_record(doc)
-        if kind is TaskKind.QA:
-            open_rows = [q for q in doc.questions if not q.answers and not q.is_impossible]
-            open_ids = {q.id for q in open_rows}
-            questions = tuple(
-                q for q, row in zip(record.questions, doc.questions) if row.id in open_ids
-            )
-            out.append(_Snapshot(doc.id, replace(record, questions=questions),
-                                 [q.id for q in open_rows]))
-        else:
-            out.append(_Snapshot(doc.id, record))
+        record, positions = kind_of(kind).prediction_input(repo.document_record(doc))
+        out.append(_Snapshot(doc.id, record, [doc.questions[i].id for i in positions]))
     return out
 
 
 # --- from predictions to suggestions -------------------------------------------------------
-
-
-def suggestions_for(
-    snap_doc_id: int,
-    prediction: DocumentPrediction,
-    *,
-    multi_label: bool = False,
-    question_ids: Sequence[int] = (),
-) -> list[NewSuggestion]:
-    """The suggestions one document's prediction yields (before conflict checks)."""
-    from core.engine.results import ClassPrediction, EntityPrediction, QuestionsPrediction
-
-    out: list[NewSuggestion] = []
-    if isinstance(prediction, EntityPrediction):
-        for span in prediction.spans:
-            out.append(NewSuggestion(
-                snap_doc_id, "entity",
-                {"start": int(span.start), "end": int(span.end), "label": span.label},
-                float(span.confidence),
-            ))
-    elif isinstance(prediction, ClassPrediction):
-        if prediction.labels:
-            out.append(NewSuggestion(
-                snap_doc_id, "class",
-                {
-                    "label": prediction.labels[0],
-                    "labels": list(prediction.labels),
-                    "probabilities": {k: round(float(v), 6)
-                                      for k, v in prediction.probabilities.items()},
-                },
-                class_confidence(prediction, multi_label=multi_label),
-            ))
-    elif isinstance(prediction, QuestionsPrediction):
-        for qid, answer in zip(question_ids, prediction.answers):
-            if answer.no_answer or answer.start is None or answer.end is None:
-                payload: dict[str, Any] = {"no_answer": True}
-            else:
-                payload = {"start": int(answer.start), "end": int(answer.end), "text": answer.text}
-            out.append(NewSuggestion(
-                snap_doc_id, "answer", payload, answer_confidence(answer), question_id=qid
-            ))
-    return out
 
 
 def document_scores(
@@ -311,9 +245,6 @@ def document_scores(
 
 # --- writing -------------------------------------------------------------------------------
 
-SUGGESTION_KIND = {TaskKind.NER: "entity", TaskKind.CLASSIFY: "class", TaskKind.QA: "answer"}
-
-
 def _write_chunk(
     session: Session,
     task_id: int,
@@ -326,53 +257,29 @@ def _write_chunk(
     """Store one chunk; returns (stored, replaced, skipped). Human labels are read again
     here, inside the write transaction, so labels made while the model ran are respected."""
     ids = list(doc_ids)
+    task_kind = kind_of(kind)
     replaced = session.execute(
         delete(Suggestion).where(
             Suggestion.document_id.in_(ids),
             Suggestion.task_id == task_id,
             # Only this task's own kind of suggestion is replaced, never another writer's.
-            Suggestion.kind == SUGGESTION_KIND[kind],
+            Suggestion.kind == task_kind.suggestion_kind,
             Suggestion.state == "pending",
         )
     ).rowcount or 0
-    human_spans: dict[int, list[tuple[int, int]]] = {}
-    for d, s, e in session.execute(
-        select(EntityAnnotation.document_id, EntityAnnotation.start, EntityAnnotation.end)
-        .where(EntityAnnotation.document_id.in_(ids))
-    ):
-        human_spans.setdefault(d, []).append((s, e))
-    classified = set(session.scalars(
-        select(ClassAnnotation.document_id).where(ClassAnnotation.document_id.in_(ids))
-    ))
-    answered = set(session.scalars(
-        select(QuestionRow.id).where(
-            QuestionRow.document_id.in_(ids),
-            (QuestionRow.is_impossible.is_(True))
-            | exists().where(AnswerAnnotation.question_id == QuestionRow.id),
-        )
-    ))
+    human = task_kind.human_labels(session, ids)
     reviewed = set(session.scalars(
         select(Document.id).where(Document.id.in_(ids), Document.review_status != "unreviewed")
     ))
     stored = skipped = 0
     for s in new:
-        if s.doc_id in reviewed:
-            skipped += 1
-            continue
-        if s.kind == "entity":
-            a, b = s.payload["start"], s.payload["end"]
-            if any(x < b and a < y for x, y in human_spans.get(s.doc_id, ())):
-                skipped += 1
-                continue
-        elif s.kind == "class" and s.doc_id in classified:
-            skipped += 1
-            continue
-        elif s.kind == "answer" and s.question_id in answered:
+        if s.doc_id in reviewed or task_kind.clashes(human, s.doc_id, s.question_id, s.payload):
             skipped += 1
             continue
         session.add(Suggestion(
             document_id=s.doc_id, task_id=task_id, question_id=s.question_id,
-            model_version_id=model_version_id, kind=s.kind, payload=s.payload,
+            model_version_id=model_version_id, kind=task_kind.suggestion_kind,
+            payload=s.payload.to_json(),
             confidence=max(0.0, min(1.0, s.confidence)), state="pending",
         ))
         stored += 1
@@ -461,7 +368,7 @@ def preannotate(
         new: list[NewSuggestion] = []
         scores: dict[int, dict[str, float]] = {}
         for snap, pred in zip(snaps, preds):
-            new += suggestions_for(
+            new += kind_of(kind).suggestions(
                 snap.doc_id, pred, multi_label=multi, question_ids=snap.question_ids
             )
             scores[snap.doc_id] = document_scores(pred, multi_label=multi)

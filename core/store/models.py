@@ -256,9 +256,11 @@ class TrainingRun(Base):
 class Suggestion(Base):
     """A model's proposal awaiting review.
 
-    ``kind`` is entity | class | answer. ``payload`` holds ``{"start", "end", "label"}``
-    (entity), ``{"label", "probabilities"}`` (class) or ``{"start", "end", "text"}`` /
-    ``{"no_answer": true}`` (answer). ``state`` is pending | accepted | rejected | edited.
+    ``kind`` is entity | class | answer (``AnnotationKind.suggestion_kind``). ``payload`` is
+    the JSON of the kind's typed payload, read back (validated) with
+    ``kind_of_suggestion(kind).payload_from_json``: :class:`core.tasks.ner.EntityPayload`,
+    :class:`core.tasks.classify.ClassPayload`, :class:`core.tasks.qa.AnswerPayload`.
+    ``state`` is pending | accepted | rejected | edited.
     """
 
     __tablename__ = "suggestions"

@@ -15,11 +15,20 @@ target (a class, an answered question) ask for one as well.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import ClassVar
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from sqlalchemy import ColumnElement, text
 
+from core.errors import AnnotatorError
 from core.types import DocumentRecord, TaskKind
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from core.engine.results import DocumentPrediction
+    from core.store.models import Suggestion
 
 # The table name the ORM selects from; clauses for ORM queries are written against it.
 DOCUMENTS = "documents"
@@ -33,12 +42,46 @@ def marked_sql(alias: str, kind: TaskKind) -> str:
     )
 
 
+class PayloadError(AnnotatorError):
+    """A suggestion's stored payload does not have the shape of its kind."""
+
+
+class SuggestionPayload(Protocol):
+    """What a model proposes for one kind: a frozen dataclass stored as JSON."""
+
+    def to_json(self) -> dict[str, Any]: ...
+
+
+def payload_field(data: Mapping[str, Any], key: str, kind: type, what: str) -> Any:
+    """``data[key]`` checked to be a ``kind`` (bools are not ints), for ``from_json``."""
+    if key not in data:
+        raise PayloadError(f"{what} payload has no {key!r}: {dict(data)!r}")
+    value = data[key]
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        raise PayloadError(
+            f"{what} payload: {key!r} should be {kind.__name__}, found {value!r}"
+        )
+    return value
+
+
+@dataclass(frozen=True)
+class NewSuggestion:
+    """A suggestion to store (plain data, built off the database)."""
+
+    doc_id: int
+    payload: SuggestionPayload
+    confidence: float
+    question_id: int | None = None
+
+
 class AnnotationKind(ABC):
     """What is particular to one annotation kind. Instances hold no state."""
 
     kind: ClassVar[TaskKind]
     # The ``suggestions.kind`` value this kind's suggestions are stored under.
     suggestion_kind: ClassVar[str]
+    # The typed suggestion payload (a frozen dataclass with ``to_json`` / ``from_json``).
+    Payload: ClassVar[type]
 
     # --- which documents are labelled ---------------------------------------------------
 
@@ -70,3 +113,56 @@ class AnnotationKind(ABC):
         chose the documents, so only a missing target (no class, no answer) leaves one
         out."""
         return True
+
+    def prediction_input(self, record: DocumentRecord) -> tuple[DocumentRecord, list[int]]:
+        """What the model is given to suggest labels for ``record``, and the positions in
+        ``record.questions`` of the questions kept (QA: only the open ones)."""
+        return record, []
+
+    # --- suggestions ------------------------------------------------------------------------
+
+    @abstractmethod
+    def payload_from_json(self, data: Mapping[str, Any]) -> SuggestionPayload:
+        """The typed payload of a stored suggestion; raises :class:`PayloadError` when the
+        stored JSON does not have this kind's shape."""
+
+    @abstractmethod
+    def suggestions(
+        self, doc_id: int, prediction: DocumentPrediction, *, multi_label: bool = False,
+        question_ids: Sequence[int] = (),
+    ) -> list[NewSuggestion]:
+        """The suggestions one document's prediction yields (before conflict checks)."""
+
+    @abstractmethod
+    def human_labels(self, session: Session, doc_ids: Sequence[int]) -> Any:
+        """The human labels of ``doc_ids`` that suggestions may clash with, read once for
+        :meth:`clashes`."""
+
+    @abstractmethod
+    def clashes(
+        self, human: Any, doc_id: int, question_id: int | None, payload: SuggestionPayload,
+        *, adds_to_existing: bool = False,
+    ) -> bool:
+        """Whether the suggestion clashes with a human label (would overlap or overwrite
+        it). ``adds_to_existing``: accepting adds to what is there (multi-label classes)."""
+
+    @abstractmethod
+    def apply(
+        self, session: Session, row: Suggestion, payload: SuggestionPayload, *,
+        annotator: str, origin: str,
+    ) -> None:
+        """Make ``payload`` (the suggestion as is, or edited) a human label of the
+        suggestion's document; raises ``AnnotationError`` when it cannot be."""
+
+    @abstractmethod
+    def edited(self, payload: SuggestionPayload, **changes: Any) -> SuggestionPayload:
+        """The payload after a reviewer's edit (``start``, ``end``, ``label``, ``labels``,
+        ``no_answer``; ``None``: keep); equal to ``payload`` when nothing changed."""
+
+    @abstractmethod
+    def pending_fields(self, payload: SuggestionPayload, doc_text: str) -> dict[str, Any]:
+        """The fields of :class:`core.review.PendingSuggestion` the payload fills."""
+
+    @abstractmethod
+    def human_only(self, session: Session) -> int:
+        """Labels of this kind a person made without a suggestion (imports excluded)."""
