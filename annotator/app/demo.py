@@ -9,7 +9,6 @@ from typing import Any
 import platformdirs
 
 from core.project import Project
-from core.store import repo
 from core.types import Answer, DocumentRecord, EntitySpan, Question, TaskKind
 
 DEMO_DATA = Path(__file__).resolve().parents[2] / "resources" / "demo" / "demo_notes.json"
@@ -48,8 +47,7 @@ def build_demo_project(path: Path) -> Path:
     tasks = {TaskKind(k): v for k, v in data["tasks"].items()}
     project = Project.create(path, tasks=tasks, name="Demo: clinical notes")
     try:
-        with project.write() as session:
-            repo.add_documents(session, demo_records(data), annotator="demo")
+        project.documents.add(demo_records(data), annotator="demo")
     finally:
         project.close()
     return path

@@ -16,7 +16,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from annotator.app.doc_data import DocumentView, QuestionView, SuggestionView
 from annotator.app.offsets import snap_to_words
 from annotator.app.qt_commands import (
     AddQuestionCommand,
@@ -26,6 +25,7 @@ from annotator.app.qt_commands import (
     SetAnswerCommand,
 )
 from annotator.app.qt_span_text import QtSpanTextEdit, SpanStyle
+from core.project import DocumentView, QuestionView, SuggestionView
 
 ANSWER_COLOR = "#009E73"
 SUGGESTION_COLOR = "#E69F00"

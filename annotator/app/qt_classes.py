@@ -15,9 +15,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from annotator.app.doc_data import DocumentView, SuggestionView, TaskInfo
 from annotator.app.qt_commands import DecideSuggestionsCommand, QtProjectContext, SetClassesCommand
 from annotator.app.qt_span_text import QtSpanTextEdit
+from core.project import DocumentView, SuggestionView, TaskInfo
 
 
 class QtClassesView(QWidget):

@@ -30,10 +30,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from annotator.app.doc_queries import STATUSES, DocFilter, DocRow, filtered_ids, page_rows
 from annotator.app.qt_theme import status_colors
-from core.project import Project
-from core.types import Split
+from core.project import STATUSES, DocFilter, DocRow, Project
+from core.types import Split, TaskKind
 
 COLUMNS = ("id", "preview", "status", "labels", "score", "split")
 # Default widths; "preview" stretches to what is left, so the short columns stay readable
@@ -71,8 +70,7 @@ class QtDocumentTableModel(QAbstractTableModel):
     def refresh(self) -> None:
         """Re-run the filter (documents added, statuses changed)."""
         self.beginResetModel()
-        with self.project.read() as session:
-            self._ids = filtered_ids(session, self.filter)
+        self._ids = self.project.documents.filter(self.filter)
         self._row_of = None
         self._pages.clear()
         self.endResetModel()
@@ -100,8 +98,7 @@ class QtDocumentTableModel(QAbstractTableModel):
         rows = self._pages.get(page)
         if rows is None:
             ids = self._ids[page * self.PAGE : (page + 1) * self.PAGE]
-            with self.project.read() as session:
-                rows = page_rows(session, ids)
+            rows = self.project.documents.page(ids, kind=self.filter.kind)
             if len(rows) != len(ids):  # a document vanished meanwhile: keep indices aligned
                 got = {r.id: r for r in rows}
                 rows = [got.get(i) or DocRow(i, None, "(deleted)", "", "", "", None) for i in ids]
@@ -164,6 +161,7 @@ class QtDocumentList(QWidget):
         super().__init__(parent)
         self.project = project
         self._status_counts: dict[str, int] | None = None
+        self._kind: TaskKind | None = None
         self.model = QtDocumentTableModel(project, self)
 
         self.search = QLineEdit(placeholderText="Search text…")
@@ -271,7 +269,20 @@ class QtDocumentList(QWidget):
             label=self.label_box.currentData(),
             search=self.search.text(),
             sort_by_score=self.sort_box.isChecked(),
+            kind=self._kind,
         )
+
+    @property
+    def kind(self) -> TaskKind | None:
+        return self._kind
+
+    def set_kind(self, kind: TaskKind | None) -> None:
+        """Show statuses and labels as the view of ``kind`` sees them (a note labelled
+        for entities is not "labelled" in the classes view); the owner recounts."""
+        if kind != self._kind:
+            self._kind = kind
+            self._status_counts = None
+            self._apply_filter()
 
     def _apply_filter(self) -> None:
         current = self.current_doc_id()

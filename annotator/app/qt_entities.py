@@ -14,7 +14,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from annotator.app.doc_data import DocumentView, EntityView, SuggestionView, TaskInfo
 from annotator.app.offsets import snap_to_words
 from annotator.app.qt_commands import (
     AddEntityCommand,
@@ -25,6 +24,7 @@ from annotator.app.qt_commands import (
 )
 from annotator.app.qt_labels import QtLabelBar
 from annotator.app.qt_span_text import QtSpanTextEdit, SpanStyle
+from core.project import DocumentView, EntityView, SuggestionView, TaskInfo
 
 ACCEPT_KEY = Qt.Key.Key_A
 REJECT_KEY = Qt.Key.Key_R
@@ -194,7 +194,9 @@ class QtEntitiesView(QWidget):
         if entity is not None:
             if entity.label != label:
                 self.ctx.push(
-                    RelabelEntityCommand(self.ctx, self.doc.id, entity.id, entity.label, label)
+                    RelabelEntityCommand(
+                        self.ctx, self.doc.id, entity.start, entity.end, entity.label, label
+                    )
                 )
             return
         suggestion = self.suggestion_at(cp)

@@ -255,11 +255,9 @@ def train_on_project(
     control: JobControl,
 ) -> TrainOutcome:
     """Worker thread: train ``kind`` on the project's labels and record the run
-    (``core.engine.project_bridge``). Never touches widgets."""
-    from core.engine.project_bridge import train_project
-
-    outcome = train_project(
-        project, kind, settings, on_event=emit, on_job=lambda job: control.on_cancel(job.cancel)
+    (``project.training.start``). Never touches widgets."""
+    outcome = project.training.start(
+        kind, settings, on_event=emit, on_job=lambda job: control.on_cancel(job.cancel)
     )
     result = outcome.result
     return TrainOutcome(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor
@@ -22,15 +22,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from annotator.app.doc_data import LabelInfo, load_tasks
 from annotator.app.qt_theme import text_color_for
 from core.errors import AnnotatorError
-from core.project import Project
-from core.store import repo
+from core.project import RESERVED_KEYS, Changes, LabelInfo, Project
 from core.types import TaskKind
-
-# Keys the review flow uses; a label shortcut on one of them would never fire.
-RESERVED_KEYS = repo.RESERVED_KEYS
 
 
 class QtLabelBar(QWidget):
@@ -123,7 +118,7 @@ class QtLabelsDialog(QDialog):
         self.table.cellClicked.connect(self._on_cell_clicked)
         self._labels: list[LabelInfo] = []
         self._filling = False
-        for kind in load_tasks(project):
+        for kind in project.documents.tasks():
             if kind is not TaskKind.QA:
                 self.task_box.addItem(kind.value, kind)
         self._fill()
@@ -133,7 +128,7 @@ class QtLabelsDialog(QDialog):
 
     def _fill(self) -> None:
         kind = self._kind()
-        task = load_tasks(self.project).get(kind) if kind else None
+        task = self.project.documents.tasks().get(kind) if kind else None
         self._labels = list(task.labels) if task else []
         self._filling = True
         self.table.setRowCount(len(self._labels))
@@ -147,10 +142,9 @@ class QtLabelsDialog(QDialog):
             self.table.setItem(row, 2, QTableWidgetItem(lab.shortcut or ""))
         self._filling = False
 
-    def _write(self, action: object) -> bool:
+    def _write(self, action: Callable[[], Changes]) -> bool:
         try:
-            with self.project.write() as session:
-                action(session)  # type: ignore[operator]
+            action()
         except AnnotatorError as exc:
             QMessageBox.warning(self, "Labels", str(exc))
             self._fill()
@@ -165,7 +159,7 @@ class QtLabelsDialog(QDialog):
         lab = self._labels[item.row()]
         value = item.text().strip()
         if item.column() == 0 and value != lab.name:
-            self._write(lambda s: repo.update_label(s, lab.id, name=value))
+            self._write(lambda: self.project.annotations.update_label(lab.id, name=value))
         elif item.column() == 2 and value != (lab.shortcut or ""):
             if len(value) > 1:
                 QMessageBox.warning(self, "Labels", "a shortcut is one key (a letter or digit)")
@@ -177,7 +171,9 @@ class QtLabelsDialog(QDialog):
                 )
                 self._fill()
                 return
-            self._write(lambda s: repo.update_label(s, lab.id, shortcut=value.lower()))
+            self._write(
+                lambda: self.project.annotations.update_label(lab.id, shortcut=value.lower())
+            )
 
     def _on_cell_clicked(self, row: int, column: int) -> None:
         if column != 1:
@@ -185,19 +181,19 @@ class QtLabelsDialog(QDialog):
         lab = self._labels[row]
         colour = QColorDialog.getColor(QColor(lab.color), self, f"Colour of {lab.name}")
         if colour.isValid():
-            self._write(lambda s: repo.update_label(s, lab.id, color=colour.name()))
+            self._write(
+                lambda: self.project.annotations.update_label(lab.id, color=colour.name())
+            )
 
     def _add(self) -> None:
         kind = self._kind()
         name = self.new_name.text().strip()
         if kind is None or not name:
             return
-
-        def add(session: object) -> None:
-            task = repo.require_task(session, kind)  # type: ignore[arg-type]
-            repo.ensure_labels(session, task, [name])  # type: ignore[arg-type]
-
-        if self._write(add):
+        if any(lab.name == name for lab in self._labels):
+            self.new_name.clear()  # already there: adding it again changes nothing
+            return
+        if self._write(lambda: self.project.annotations.add_label(kind, name)):
             self.new_name.clear()
 
     def _delete(self) -> None:
@@ -210,4 +206,4 @@ class QtLabelsDialog(QDialog):
             f"Delete the label {lab.name!r} and every annotation that uses it?",
         )
         if answer == QMessageBox.StandardButton.Yes:
-            self._write(lambda s: repo.delete_label(s, lab.id))
+            self._write(lambda: self.project.annotations.delete_label(lab.id))

@@ -28,7 +28,6 @@ from PySide6.QtWidgets import (
 )
 
 from annotator import __version__
-from annotator.app.doc_data import CountsView, DocumentView, load_counts, load_document, load_tasks
 from annotator.app.qt_answers import QtAnswersView
 from annotator.app.qt_classes import QtClassesView
 from annotator.app.qt_commands import QtProjectContext, SetReviewStatusCommand
@@ -38,7 +37,7 @@ from annotator.app.qt_jobs import JobControl, QtBackgroundTask, QtLatestQuery, w
 from annotator.app.qt_labels import QtLabelsDialog
 from annotator.app.qt_training import QtTrainingPanel
 from core.errors import AnnotatorError
-from core.project import Project
+from core.project import CountsView, DocumentView, Project
 from core.types import Split, TaskKind
 
 log = logging.getLogger(__name__)
@@ -230,8 +229,11 @@ class QtMainWindow(QMainWindow):
             old_query.ready.disconnect()
             old_query.stop(10)
             old_query.deleteLater()
-        self._counts_query = QtLatestQuery(lambda p=project: load_counts(p), name="counts",
-                                           parent=self)
+        # Runs on a worker thread: it reads the plain attribute, never the list widget.
+        self._counts_kind: TaskKind | None = None
+        self._counts_query = QtLatestQuery(
+            lambda p=project: p.documents.counts(self._counts_kind), name="counts", parent=self
+        )
         self._counts_query.ready.connect(self._on_counts)
 
         previous = getattr(self, "doc_list", None)  # switching projects keeps the layout
@@ -243,7 +245,7 @@ class QtMainWindow(QMainWindow):
         self.doc_list.documentSelected.connect(self.show_document)
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
-        self.tabs.currentChanged.connect(lambda _i: self._focus_view())
+        self.tabs.currentChanged.connect(lambda _i: self._on_tab_changed())
         self.views = {}
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.setObjectName("mainSplitter")
@@ -282,7 +284,7 @@ class QtMainWindow(QMainWindow):
             self.doc_list.select_row(0)
 
     def _rebuild_views(self) -> None:
-        tasks = load_tasks(self.project)
+        tasks = self.project.documents.tasks()
         current = self.tabs.currentIndex()
         self.tabs.clear()
         for view in self.views.values():
@@ -309,11 +311,20 @@ class QtMainWindow(QMainWindow):
     # --- documents -----------------------------------------------------------------------
 
     def show_document(self, doc_id: int, *, keep_cursor: bool = False) -> None:
-        self.doc = load_document(self.project, doc_id)
+        self.doc = self.project.documents.get(doc_id)
         for view in self.views.values():
             view.show_document(self.doc, keep_cursor=keep_cursor)
         if not keep_cursor:
             self._focus_view()
+
+    def _on_tab_changed(self) -> None:
+        # The list's status column follows the kind of the view shown.
+        kind = next((k for k, v in self.views.items() if v is self.tabs.currentWidget()), None)
+        if kind is not None and kind != self.doc_list.kind:
+            self.doc_list.set_kind(kind)
+            self._counts_kind = kind
+            self.update_counts()
+        self._focus_view()
 
     def _focus_view(self) -> None:
         view = self.tabs.currentWidget()
@@ -454,13 +465,11 @@ class QtMainWindow(QMainWindow):
         def work(emit: Callable[[object], None], control: JobControl) -> Any:
             # Worker thread: never touches widgets; one transaction, all or nothing.
             from core.formats import read_file
-            from core.store import repo
 
             records = read_file(path)
             if control.cancelled:
                 return None
-            with project.write() as session:
-                return repo.add_documents(session, records, split=split)
+            return project.documents.add(records, split=split)[0]
 
         def done(summary: Any) -> None:
             if summary is None:
@@ -493,11 +502,8 @@ class QtMainWindow(QMainWindow):
         def work(emit: Callable[[object], None], control: JobControl) -> Any:
             # Worker thread: never touches widgets.
             from core.formats import write_file
-            from core.store import repo
 
-            with project.read() as session:
-                records = list(repo.iter_records(session))
-            return write_file(records, path, fmt)
+            return write_file(project.documents.records(), path, fmt)
 
         return self.run_in_background(
             "Export", work,

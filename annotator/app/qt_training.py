@@ -26,7 +26,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from annotator.app.doc_data import load_last_run, load_model_versions, load_tasks
 from annotator.app.qt_jobs import (
     JobControl,
     QtBackgroundTask,
@@ -263,7 +262,7 @@ class QtTrainingPanel(QWidget):
                 item.widget().deleteLater()
         self.train_buttons = {}
         self.settings_task.clear()
-        for kind in load_tasks(self.project):
+        for kind in self.project.documents.tasks():
             button = QPushButton(f"Train {TASK_TITLES[kind]}")
             button.setToolTip(f"Fine-tune a model on the labelled {TASK_TITLES[kind].lower()}, "
                               "then pre-annotate the unlabelled documents")
@@ -431,7 +430,7 @@ class QtTrainingPanel(QWidget):
 
     def refresh_results(self, *, keep_epochs: bool = False) -> None:
         """Show the stored versions, and the last run's table if none is on screen."""
-        versions = load_model_versions(self.project)
+        versions = self.project.models.list()
         self.version_table.setRowCount(len(versions))
         for r, v in enumerate(versions):
             values = (TASK_TITLES[TaskKind(v.task)], f"v{v.version}", _fmt(_score(v.metrics)),
@@ -441,7 +440,7 @@ class QtTrainingPanel(QWidget):
                 self.version_table.setItem(r, c, QTableWidgetItem(value))
         if keep_epochs and self.epoch_table.rowCount():
             return
-        run = load_last_run(self.project)
+        run = self.project.training.last_run()
         if run is None:
             return
         self.epoch_table.setRowCount(0)

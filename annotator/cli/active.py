@@ -136,24 +136,19 @@ def cmd_queue(args: argparse.Namespace) -> int:
     try:
         predictor = None
         if name == "diverse":
-            from core.active.preannotate import choose_model_version
             from core.engine.predict import Predictor
 
-            with project.read() as session:
-                mv = choose_model_version(session, project, args.task)
-            predictor = Predictor(mv.path)
+            predictor = Predictor(project.models.current(args.task).path)
         entries = build_queue(
             project, args.task, strategy=name, limit=limit, seed=args.seed,
             predictor=predictor, batch_size=args.batch_size or limit or strategies.DEFAULT_BATCH,
         )
-        with project.read() as session:
-            from core.store.models import Document
-
-            previews = {
-                e.doc_id: (doc.external_id, doc.text[:80].replace("\n", " "))
-                for e in entries
-                if (doc := session.get(Document, e.doc_id)) is not None
-            }
+        previews = {
+            doc_id: (external_id, head.replace("\n", " "))
+            for doc_id, (external_id, head) in project.documents.heads(
+                e.doc_id for e in entries
+            ).items()
+        }
     finally:
         project.close()
     payload = {

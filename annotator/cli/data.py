@@ -9,7 +9,6 @@ from pathlib import Path
 from annotator.cli.main import UsageError, emit
 from core.errors import InputError, ProjectError
 from core.project import Project
-from core.store import repo
 from core.types import Split, TaskKind
 
 SPLITS = [s.value for s in Split]
@@ -73,20 +72,15 @@ def cmd_init(args: argparse.Namespace) -> int:
         )
     else:
         project = Project.open(path)
-        with project.write() as session:
-            task = repo.ensure_task(session, args.task, multi_label=args.multi_label)
-            if args.multi_label:
-                task.multi_label = True
-            repo.ensure_labels(session, task, labels)
-    with project.read() as session:
-        task = repo.require_task(session, args.task)
-        payload = {
-            "project": str(project.path),
-            "created": created,
-            "task": task.kind,
-            "multi_label": task.multi_label,
-            "labels": [label.name for label in task.labels],
-        }
+        project.annotations.add_task(args.task, labels, multi_label=args.multi_label)
+    task = project.documents.tasks()[TaskKind(args.task)]
+    payload = {
+        "project": str(project.path),
+        "created": created,
+        "task": task.kind.value,
+        "multi_label": task.multi_label,
+        "labels": [label.name for label in task.labels],
+    }
     project.close()
     emit(args, payload, lambda: print(
         f"{'created' if created else 'updated'} {payload['project']}: task {payload['task']}, "
@@ -112,10 +106,9 @@ def cmd_import(args: argparse.Namespace) -> int:
         records = read_file(
             args.file, args.format, text_unit=args.unit, encoding=args.encoding
         )
-        with project.write() as session:
-            summary = repo.add_documents(
-                session, records, split=args.split, multi_label=True if args.multi_label else None
-            )
+        summary, _ = project.documents.add(
+            records, split=args.split, multi_label=True if args.multi_label else None
+        )
     finally:
         project.close()
     payload = {
@@ -151,10 +144,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
     project = _open(args.project, readonly=False)
     try:
-        with project.read() as session:
-            records = list(
-                repo.iter_records(session, split=args.split, reviewed_only=args.reviewed_only)
-            )
+        records = project.documents.records(split=args.split, reviewed_only=args.reviewed_only)
     finally:
         project.close()
     n = write_file(
@@ -168,8 +158,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 def cmd_stats(args: argparse.Namespace) -> int:
     project = _open(args.project, readonly=True)
     try:
-        with project.read() as session:
-            payload = repo.stats(session)
+        payload = project.documents.stats()
     finally:
         project.close()
 

@@ -11,9 +11,7 @@ from tests.annotator.helpers import add_suggestion, doc_id, suggestion_state
 
 
 def _classes(window, did):  # type: ignore[no-untyped-def]
-    from annotator.app.doc_data import load_document
-
-    return load_document(window.project, did).classes
+    return window.project.documents.get(did).classes
 
 
 def test_classes_by_key_and_suggestion(qtbot, window) -> None:  # type: ignore[no-untyped-def]

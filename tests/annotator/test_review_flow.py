@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt
 
-from annotator.app.doc_queries import DocFilter
-from core.project import Project
+from core.project import DocFilter, Project
 from core.types import TaskKind
 from tests.annotator.helpers import doc_id, entities
 
@@ -18,15 +17,13 @@ def test_next_previous_reviewed_skip(qtbot, window) -> None:  # type: ignore[no-
     qtbot.keyClick(view.editor, "k")
     assert window.doc.id == first
     qtbot.keyClick(view.editor, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
-    from annotator.app.doc_data import load_document
-
-    assert load_document(window.project, first).review_status == "reviewed"
+    assert window.project.documents.get(first).review_status == "reviewed"
     second = window.doc.id
     assert second != first
     qtbot.keyClick(view.editor, "s")
-    assert load_document(window.project, second).review_status == "skipped"
+    assert window.project.documents.get(second).review_status == "skipped"
     window.act_undo.trigger()
-    assert load_document(window.project, second).review_status == "unreviewed"
+    assert window.project.documents.get(second).review_status == "unreviewed"
 
 
 def test_document_list_filters(qtbot, window) -> None:  # type: ignore[no-untyped-def]

@@ -1,8 +1,12 @@
-"""A project: one SQLite file plus a folder of trained models beside it.
+"""A project: one SQLite file plus a folder of trained models beside it, and the facade the
+app and the CLI use (in the spirit of anki's collection object).
 
 >>> project = Project.create("notes.db", tasks={"ner": ["Disease", "Medication"]})
->>> with project.write() as session:
-...     repo.add_entity(session, doc_id, 10, 18, "Disease")
+>>> changes = project.annotations.add_entity(doc_id, 10, 18, "Disease")
+>>> project.undo(changes)  # the inverse was computed when the change was made
+
+``project.write()`` / ``project.read()`` (sessions on the store) remain for core's own
+modules; the app and the CLI call the areas.
 """
 
 from __future__ import annotations
@@ -16,6 +20,13 @@ from pathlib import Path
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from core.project.annotations import Annotations
+from core.project.changes import Changes
+from core.project.documents import Documents
+from core.project.ops import Op, apply_op
+from core.project.reviewing import Review
+from core.project.training import Training
+from core.project.versions import Models
 from core.store import repo
 from core.store.db import ProjectDB, create_db, open_db
 from core.store.models import TrainingRun
@@ -27,6 +38,28 @@ class Project:
 
     def __init__(self, db: ProjectDB) -> None:
         self.db = db
+        self.documents = Documents(self)
+        self.annotations = Annotations(self)
+        self.review = Review(self)
+        self.models = Models(self)
+        self.training = Training(self)
+
+    @property
+    def name(self) -> str:
+        with self.read() as session:
+            return repo.project_name(session)
+
+    def apply(self, op: Op) -> Changes:
+        """Apply one edit in its own unit of work; returns what changed and its inverse.
+        Raises an ``AnnotatorError`` (nothing written) when the edit is refused."""
+        with self.write() as session:
+            return apply_op(session, op)
+
+    def undo(self, changes: Changes) -> Changes:
+        """Apply the inverse of ``changes``; the result's ``inverse`` redoes them."""
+        if changes.inverse is None:
+            raise repo.AnnotationError("this change cannot be undone")
+        return self.apply(changes.inverse)
 
     @property
     def path(self) -> Path:

@@ -1,0 +1,46 @@
+"""The project facade: ``Project`` and the plain values its areas hand out.
+
+The app and the CLI use only this package (and core's plain types): ``project.documents``,
+``project.annotations``, ``project.review``, ``project.models``, ``project.training``.
+Every change returns a :class:`Changes` carrying its inverse.
+"""
+
+from core.project.annotations import RESERVED_KEYS
+from core.project.base import Project
+from core.project.changes import Changes
+from core.project.documents import ImportSummary
+from core.project.ops import Op
+from core.project.queries import STATUSES, DocFilter, DocRow
+from core.project.views import (
+    AnswerView,
+    CountsView,
+    DocumentView,
+    EntityView,
+    LabelInfo,
+    ModelVersionInfo,
+    QuestionView,
+    SuggestionView,
+    TaskInfo,
+    TrainingRunInfo,
+)
+
+__all__ = [
+    "RESERVED_KEYS",
+    "STATUSES",
+    "AnswerView",
+    "Changes",
+    "CountsView",
+    "DocFilter",
+    "DocRow",
+    "DocumentView",
+    "EntityView",
+    "ImportSummary",
+    "LabelInfo",
+    "ModelVersionInfo",
+    "Op",
+    "Project",
+    "QuestionView",
+    "SuggestionView",
+    "TaskInfo",
+    "TrainingRunInfo",
+]

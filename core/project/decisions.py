@@ -1,0 +1,109 @@
+"""Review decisions with their inverses: accept, edit or reject suggestions through
+:mod:`core.review`, recording what each one changed so it can be put back exactly.
+
+The inverse of a decision restores the annotations it touched (the accepted entity removed,
+the document's previous classes, the question's previous answer, each with its provenance)
+and makes the suggestion pending again.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core import review
+from core.errors import AnnotatorError
+from core.project.changes import Changes, document_changes
+from core.project.ops import (
+    SUGGESTION_TASK,
+    Batch,
+    Decide,
+    Op,
+    RemoveEntity,
+    SetSuggestionState,
+    restore_answer,
+    restore_classes,
+)
+from core.store.models import Document, EntityAnnotation, QuestionRow, Suggestion
+from core.store.repo import AnnotationError
+
+
+def _pending(session: Session, suggestion_id: int, doc_id: int) -> Suggestion:
+    row = session.get(Suggestion, suggestion_id)
+    if row is None or row.document_id != doc_id:
+        raise AnnotationError(f"no suggestion with id {suggestion_id} in this document")
+    if row.state != "pending":
+        raise AnnotationError(f"this suggestion was already {row.state}")
+    return row
+
+
+def _accept_one(session: Session, row: Suggestion, label: str | None) -> Op:
+    """Accept ``row`` (as ``label`` if given); returns the op that undoes it."""
+    undo: list[Op] = []
+    if row.kind == "class":
+        doc = session.get(Document, row.document_id)
+        assert doc is not None
+        undo.append(restore_classes(doc))
+    elif row.kind == "answer" and row.question_id is not None:
+        q = session.get(QuestionRow, row.question_id)
+        if q is not None:
+            undo.append(restore_answer(q))
+    if label is None:
+        review.accept_suggestion(session, row.id)
+    else:
+        review.edit_suggestion(session, row.id, label=label)
+    if row.kind == "entity":
+        entity = session.scalars(
+            select(EntityAnnotation).where(EntityAnnotation.suggestion_id == row.id)
+        ).first()
+        if entity is not None:
+            undo.append(RemoveEntity(row.document_id, entity.start, entity.end))
+    undo.append(SetSuggestionState(row.id, "pending"))
+    return Batch(tuple(undo))
+
+
+def decide(session: Session, op: Decide) -> Changes:
+    """Apply a :class:`Decide` op (see there); its inverse puts every decision back."""
+    undo: list[Op] = []
+    skipped: list[str] = []
+    kinds = set()
+    for sid in op.suggestion_ids:
+        row = _pending(session, sid, op.doc_id)
+        kinds.add(SUGGESTION_TASK[row.kind])
+        if not op.accept:
+            review.reject_suggestion(session, sid)
+            undo.append(SetSuggestionState(sid, "pending"))
+        elif len(op.suggestion_ids) == 1:
+            undo.append(_accept_one(session, row, op.label))
+        else:
+            try:
+                with session.begin_nested():
+                    undo.append(_accept_one(session, row, None))
+            except AnnotatorError as exc:
+                session.expire_all()  # the savepoint rolled back; re-read what it touched
+                skipped.append(str(exc))
+    if not undo:
+        raise AnnotationError(skipped[0] if skipped else "nothing to accept")
+    changes = document_changes(op.doc_id, *kinds, suggestions=True)
+    if skipped:
+        changes = changes.with_message(
+            f"accepted {len(undo)}, skipped {len(skipped)}: {skipped[0]}"
+        )
+    return changes.with_inverse(Batch(tuple(reversed(undo))))
+
+
+def pending_above(session: Session, doc_id: int, kind: str, threshold: float) -> list[int]:
+    """Ids of a document's pending suggestions of ``kind`` with confidence >= threshold,
+    most confident first."""
+    return list(
+        session.scalars(
+            select(Suggestion.id)
+            .where(
+                Suggestion.document_id == doc_id,
+                Suggestion.kind == kind,
+                Suggestion.state == "pending",
+                Suggestion.confidence >= threshold,
+            )
+            .order_by(Suggestion.confidence.desc())
+        )
+    )

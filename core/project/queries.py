@@ -1,0 +1,198 @@
+"""The document list's SQL: ordered ids for a filter, then one page of rows at a time.
+ A 100,000-document project yields its id list in tens of milliseconds; the
+columns (preview, status, labels, score) are only computed for the page being shown.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from core.types import TaskKind
+
+STATUSES = ("unlabelled", "labelled", "suggested", "reviewed", "skipped")
+
+_SUGGESTION_KIND = {TaskKind.NER: "entity", TaskKind.CLASSIFY: "class", TaskKind.QA: "answer"}
+
+
+def _has_pending(kind: TaskKind | None) -> str:
+    of_kind = "" if kind is None else f" AND s.kind = '{_SUGGESTION_KIND[kind]}'"
+    return (
+        "EXISTS (SELECT 1 FROM suggestions s WHERE s.document_id = d.id"
+        f" AND s.state = 'pending'{of_kind})"
+    )
+
+
+_LABELS_OF = {
+    TaskKind.NER: "EXISTS (SELECT 1 FROM entity_annotations e WHERE e.document_id = d.id)",
+    TaskKind.CLASSIFY: "EXISTS (SELECT 1 FROM class_annotations c WHERE c.document_id = d.id)",
+    TaskKind.QA: (
+        "EXISTS (SELECT 1 FROM questions q WHERE q.document_id = d.id AND (q.is_impossible"
+        " OR EXISTS (SELECT 1 FROM answer_annotations a WHERE a.question_id = q.id)))"
+    ),
+}
+
+
+def _has_labels(kind: TaskKind | None) -> str:
+    """Whether document ``d`` is labelled for ``kind`` (any kind when ``None``)."""
+    kinds = list(_LABELS_OF) if kind is None else [kind]
+    return "(" + " OR ".join(_LABELS_OF[k] for k in kinds) + ")"
+
+
+def status_sql(kind: TaskKind | None = None) -> dict[str, str]:
+    """The derived status of document ``d`` as seen by the view of ``kind``, most significant
+    first: reviewed/skipped from review_status, then pending suggestions of that kind, then
+    labelled for that kind."""
+    pending, labels = _has_pending(kind), _has_labels(kind)
+    return {
+        "reviewed": "d.review_status = 'reviewed'",
+        "skipped": "d.review_status = 'skipped'",
+        "suggested": f"d.review_status = 'unreviewed' AND {pending}",
+        "labelled": f"d.review_status = 'unreviewed' AND NOT {pending} AND {labels}",
+        "unlabelled": f"d.review_status = 'unreviewed' AND NOT {pending} AND NOT {labels}",
+    }
+
+
+@dataclass(frozen=True)
+class DocFilter:
+    """What the list shows. Empty fields mean "any"."""
+
+    status: str | None = None
+    split: str | None = None
+    label: str | None = None
+    search: str = ""
+    sort_by_score: bool = False
+    kind: TaskKind | None = None  # the view's task: its status, labels and suggestions
+
+
+@dataclass(frozen=True)
+class DocRow:
+    id: int
+    external_id: str | None
+    preview: str
+    split: str
+    status: str
+    labels: str
+    score: float | None
+
+
+_LABEL_TABLES = {TaskKind.NER: "entity_annotations", TaskKind.CLASSIFY: "class_annotations"}
+_LABEL_NAMED = {
+    TaskKind.NER: (
+        "EXISTS (SELECT 1 FROM entity_annotations e JOIN labels l ON l.id = e.label_id"
+        " WHERE e.document_id = d.id AND l.name = :label)"
+    ),
+    TaskKind.CLASSIFY: (
+        "EXISTS (SELECT 1 FROM class_annotations c JOIN labels l ON l.id = c.label_id"
+        " WHERE c.document_id = d.id AND l.name = :label)"
+    ),
+}
+
+
+def _like_escape(s: str) -> str:
+    return s.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def filtered_ids(session: Session, flt: DocFilter) -> list[int]:
+    """The ids of the documents matching ``flt``, in display order."""
+    where: list[str] = []
+    params: dict[str, object] = {}
+    if flt.status:
+        if flt.status not in STATUSES:
+            raise ValueError(f"unknown status {flt.status!r} (known: {', '.join(STATUSES)})")
+        where.append(status_sql(flt.kind)[flt.status])
+    if flt.split:
+        where.append("d.split = :split")
+        params["split"] = flt.split
+    if flt.label:
+        named = [sql for k, sql in _LABEL_NAMED.items() if flt.kind in (None, k)]
+        where.append("(" + " OR ".join(named) + ")" if named else "0")
+        params["label"] = flt.label
+    if flt.search.strip():
+        where.append("d.text LIKE :search ESCAPE '\\'")
+        params["search"] = f"%{_like_escape(flt.search.strip())}%"
+    sql = "SELECT d.id FROM documents d"
+    if flt.sort_by_score:
+        sql += (
+            " LEFT JOIN (SELECT document_id, MAX(score) AS score FROM document_scores"
+            " GROUP BY document_id) ds ON ds.document_id = d.id"
+        )
+    if where:
+        sql += " WHERE " + " AND ".join(where)
+    sql += " ORDER BY " + ("ds.score IS NULL, ds.score DESC, d.id" if flt.sort_by_score else "d.id")
+    # 100,000 ids: the driver's cursor directly is ~5x faster than a SQLAlchemy Result,
+    # which builds a Row per id. Same connection, so the same transaction snapshot.
+    cursor = session.connection().connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(sql, params)
+        return [r[0] for r in cursor.fetchall()]
+    finally:
+        cursor.close()
+
+
+def page_rows(
+    session: Session, ids: Sequence[int], preview_chars: int = 80, kind: TaskKind | None = None
+) -> list[DocRow]:
+    """The rows of the given documents, in the given order, as the view of ``kind`` shows
+    them (status and labels of that kind; every kind when ``None``)."""
+    if not ids:
+        return []
+    id_list = ",".join(str(int(i)) for i in ids)
+    rows = session.execute(
+        text(
+            f"SELECT d.id, d.external_id, substr(d.text, 1, {preview_chars + 40}), d.split,"
+            f" d.review_status, {_has_pending(kind)}, {_has_labels(kind)},"
+            " (SELECT MAX(score) FROM document_scores ds WHERE ds.document_id = d.id)"
+            f" FROM documents d WHERE d.id IN ({id_list})"
+        )
+    ).all()
+    labels: dict[int, list[str]] = {}
+    parts = [
+        f"SELECT x.document_id, l.name, l.position FROM {table} x"
+        f" JOIN labels l ON l.id = x.label_id WHERE x.document_id IN ({id_list})"
+        for k, table in _LABEL_TABLES.items()
+        if kind is None or kind is k
+    ]
+    label_rows = session.execute(
+        text(
+            "SELECT document_id, name FROM (" + " UNION ".join(parts) + ")"
+            " ORDER BY document_id, position"
+        )
+    ) if parts else []
+    for doc_id, name in label_rows:
+        if name not in labels.setdefault(doc_id, []):
+            labels[doc_id].append(name)
+    by_id: dict[int, DocRow] = {}
+    for doc_id, ext, head, split, review, pending, labelled, score in rows:
+        if review in ("reviewed", "skipped"):
+            status = review
+        elif pending:
+            status = "suggested"
+        elif labelled:
+            status = "labelled"
+        else:
+            status = "unlabelled"
+        preview = " ".join((head or "").split())
+        if len(preview) > preview_chars:
+            preview = preview[: preview_chars - 1] + "…"
+        by_id[doc_id] = DocRow(
+            doc_id, ext, preview, split, status, ", ".join(labels.get(doc_id, [])),
+            None if score is None else float(score),
+        )
+    return [by_id[i] for i in ids if i in by_id]
+
+
+def status_counts(session: Session, kind: TaskKind | None = None) -> dict[str, int]:
+    """How many documents have each derived status (as the view of ``kind`` shows it)."""
+    statuses = status_sql(kind)
+    row = session.execute(
+        text(
+            "SELECT"
+            + ",".join(f" SUM(CASE WHEN {sql} THEN 1 ELSE 0 END)" for sql in statuses.values())
+            + " FROM documents d"
+        )
+    ).one()
+    return {name: int(v or 0) for name, v in zip(statuses, row)}

@@ -1,0 +1,51 @@
+"""``project.review``: accept, reject or edit model suggestions, accept those above a
+confidence, and undo any decision (the inverse comes with the returned :class:`Changes`)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from core.project.changes import Changes
+from core.project.decisions import pending_above
+from core.project.ops import Decide
+from core.store.repo import AnnotationError
+
+if TYPE_CHECKING:
+    from core.project.base import Project
+
+
+class Review:
+    def __init__(self, project: Project) -> None:
+        self._project = project
+
+    def accept(self, doc_id: int, suggestion_ids: Sequence[int]) -> Changes:
+        """Accept suggestions of one document as they are. Of several, those that clash with
+        a human label are skipped (``Changes.messages`` says so)."""
+        return self._project.apply(Decide(doc_id, tuple(suggestion_ids), accept=True))
+
+    def edit(self, doc_id: int, suggestion_id: int, *, label: str) -> Changes:
+        """Accept one suggestion as ``label`` (an entity's or a class's)."""
+        return self._project.apply(Decide(doc_id, (suggestion_id,), accept=True, label=label))
+
+    def reject(self, doc_id: int, suggestion_ids: Sequence[int]) -> Changes:
+        return self._project.apply(Decide(doc_id, tuple(suggestion_ids), accept=False))
+
+    def pending_above(self, doc_id: int, kind: str, threshold: float) -> list[int]:
+        """Ids of a document's pending ``kind`` suggestions (entity | class | answer) with
+        confidence >= ``threshold``, most confident first."""
+        with self._project.read() as session:
+            return pending_above(session, doc_id, kind, threshold)
+
+    def accept_above(self, doc_id: int, kind: str, threshold: float) -> Changes:
+        """Accept a document's pending ``kind`` suggestions with confidence >= ``threshold``."""
+        if not 0.0 <= threshold <= 1.0:
+            raise AnnotationError(f"the confidence threshold must be in [0, 1] (got {threshold})")
+        ids = self.pending_above(doc_id, kind, threshold)
+        if not ids:
+            raise AnnotationError(f"no suggestion at or above {threshold:.2f}")
+        return self.accept(doc_id, ids)
+
+    def undo(self, changes: Changes) -> Changes:
+        """Put back what a decision (or any change) did; returns the redo in ``inverse``."""
+        return self._project.undo(changes)

@@ -1,0 +1,236 @@
+"""Plain views of what the screens show, read from the store in the caller's session.
+
+Screens never hold live ORM objects: they get these frozen dataclasses, re-read after every
+change, so what is on screen is always what is committed. Safe to hand between threads.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from core.store.models import (
+    ClassAnnotation,
+    Document,
+    EntityAnnotation,
+    ModelVersion,
+    QuestionRow,
+    Suggestion,
+    Task,
+    TrainingRun,
+)
+from core.types import TaskKind
+
+
+@dataclass(frozen=True)
+class LabelInfo:
+    id: int
+    name: str
+    color: str
+    shortcut: str | None
+
+
+@dataclass(frozen=True)
+class TaskInfo:
+    kind: TaskKind
+    multi_label: bool
+    labels: tuple[LabelInfo, ...]
+
+    def label(self, name: str) -> LabelInfo | None:
+        return next((lab for lab in self.labels if lab.name == name), None)
+
+
+@dataclass(frozen=True)
+class EntityView:
+    id: int
+    start: int
+    end: int
+    label: str
+    origin: str = "human"
+
+
+@dataclass(frozen=True)
+class AnswerView:
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class QuestionView:
+    id: int
+    text: str
+    answers: tuple[AnswerView, ...]
+    is_impossible: bool
+
+    @property
+    def status(self) -> str:
+        if self.answers:
+            return "answered"
+        return "no answer" if self.is_impossible else "open"
+
+
+@dataclass(frozen=True)
+class SuggestionView:
+    """A pending model suggestion; ``payload`` as stored (see ``core.store.models.Suggestion``)."""
+
+    id: int
+    kind: str  # entity | class | answer
+    payload: dict[str, Any]
+    confidence: float
+    question_id: int | None = None
+
+    @property
+    def start(self) -> int:
+        return int(self.payload.get("start", 0))
+
+    @property
+    def end(self) -> int:
+        return int(self.payload.get("end", 0))
+
+    @property
+    def label(self) -> str:
+        return str(self.payload.get("label", ""))
+
+
+@dataclass(frozen=True)
+class DocumentView:
+    id: int
+    text: str
+    external_id: str | None
+    split: str
+    review_status: str
+    entities: tuple[EntityView, ...] = ()
+    classes: tuple[str, ...] = ()
+    questions: tuple[QuestionView, ...] = ()
+    suggestions: tuple[SuggestionView, ...] = field(default=())
+
+    def suggestions_of(self, kind: str) -> tuple[SuggestionView, ...]:
+        return tuple(s for s in self.suggestions if s.kind == kind)
+
+
+@dataclass(frozen=True)
+class CountsView:
+    """The status bar's and the document list's counts, read on one snapshot."""
+
+    stats: dict[str, Any]  # repo.stats
+    statuses: dict[str, int]  # derived status -> number of documents
+
+    def summary(self) -> str:
+        s = self.stats
+        return (
+            f"{s['documents']} documents · {s['review_status'].get('reviewed', 0)} reviewed · "
+            f"{s['entities']} entities · {s['classes']} classes · "
+            f"{s['questions_answered']}/{s['questions']} answered · "
+            f"{s['pending_suggestions']} suggestions pending"
+        )
+
+
+@dataclass(frozen=True)
+class ModelVersionInfo:
+    id: int
+    task: str
+    version: int
+    base_model: str
+    metrics: dict[str, Any]
+    is_active: bool
+    created_at: str
+
+
+@dataclass(frozen=True)
+class TrainingRunInfo:
+    id: int
+    task: str
+    status: str
+    epochs: tuple[dict[str, Any], ...]
+    warnings: tuple[str, ...]
+    error: str | None
+    model_version_id: int | None
+
+
+def read_tasks(session: Session) -> dict[TaskKind, TaskInfo]:
+    """The project's tasks and label sets, in label order."""
+    tasks = session.scalars(select(Task).options(selectinload(Task.labels))).all()
+    return {
+        TaskKind(t.kind): TaskInfo(
+            kind=TaskKind(t.kind),
+            multi_label=t.multi_label,
+            labels=tuple(LabelInfo(lab.id, lab.name, lab.color, lab.shortcut) for lab in t.labels),
+        )
+        for t in tasks
+    }
+
+
+def read_document(session: Session, doc_id: int) -> DocumentView | None:
+    """One document with its human labels and pending suggestions."""
+    doc = session.scalars(
+        select(Document)
+        .where(Document.id == doc_id)
+        .options(
+            selectinload(Document.entities).selectinload(EntityAnnotation.label),
+            selectinload(Document.classes).selectinload(ClassAnnotation.label),
+            selectinload(Document.questions).selectinload(QuestionRow.answers),
+        )
+    ).first()
+    if doc is None:
+        return None
+    suggestions = session.scalars(
+        select(Suggestion)
+        .where(Suggestion.document_id == doc_id, Suggestion.state == "pending")
+        .order_by(Suggestion.id)
+    ).all()
+    return DocumentView(
+        id=doc.id,
+        text=doc.text,
+        external_id=doc.external_id,
+        split=doc.split,
+        review_status=doc.review_status,
+        entities=tuple(
+            EntityView(e.id, e.start, e.end, e.label.name, e.origin)
+            for e in sorted(doc.entities, key=lambda e: e.start)
+        ),
+        classes=tuple(c.label.name for c in doc.classes),
+        questions=tuple(
+            QuestionView(
+                q.id, q.text, tuple(AnswerView(a.start, a.end) for a in q.answers),
+                q.is_impossible,
+            )
+            for q in doc.questions
+        ),
+        suggestions=tuple(
+            SuggestionView(s.id, s.kind, dict(s.payload or {}), float(s.confidence), s.question_id)
+            for s in suggestions
+        ),
+    )
+
+
+def read_model_versions(session: Session) -> list[ModelVersionInfo]:
+    rows = session.scalars(
+        select(ModelVersion).options(selectinload(ModelVersion.task)).order_by(
+            ModelVersion.id.desc()
+        )
+    ).all()
+    return [
+        ModelVersionInfo(
+            r.id, r.task.kind, r.version, r.base_model, dict(r.metrics or {}), r.is_active,
+            r.created_at.strftime("%Y-%m-%d %H:%M") if r.created_at else "",
+        )
+        for r in rows
+    ]
+
+
+def read_last_run(session: Session, kind: TaskKind | None = None) -> TrainingRunInfo | None:
+    stmt = select(TrainingRun).options(selectinload(TrainingRun.task)).order_by(
+        TrainingRun.id.desc()
+    )
+    if kind is not None:
+        stmt = stmt.join(Task).where(Task.kind == kind.value)
+    r = session.scalars(stmt).first()
+    if r is None:
+        return None
+    return TrainingRunInfo(
+        r.id, r.task.kind, r.status, tuple(r.epochs or ()),
+        tuple(str(w) for w in (r.warnings or ())), r.error, r.model_version_id,
+    )

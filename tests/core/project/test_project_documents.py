@@ -1,0 +1,83 @@
+"""project.documents: filter, search, pages, counts per kind, one document, import."""
+
+from __future__ import annotations
+
+from core.project import Changes, DocFilter, Project
+from core.types import DocumentRecord, TaskKind
+from tests.core.project.conftest import TEXTS, add_suggestion, doc_id
+
+
+def test_get_is_a_plain_view_of_labels_and_pending_suggestions(project: Project) -> None:
+    d0 = doc_id(project, "d0")
+    sid = add_suggestion(project, d0, "entity", {"start": 30, "end": 40, "label": "Drug"})
+    view = project.documents.get(d0)
+    assert view is not None
+    assert [(e.start, e.end, e.label, e.origin) for e in view.entities] == [
+        (13, 19, "Disease", "imported")
+    ]
+    assert [q.text for q in view.questions] == ["What drug?"]
+    assert view.questions[0].status == "answered"
+    assert [(s.id, s.label, s.start, s.end) for s in view.suggestions_of("entity")] == [
+        (sid, "Drug", 30, 40)
+    ]
+    assert project.documents.get(10_000) is None
+
+
+def test_filter_search_and_page(project: Project) -> None:
+    d0, d1, d2 = (doc_id(project, x) for x in ("d0", "d1", "d2"))
+    assert project.documents.filter() == [d0, d1, d2]
+    assert project.documents.search("aspirin") == [d2]
+    assert project.documents.search("100%") == []  # LIKE wildcards are taken literally
+    rows = project.documents.page([d2, d0])
+    assert [r.id for r in rows] == [d2, d0]
+    assert rows[1].labels == "Disease" and rows[1].status == "labelled"
+    assert rows[0].status == "unlabelled"
+    assert project.documents.filter(DocFilter(label="routine")) == [d1]
+
+
+def test_status_follows_the_kind_of_the_view(project: Project) -> None:
+    """A note labelled for entities only is not "labelled" in the classes view."""
+    d0, d1, d2 = (doc_id(project, x) for x in ("d0", "d1", "d2"))
+    ner = DocFilter(status="labelled", kind=TaskKind.NER)
+    classify = DocFilter(status="labelled", kind=TaskKind.CLASSIFY)
+    assert project.documents.filter(ner) == [d0]
+    assert project.documents.filter(classify) == [d1]
+    assert project.documents.filter(DocFilter(status="labelled")) == [d0, d1]
+    assert project.documents.page([d0], kind=TaskKind.CLASSIFY)[0].status == "unlabelled"
+    assert project.documents.page([d0], kind=TaskKind.CLASSIFY)[0].labels == ""
+    add_suggestion(project, d2, "class", {"label": "urgent"})
+    assert project.documents.page([d2], kind=TaskKind.CLASSIFY)[0].status == "suggested"
+    assert project.documents.page([d2], kind=TaskKind.NER)[0].status == "unlabelled"
+    assert project.documents.counts(TaskKind.NER).statuses == {
+        "reviewed": 0, "skipped": 0, "suggested": 0, "labelled": 1, "unlabelled": 2,
+    }
+    assert project.documents.counts(TaskKind.CLASSIFY).statuses["suggested"] == 1
+    project.annotations.set_review_status(d0, "reviewed")
+    assert project.documents.counts(TaskKind.QA).statuses["reviewed"] == 1
+
+
+def test_counts_summary(project: Project) -> None:
+    counts = project.documents.counts()
+    assert counts.stats["documents"] == 3
+    assert "3 documents" in counts.summary() and "1 entities" in counts.summary()
+
+
+def test_add_returns_summary_and_changes(project: Project) -> None:
+    summary, changes = project.documents.add(
+        [DocumentRecord(text="New note.", classes=("stat",)), DocumentRecord(text=TEXTS[0])]
+    )
+    assert (summary.documents_added, summary.duplicates) == (1, 1)
+    assert summary.labels_added == ("stat",)
+    assert isinstance(changes, Changes) and changes.document_set and changes.labels
+    assert changes.inverse is None
+    assert len(project.documents.filter()) == 4
+    assert [r.text for r in project.documents.records()][-1] == "New note."
+
+
+def test_heads_and_tasks(project: Project) -> None:
+    d0 = doc_id(project, "d0")
+    assert project.documents.heads([d0, 999], chars=7) == {d0: ("d0", "Patient")}
+    tasks = project.documents.tasks()
+    assert set(tasks) == {TaskKind.NER, TaskKind.CLASSIFY, TaskKind.QA}
+    assert [lab.name for lab in tasks[TaskKind.NER].labels] == ["Disease", "Drug"]
+
