@@ -31,6 +31,7 @@ from core.store.models import (
     utcnow,
 )
 from core.store.repo import AnnotationError
+from core.tasks import all_kinds
 from core.types import TaskKind
 
 # --- entities -----------------------------------------------------------------------------
@@ -192,7 +193,7 @@ Op = (
     | DeleteLabel | Batch
 )
 
-SUGGESTION_TASK = {"entity": TaskKind.NER, "class": TaskKind.CLASSIFY, "answer": TaskKind.QA}
+SUGGESTION_TASK = {k.suggestion_kind: k.kind for k in all_kinds()}
 
 
 # --- reading the state an inverse restores --------------------------------------------------

@@ -1,5 +1,6 @@
 """The document list's SQL: ordered ids for a filter, then one page of rows at a time.
- A 100,000-document project yields its id list in tens of milliseconds; the
+
+A 100,000-document project yields its id list in tens of milliseconds; the
 columns (preview, status, labels, score) are only computed for the page being shown.
 """
 
@@ -11,35 +12,24 @@ from dataclasses import dataclass
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from core.tasks import any_labelled_sql, kind_of
 from core.types import TaskKind
 
 STATUSES = ("unlabelled", "labelled", "suggested", "reviewed", "skipped")
 
-_SUGGESTION_KIND = {TaskKind.NER: "entity", TaskKind.CLASSIFY: "class", TaskKind.QA: "answer"}
-
 
 def _has_pending(kind: TaskKind | None) -> str:
-    of_kind = "" if kind is None else f" AND s.kind = '{_SUGGESTION_KIND[kind]}'"
+    of_kind = "" if kind is None else f" AND s.kind = '{kind_of(kind).suggestion_kind}'"
     return (
         "EXISTS (SELECT 1 FROM suggestions s WHERE s.document_id = d.id"
         f" AND s.state = 'pending'{of_kind})"
     )
 
 
-_LABELS_OF = {
-    TaskKind.NER: "EXISTS (SELECT 1 FROM entity_annotations e WHERE e.document_id = d.id)",
-    TaskKind.CLASSIFY: "EXISTS (SELECT 1 FROM class_annotations c WHERE c.document_id = d.id)",
-    TaskKind.QA: (
-        "EXISTS (SELECT 1 FROM questions q WHERE q.document_id = d.id AND (q.is_impossible"
-        " OR EXISTS (SELECT 1 FROM answer_annotations a WHERE a.question_id = q.id)))"
-    ),
-}
-
-
 def _has_labels(kind: TaskKind | None) -> str:
-    """Whether document ``d`` is labelled for ``kind`` (any kind when ``None``)."""
-    kinds = list(_LABELS_OF) if kind is None else [kind]
-    return "(" + " OR ".join(_LABELS_OF[k] for k in kinds) + ")"
+    """Document ``d`` is labelled for ``kind`` (for any kind when ``None``): the labelled
+    rule of each kind, defined once in :mod:`core.tasks`."""
+    return any_labelled_sql("d") if kind is None else f"({kind_of(kind).labelled_sql('d')})"
 
 
 def status_sql(kind: TaskKind | None = None) -> dict[str, str]:

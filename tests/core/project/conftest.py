@@ -65,6 +65,7 @@ def state(project: Project) -> dict[str, Any]:
         for d in s.scalars(select(Document).order_by(Document.id)):
             docs[d.id] = {
                 "status": d.review_status,
+                "marks": sorted((m.kind, m.source) for m in d.task_marks),
                 "entities": sorted(
                     (e.start, e.end, e.label.name, e.origin, e.annotator, e.suggestion_id)
                     for e in d.entities

@@ -81,3 +81,21 @@ def test_heads_and_tasks(project: Project) -> None:
     assert set(tasks) == {TaskKind.NER, TaskKind.CLASSIFY, TaskKind.QA}
     assert [lab.name for lab in tasks[TaskKind.NER].labels] == ["Disease", "Drug"]
 
+
+
+def test_labelled_rule_is_the_kinds(project: Project) -> None:
+    """A sentence imported as labelled for entities with none in it (CoNLL, only O tags) is
+    labelled in the entities view; marking a document reviewed marks it done for every kind."""
+    only_o = DocumentRecord(
+        text="Nothing of note.", external_id="o", labelled_for=frozenset({TaskKind.NER})
+    )
+    project.documents.add([only_o])
+    o = doc_id(project, "o")
+    assert project.documents.page([o], kind=TaskKind.NER)[0].status == "labelled"
+    assert project.documents.page([o], kind=TaskKind.CLASSIFY)[0].status == "unlabelled"
+    assert o in project.documents.filter(DocFilter(status="labelled", kind=TaskKind.NER))
+    d2 = doc_id(project, "d2")
+    changes = project.annotations.set_review_status(d2, "reviewed")
+    assert project.documents.page([d2], kind=TaskKind.CLASSIFY)[0].status == "reviewed"
+    project.undo(changes)
+    assert project.documents.page([d2], kind=TaskKind.CLASSIFY)[0].status == "unlabelled"
