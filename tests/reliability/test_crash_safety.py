@@ -43,6 +43,11 @@ NOTES = [
 ]
 
 
+def _killed_mid_action(result: dict, log: list[dict]) -> bool:
+    """The worker died of SIGKILL inside an action: its log ends with a ``try``."""
+    return bool(result["killed"]) and bool(log) and log[-1]["t"] == "try"
+
+
 def _annotate_project(path: Path) -> None:
     docs = [DocumentRecord(f"{NOTES[i % len(NOTES)]} (visit {i})") for i in range(40)]
     with Project.create(
@@ -68,7 +73,7 @@ def test_killed_while_annotating(zygote: Zygote, tmp_path: Path) -> None:
     _annotate_project(path)
     trials = scaled(25)
     rng = random.Random(20240601)
-    acked = lost = phantom = committed_unacked = kills = 0
+    acked = lost = phantom = committed_unacked = kills = mid_action = 0
     problems: list[str] = []
     for trial in range(trials):
         initial = annotation_state(path)
@@ -79,6 +84,7 @@ def test_killed_while_annotating(zygote: Zygote, tmp_path: Path) -> None:
         )
         assert result["killed"] or result["status"] == 0, result
         kills += result["killed"]
+        mid_action += _killed_mid_action(result, read_log(log))
         assert integrity(path) == "ok", f"trial {trial}"
         verdict = verify_annotate(path, read_log(log), initial)
         acked += verdict.acknowledged
@@ -88,12 +94,15 @@ def test_killed_while_annotating(zygote: Zygote, tmp_path: Path) -> None:
         problems += [f"trial {trial}: {p}" for p in verdict.problems]
         _check_opens(path)
     summary(
-        f"crash-safety/annotate: {trials} trials ({kills} killed mid-run), {acked} acknowledged "
+        f"crash-safety/annotate: {trials} trials ({kills} killed mid-run, {mid_action} inside an "
+        f"action), {acked} acknowledged "
         f"actions, {lost} lost, {phantom} phantom, {committed_unacked} in-flight actions "
         "committed before the kill (allowed)"
     )
     assert not problems, problems[:10]
     assert acked > trials  # the trials did real work before the kill
+    # The kills really interrupt the tool: most trials end inside a transaction.
+    assert mid_action >= trials // 2, (mid_action, trials)
 
 
 def test_killed_while_importing(zygote: Zygote, tmp_path: Path) -> None:
@@ -102,8 +111,9 @@ def test_killed_while_importing(zygote: Zygote, tmp_path: Path) -> None:
     log = tmp_path / "import.log"
     trials = scaled(10)
     rng = random.Random(7)
-    kills = 0
+    kills = mid_action = 0
     next_batch = 0
+    seen = 0
     for trial in range(trials):
         result = zygote.run(
             {
@@ -114,6 +124,9 @@ def test_killed_while_importing(zygote: Zygote, tmp_path: Path) -> None:
         )
         assert result["killed"] or result["status"] == 0, result
         kills += result["killed"]
+        entries = read_log(log)
+        mid_action += _killed_mid_action(result, entries[seen:])
+        seen = len(entries)
         next_batch += 4
         assert integrity(path) == "ok", f"trial {trial}"
         verdict = verify_imports(path, read_log(log))
@@ -122,24 +135,27 @@ def test_killed_while_importing(zygote: Zygote, tmp_path: Path) -> None:
     verdict = verify_imports(path, read_log(log))
     tried = sum(1 for e in read_log(log) if e["t"] == "try")
     summary(
-        f"crash-safety/import: {trials} trials ({kills} killed mid-run), {tried} imports of 150 "
+        f"crash-safety/import: {trials} trials ({kills} killed mid-run, {mid_action} inside an "
+        f"import), {tried} imports of 150 "
         f"documents tried, {verdict['acknowledged']} acknowledged, {verdict['lost']} lost, "
         f"{verdict['half_applied']} half-applied"
     )
     assert verdict["acknowledged"] > 0
+    assert mid_action >= trials // 2, (mid_action, trials)
 
 
 def test_killed_while_creating_projects(zygote: Zygote, tmp_path: Path) -> None:
     trials = scaled(8)
     rng = random.Random(99)
-    made = broken = 0
+    made = broken = mid_action = 0
     for trial in range(trials):
         log = tmp_path / f"create-{trial}.log"
-        zygote.run(
+        result = zygote.run(
             {"mode": "create", "dir": str(tmp_path), "log": str(log), "seed": trial, "count": 20},
             kill_after=rng.uniform(0.01, 0.4),
         )
         entries = read_log(log)
+        mid_action += _killed_mid_action(result, entries)
         acked = {e["path"] for e in entries if e["t"] == "ok"}
         for path in {e["path"] for e in entries if e["t"] == "try"}:
             p = Path(path)
@@ -153,10 +169,11 @@ def test_killed_while_creating_projects(zygote: Zygote, tmp_path: Path) -> None:
             except ProjectError:
                 broken += 1
     summary(
-        f"crash-safety/create: {trials} trials, {made} project files checked, "
-        f"{broken} unusable after the kill"
+        f"crash-safety/create: {trials} trials ({mid_action} killed inside a create), {made} "
+        f"project files checked, {broken} unusable after the kill"
     )
     assert broken == 0
+    assert mid_action >= 1, "no trial was killed while creating a project"
 
 
 # The worker upgrades from the current schema to a simulated next one.
@@ -177,15 +194,16 @@ def test_killed_while_upgrading_schema(zygote: Zygote, tmp_path: Path) -> None:
     trials = scaled(8)
     rng = random.Random(3)
     outcomes = {"old": 0, "upgraded": 0}
-    bad_backups = 0
+    bad_backups = mid_action = 0
     for trial in range(trials):
         path = tmp_path / f"old-{trial}.db"
         shutil.copy(template, path)
         log = tmp_path / f"upgrade-{trial}.log"
-        zygote.run(
+        result = zygote.run(
             {"mode": "upgrade", "db": str(path), "log": str(log), "passes": 30},
             kill_after=rng.uniform(0.0, 0.5),
         )
+        mid_action += _killed_mid_action(result, read_log(log))
         assert integrity(path) == "ok"
         with raw_ro(path) as conn:
             version = conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()[0]
@@ -203,9 +221,12 @@ def test_killed_while_upgrading_schema(zygote: Zygote, tmp_path: Path) -> None:
         else:
             assert version == str(SCHEMA + 1) and markers == [(30,)], (version, markers)
             outcomes["upgraded"] += 1
-            backups = sorted(tmp_path.glob(f"old-{trial}.db.v{SCHEMA}.bak*"))
+            backups = sorted(b for b in tmp_path.glob(f"old-{trial}.db.v{SCHEMA}.bak*")
+                             if ".partial" not in b.name)
             assert backups, "upgraded without a backup"
         for backup in tmp_path.glob(f"old-{trial}.db.v{SCHEMA}.bak*"):
+            if ".partial" in backup.name:  # written under this name, renamed when complete
+                continue
             try:
                 with raw_ro(backup) as conn:
                     ok = conn.execute("SELECT count(*) FROM documents").fetchone()[0] == 3000
@@ -213,10 +234,12 @@ def test_killed_while_upgrading_schema(zygote: Zygote, tmp_path: Path) -> None:
                 ok = False
             bad_backups += not ok
     summary(
-        f"crash-safety/upgrade: {trials} trials, {outcomes['old']} left at the old schema, "
-        f"{outcomes['upgraded']} fully upgraded, 0 half-migrated, {bad_backups} unusable "
-        "backup files left by a kill"
+        f"crash-safety/upgrade: {trials} trials ({mid_action} killed inside the upgrade), "
+        f"{outcomes['old']} left at the old schema, {outcomes['upgraded']} fully upgraded, "
+        f"0 half-migrated, {bad_backups} unusable backup files left by a kill"
     )
+    assert bad_backups == 0
+    assert mid_action >= 1, "no trial was killed during the upgrade"
 
 
 def test_kill_signal_really_is_sigkill(zygote: Zygote, tmp_path: Path) -> None:
@@ -289,34 +312,39 @@ def test_killed_while_training(engine_zygote: Zygote, tiny_base: Path, tmp_path:
     path = tmp_path / "train.db"
     _labelled_project(path)
     before = annotation_fingerprint(path)
+    job = {"mode": "train", "db": str(path), "base": str(tiny_base), "epochs": 2}
+    # A calibration run, not killed and not counted as a trial: it measures how long a run
+    # takes here, so that the kills spread over the whole run (model building, steps,
+    # evaluation, saving).
+    calibration = engine_zygote.run({**job, "log": str(tmp_path / "train-calibration.log")},
+                                    kill_after=None)
+    assert calibration["status"] == 0, calibration
+    assert any(e["t"] == "ok" for e in read_log(tmp_path / "train-calibration.log"))
+    duration = calibration["seconds"]
     trials = scaled(3)
     rng = random.Random(11)
-    kills = completed = 0
-    duration = None
+    kills = completed = mid_run = 0
     for trial in range(trials):
         log = tmp_path / f"train-{trial}.log"
-        # The first run is not killed: it measures how long a run takes here, so that the
-        # kills spread over the whole run (model building, steps, evaluation, saving).
-        result = engine_zygote.run(
-            {"mode": "train", "db": str(path), "log": str(log), "base": str(tiny_base), "epochs": 2},
-            kill_after=None if duration is None else rng.uniform(0.2, 1.05) * duration,
-        )
-        if duration is None:
-            duration = result["seconds"]
+        result = engine_zygote.run({**job, "log": str(log)},
+                                   kill_after=rng.uniform(0.2, 1.05) * duration)
         kills += result["killed"]
         completed += any(e["t"] == "ok" for e in read_log(log))
+        mid_run += _killed_mid_action(result, read_log(log))
         assert integrity(path) == "ok"
         assert annotation_fingerprint(path) == before, "training changed the annotations"
         _check_opens(path)
     found = _check_models(path)
     summary(
-        f"crash-safety/train: {trials} trials ({kills} killed mid-run, {completed} completed, "
-        f"kills spread over a {duration:.1f} s run), "
+        f"crash-safety/train: {trials} killed trials after one calibration run ({kills} killed, "
+        f"{mid_run} inside train_project, {completed} completed; kills spread over a "
+        f"{duration:.1f} s run), "
         f"{found['registered']} registered model versions all load, "
         f"{found['partial_refused']} partial directories left by kills (all refused by the "
         f"loader), {found['orphans']} complete unregistered, 0 annotations changed, "
         f"{found['stale_running']} runs left 'running'"
     )
+    assert mid_run >= 1, "no trial was killed while training"
 
 
 def test_killed_while_preannotating(engine_zygote: Zygote, tiny_ner: Path, tmp_path: Path) -> None:
@@ -338,17 +366,22 @@ def test_killed_while_preannotating(engine_zygote: Zygote, tiny_ner: Path, tmp_p
     trials = scaled(4)
     chunk = 4
     rng = random.Random(5)
-    kills = chunks_acked = 0
+    kills = chunks_acked = mid_run = 0
     duration = None
-    for trial in range(trials):
+    for trial in range(-1, trials):
         log = tmp_path / f"pre-{trial}.log"
-        result = engine_zygote.run(  # the first run measures the duration (see training)
+        # Trial -1 is the calibration run (see training): not killed, not counted.
+        result = engine_zygote.run(
             {"mode": "preannotate", "db": str(path), "log": str(log), "chunk": chunk},
             kill_after=None if duration is None else rng.uniform(0.05, 0.6) * duration,
         )
         if duration is None:
+            assert result["status"] == 0, result
             duration = result["seconds"]
-        kills += result["killed"]
+        else:
+            kills += result["killed"]
+            entries = read_log(log)
+            mid_run += result["killed"] and any(e["t"] == "try" for e in entries)
         assert integrity(path) == "ok"
         assert annotation_fingerprint(path) == before, "pre-annotation changed human labels"
         with raw_ro(path) as conn:
@@ -358,7 +391,7 @@ def test_killed_while_preannotating(engine_zygote: Zygote, tiny_ner: Path, tmp_p
                 "WHERE d.document_id = s.document_id)"
             ).fetchone()[0]
         acked = [e["done"] for e in read_log(log) if e["t"] == "ok"]
-        chunks_acked += len(acked)
+        chunks_acked += len(acked) if trial >= 0 else 0
         assert scored % chunk == 0, f"a chunk was half-written: {scored} documents scored"
         assert stray == 0, "suggestions without their chunk's scores"
         if scored == 80:  # all done: start over so that later trials have work
@@ -368,9 +401,11 @@ def test_killed_while_preannotating(engine_zygote: Zygote, tiny_ner: Path, tmp_p
             conn3.commit()
             conn3.close()
     summary(
-        f"crash-safety/preannotate: {trials} trials ({kills} killed mid-run), {chunks_acked} "
-        f"chunks acknowledged, 0 half-written chunks, 0 human labels changed"
+        f"crash-safety/preannotate: {trials} trials after one calibration run ({kills} killed, "
+        f"{mid_run} inside preannotate), {chunks_acked} chunks acknowledged, 0 half-written "
+        "chunks, 0 human labels changed"
     )
+    assert mid_run >= 1, "no trial was killed while pre-annotating"
 
 
 def test_killed_training_run_is_not_left_running(engine_zygote: Zygote, tiny_base: Path, tmp_path: Path) -> None:
