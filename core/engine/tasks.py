@@ -20,6 +20,7 @@ from core.engine.alignment import (
     bio_tags,
     spans_to_word_tags,
     split_words,
+    tag_words,
     word_tag_groups,
 )
 from core.engine.features import (
@@ -40,7 +41,8 @@ from core.engine.results import (
 )
 from core.engine.settings import TaskSpec
 from core.engine.windows import assign_windows
-from core.types import DocumentRecord, TaskKind
+from core.types import DocumentRecord, EntitySpan, TaskKind
+from core.words import snap_spans
 
 Warn = Callable[[str], None]
 
@@ -124,7 +126,8 @@ def decode_entities(
     """Spans in the original text from the window logits of one document.
 
     Each word takes the scores of its first sub-word from the window where that sub-word
-    is most central; tags are decoded with BIO-constrained Viterbi (or greedy argmax).
+    is most central; tags are decoded with BIO-constrained Viterbi (or greedy argmax), and
+    the spans snapped to word boundaries (:func:`core.words.snap_spans`).
     """
     tags = model_label_names(spec)
     n_words = len(example.words)
@@ -158,6 +161,14 @@ def decode_entities(
             else:
                 probs[i, 0] = 1.0
     tag_index = {t: i for i, t in enumerate(tags)}
+    # Spans as a user draws them: whole words ("X-ray", "2.5"), no edge full stop, and the
+    # pieces of one name joined ("renal" + "ultrasound"); the tags follow the spans.
+    pieces = [
+        (example.words[first].start, example.words[last - 1].end, label)
+        for first, last, label in word_tag_groups(word_tags)
+    ]
+    snapped = snap_spans(text, pieces)
+    word_tags = list(tag_words(example.words, [EntitySpan(*sp) for sp in snapped]))
     spans: list[PredictedSpan] = []
     for first, last, label in word_tag_groups(word_tags):
         chosen_p = [float(probs[k, tag_index[word_tags[k]]]) for k in range(first, last)]

@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from core.engine.alignment import split_words
-from core.words import snap_selection, snap_span, tokens
+from core.words import move_edge, snap_selection, snap_span, snap_spans, tokens
 
 DEMO = (
     "Referral letter. Dear colleague, I would be grateful if you could see Patient E (39) "
@@ -130,3 +130,42 @@ def test_snap_is_stable_and_within_text(text: str, a: int, b: int) -> None:
     if e > s:
         assert not text[s].isspace() and not text[e - 1].isspace()
         assert snap_span(text, s, e) == (s, e)
+
+
+def test_move_edge_by_one_token() -> None:
+    s = DEMO.index("2.5")
+    e = s + len("2.5 mg")
+    grow = move_edge(DEMO, s, e, edge="end", step=1)
+    assert DEMO[slice(*grow)] == "2.5 mg once"
+    daily = DEMO.index("daily") + 5
+    assert DEMO[slice(*move_edge(DEMO, s, daily, edge="end", step=1))] == "2.5 mg once daily."
+    assert DEMO[slice(*move_edge(DEMO, s, e, edge="end", step=-1))] == "2.5"
+    assert move_edge(DEMO, s, s + 3, edge="end", step=-1) == (s, s + 3)  # would be empty
+    assert DEMO[slice(*move_edge(DEMO, s, e, edge="start", step=-1))] == "bisoprolol 2.5 mg"
+    assert DEMO[slice(*move_edge(DEMO, s, e, edge="start", step=1))] == "mg"
+    assert move_edge(DEMO, 0, 8, edge="start", step=-1) == (0, 8)  # at the text's start
+    n = len(DEMO)
+    assert move_edge(DEMO, n - 4, n, edge="end", step=1) == (n - 4, n)
+
+
+def test_snap_spans_joins_and_resolves_overlaps() -> None:
+    c = DEMO.index("chest")
+    x = DEMO.index("X-ray")
+    # "chest X-" and "ray" (a B tag after the hyphen) are one Procedure.
+    pieces = [(c, x + 2, "Procedure"), (x + 2, x + 5, "Procedure")]
+    assert snap_spans(DEMO, pieces) == [(c, x + 5, "Procedure")]
+    # Neighbours with only a space between join, never across a line or punctuation.
+    text = "renal ultrasound\nCOPD, asthma"
+    two = [(0, 5, "Procedure"), (6, 16, "Procedure")]
+    assert snap_spans(text, two) == [(0, 16, "Procedure")]
+    assert snap_spans(text, [(17, 21, "Disease"), (23, 29, "Disease")]) == [
+        (17, 21, "Disease"), (23, 29, "Disease"),
+    ]
+    assert snap_spans(text, [(6, 16, "Procedure"), (17, 21, "Procedure")]) == [
+        (6, 16, "Procedure"), (17, 21, "Procedure"),
+    ]
+    # Different labels overlapping after snapping: the longer stays.
+    assert snap_spans(DEMO, [(c, x + 1, "Procedure"), (x + 2, x + 5, "Disease")]) == [
+        (c, x + 5, "Procedure"),
+    ]
+    assert snap_spans(DEMO, [(x + 4, x + 6, "Disease")]) == [(x, x + 5, "Disease")]
