@@ -14,7 +14,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from annotator.app.offsets import snap_to_words
 from annotator.app.qt_commands import (
     AddEntityCommand,
     DecideSuggestionsCommand,
@@ -23,6 +22,7 @@ from annotator.app.qt_commands import (
     RelabelEntityCommand,
 )
 from annotator.app.qt_labels import QtLabelBar
+from annotator.app.qt_span_commands import ResizeEntityCommand
 from annotator.app.qt_span_text import QtSpanTextEdit, SpanStyle
 from core.project import DocumentView, EntityView, SuggestionView, TaskInfo
 
@@ -45,6 +45,7 @@ class QtEntitiesView(QWidget):
         self.editor.key_filter = self._on_key
         self.editor.cursorMoved.connect(self._on_cursor_moved)
         self.editor.contextRequested.connect(self._on_context_menu)
+        self.editor.spanResized.connect(self._on_span_resized)
         self.info = QLabel()
         self.info.setObjectName("hintLabel")
         self.info.setWordWrap(True)
@@ -103,7 +104,7 @@ class QtEntitiesView(QWidget):
             SpanStyle(
                 e.start, e.end, self._color(e.label),
                 f"{e.label}: {text[e.start:e.end]!r}" + ("" if e.origin == "human" else f" ({e.origin})"),
-                current=e.start <= cp < e.end,
+                current=e.start <= cp < e.end, editable=True,
             )
             for e in self.doc.entities
         ]
@@ -161,7 +162,8 @@ class QtEntitiesView(QWidget):
         if entity is not None:
             self.info.setText(
                 f"<b>{entity.label}</b> “{self.doc.text[entity.start:entity.end]}” — press a "
-                "label key to change it, Delete to remove it, or right-click"
+                "label key to change it, Delete to remove it, drag its edges (or Alt+←/→ for "
+                "its end, Alt+Shift+←/→ for its start) to resize it, or right-click"
             )
         elif suggestion is not None:
             self.info.setText(
@@ -182,7 +184,7 @@ class QtEntitiesView(QWidget):
             return
         start, end = self.editor.selection_code_points()
         if end > start:
-            start, end = snap_to_words(self.doc.text, start, end)
+            start, end = self.editor.snapped_selection()
             if end <= start:
                 self.ctx.message.emit("select some words first")
                 return
@@ -208,6 +210,15 @@ class QtEntitiesView(QWidget):
             )
             return
         self.ctx.message.emit("select some words first, then press a label's key")
+
+    def _on_span_resized(self, start: int, end: int, new_start: int, new_end: int) -> None:
+        entity = next(
+            (e for e in self.doc.entities if (e.start, e.end) == (start, end)), None
+        ) if self.doc is not None else None
+        if entity is not None and self.doc is not None:
+            self.ctx.push(ResizeEntityCommand(
+                self.ctx, self.doc.id, (start, end), (new_start, new_end), entity.label
+            ))
 
     def delete_at_cursor(self) -> None:
         if self.doc is None:

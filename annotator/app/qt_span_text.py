@@ -4,6 +4,11 @@ The spans are formats of the text blocks' layouts (as a syntax highlighter sets 
 again only for the blocks whose spans changed; the one under the cursor is an extra
 selection on top. So a 50,000-character note with 1,800 spans, even one without line
 breaks, scrolls without work of ours (see benchmarks/bench_gui_long_note.py).
+
+Spans marked ``editable`` can be resized: drag an edge (the mouse pointer becomes a resize
+arrow over it), or move the edges of the span under the cursor by one word with the keyboard
+(Alt+Left/Right: its end; Alt+Shift+Left/Right: its start). The view only reports the new
+extent (``spanResized``), snapped to words; the owner changes the store.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from PySide6.QtWidgets import QPlainTextEdit, QTextEdit, QToolTip, QWidget
 
 from annotator.app.offsets import Utf16Index, display_text, snap_to_words
 from annotator.app.qt_theme import text_color_for
+from core.words import move_edge
 
 # Background alpha of a span's label colour: [dark base][current] for suggestions,
 # [current] for human spans on a light base (on a dark one they are opaque). Qt draws an
@@ -33,6 +39,12 @@ from annotator.app.qt_theme import text_color_for
 # current span's alpha is its final one.
 _SUGGESTION_ALPHA = {False: {False: 45, True: 90}, True: {False: 95, True: 150}}
 _HUMAN_ALPHA = {False: 140, True: 200}
+EDGE_GRAB_PX = 4  # how close to a span's edge the mouse must be to drag it
+# Keyboard edge moves: (key, with Shift) -> (edge, step).
+EDGE_KEYS = {
+    (Qt.Key.Key_Right, False): ("end", 1), (Qt.Key.Key_Left, False): ("end", -1),
+    (Qt.Key.Key_Left, True): ("start", -1), (Qt.Key.Key_Right, True): ("start", 1),
+}
 
 
 @dataclass(frozen=True)
@@ -45,6 +57,7 @@ class SpanStyle:
     tooltip: str
     suggestion: bool = False
     current: bool = False
+    editable: bool = False  # its edges can be dragged / moved with the keyboard
 
 
 class QtSpanTextEdit(QPlainTextEdit):
@@ -54,6 +67,7 @@ class QtSpanTextEdit(QPlainTextEdit):
     keyPressed = Signal(QKeyEvent)  # keys the view did not use for navigation/selection
     contextRequested = Signal(int, QPoint)  # code point under the mouse, global position
     cursorMoved = Signal(int)  # code point of the cursor
+    spanResized = Signal(int, int, int, int)  # old start, old end, new start, new end
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -80,6 +94,9 @@ class QtSpanTextEdit(QPlainTextEdit):
         self._looks: list[tuple[int, int, str, bool]] = []  # what _applied was made from
         self.snap_words = True
         self.key_filter: Callable[[QKeyEvent], bool] | None = None
+        self._drag: tuple[SpanStyle, str] | None = None  # span and edge being dragged
+        self._keyboard_selection = False  # the selection was made or changed with keys
+        self.viewport().setMouseTracking(True)
         self.cursorPositionChanged.connect(self._on_cursor)
 
     # --- content ---------------------------------------------------------------------
@@ -120,7 +137,15 @@ class QtSpanTextEdit(QPlainTextEdit):
             min(c.selectionStart(), n), min(c.selectionEnd(), n)
         )
 
+    def snapped_selection(self) -> tuple[int, int]:
+        """The selection to label, snapped to words: a mouse selection without edge
+        punctuation, one made or changed with the keyboard with what it covers (so a full
+        stop is kept only when selected on purpose)."""
+        start, end = self.selection_code_points()
+        return snap_to_words(self._text, start, end, keep_punctuation=self._keyboard_selection)
+
     def select_code_points(self, start: int, end: int) -> None:
+        self._keyboard_selection = False
         cursor = self.textCursor()
         cursor.setPosition(self._index.to_utf16(start))
         cursor.setPosition(self._index.to_utf16(end), QTextCursor.MoveMode.KeepAnchor)
@@ -270,7 +295,74 @@ class QtSpanTextEdit(QPlainTextEdit):
     def _on_cursor(self) -> None:
         self.cursorMoved.emit(self.cursor_code_point())
 
+    def edge_at(self, pos: QPoint) -> tuple[SpanStyle, str] | None:
+        """The editable span whose start or end edge is under ``pos`` (viewport coordinates),
+        and which edge: "start" or "end"."""
+        cp = self.code_point_at(pos)
+        lo = bisect_left(self._starts, cp - 1 - self._max_len)
+        for span in self._spans[lo:]:
+            if span.start > cp + 1:
+                break
+            if not span.editable:
+                continue
+            for edge, at in (("start", span.start), ("end", span.end)):
+                if abs(at - cp) > 1:
+                    continue
+                cursor = QTextCursor(self.document())
+                cursor.setPosition(self._index.to_utf16(at))
+                rect = self.cursorRect(cursor)
+                if abs(pos.x() - rect.x()) <= EDGE_GRAB_PX and rect.top() <= pos.y() <= rect.bottom():
+                    return span, edge
+        return None
+
+    def _dragged_extent(self, pos: QPoint) -> tuple[int, int]:
+        assert self._drag is not None
+        span, edge = self._drag
+        cp = self.code_point_at(pos)
+        if edge == "end":
+            return snap_to_words(self._text, span.start, max(cp, span.start + 1))
+        return snap_to_words(self._text, min(cp, span.end - 1), span.end)
+
+    def _resize(self, span: SpanStyle, start: int, end: int) -> None:
+        if end > start and (start, end) != (span.start, span.end):
+            self.set_cursor_code_point(start)  # the cursor stays on the span
+            self.spanResized.emit(span.start, span.end, start, end)
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:
+        self._keyboard_selection = False
+        if (
+            event.button() == Qt.MouseButton.LeftButton
+            and not event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier
+            and (grab := self.edge_at(event.position().toPoint())) is not None
+        ):
+            self._drag = grab
+            self.select_code_points(grab[0].start, grab[0].end)
+            event.accept()
+            return
+        super().mousePressEvent(event)
+
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:
+        pos = event.position().toPoint()
+        if self._drag is not None:
+            self.select_code_points(*self._dragged_extent(pos))  # shows the new extent
+            event.accept()
+            return
+        if event.buttons() == Qt.MouseButton.NoButton:
+            on_edge = self.edge_at(pos) is not None
+            self.viewport().setCursor(
+                Qt.CursorShape.SizeHorCursor if on_edge else Qt.CursorShape.IBeamCursor
+            )
+        super().mouseMoveEvent(event)
+
     def mouseReleaseEvent(self, event: QMouseEvent) -> None:
+        if self._drag is not None:
+            span = self._drag[0]
+            start, end = self._dragged_extent(event.position().toPoint())
+            self._drag = None
+            self.set_cursor_code_point(span.start)  # drop the feedback selection
+            self._resize(span, start, end)
+            event.accept()
+            return
         super().mouseReleaseEvent(event)
         if self.snap_words and self.textCursor().hasSelection():
             start, end = self.selection_code_points()
@@ -278,11 +370,35 @@ class QtSpanTextEdit(QPlainTextEdit):
             if (s, e) != (start, end) and e > s:
                 self.select_code_points(s, e)
 
+    def _move_edge_by_key(self, event: QKeyEvent) -> bool:
+        """Alt(+Shift)+Left/Right on an editable span under the cursor: move an edge."""
+        mods = event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier
+        shift = bool(mods & Qt.KeyboardModifier.ShiftModifier)
+        if mods & ~Qt.KeyboardModifier.ShiftModifier != Qt.KeyboardModifier.AltModifier:
+            return False
+        move = EDGE_KEYS.get((event.key(), shift))
+        if move is None:
+            return False
+        cp = self.cursor_code_point()
+        span = next((s for s in self.spans_at(cp) if s.editable and s.start <= cp < s.end), None)
+        span = span or next((s for s in self.spans_at(cp) if s.editable), None)
+        if span is None:
+            return False
+        edge, step = move
+        self._resize(span, *move_edge(self._text, span.start, span.end, edge=edge, step=step))
+        return True
+
     def keyPressEvent(self, event: QKeyEvent) -> None:
+        if self._move_edge_by_key(event):
+            event.accept()
+            return
         if self.key_filter is not None and self.key_filter(event):
             event.accept()
             return
+        had = self.selection_code_points()
         super().keyPressEvent(event)
+        if self.textCursor().hasSelection() and self.selection_code_points() != had:
+            self._keyboard_selection = True
 
     def contextMenuEvent(self, event: object) -> None:  # type: ignore[override]
         pos = event.pos()  # type: ignore[attr-defined]

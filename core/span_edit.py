@@ -1,0 +1,73 @@
+"""Moving an entity's edges: one plain operation and the inverse that puts it back.
+
+Shaped like the project's other edit operations (a frozen dataclass naming the entity by its
+span, which is unique as entities never overlap; applying it returns the inverse), so the
+project facade can take it over as one more op.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core.store.models import Document, EntityAnnotation
+from core.store.repo import AnnotationError
+
+
+@dataclass(frozen=True)
+class ResizeEntity:
+    """Move the entity ``[start, end)`` of a document to ``[new_start, new_end)``.
+
+    ``origin``: the provenance the entity has afterwards; None keeps it, except that an
+    accepted suggestion whose edges move becomes ``"edited"``.
+    """
+
+    doc_id: int
+    start: int
+    end: int
+    new_start: int
+    new_end: int
+    origin: str | None = None
+
+
+def resize_entity(session: Session, op: ResizeEntity) -> ResizeEntity:
+    """Apply ``op`` in the caller's session; returns the op that undoes it.
+
+    Refused (:class:`AnnotationError`, nothing changed) when no entity has the old span, or
+    the new one lies outside the text, is only white space or overlaps another entity.
+    """
+    doc = session.get(Document, op.doc_id)
+    if doc is None:
+        raise AnnotationError(f"no document with id {op.doc_id}")
+    row = session.scalars(
+        select(EntityAnnotation).where(
+            EntityAnnotation.document_id == op.doc_id,
+            EntityAnnotation.start == op.start,
+            EntityAnnotation.end == op.end,
+        )
+    ).first()
+    if row is None:
+        raise AnnotationError(f"no entity at [{op.start}, {op.end}) in this document")
+    start, end = op.new_start, op.new_end
+    if not (0 <= start < end <= len(doc.text)):
+        raise AnnotationError(
+            f"span [{start}, {end}) lies outside the document (length {len(doc.text)})"
+        )
+    if not doc.text[start:end].strip():
+        raise AnnotationError("an entity cannot be only white space")
+    for other in doc.entities:
+        if other.id != row.id and other.start < end and start < other.end:
+            raise AnnotationError(
+                f"would overlap the {other.label.name} entity "
+                f"{doc.text[other.start:other.end]!r}; change or delete that one first"
+            )
+    inverse = ResizeEntity(op.doc_id, start, end, row.start, row.end, row.origin)
+    if op.origin is not None:
+        row.origin = op.origin
+    elif row.origin == "accepted":
+        row.origin = "edited"
+    row.start, row.end = start, end
+    session.flush()
+    return inverse
