@@ -85,7 +85,8 @@ class FakePredictor:
 
 
 def test_labelling_training_snapshot_and_preannotation_together(tmp_path: Path) -> None:
-    preannotate_mod = pytest.importorskip("core.active.preannotate")
+    from core.active import preannotate as preannotate_mod
+
     path = tmp_path / "busy.db"
     project = _make_project(path)
     with project.write() as s:
@@ -172,6 +173,9 @@ def test_labelling_training_snapshot_and_preannotation_together(tmp_path: Path) 
         t.start()
     for t in threads:
         t.join(timeout=240)
+    hung = [name for name, t in zip(("gui", "trainer_snapshots", "preannotation"), threads)
+            if t.is_alive()]
+    assert not hung, f"threads still running after 240 s (deadlock?): {hung}"
     _, other_err = other.communicate(timeout=240)
     assert other.returncode == 0, other_err
     assert not errors, errors[:10]
