@@ -44,3 +44,38 @@ def test_importing_every_core_module_loads_no_qt() -> None:
     )
     result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def _lint_imports(*args: str) -> subprocess.CompletedProcess[str]:
+    exe = Path(sys.executable).with_name("lint-imports")
+    command = [str(exe)] if exe.exists() else [sys.executable, "-m", "importlinter.cli"]
+    return subprocess.run(
+        [*command, "--no-cache", *args], cwd=REPO, capture_output=True, text=True, timeout=300
+    )
+
+
+def test_import_contracts_are_kept() -> None:
+    """The layering of docs/architecture.md ("The parts"), as written in pyproject.toml's
+    [tool.importlinter]: core never imports annotator, benchmarks or Qt; annotator goes
+    through the facade; the layers inside core."""
+    result = _lint_imports()
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "0 broken" in result.stdout and "BROKEN" not in result.stdout
+
+
+def test_a_broken_contract_fails(tmp_path: Path) -> None:
+    """The check bites: a contract the code breaks (annotator imports core) is reported."""
+    config = tmp_path / "contracts.toml"
+    config.write_text(
+        "[tool.importlinter]\n"
+        'root_packages = ["core", "annotator"]\n'
+        "[[tool.importlinter.contracts]]\n"
+        'name = "annotator without core"\n'
+        'type = "forbidden"\n'
+        'source_modules = ["annotator"]\n'
+        'forbidden_modules = ["core"]\n',
+        encoding="utf-8",
+    )
+    result = _lint_imports("--config", str(config))
+    assert result.returncode != 0
+    assert "annotator without core BROKEN" in result.stdout, result.stdout + result.stderr
