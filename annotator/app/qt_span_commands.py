@@ -1,4 +1,5 @@
-"""The undoable edge move of an entity: a thin QUndoCommand over :mod:`core.span_edit`.
+"""The undoable edge move of an entity: a thin QUndoCommand over the project facade
+(``project.apply`` of :class:`core.span_edit.ResizeEntity`).
 
 Redo applies the operation in its own transaction (committed at once, like every edit);
 core returns the inverse, which undo applies (and whose own inverse a later redo applies).
@@ -12,7 +13,7 @@ from typing import TYPE_CHECKING
 from PySide6.QtGui import QUndoCommand
 
 from core.errors import AnnotatorError
-from core.span_edit import ResizeEntity, resize_entity
+from core.span_edit import ResizeEntity
 
 if TYPE_CHECKING:
     from annotator.app.qt_commands import QtProjectContext
@@ -32,14 +33,15 @@ class ResizeEntityCommand(QUndoCommand):
 
     def _apply(self) -> None:
         try:
-            with self.ctx.project.write() as session:
-                self._next = resize_entity(session, self._next)
+            changes = self.ctx.project.apply(self._next)
         except AnnotatorError as exc:
             self.failed = True
             self.setObsolete(True)
             self.ctx.message.emit(str(exc))
         else:
             self.failed = False
+            assert isinstance(changes.inverse, ResizeEntity)
+            self._next = changes.inverse
         self.ctx.documentChanged.emit(self.doc_id)
 
     def redo(self) -> None:

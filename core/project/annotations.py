@@ -17,6 +17,7 @@ from core.project.ops import (
     RelabelEntity,
     RemoveEntity,
     RemoveQuestion,
+    ResizeEntity,
     SetAnswer,
     SetClasses,
     SetReviewStatus,
@@ -44,6 +45,13 @@ class Annotations:
 
     def remove_entity(self, doc_id: int, start: int, end: int) -> Changes:
         return self._project.apply(RemoveEntity(doc_id, start, end))
+
+    def resize_entity(
+        self, doc_id: int, start: int, end: int, new_start: int, new_end: int
+    ) -> Changes:
+        """Move the entity ``[start, end)`` to ``[new_start, new_end)`` (an accepted one
+        becomes "edited"); refused over another entity or outside the text."""
+        return self._project.apply(ResizeEntity(doc_id, start, end, new_start, new_end))
 
     def relabel_entity(self, doc_id: int, start: int, end: int, label: str) -> Changes:
         return self._project.apply(RelabelEntity(doc_id, start, end, label))

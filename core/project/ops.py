@@ -19,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.project.changes import Changes, document_changes
+from core.span_edit import ResizeEntity, resize_entity
 from core.store import repo
 from core.store.models import (
     AnswerAnnotation,
@@ -188,7 +189,7 @@ class Batch:
 
 
 Op = (
-    AddEntity | RemoveEntity | RelabelEntity | SetClasses | SetAnswer | AddQuestion
+    AddEntity | RemoveEntity | RelabelEntity | ResizeEntity | SetClasses | SetAnswer | AddQuestion
     | RemoveQuestion | SetReviewStatus | SetSuggestionState | Decide | AddLabel | UpdateLabel
     | DeleteLabel | Batch
 )
@@ -289,6 +290,11 @@ def _relabel_entity(session: Session, op: RelabelEntity) -> Changes:
     row = _entity_at(session, op.doc_id, op.start, op.end)
     inverse = RelabelEntity(op.doc_id, op.start, op.end, row.label.name)
     repo.relabel_entity(session, row.id, op.label)
+    return document_changes(op.doc_id, TaskKind.NER).with_inverse(inverse)
+
+
+def _resize_entity(session: Session, op: ResizeEntity) -> Changes:
+    inverse = resize_entity(session, op)
     return document_changes(op.doc_id, TaskKind.NER).with_inverse(inverse)
 
 
@@ -429,6 +435,7 @@ _APPLY = {
     AddEntity: _add_entity,
     RemoveEntity: _remove_entity,
     RelabelEntity: _relabel_entity,
+    ResizeEntity: _resize_entity,
     SetClasses: _set_classes,
     SetAnswer: _set_answer,
     AddQuestion: _add_question,

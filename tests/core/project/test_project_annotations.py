@@ -57,6 +57,18 @@ def test_remove_and_relabel_imported_entity_keep_provenance(project: Project) ->
     _undo_redo(project, relabelled, before, after)
 
 
+def test_resize_entity(project: Project) -> None:
+    d0 = doc_id(project, "d0")
+    before = state(project)
+    changes = project.annotations.resize_entity(d0, 13, 19, 8, 19)  # "with asthma"
+    assert changes.documents == {d0} and changes.kinds == {TaskKind.NER}
+    after = state(project)
+    assert after["documents"][d0]["entities"][0][:3] == (8, 19, "Disease")
+    _undo_redo(project, changes, before, after)
+    with pytest.raises(AnnotatorError, match="outside"):
+        project.annotations.resize_entity(d0, 13, 19, 13, 500)
+
+
 def test_set_classes(project: Project) -> None:
     d1 = doc_id(project, "d1")
     before = state(project)

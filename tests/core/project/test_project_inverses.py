@@ -21,6 +21,8 @@ edit = st.one_of(
     st.tuples(st.just("add_entity"), st.integers(0, 2), st.integers(0, 50), st.integers(1, 12),
               st.sampled_from(LABELS)),
     st.tuples(st.just("remove_entity"), st.integers(0, 2), st.integers(0, 9)),
+    st.tuples(st.just("resize_entity"), st.integers(0, 2), st.integers(0, 9),
+              st.integers(-6, 6), st.integers(-6, 6)),
     st.tuples(st.just("relabel_entity"), st.integers(0, 2), st.integers(0, 9),
               st.sampled_from(LABELS)),
     st.tuples(st.just("set_classes"), st.integers(0, 2),
@@ -84,6 +86,9 @@ def _run(project: Project, ids: list[int], step: tuple) -> Changes:  # type: ign
     if name == "remove_entity":
         e = entity(step[2])
         return a.remove_entity(d, e.start, e.end)
+    if name == "resize_entity":
+        e = entity(step[2])
+        return a.resize_entity(d, e.start, e.end, e.start + step[3], e.end + step[4])
     if name == "relabel_entity":
         e = entity(step[2])
         return a.relabel_entity(d, e.start, e.end, step[3])
