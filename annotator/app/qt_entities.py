@@ -162,8 +162,8 @@ class QtEntitiesView(QWidget):
         if entity is not None:
             self.info.setText(
                 f"<b>{entity.label}</b> “{self.doc.text[entity.start:entity.end]}” — press a "
-                "label key to change it, Delete to remove it, drag its edges (or Alt+←/→ for "
-                "its end, Alt+Shift+←/→ for its start) to resize it, or right-click"
+                "label key to change it, Delete to remove it, drag an edge or press Alt+←/→ "
+                "(moves the edge nearer the cursor) to resize it, or right-click"
             )
         elif suggestion is not None:
             self.info.setText(

@@ -6,8 +6,10 @@ selection on top. So a 50,000-character note with 1,800 spans, even one without 
 breaks, scrolls without work of ours (see benchmarks/bench_gui_long_note.py).
 
 Spans marked ``editable`` can be resized: drag an edge (the mouse pointer becomes a resize
-arrow over it), or move the edges of the span under the cursor by one word with the keyboard
-(Alt+Left/Right: its end; Alt+Shift+Left/Right: its start). The view only reports the new
+arrow over it), or press Alt+Left/Right to move the edge of the span under the cursor that is
+nearer the cursor by one word (the cursor then sits on that edge, so the next press moves it
+again; a one-word span grows in the arrow's direction). Alt alone, as window managers bind
+Shift+Alt and Ctrl+Alt with the arrows (openbox, GNOME, Xfce). The view only reports the new
 extent (``spanResized``), snapped to words; the owner changes the store.
 """
 
@@ -40,11 +42,7 @@ from core.words import move_edge
 _SUGGESTION_ALPHA = {False: {False: 45, True: 90}, True: {False: 95, True: 150}}
 _HUMAN_ALPHA = {False: 140, True: 200}
 EDGE_GRAB_PX = 4  # how close to a span's edge the mouse must be to drag it
-# Keyboard edge moves: (key, with Shift) -> (edge, step).
-EDGE_KEYS = {
-    (Qt.Key.Key_Right, False): ("end", 1), (Qt.Key.Key_Left, False): ("end", -1),
-    (Qt.Key.Key_Left, True): ("start", -1), (Qt.Key.Key_Right, True): ("start", 1),
-}
+EDGE_KEYS = {Qt.Key.Key_Left: -1, Qt.Key.Key_Right: 1}  # with Alt: move an edge one word
 
 
 @dataclass(frozen=True)
@@ -323,9 +321,9 @@ class QtSpanTextEdit(QPlainTextEdit):
             return snap_to_words(self._text, span.start, max(cp, span.start + 1))
         return snap_to_words(self._text, min(cp, span.end - 1), span.end)
 
-    def _resize(self, span: SpanStyle, start: int, end: int) -> None:
+    def _resize(self, span: SpanStyle, start: int, end: int, edge: str) -> None:
         if end > start and (start, end) != (span.start, span.end):
-            self.set_cursor_code_point(start)  # the cursor stays on the span
+            self.set_cursor_code_point(start if edge == "start" else end)  # on the moved edge
             self.spanResized.emit(span.start, span.end, start, end)
 
     def mousePressEvent(self, event: QMouseEvent) -> None:
@@ -356,11 +354,11 @@ class QtSpanTextEdit(QPlainTextEdit):
 
     def mouseReleaseEvent(self, event: QMouseEvent) -> None:
         if self._drag is not None:
-            span = self._drag[0]
+            span, edge = self._drag
             start, end = self._dragged_extent(event.position().toPoint())
             self._drag = None
             self.set_cursor_code_point(span.start)  # drop the feedback selection
-            self._resize(span, start, end)
+            self._resize(span, start, end, edge)
             event.accept()
             return
         super().mouseReleaseEvent(event)
@@ -371,21 +369,23 @@ class QtSpanTextEdit(QPlainTextEdit):
                 self.select_code_points(s, e)
 
     def _move_edge_by_key(self, event: QKeyEvent) -> bool:
-        """Alt(+Shift)+Left/Right on an editable span under the cursor: move an edge."""
+        """Alt+Left/Right on an editable span under the cursor: move its nearer edge."""
         mods = event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier
-        shift = bool(mods & Qt.KeyboardModifier.ShiftModifier)
-        if mods & ~Qt.KeyboardModifier.ShiftModifier != Qt.KeyboardModifier.AltModifier:
-            return False
-        move = EDGE_KEYS.get((event.key(), shift))
-        if move is None:
+        step = EDGE_KEYS.get(event.key())
+        if mods != Qt.KeyboardModifier.AltModifier or step is None:
             return False
         cp = self.cursor_code_point()
-        span = next((s for s in self.spans_at(cp) if s.editable and s.start <= cp < s.end), None)
-        span = span or next((s for s in self.spans_at(cp) if s.editable), None)
+        spans = [s for s in self.spans_at(cp) if s.editable]
+        span = next((s for s in spans if s.start <= cp < s.end), spans[0] if spans else None)
         if span is None:
             return False
-        edge, step = move
-        self._resize(span, *move_edge(self._text, span.start, span.end, edge=edge, step=step))
+        edge = "start" if cp - span.start < span.end - cp else "end"
+        moved = move_edge(self._text, span.start, span.end, edge=edge, step=step)
+        shrinks = (edge == "start") == (step > 0)
+        if moved == (span.start, span.end) and shrinks:  # one word: grow the other way
+            edge = "end" if edge == "start" else "start"
+            moved = move_edge(self._text, span.start, span.end, edge=edge, step=step)
+        self._resize(span, *moved, edge)
         return True
 
     def keyPressEvent(self, event: QKeyEvent) -> None:

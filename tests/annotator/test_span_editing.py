@@ -97,31 +97,36 @@ def test_resize_cursor_over_edges_only_of_human_entities(qtbot, window) -> None:
     assert view.editor.edge_at(_caret(view.editor, a)) is None
 
 
-def test_keyboard_moves_edges_one_word_and_refuses_overlaps(qtbot, window) -> None:  # type: ignore[no-untyped-def]
+def test_keyboard_moves_the_nearer_edge_one_word_and_refuses_overlaps(qtbot, window) -> None:  # type: ignore[no-untyped-def]
     did, view = _open(window)
     text = view.doc.text
     m = text.index("metformin")
     _label(qtbot, view, m, m + 9, "2")
     d = text.index("500 mg")
     _label(qtbot, view, d, d + 3, "2")
-    view.editor.set_cursor_code_point(d + 1)
-    qtbot.keyClick(view.editor, Qt.Key.Key_Right, ALT)
+    view.editor.set_cursor_code_point(d + 1)  # nearer the start of the one-word "500"...
+    qtbot.keyClick(view.editor, Qt.Key.Key_Right, ALT)  # ...which cannot shrink: it grows
     assert entities(window.project, did)[1] == ("500 mg", "Medication")
+    assert view.editor.cursor_code_point() == d + 6  # on the moved edge
     qtbot.keyClick(view.editor, Qt.Key.Key_Right, ALT)
     qtbot.keyClick(view.editor, Qt.Key.Key_Right, ALT)  # on purpose: the full stop too
     assert entities(window.project, did)[1] == ("500 mg daily.", "Medication")
     qtbot.keyClick(view.editor, Qt.Key.Key_Left, ALT)
-    qtbot.keyClick(view.editor, Qt.Key.Key_Right, ALT | SHIFT)  # the start one word later
+    view.editor.set_cursor_code_point(d)  # at the start: the start edge moves
+    qtbot.keyClick(view.editor, Qt.Key.Key_Right, ALT)
     assert entities(window.project, did)[1] == ("mg daily", "Medication")
     steps = window.ctx.undo_stack.count()
-    qtbot.keyClick(view.editor, Qt.Key.Key_Left, ALT | SHIFT)
-    qtbot.keyClick(view.editor, Qt.Key.Key_Left, ALT | SHIFT)  # onto "metformin": refused
+    qtbot.keyClick(view.editor, Qt.Key.Key_Left, ALT)
+    qtbot.keyClick(view.editor, Qt.Key.Key_Left, ALT)  # onto "metformin": refused
     assert "overlap" in window.statusBar().currentMessage()
     assert entities(window.project, did) == [
         ("metformin", "Medication"), ("500 mg daily", "Medication"),
     ]
     assert window.ctx.undo_stack.count() == steps + 1
-    for _ in range(6):  # the six moves, each its own step
+    view.editor.set_cursor_code_point(m + 9)  # the end of the one-word "metformin"
+    qtbot.keyClick(view.editor, Qt.Key.Key_Left, ALT)  # cannot shrink: grows to the left
+    assert entities(window.project, did)[0] == ("takes metformin", "Medication")
+    for _ in range(7):  # the seven moves, each its own step
         window.act_undo.trigger()
     assert entities(window.project, did) == [("metformin", "Medication"), ("500", "Medication")]
 
