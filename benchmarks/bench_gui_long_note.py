@@ -149,8 +149,6 @@ def main() -> int:
     from PySide6.QtGui import QKeyEvent
     from PySide6.QtWidgets import QApplication
 
-    from annotator.app import qt_main_window
-    from annotator.app.doc_data import load_document
     from annotator.app.main import make_application
     from annotator.app.qt_main_window import QtMainWindow
     from core.types import TaskKind
@@ -186,7 +184,7 @@ def main() -> int:
         win.show_document(doc_id)
         settle()
         t1 = time.perf_counter()
-        doc = load_document(project, doc_id)
+        doc = project.documents.get(doc_id)
         t2 = time.perf_counter()
         view.show_document(None)
         settle()
@@ -225,6 +223,8 @@ def main() -> int:
     key = next(lab.shortcut for lab in view.task.labels if lab.name == "Procedure")
     reload_s: list[float] = []
 
+    load_document = project.documents.get
+
     def timed_load(*a: Any) -> Any:
         t = time.perf_counter()
         try:
@@ -242,13 +242,13 @@ def main() -> int:
         editor.select_code_points(start, start + len(words))
         settle()
         reload_s.clear()
-        qt_main_window.load_document = timed_load  # type: ignore[assignment]
+        project.documents.get = timed_load  # type: ignore[method-assign]
         t0 = time.perf_counter()
         QApplication.sendEvent(editor, QKeyEvent(QKeyEvent.Type.KeyPress, ord(key.upper()),
                                                  Qt.KeyboardModifier.NoModifier, key))
         settle()
         added.append(time.perf_counter() - t0)
-        qt_main_window.load_document = load_document
+        project.documents.get = load_document  # type: ignore[method-assign]
         reloads.append(sum(reload_s))
     entities_added = entity_count() - before
 
