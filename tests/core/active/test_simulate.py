@@ -28,7 +28,8 @@ def _settings(base: Path, task: TaskKind, **kw: object) -> SimulationSettings:
 
 def test_tiny_ner_simulation_json_shape(tiny_bert: Path) -> None:
     events: list[SimulationEvent] = []
-    result = simulate(_settings(tiny_bert, TaskKind.NER), ner_docs(40, seed=1),
+    result = simulate(_settings(tiny_bert, TaskKind.NER, min_steps=16, learning_rate=1e-2),
+                      ner_docs(40, seed=1),
                       ner_docs(10, seed=2), on_event=events.append)
     data = json.loads(json.dumps(result.to_dict()))
     assert data["metric"] == "f1" and set(data["curves"]) == {"random", "diverse"}
@@ -37,7 +38,23 @@ def test_tiny_ner_simulation_json_shape(tiny_bert: Path) -> None:
         assert all(0.0 <= p["f1"] <= 1.0 for p in curve)
         assert len(data["per_seed"][name]) == 1
     assert len(events) == 6
-    assert set(data["comparison"]["strategies"]) == {"random", "diverse"}
+    # The events, the per-seed curves and the mean curves are the same trainings.
+    for e in events:
+        point = data["per_seed"][e.strategy][e.seed][e.round]
+        assert (point["round"], point["labels"]) == (e.round, e.labels)
+        assert point["f1"] == pytest.approx(e.value)
+        assert data["curves"][e.strategy][e.round]["f1"] == pytest.approx(e.value, abs=1e-4)
+    # The tiny model learns the drug names from 24 labelled sentences.
+    assert all(curve[-1]["f1"] > 0.5 for curve in data["curves"].values()), data["curves"]
+    comparison = data["comparison"]
+    assert set(comparison["strategies"]) == {"random", "diverse"}
+    assert comparison["target"] == data["curves"]["random"][-1]["f1"]
+    assert comparison["reference_labels"] == 24
+    assert comparison["strategies"]["random"]["final"] == comparison["target"]
+    for name, row in comparison["strategies"].items():
+        curve = data["curves"][name]
+        assert row["labels_to_reach"] == labels_to_reach(
+            [p["labels"] for p in curve], [p["f1"] for p in curve], comparison["target"])
 
 
 def test_same_seed_set_for_every_strategy_and_two_seeds(tiny_bert: Path) -> None:
@@ -70,15 +87,28 @@ def test_bad_settings_are_clear(tiny_bert: Path) -> None:
         _settings(tiny_bert, TaskKind.NER, strategies=("bald",))
 
 
-def test_min_steps_floor_reaches_every_training(tiny_bert: Path) -> None:
-    from core.active.simulate import Simulation
+def test_min_steps_floor_reaches_every_training(
+        tiny_bert: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every training of the simulation really takes the floor of optimizer steps (12 seed
+    documents at batch 8 are 2 steps an epoch), and without a floor exactly its epochs."""
+    from core.engine.job import TrainingJob
 
-    pool, dev = ner_docs(40, seed=1), ner_docs(10, seed=2)
-    floored = Simulation(_settings(tiny_bert, TaskKind.NER, epochs=1, min_steps=40), pool, dev)
-    s = floored._training_settings(0, None)
-    assert (s.epochs, s.min_steps) == (1, 40)
-    # explicit epochs without a floor: exactly those epochs, as the engine does
-    plain = Simulation(_settings(tiny_bert, TaskKind.NER, epochs=1), pool, dev)
-    assert plain._training_settings(0, None).min_steps == 0
+    steps: list[int] = []
+    real_run = TrainingJob.run
+
+    def counting_run(self: TrainingJob) -> object:
+        result = real_run(self)
+        steps.append(result.steps)
+        return result
+
+    monkeypatch.setattr(TrainingJob, "run", counting_run)
+    pool, dev = ner_docs(40, seed=1), ner_docs(6, seed=2)
+    simulate(_settings(tiny_bert, TaskKind.NER, strategies=("random",), rounds=1, epochs=1,
+                       min_steps=10), pool, dev)
+    assert len(steps) == 2 and all(n >= 10 for n in steps), steps
+    steps.clear()
+    simulate(_settings(tiny_bert, TaskKind.NER, strategies=("random",), rounds=1, epochs=1),
+             pool, dev)
+    assert steps == [2, 3], steps  # 12 then 18 documents, one epoch at batch 8
     with pytest.raises(AnnotatorError, match="min-steps must be >= 0"):
         _settings(tiny_bert, TaskKind.NER, min_steps=-1)
