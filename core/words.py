@@ -41,6 +41,7 @@ _OPENERS = {"(": ")", "[": "]", "{": "}", "\u201c": "\u201d", "\u2018": "\u2019"
 _CLOSERS = {v: k for k, v in _OPENERS.items()}
 _PLACEHOLDER = re.compile(r"\*\*[A-Z][A-Z0-9_-]*(?:\[[^\]\n]{0,80}\])?")
 _ABBREVIATION_PART = 3  # letters per part of an abbreviation with inner dots ("b.i.d.")
+_MARGIN = 200  # characters of context a snap looks at beyond the span
 
 
 @dataclass(frozen=True)
@@ -150,6 +151,22 @@ def tokens(text: str) -> tuple[Token, ...]:
     return tuple(out)
 
 
+def _tokens_near(text: str, start: int, end: int) -> tuple[Token, ...]:
+    """The tokens of ``text`` around ``[start, end)``: those of a stretch reaching at least
+    ``_MARGIN`` characters further on both sides, cut at white space. Token rules look at
+    neighbouring characters only (a placeholder spans at most ~90), so the tokens near the
+    span are the same as :func:`tokens` gives for the whole text; on a long note this keeps
+    a snap fast (a mouse move during a drag snaps)."""
+    lo, hi = max(0, start - _MARGIN), min(len(text), end + _MARGIN)
+    while lo > 0 and not text[lo - 1].isspace():
+        lo -= 1
+    while hi < len(text) and not text[hi].isspace():
+        hi += 1
+    if lo == 0 and hi == len(text):
+        return tokens(text)
+    return tuple(Token(t.start + lo, t.end + lo, t.punctuation) for t in tokens(text[lo:hi]))
+
+
 def _trim_space(text: str, start: int, end: int) -> tuple[int, int]:
     while start < end and text[start].isspace():
         start += 1
@@ -189,7 +206,8 @@ def snap_span(
     an abbreviation ("b.i.d."). With ``keep_punctuation`` edge punctuation is kept. Returns
     ``(s, s)`` (empty) when nothing but white space, or with the trimming nothing, is left.
     """
-    toks = tokens(text)
+    start, end = max(0, min(start, end)), min(len(text), max(start, end))
+    toks = _tokens_near(text, start, end)
     return _snap(text, toks, [t.end for t in toks], start, end, keep_punctuation)
 
 
@@ -280,7 +298,15 @@ def move_edge(text: str, start: int, end: int, *, edge: str, step: int) -> tuple
     """
     if edge not in ("start", "end") or step not in (-1, 1):
         raise ValueError(f"edge must be 'start' or 'end' and step -1 or 1, not {edge!r}, {step}")
-    toks = tokens(text)
+    moved = _move_edge(_tokens_near(text, start, end), start, end, edge, step)
+    if moved == (start, end):  # no token in reach: look at the whole text (rare)
+        moved = _move_edge(tokens(text), start, end, edge, step)
+    return moved
+
+
+def _move_edge(
+    toks: Sequence[Token], start: int, end: int, edge: str, step: int
+) -> tuple[int, int]:
     if edge == "end":
         if step > 0:
             ends = [t.end for t in toks if t.end > end]

@@ -169,3 +169,25 @@ def test_snap_spans_joins_and_resolves_overlaps() -> None:
         (c, x + 5, "Procedure"),
     ]
     assert snap_spans(DEMO, [(x + 4, x + 6, "Disease")]) == [(x, x + 5, "Disease")]
+
+
+@given(text_strategy, st.integers(0, 40), st.integers(0, 40), st.integers(0, 3))
+def test_snapping_near_a_span_sees_the_tokens_of_the_whole_text(
+    text: str, a: int, b: int, pad: int
+) -> None:
+    """The snap looks only at the text around the span; padding the text far away (beyond the
+    context it reads) must not change the result."""
+    far = ("x " * 150 + "**NAME[A B] ") * pad
+    s, e = min(a, len(text)), min(b, len(text))
+    alone = snap_span(text, s, e)
+    padded = snap_span(far + text + " " + far, s + len(far), e + len(far))
+    assert padded == (alone[0] + len(far), alone[1] + len(far))
+    for edge in ("start", "end"):
+        for step in (-1, 1):
+            lo, hi = sorted((s, e))
+            if hi > lo:
+                moved = move_edge(text, lo, hi, edge=edge, step=step)
+                padded_move = move_edge(far + text + " " + far, lo + len(far), hi + len(far),
+                                        edge=edge, step=step)
+                if moved != (lo, hi):  # (unmoved at the text's ends, where padding has words)
+                    assert padded_move == (moved[0] + len(far), moved[1] + len(far))
