@@ -249,10 +249,34 @@ def test_diverse_queue_with_predictor(ner_project: Project, tiny_models: TinyMod
 
 
 @pytest.mark.filterwarnings("ignore:.*quantize:UserWarning")
-def test_quantized_prediction_runs(ner_project: Project) -> None:
+def test_quantized_prediction_agrees_with_fp32(ner_project: Project,
+                                              tiny_models: TinyModels) -> None:
+    import torch
+
+    from core.active.preannotate import quantize_predictor
+    from core.engine.predict import Predictor
+
+    with ner_project.read() as s:
+        docs = [DocumentRecord(text=t) for t in s.scalars(
+            select(Document.text).where(Document.id.in_([1, 2, 3])).order_by(Document.id))]
+    fp32 = Predictor(tiny_models["ner"], device="cpu").predict(docs)
+    int8 = Predictor(tiny_models["ner"], device="cpu")
+    quantize_predictor(int8)
+    assert any(isinstance(m, torch.ao.nn.quantized.dynamic.Linear)
+               for m in int8.loaded.model.modules())  # really int8
+    q = int8.predict(docs)
+    for a, b in zip(fp32, q):
+        assert [(sp.start, sp.end, sp.label) for sp in a.spans] == [
+            (sp.start, sp.end, sp.label) for sp in b.spans]
+        assert np.abs(a.word_probs - b.word_probs).max() < 0.05
     result = preannotate(ner_project, "ner", quantize=True, doc_ids=[1, 2, 3])
     assert result.quantized and result.documents == 3
     assert np.isfinite(result.documents_per_second)
+    # What was stored is what the int8 model predicted.
+    stored = sorted((r.document_id, r.payload["start"], r.payload["end"], r.payload["label"])
+                    for r in _suggestions(ner_project))
+    assert stored == sorted((i + 1, sp.start, sp.end, sp.label)
+                            for i, p in enumerate(q) for sp in p.spans)
 
 
 def test_dev_documents_get_suggestions_but_never_enter_the_queue(ner_project: Project) -> None:
