@@ -13,16 +13,20 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def shared_data_dir() -> Path | None:
-    """The shared corpora (``../shared/data`` beside the repository), if present."""
-    for candidate in (REPO.parent / "shared" / "data", REPO / "shared" / "data"):
-        if candidate.is_dir():
-            return candidate
-    return None
+    """The shared corpora, ``../shared/data`` beside the repository, if present. The one
+    lookup of the whole suite (every ``shared_data`` fixture goes through it)."""
+    candidate = (REPO.parent / "shared" / "data").resolve()
+    return candidate if candidate.is_dir() else None
 
 
 @pytest.fixture
 def shared_data() -> Path:
+    """``../shared/data``; under CI (``CI=true``) its absence fails the test instead of
+    skipping it, so a broken checkout cannot turn the corpus tests into silent skips."""
     path = shared_data_dir()
     if path is None:
-        pytest.skip("../shared/data is not present")
+        message = f"the shared corpora are not there: {REPO.parent / 'shared' / 'data'}"
+        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+            pytest.fail(message + " (CI must have them)", pytrace=False)
+        pytest.skip(message + " (put them there to run the corpus tests)")
     return path

@@ -28,8 +28,6 @@ def zygote() -> Iterator[Zygote]:
 @pytest.fixture(scope="session")
 def tiny_base(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
     """A tiny random BERT base model directory (safetensors + fast tokenizer)."""
-    pytest.importorskip("transformers")
-    pytest.importorskip("core.engine.modelio")
     from .reliability_lib import make_tiny_base_model
 
     return make_tiny_base_model(tmp_path_factory.mktemp("tiny") / "base")
@@ -46,8 +44,6 @@ def tiny_ner(tiny_base, tmp_path_factory: pytest.TempPathFactory):  # type: igno
 @pytest.fixture(scope="session")
 def engine_zygote() -> Iterator[Zygote]:
     """A fork server with torch, transformers and the engine already imported."""
-    pytest.importorskip("core.engine.project_bridge")
-    pytest.importorskip("core.active.preannotate")
     z = Zygote(preload=("torch", "transformers", "core.engine.job", "core.engine.project_bridge",
                         "core.engine.predict", "core.active.preannotate"))
     yield z

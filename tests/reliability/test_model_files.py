@@ -62,7 +62,7 @@ def test_the_source_check_has_teeth(tmp_path: Path) -> None:
 
 # --- damaged model directories -------------------------------------------------------------
 
-modelio = pytest.importorskip("core.engine.modelio")
+from core.engine import modelio
 
 
 def _copy(src: Path, tmp_path: Path, name: str = "m") -> Path:
@@ -221,7 +221,7 @@ def test_missing_checksum_is_refused(tiny_ner: Path, tmp_path: Path) -> None:
 
 
 def test_predictor_refuses_damaged_dir(tiny_ner: Path, tmp_path: Path) -> None:
-    predict = pytest.importorskip("core.engine.predict")
+    from core.engine import predict
     d = _copy(tiny_ner, tmp_path)
     _truncate_weights(d)
     with pytest.raises(ModelError):

@@ -5,6 +5,7 @@ predictions, and through the GUI's UTF-16 conversion."""
 
 from __future__ import annotations
 
+import importlib
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -60,7 +61,7 @@ RECORDS = [_record(t, labels) for t, labels in TRICKY]
 
 @pytest.mark.parametrize("ensure_ascii", [False, True])
 def test_import_store_export_import_keeps_characters(tmp_path: Path, ensure_ascii: bool) -> None:
-    formats = pytest.importorskip("core.formats")
+    formats = importlib.import_module("core.formats")
     src = tmp_path / "in.jsonl"
     src.write_text(
         "".join(json.dumps({"text": r.text, "label": [[s.start, s.end, s.label] for s in r.spans]},
@@ -90,7 +91,7 @@ def test_import_store_export_import_keeps_characters(tmp_path: Path, ensure_asci
 def test_conll_export_keeps_span_characters(tmp_path: Path) -> None:
     """CoNLL re-tokenizes (tokens joined by one space), so a span's characters survive up to
     white space inside the span; spans without inner white space survive exactly."""
-    formats = pytest.importorskip("core.formats")
+    formats = importlib.import_module("core.formats")
     out = tmp_path / "out.conll"
     formats.write_file(RECORDS, out, "conll")
     back = formats.read_file(out, "conll")
@@ -101,7 +102,7 @@ def test_conll_export_keeps_span_characters(tmp_path: Path) -> None:
 
 
 def test_squad_answers_keep_characters(tmp_path: Path) -> None:
-    formats = pytest.importorskip("core.formats")
+    formats = importlib.import_module("core.formats")
     from core.types import Answer, Question
 
     records = []
@@ -121,14 +122,14 @@ def test_squad_answers_keep_characters(tmp_path: Path) -> None:
 
 
 def test_csv_keeps_tricky_texts(tmp_path: Path) -> None:
-    formats = pytest.importorskip("core.formats")
+    formats = importlib.import_module("core.formats")
     out = tmp_path / "out.csv"
     formats.write_file([DocumentRecord(r.text) for r in RECORDS], out, "csv")
     assert [r.text for r in formats.read_file(out, "csv")] == [r.text for r in RECORDS]
 
 
 def test_engine_word_alignment_round_trip() -> None:
-    alignment = pytest.importorskip("core.engine.alignment")
+    alignment = importlib.import_module("core.engine.alignment")
     n = 0
     for r in RECORDS:
         tagging = alignment.spans_to_word_tags(r.text, r.spans)
@@ -144,8 +145,8 @@ def test_engine_word_alignment_round_trip() -> None:
 def test_engine_predictions_land_on_characters(tiny_ner: Path) -> None:
     """Random weights predict spans all over the text: every one must lie inside the text,
     start and end on word boundaries, and quote exactly ``text[start:end]``."""
-    predict = pytest.importorskip("core.engine.predict")
-    alignment = pytest.importorskip("core.engine.alignment")
+    predict = importlib.import_module("core.engine.predict")
+    alignment = importlib.import_module("core.engine.alignment")
     predictor = predict.Predictor(tiny_ner, device="cpu")
     texts = [r.text for r in RECORDS] + [r.text * 12 for r in RECORDS[:4]]  # long: windows
     preds = predictor.predict([DocumentRecord(t) for t in texts])
@@ -165,7 +166,7 @@ def test_engine_predictions_land_on_characters(tiny_ner: Path) -> None:
 
 
 def test_gui_utf16_conversion_round_trip() -> None:
-    offsets = pytest.importorskip("annotator.app.offsets")
+    offsets = importlib.import_module("annotator.app.offsets")
     positions = 0
     for r in RECORDS:
         index = offsets.Utf16Index(r.text)
@@ -188,7 +189,7 @@ def test_gui_utf16_conversion_round_trip() -> None:
 
 
 def test_half_selected_emoji_widens_to_whole_character() -> None:
-    offsets = pytest.importorskip("annotator.app.offsets")
+    offsets = importlib.import_module("annotator.app.offsets")
     text = "a😀b"
     index = offsets.Utf16Index(text)
     # Qt may report a selection ending between the two halves of the emoji.
@@ -199,8 +200,8 @@ def test_half_selected_emoji_widens_to_whole_character() -> None:
 def test_qt_document_sees_the_same_characters(qapp) -> None:  # type: ignore[no-untyped-def]
     """What the GUI shows: a QTextDocument of display_text, spans selected by UTF-16
     positions, quotes the stored characters (CR shown as a line break)."""
-    pytest.importorskip("PySide6")
-    offsets = pytest.importorskip("annotator.app.offsets")
+    import PySide6
+    offsets = importlib.import_module("annotator.app.offsets")
     from PySide6.QtGui import QTextCursor, QTextDocument
 
     n = 0

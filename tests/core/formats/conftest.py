@@ -1,4 +1,5 @@
-"""Fixtures of the format tests: the shared corpora and small files written on the fly."""
+"""Fixtures of the format tests: small files written on the fly (the shared corpora come
+from ``shared_data`` in tests/conftest.py)."""
 
 from __future__ import annotations
 
@@ -8,22 +9,6 @@ from pathlib import Path
 import pytest
 
 from core.errors import InputError
-
-REPO_ROOT = Path(__file__).resolve().parents[3]
-
-
-def shared_data_dir() -> Path | None:
-    """``../shared/data`` beside the repository, or None when it is not there."""
-    candidate = (REPO_ROOT / ".." / "shared" / "data").resolve()
-    return candidate if candidate.is_dir() else None
-
-
-@pytest.fixture
-def shared_data() -> Path:
-    found = shared_data_dir()
-    if found is None:
-        pytest.skip("the shared corpora (../shared/data) are not available")
-    return found
 
 
 @pytest.fixture
