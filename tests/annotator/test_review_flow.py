@@ -74,3 +74,21 @@ def test_restart_shows_every_label(qtbot, project_path) -> None:  # type: ignore
     assert again.views[TaskKind.CLASSIFY].buttons["good"].isChecked()
     assert str(project_path) in __import__("annotator.app.qt_main_window", fromlist=["x"]).recent_projects()
     again.close()
+
+
+def test_status_column_follows_the_view_shown(qtbot, window) -> None:  # type: ignore[no-untyped-def]
+    """A note labelled for entities is "labelled" in the entities view only."""
+    did = doc_id(window.project, "d0")
+    window.project.annotations.add_entity(did, 40, 49, "Medication")  # "metformin"
+    window.tabs.setCurrentWidget(window.views[TaskKind.NER])
+    model = window.doc_list.model
+    model.refresh()
+    assert window.doc_list.kind is TaskKind.NER
+    assert model.doc_row(model.row_of(did)).status == "labelled"
+    window.tabs.setCurrentWidget(window.views[TaskKind.CLASSIFY])
+    assert window.doc_list.kind is TaskKind.CLASSIFY
+    row = model.doc_row(model.row_of(did))
+    assert row.status == "unlabelled" and row.labels == ""
+    with qtbot.waitSignal(window.countsUpdated, timeout=5000) as blocker:
+        window.update_counts()
+    assert blocker.args[0].statuses["labelled"] == 0
