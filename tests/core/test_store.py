@@ -331,20 +331,14 @@ def test_seconds_per_annotation_uses_human_gaps(project: Project) -> None:
         assert repo.seconds_per_annotation(s) == 20.0
 
 
-def test_schema_1_file_is_upgraded_to_2_with_backup(tmp_path: Path) -> None:
-    """A real file of schema 1 (before training runs recorded their process) upgrades."""
+def test_schema_1_file_is_upgraded_with_backup(tmp_path: Path) -> None:
+    """A real file of schema 1 (before training runs recorded their process), as the tool of
+    that schema wrote it (tests/core/data/schema1.sql), upgrades to the current schema."""
     path = tmp_path / "v1.db"
-    with Project.create(path, tasks={"ner": ["Disease"]}) as p:
-        with p.write() as s:
-            repo.add_documents(s, [DocumentRecord("flu", spans=(EntitySpan(0, 3, "Disease"),))])
+    dump = (Path(__file__).parent / "data" / "schema1.sql").read_text(encoding="utf-8")
     raw = sqlite3.connect(path)
-    raw.execute("ALTER TABLE training_runs DROP COLUMN pid")
-    raw.execute("ALTER TABLE training_runs DROP COLUMN host")
-    raw.execute("DROP TABLE document_tasks")  # schema 3
-    raw.execute("INSERT INTO training_runs (task_id, settings, status, epochs, warnings, log, started_at) "
-                "VALUES (1, '{}', 'running', '[]', '[]', '', '2026-01-01 00:00:00')")
-    raw.execute("UPDATE meta SET value='1' WHERE key='schema_version'")
-    raw.commit()
+    raw.executescript(dump)
+    original = list(raw.iterdump())
     raw.close()
     with Project.open(path) as p:
         with p.read() as s:
@@ -354,7 +348,9 @@ def test_schema_1_file_is_upgraded_to_2_with_backup(tmp_path: Path) -> None:
             # The run from schema 1 has no process recorded: it was interrupted.
             assert run[0] == "failed" and "interrupted" in run[1] and run[2] is None
             assert _counts(p)["entities"] == 1
-    assert (tmp_path / "v1.db.v1.bak").exists()
+    old = sqlite3.connect(tmp_path / "v1.db.v1.bak")
+    assert list(old.iterdump()) == original  # the backup is the schema-1 file as it was
+    old.close()
 
 
 def test_running_run_of_a_live_process_is_left_alone(project: Project) -> None:
