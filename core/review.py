@@ -199,10 +199,10 @@ def _pending_rows(
 def _conflicts(session: Session, row: Suggestion) -> bool:
     """Whether accepting ``row`` in a bulk action would overwrite or clash with a human label."""
     kind = _kind(row)
-    adds = kind.kind is TaskKind.CLASSIFY and repo.require_task(session, kind.kind).multi_label
     human = kind.human_labels(session, [row.document_id])
     return kind.clashes(
-        human, row.document_id, row.question_id, read_payload(row), adds_to_existing=adds
+        human, row.document_id, row.question_id, read_payload(row),
+        adds_to_existing=kind.accepting_adds(session),
     )
 
 
@@ -280,9 +280,9 @@ def accept_above(
 
 def _plain(row: Suggestion, doc_text: str, question: str | None) -> PendingSuggestion:
     kind = _kind(row)
-    fields = kind.pending_fields(read_payload(row), doc_text)
-    if kind.kind is TaskKind.QA:
-        fields.update(question_id=row.question_id, question=question)
+    fields = kind.pending_fields(
+        read_payload(row), doc_text, question_id=row.question_id, question=question
+    )
     return PendingSuggestion(
         id=row.id,
         document_id=row.document_id,
@@ -310,7 +310,9 @@ def pending_suggestions(
     questions = {q.id: q.text for q in doc.questions}
     out = [_plain(row, doc.text, questions.get(row.question_id or -1)) for row in rows]
     order = {"class": 0, "entity": 1, "answer": 2}
-    out.sort(key=lambda s: (order[s.kind], s.start if s.start is not None else -1, s.question_id or 0, s.id))
+    out.sort(key=lambda s: (
+        order[s.kind], s.start if s.start is not None else -1, s.question_id or 0, s.id
+    ))
     return out
 
 
@@ -360,6 +362,8 @@ def suggestion_report(session: Session, task: TaskKind | str) -> dict[str, Any]:
         "rejected": counts["rejected"],
         "human_only": human_only,
         "acceptance_rate": round(counts["accepted"] / decided, 4) if decided else None,
-        "useful_rate": round((counts["accepted"] + counts["edited"]) / decided, 4) if decided else None,
+        "useful_rate": (
+            round((counts["accepted"] + counts["edited"]) / decided, 4) if decided else None
+        ),
         "by_model_version": by_version,
     }

@@ -190,16 +190,12 @@ def labels_to_reach(labels: Sequence[int], values: Sequence[float], target: floa
 
 def primary_metric_name(task: TaskKind) -> str:
     """The dev number a curve shows: entity/answer F1, classification accuracy."""
-    return "accuracy" if task is TaskKind.CLASSIFY else "f1"
+    return kind_of(task).curve_metric
 
 
 def task_labels(task: TaskKind, docs: Sequence[DocumentRecord]) -> tuple[list[str], bool]:
     """The label set found in ``docs`` (sorted) and whether classes are multi-label."""
-    if task is TaskKind.NER:
-        return sorted({s.label for d in docs for s in d.spans}), False
-    if task is TaskKind.CLASSIFY:
-        return sorted({c for d in docs for c in d.classes}), any(len(d.classes) > 1 for d in docs)
-    return ["answer"], False
+    return kind_of(task).label_set(docs)
 
 
 class Simulation:

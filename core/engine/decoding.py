@@ -7,10 +7,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from core.engine.alignment import OUTSIDE
+
+if TYPE_CHECKING:
+    from core.engine.features import Feature
 
 
 def allowed_transitions(tags: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
@@ -129,3 +133,11 @@ def log_softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
 
 def softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
     return np.exp(log_softmax(x, axis=axis))
+
+
+def group_by_example(features: Sequence[Feature], n_examples: int) -> list[list[int]]:
+    """Feature indices of each example, in window order."""
+    groups: list[list[int]] = [[] for _ in range(n_examples)]
+    for i, f in enumerate(features):
+        groups[f.example].append(i)
+    return groups

@@ -289,18 +289,7 @@ class TrainingJob:
         self._check_cancel()
 
         kw = dict(max_length=s.max_length, stride=s.stride)
-        if spec.task is TaskKind.NER:
-            feats, _, taggings = tasks.ner_features(tokenizer, spec, train, with_gold=True, **kw)
-            dropped = sum(len(t.dropped) for t in taggings)
-            if dropped:
-                self._warn(f"{dropped} overlapping or blank span(s) cannot be expressed as BIO "
-                           "tags and were left out of training")
-        elif spec.task is TaskKind.CLASSIFY:
-            feats = tasks.class_features(tokenizer, spec, train, with_gold=True, **kw)
-        else:
-            qa_batch = tasks.qa_examples(train, tokenizer, only_labelled=True)
-            feats = tasks.qa_features(tokenizer, qa_batch, with_targets=True, warn=self._warn,
-                                      **kw)
+        feats = tasks.training_features(tokenizer, spec, train, warn=self._warn, **kw)
         if not feats:
             raise _Failed("the training documents produced no model input")
         lengths = [len(f) for f in feats]

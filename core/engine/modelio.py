@@ -24,6 +24,7 @@ from typing import Any
 
 from core.engine.settings import TaskSpec, resolve_base_model
 from core.errors import ModelError, TrainingError
+from core.tasks import kind_of
 from core.types import TaskKind
 
 ANNOTATOR_JSON = "annotator.json"
@@ -32,14 +33,10 @@ FORMAT_VERSION = 1
 
 
 def auto_model_class(task: TaskKind) -> Any:
-    """The transformers ``AutoModelFor*`` class of ``task``."""
+    """The transformers ``AutoModelFor*`` class of ``task`` (the kind's head)."""
     import transformers
 
-    return {
-        TaskKind.NER: transformers.AutoModelForTokenClassification,
-        TaskKind.CLASSIFY: transformers.AutoModelForSequenceClassification,
-        TaskKind.QA: transformers.AutoModelForQuestionAnswering,
-    }[task]
+    return getattr(transformers, kind_of(task).auto_model)
 
 
 @contextlib.contextmanager
@@ -83,21 +80,7 @@ def spec_from_info(info: dict[str, Any], where: str | Path) -> TaskSpec:
 
 
 def _config_kwargs(spec: TaskSpec) -> dict[str, Any]:
-    from core.engine.tasks import model_label_names
-
-    names = model_label_names(spec)
-    kwargs: dict[str, Any] = {}
-    if spec.task is not TaskKind.QA:
-        kwargs = {
-            "num_labels": len(names),
-            "id2label": dict(enumerate(names)),
-            "label2id": {name: i for i, name in enumerate(names)},
-        }
-    if spec.task is TaskKind.CLASSIFY:
-        kwargs["problem_type"] = (
-            "multi_label_classification" if spec.multi_label else "single_label_classification"
-        )
-    return kwargs
+    return kind_of(spec.task).config_kwargs(spec)
 
 
 def build_model(
@@ -122,7 +105,7 @@ def build_model(
                 prev_spec.task is spec.task and prev_spec.labels == spec.labels
                 and prev_spec.multi_label == spec.multi_label
             )
-            if prev_spec.task is spec.task and not same_head and spec.task is not TaskKind.QA:
+            if prev_spec.task is spec.task and not same_head and kind_of(spec.task).label_head:
                 warn(
                     "the label set changed since the previous model version "
                     f"({list(prev_spec.labels)} → {list(spec.labels)}): its encoder is "
@@ -144,7 +127,7 @@ def build_model(
             f"base model {base_dir} has no fast tokenizer (tokenizer.json): character "
             "offsets need one"
         )
-    if previous is not None and not same_head and spec.task is not TaskKind.QA:
+    if previous is not None and not same_head and kind_of(spec.task).label_head:
         _reset_head(model)
     return model, tokenizer, base_dir
 
@@ -207,7 +190,7 @@ def save_model_dir(
             "multi_label": spec.multi_label,
             "allow_no_answer": spec.allow_no_answer,
             "id2label": {str(k): v for k, v in model.config.id2label.items()}
-            if spec.task is not TaskKind.QA else {},
+            if kind_of(spec.task).label_head else {},
             "settings": settings,
             "metrics": metrics,
             "base_model": base_model,
@@ -284,15 +267,13 @@ def load_model(model_dir: str | Path, device: Any = None) -> LoadedModel:
             model = auto_model_class(spec.task).from_pretrained(path, use_safetensors=True)
     except Exception as exc:
         raise ModelError(f"{path}: the weights cannot be loaded ({exc})") from exc
-    from core.engine.tasks import model_label_names
-
     if len(tokenizer) > model.config.vocab_size:
         raise ModelError(
             f"{path}: the tokenizer ({len(tokenizer)} tokens) does not belong to the model "
             f"(vocabulary of {model.config.vocab_size})"
         )
-    if spec.task is not TaskKind.QA:
-        names = list(model_label_names(spec))
+    if kind_of(spec.task).label_head:
+        names = list(kind_of(spec.task).model_label_names(spec))
         id2label = [model.config.id2label.get(i) for i in range(model.config.num_labels)]
         if id2label != names:
             raise ModelError(

@@ -15,7 +15,7 @@ target (a class, an answered question) ask for one as well.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
@@ -27,7 +27,9 @@ from core.types import DocumentRecord, TaskKind
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
+    from core.engine.inference import InferenceOptions
     from core.engine.results import DocumentPrediction
+    from core.engine.settings import TaskSpec
     from core.store.models import Suggestion
 
 # The table name the ORM selects from; clauses for ORM queries are written against it.
@@ -114,6 +116,81 @@ class AnnotationKind(ABC):
         out."""
         return True
 
+    # --- the model ----------------------------------------------------------------------
+
+    # How the dev metric is named in messages, and the metric a learning curve shows.
+    metric_name: ClassVar[str] = "F1"
+    curve_metric: ClassVar[str] = "f1"
+    # Whether the metrics hold a ``per_label`` table worth warning about.
+    per_label_metrics: ClassVar[bool] = True
+
+    # The transformers ``AutoModelFor*`` class the kind trains (its head).
+    auto_model: ClassVar[str]
+    # Whether the head has one output per label (``id2label`` in the model config); an
+    # extractive-QA head has start/end scores instead.
+    label_head: ClassVar[bool] = True
+
+    def model_label_names(self, spec: TaskSpec) -> tuple[str, ...]:
+        """The names of the model's output classes (``id2label``)."""
+        return tuple(spec.labels)
+
+    def config_kwargs(self, spec: TaskSpec) -> dict[str, Any]:
+        """The model-config arguments of the head (label maps, problem type)."""
+        if not self.label_head:
+            return {}
+        names = self.model_label_names(spec)
+        return {
+            "num_labels": len(names),
+            "id2label": dict(enumerate(names)),
+            "label2id": {name: i for i, name in enumerate(names)},
+        }
+
+    def label_problems(self, spec: TaskSpec, doc: DocumentRecord, where: str) -> list[str]:
+        """Problems with the labels of ``doc`` for a model of ``spec`` (labels outside the
+        label set, ...), as messages naming ``where``."""
+        bad = sorted(set(self.labels_used(doc)) - set(spec.labels))
+        if not bad:
+            return []
+        return [f"{where} uses label(s) {', '.join(map(repr, bad))} not in the "
+                f"label set {list(spec.labels)}"]
+
+    def labels_used(self, doc: DocumentRecord) -> Sequence[str]:
+        """The label names ``doc`` carries for this kind."""
+        return ()
+
+    def label_set(self, docs: Sequence[DocumentRecord]) -> tuple[list[str], bool]:
+        """The label set found in ``docs`` (sorted) and whether it is multi-label."""
+        return sorted({name for d in docs for name in self.labels_used(d)}), False
+
+    @abstractmethod
+    def training_features(
+        self, tokenizer: Any, spec: TaskSpec, docs: Sequence[DocumentRecord], *,
+        max_length: int, stride: int, warn: Callable[[str], None],
+    ) -> list[Any]:
+        """The model inputs with targets that training on ``docs`` uses."""
+
+    @abstractmethod
+    def predict(
+        self, model: Any, tokenizer: Any, spec: TaskSpec, docs: Sequence[DocumentRecord],
+        options: InferenceOptions, common: dict[str, Any], with_loss: bool,
+    ) -> tuple[list[DocumentPrediction], float | None]:
+        """Predictions for ``docs`` in input order and (``with_loss``) the mean gold loss;
+        ``common`` holds the batching arguments of ``forward_features``."""
+
+    @abstractmethod
+    def score(
+        self, spec: TaskSpec, docs: Sequence[DocumentRecord],
+        preds: Sequence[DocumentPrediction],
+    ) -> dict[str, Any]:
+        """Dev/test metrics of ``preds`` against the gold labels of ``docs``."""
+
+    @abstractmethod
+    def collapse_message(
+        self, docs: Sequence[DocumentRecord], preds: Sequence[DocumentPrediction]
+    ) -> str | None:
+        """What collapsed in the dev predictions (no entity at all, one class for every
+        document, no question answered), or ``None``."""
+
     def prediction_input(self, record: DocumentRecord) -> tuple[DocumentRecord, list[int]]:
         """What the model is given to suggest labels for ``record``, and the positions in
         ``record.questions`` of the questions kept (QA: only the open ones)."""
@@ -159,9 +236,18 @@ class AnnotationKind(ABC):
         """The payload after a reviewer's edit (``start``, ``end``, ``label``, ``labels``,
         ``no_answer``; ``None``: keep); equal to ``payload`` when nothing changed."""
 
+    def accepting_adds(self, session: Session) -> bool:
+        """Whether accepting a suggestion adds to the document's labels of this kind
+        instead of replacing or clashing with them (multi-label classes)."""
+        return False
+
     @abstractmethod
-    def pending_fields(self, payload: SuggestionPayload, doc_text: str) -> dict[str, Any]:
-        """The fields of :class:`core.review.PendingSuggestion` the payload fills."""
+    def pending_fields(
+        self, payload: SuggestionPayload, doc_text: str, *, question_id: int | None = None,
+        question: str | None = None,
+    ) -> dict[str, Any]:
+        """The fields of :class:`core.review.PendingSuggestion` the payload fills
+        (``question_id`` / ``question``: the suggestion's question, for answers)."""
 
     @abstractmethod
     def human_only(self, session: Session) -> int:

@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 from sqlalchemy import func, select
 
+from core.engine import decoding
+from core.engine.decoding import group_by_example
+from core.engine.features import Feature, encode_texts
+from core.engine.results import ClassPrediction
+from core.engine.settings import TaskSpec
 from core.tasks.base import DOCUMENTS, AnnotationKind, NewSuggestion, PayloadError
 from core.types import DocumentRecord, TaskKind
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
+    from core.engine.inference import InferenceOptions
     from core.engine.results import DocumentPrediction
     from core.store.models import Suggestion
 
@@ -75,6 +82,79 @@ class ClassifyKind(AnnotationKind):
     def is_example(self, record: DocumentRecord) -> bool:
         return bool(record.classes)
 
+    # --- the model --------------------------------------------------------------------
+
+    metric_name = "macro-F1"
+    curve_metric = "accuracy"
+    auto_model = "AutoModelForSequenceClassification"
+
+    def config_kwargs(self, spec: TaskSpec) -> dict[str, Any]:
+        kwargs = super().config_kwargs(spec)
+        kwargs["problem_type"] = (
+            "multi_label_classification" if spec.multi_label else "single_label_classification"
+        )
+        return kwargs
+
+    def labels_used(self, doc: DocumentRecord) -> Sequence[str]:
+        return doc.classes
+
+    def label_set(self, docs: Sequence[DocumentRecord]) -> tuple[list[str], bool]:
+        labels, _ = super().label_set(docs)
+        return labels, any(len(d.classes) > 1 for d in docs)
+
+    def label_problems(self, spec: TaskSpec, doc: DocumentRecord, where: str) -> list[str]:
+        problems = []
+        if not spec.multi_label and len(doc.classes) > 1:
+            problems.append(f"{where} has {len(doc.classes)} classes but the task is single-label")
+        return problems + super().label_problems(spec, doc, where)
+
+    def training_features(
+        self, tokenizer: Any, spec: TaskSpec, docs: Sequence[DocumentRecord], *,
+        max_length: int, stride: int, warn: Callable[[str], None],
+    ) -> list[Any]:
+        return list(class_features(
+            tokenizer, spec, docs, with_gold=True, max_length=max_length, stride=stride
+        ))
+
+    def predict(
+        self, model: Any, tokenizer: Any, spec: TaskSpec, docs: Sequence[DocumentRecord],
+        options: InferenceOptions, common: dict[str, Any], with_loss: bool,
+    ) -> tuple[list[DocumentPrediction], float | None]:
+        from core.engine.runtime import forward_features
+
+        feats = class_features(
+            tokenizer, spec, docs, max_length=options.max_length, stride=options.stride,
+            with_gold=with_loss,
+        )
+        res = forward_features(model, feats, task="classify", with_loss=with_loss, **common)
+        preds: list[DocumentPrediction] = []
+        for group in group_by_example(feats, len(docs)):
+            preds.append(decode_classes(
+                spec, [res.outputs[i] for i in group], threshold=options.class_threshold
+            ))
+        return preds, res.loss
+
+    def score(
+        self, spec: TaskSpec, docs: Sequence[DocumentRecord],
+        preds: Sequence[DocumentPrediction],
+    ) -> dict[str, Any]:
+        """Accuracy + macro-F1, with ``per_label``."""
+        from core.engine import metrics
+
+        gold = [tuple(d.classes) for d in docs]
+        predicted = [p.labels for p in preds]  # type: ignore[union-attr]
+        return metrics.classification_metrics(gold, predicted, spec.labels)
+
+    def collapse_message(
+        self, docs: Sequence[DocumentRecord], preds: Sequence[DocumentPrediction]
+    ) -> str | None:
+        gold = {c for d in docs for c in d.classes}
+        predicted = {lab for p in preds for lab in getattr(p, "labels", ())}
+        if len(gold) > 1 and len(predicted) == 1:
+            return (f"the model predicts the same class ({next(iter(predicted))!r}) for every "
+                    "dev document.")
+        return None
+
     # --- suggestions ------------------------------------------------------------------
 
     def payload_from_json(self, data: Mapping[str, Any]) -> ClassPayload:
@@ -126,6 +206,11 @@ class ClassifyKind(AnnotationKind):
             suggestion_id=row.id,
         )
 
+    def accepting_adds(self, session: Session) -> bool:
+        from core.store import repo
+
+        return bool(repo.require_task(session, TaskKind.CLASSIFY).multi_label)
+
     def edited(self, payload: Any, **changes: Any) -> ClassPayload:
         from core.store.repo import AnnotationError
 
@@ -142,7 +227,10 @@ class ClassifyKind(AnnotationKind):
             return payload  # type: ignore[no-any-return]
         return ClassPayload(tuple(wanted), payload.probabilities)
 
-    def pending_fields(self, payload: Any, doc_text: str) -> dict[str, Any]:
+    def pending_fields(
+        self, payload: Any, doc_text: str, *, question_id: int | None = None,
+        question: str | None = None,
+    ) -> dict[str, Any]:
         return {
             "label": payload.label, "labels": payload.labels,
             "probabilities": dict(payload.probabilities),
@@ -156,6 +244,52 @@ class ClassifyKind(AnnotationKind):
                 ClassAnnotation.origin == "human", ClassAnnotation.suggestion_id.is_(None)
             )
         ) or 0)
+
+
+# --- model inputs and decoding ---------------------------------------------------------
+
+
+def class_targets(spec: TaskSpec, docs: Sequence[DocumentRecord]) -> list[int | list[float]]:
+    index = {label: i for i, label in enumerate(spec.labels)}
+    if spec.multi_label:
+        out: list[int | list[float]] = []
+        for doc in docs:
+            row = [0.0] * len(spec.labels)
+            for c in doc.classes:
+                row[index[c]] = 1.0
+            out.append(row)
+        return out
+    return [index[doc.classes[0]] for doc in docs]
+
+
+def class_features(
+    tokenizer: Any, spec: TaskSpec, docs: Sequence[DocumentRecord], *, max_length: int,
+    stride: int, with_gold: bool,
+) -> list[Feature]:
+    targets = class_targets(spec, docs) if with_gold else None
+    features, _ = encode_texts(
+        tokenizer, [d.text for d in docs], max_length=max_length, stride=stride, labels=targets
+    )
+    return features
+
+
+def decode_classes(
+    spec: TaskSpec, logits: Sequence[np.ndarray], *, threshold: float = 0.5,
+    at_least_one: bool = True,
+) -> ClassPrediction:
+    """Average the window probabilities of one document and pick its label(s)."""
+    stacked = np.stack([np.asarray(x, dtype=np.float64) for x in logits])
+    if spec.multi_label:
+        probs = (1.0 / (1.0 + np.exp(-stacked))).mean(axis=0)
+        chosen = [spec.labels[i] for i in np.flatnonzero(probs >= threshold)]
+        if not chosen and at_least_one and len(probs):
+            chosen = [spec.labels[int(np.argmax(probs))]]
+    else:
+        probs = decoding.softmax(stacked, axis=-1).mean(axis=0)
+        chosen = [spec.labels[int(np.argmax(probs))]]
+    return ClassPrediction(
+        {label: float(p) for label, p in zip(spec.labels, probs)}, tuple(chosen)
+    )
 
 
 CLASSIFY = ClassifyKind()

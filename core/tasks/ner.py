@@ -2,12 +2,28 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 from sqlalchemy import func, select
 
+from core.engine import decoding
+from core.engine.alignment import (
+    OUTSIDE,
+    WordTagging,
+    bio_tags,
+    spans_to_word_tags,
+    split_words,
+    tag_words,
+    word_tag_groups,
+)
+from core.engine.decoding import group_by_example
+from core.engine.features import Feature, NerExample, encode_ner
+from core.engine.results import EntityPrediction, PredictedSpan
+from core.engine.settings import TaskSpec
+from core.engine.windows import assign_windows
 from core.tasks.base import (
     DOCUMENTS,
     AnnotationKind,
@@ -16,11 +32,13 @@ from core.tasks.base import (
     marked_sql,
     payload_field,
 )
-from core.types import DocumentRecord, TaskKind
+from core.types import DocumentRecord, EntitySpan, TaskKind
+from core.words import snap_spans
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
+    from core.engine.inference import InferenceOptions
     from core.engine.results import DocumentPrediction
     from core.store.models import Suggestion
 
@@ -73,6 +91,76 @@ class NerKind(AnnotationKind):
     def predict_sql(self, alias: str = DOCUMENTS) -> str | None:
         # Every unreviewed document is predicted, partly labelled ones too: suggestions
         # that overlap a human span are dropped when stored.
+        return None
+
+    # --- the model --------------------------------------------------------------------
+
+    auto_model = "AutoModelForTokenClassification"
+
+    def model_label_names(self, spec: TaskSpec) -> tuple[str, ...]:
+        return bio_tags(spec.labels)
+
+    def labels_used(self, doc: DocumentRecord) -> Sequence[str]:
+        return [s.label for s in doc.spans]
+
+    def training_features(
+        self, tokenizer: Any, spec: TaskSpec, docs: Sequence[DocumentRecord], *,
+        max_length: int, stride: int, warn: Callable[[str], None],
+    ) -> list[Any]:
+        feats, _, taggings = ner_features(
+            tokenizer, spec, docs, with_gold=True, max_length=max_length, stride=stride
+        )
+        dropped = sum(len(t.dropped) for t in taggings)
+        if dropped:
+            warn(f"{dropped} overlapping or blank span(s) cannot be expressed as BIO "
+                 "tags and were left out of training")
+        return list(feats)
+
+    def predict(
+        self, model: Any, tokenizer: Any, spec: TaskSpec, docs: Sequence[DocumentRecord],
+        options: InferenceOptions, common: dict[str, Any], with_loss: bool,
+    ) -> tuple[list[DocumentPrediction], float | None]:
+        from core.engine.runtime import forward_features
+
+        kw = dict(max_length=options.max_length, stride=options.stride)
+        feats, examples, _ = ner_features(tokenizer, spec, docs, with_gold=False, **kw)
+        res = forward_features(model, feats, task="ner", **common)
+        loss = None
+        if with_loss:  # the loss needs the gold word split (cut at the gold span ends)
+            gold_feats, _, _ = ner_features(tokenizer, spec, docs, with_gold=True, **kw)
+            loss = forward_features(model, gold_feats, task="ner", with_loss=True, **common).loss
+        preds: list[DocumentPrediction] = []
+        for d, group in enumerate(group_by_example(feats, len(docs))):
+            preds.append(decode_entities(
+                spec, docs[d].text, examples[d], [feats[i] for i in group],
+                [res.outputs[i] for i in group], viterbi=options.viterbi,
+            ))
+        return preds, loss
+
+    def score(
+        self, spec: TaskSpec, docs: Sequence[DocumentRecord],
+        preds: Sequence[DocumentPrediction],
+    ) -> dict[str, Any]:
+        """Strict entity-level P/R/F1 (exact character spans) + word accuracy."""
+        from core.engine import metrics
+        from core.engine.alignment import common_word_tags
+
+        gold_tags, pred_tags = [], []
+        for doc, pred in zip(docs, preds):
+            predicted = [EntitySpan(s.start, s.end, s.label) for s in pred.spans]  # type: ignore[union-attr]
+            g, p = common_word_tags(doc.text, doc.spans, predicted)
+            gold_tags.append(g)
+            pred_tags.append(p)
+        return metrics.entity_metrics(gold_tags, pred_tags)
+
+    def collapse_message(
+        self, docs: Sequence[DocumentRecord], preds: Sequence[DocumentPrediction]
+    ) -> str | None:
+        n_gold = sum(len(d.spans) for d in docs)
+        n_pred = sum(len(getattr(p, "spans", ())) for p in preds)
+        if n_gold and not n_pred:
+            return ("the model predicts no entity at all on the dev documents (everything "
+                    f"'O') although they hold {n_gold}.")
         return None
 
     # --- suggestions ------------------------------------------------------------------
@@ -139,7 +227,10 @@ class NerKind(AnnotationKind):
             payload.label if label is None else str(label),
         )
 
-    def pending_fields(self, payload: Any, doc_text: str) -> dict[str, Any]:
+    def pending_fields(
+        self, payload: Any, doc_text: str, *, question_id: int | None = None,
+        question: str | None = None,
+    ) -> dict[str, Any]:
         return {
             "start": payload.start, "end": payload.end, "label": payload.label,
             "text": doc_text[payload.start:payload.end],
@@ -153,6 +244,107 @@ class NerKind(AnnotationKind):
                 EntityAnnotation.origin == "human", EntityAnnotation.suggestion_id.is_(None)
             )
         ) or 0)
+
+
+# --- model inputs and decoding ---------------------------------------------------------
+
+
+def ner_examples(
+    spec: TaskSpec, docs: Sequence[DocumentRecord], *, with_gold: bool
+) -> tuple[list[NerExample], list[WordTagging]]:
+    """Each document cut into words (at its gold span boundaries when ``with_gold``)."""
+    tag2id = {t: i for i, t in enumerate(bio_tags(spec.labels))}
+    examples: list[NerExample] = []
+    taggings: list[WordTagging] = []
+    for doc in docs:
+        if with_gold:
+            tagging = spans_to_word_tags(doc.text, doc.spans)
+        else:
+            words = split_words(doc.text)
+            tagging = WordTagging(words, (OUTSIDE,) * len(words))
+        strings = [doc.text[w.start:w.end] for w in tagging.words]
+        tag_ids = [tag2id[t] for t in tagging.tags] if with_gold else None
+        examples.append(NerExample(tagging.words, strings, tag_ids))
+        taggings.append(tagging)
+    return examples, taggings
+
+
+def ner_features(
+    tokenizer: Any, spec: TaskSpec, docs: Sequence[DocumentRecord], *, max_length: int,
+    stride: int, with_gold: bool,
+) -> tuple[list[Feature], list[NerExample], list[WordTagging]]:
+    examples, taggings = ner_examples(spec, docs, with_gold=with_gold)
+    features = encode_ner(tokenizer, examples, max_length=max_length, stride=stride)
+    return features, examples, taggings
+
+
+def decode_entities(
+    spec: TaskSpec,
+    text: str,
+    example: NerExample,
+    features: Sequence[Feature],
+    logits: Sequence[np.ndarray],
+    *,
+    viterbi: bool = True,
+) -> EntityPrediction:
+    """Spans in the original text from the window logits of one document.
+
+    Each word takes the scores of its first sub-word from the window where that sub-word
+    is most central; tags are decoded with BIO-constrained Viterbi (or greedy argmax), and
+    the spans snapped to word boundaries (:func:`core.words.snap_spans`).
+    """
+    tags = bio_tags(spec.labels)
+    n_words = len(example.words)
+    probs = np.zeros((n_words, len(tags)), dtype=np.float32)
+    has_tokens = np.zeros(n_words, dtype=bool)
+    by_window = {f.window: (f, lg) for f, lg in zip(features, logits)}
+    order = sorted(example.first_positions.items(), key=lambda kv: kv[1])
+    if order:
+        chosen = assign_windows([pos for _, pos in order], example.bounds)
+        for (wid, pos), w in zip(order, chosen):
+            feature, lg = by_window[example.bounds[w]]
+            row = lg[feature.content_offset + pos - feature.window[0]]
+            probs[wid] = decoding.softmax(row.astype(np.float64))
+            has_tokens[wid] = True
+    idx = np.flatnonzero(has_tokens)
+    decoded: list[str | None] = [None] * n_words
+    if idx.size:
+        log_p = np.log(np.clip(probs[idx].astype(np.float64), 1e-30, 1.0))
+        if viterbi:
+            trans, start = decoding.allowed_transitions(tags)
+            chosen_ids = decoding.viterbi_decode(log_p, trans, start)
+        else:
+            chosen_ids = decoding.greedy_decode(log_p)
+        for k, tag_id in zip(idx, chosen_ids):
+            decoded[k] = tags[tag_id]
+    word_tags = decoding.fill_untokenized(decoded)
+    for i in range(n_words):  # dropped words borrow their neighbour's distribution
+        if not has_tokens[i]:
+            if i > 0:
+                probs[i] = probs[i - 1]
+            else:
+                probs[i, 0] = 1.0
+    tag_index = {t: i for i, t in enumerate(tags)}
+    # Spans as a user draws them: whole words ("X-ray", "2.5"), no edge full stop, and the
+    # pieces of one name joined ("renal" + "ultrasound"); the tags follow the spans.
+    pieces = [
+        (example.words[first].start, example.words[last - 1].end, label)
+        for first, last, label in word_tag_groups(word_tags)
+    ]
+    snapped = snap_spans(text, pieces)
+    word_tags = list(tag_words(example.words, [EntitySpan(*sp) for sp in snapped]))
+    spans: list[PredictedSpan] = []
+    for first, last, label in word_tag_groups(word_tags):
+        chosen_p = [float(probs[k, tag_index[word_tags[k]]]) for k in range(first, last)]
+        start, end = example.words[first].start, example.words[last - 1].end
+        spans.append(
+            PredictedSpan(
+                start, end, label, float(np.mean(chosen_p)), float(np.min(chosen_p)),
+                text[start:end],
+            )
+        )
+    offsets = np.array([(w.start, w.end) for w in example.words], dtype=np.int64).reshape(-1, 2)
+    return EntityPrediction(tuple(spans), offsets, probs, tuple(word_tags), tags)
 
 
 NER = NerKind()
