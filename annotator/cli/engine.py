@@ -41,7 +41,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--format", help="file format (default: guessed from the file)")
     p.add_argument("--encoding",
                    help="text encoding of the gold file (default: UTF-8, or UTF-16 by BOM)")
-    p.add_argument("--model", help="model version number or directory (default: the latest)")
+    p.add_argument("--model",
+                   help="model version number or directory (default: the active version)")
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_evaluate)
@@ -152,8 +153,8 @@ def _print_train_summary(r: Any, outcome: Any, preannotation: Any = None) -> Non
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
+    from core import models
     from core.engine.predict import Predictor
-    from core.engine.project_bridge import model_path_for
     from core.formats import read_file
 
     task = TaskKind(args.task)
@@ -162,7 +163,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     else:
         project = _open(args.project)
         try:
-            model_dir = model_path_for(project, task, int(args.model) if args.model else None)
+            model_dir = models.resolve(project, task, int(args.model) if args.model else None).path
         finally:
             project.close()
     docs = read_file(args.data, format=args.format, encoding=args.encoding)

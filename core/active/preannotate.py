@@ -30,22 +30,22 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete, exists, select, text
 from sqlalchemy.orm import Session, selectinload
 
+from core import models
 from core.active import strategies
 from core.active.uncertainty import probability_matrix
-from core.errors import AnnotatorError, ModelError
+from core.errors import ModelError
+from core.models import ModelVersionInfo, NoModelError  # noqa: F401  (NoModelError: re-exported)
 from core.store import repo
 from core.store.models import (
     ClassAnnotation,
     Document,
     DocumentScore,
     EntityAnnotation,
-    ModelVersion,
     QuestionRow,
     Suggestion,
 )
@@ -61,21 +61,6 @@ if TYPE_CHECKING:
 DEFAULT_CHUNK = 64
 # The scores stored for every predicted document (the queue reads them; no model needed).
 SCORED_STRATEGIES = strategies.UNCERTAINTY_STRATEGIES
-
-
-class NoModelError(AnnotatorError):
-    """There is no trained model version to predict with."""
-
-
-@dataclass(frozen=True)
-class ModelVersionInfo:
-    """A plain copy of a :class:`ModelVersion` row with its resolved directory."""
-
-    id: int
-    task: TaskKind
-    version: int
-    path: Path
-    base_model: str
 
 
 @dataclass(frozen=True)
@@ -121,18 +106,6 @@ class _Snapshot:
 # --- model versions -------------------------------------------------------------------
 
 
-def resolve_model_path(project: Project, stored: str) -> Path:
-    """A model version's directory: absolute as stored, else relative to the project's
-    models folder, else to the project file's folder."""
-    path = Path(stored).expanduser()
-    if path.is_absolute():
-        return path
-    for base in (project.models_dir, project.path.parent):
-        if (base / path).exists():
-            return base / path
-    return project.models_dir / path
-
-
 def choose_model_version(
     session: Session,
     project: Project,
@@ -141,33 +114,10 @@ def choose_model_version(
     version: int | None = None,
     model_version_id: int | None = None,
 ) -> ModelVersionInfo:
-    """The model version to predict with: by id, by version number, else the active one,
-    else the newest. Raises :class:`NoModelError` when there is none."""
-    kind = TaskKind(task)
-    task_row = repo.require_task(session, kind)
-    stmt = select(ModelVersion).where(ModelVersion.task_id == task_row.id)
-    if model_version_id is not None:
-        row = session.scalars(stmt.where(ModelVersion.id == model_version_id)).first()
-    elif version is not None:
-        row = session.scalars(stmt.where(ModelVersion.version == version)).first()
-    else:
-        row = session.scalars(
-            stmt.order_by(ModelVersion.is_active.desc(), ModelVersion.version.desc())
-        ).first()
-    if row is None:
-        which = (
-            f"model version {version}" if version is not None
-            else f"model version id {model_version_id}" if model_version_id is not None
-            else "a trained model"
-        )
-        raise NoModelError(
-            f"the {kind.value} task has no {which}; train one first (annotator train "
-            f"{project.path.name} --task {kind.value})"
-        )
-    return ModelVersionInfo(
-        id=row.id, task=kind, version=row.version,
-        path=resolve_model_path(project, row.path), base_model=row.base_model,
-    )
+    """The model version to predict with: :func:`core.models.resolve` (by id, by version
+    number, else the active one, else the newest). Raises :class:`NoModelError` when
+    there is none."""
+    return models.resolve(session, task, version, model_version_id=model_version_id)
 
 
 def quantize_predictor(predictor: Predictor) -> None:
@@ -337,9 +287,7 @@ def preannotate(
     kind = TaskKind(task)
     started = time.perf_counter()
     with project.read() as session:
-        mv = choose_model_version(
-            session, project, kind, version=version, model_version_id=model_version_id
-        )
+        mv = models.resolve(session, kind, version, model_version_id=model_version_id)
         task_id = repo.require_task(session, kind).id
         todo = documents_to_predict(session, kind, mv.id, doc_ids=doc_ids)
     if predictor is None:

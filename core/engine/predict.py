@@ -1,6 +1,7 @@
 """Predictions from a saved model version, for pre-annotation and active learning.
 
     predictor = Predictor.load(model_dir)          # or Predictor(model_dir)
+    predictor = Predictor.for_project(project, "ner")  # the version core.models resolves
     results = predictor.predict(documents)         # one result per document, input order
     vectors = predictor.embed(documents)           # (n_documents, hidden) float32
 
@@ -62,6 +63,16 @@ class Predictor:
     @classmethod
     def load(cls, model_dir: str | Path, **options: Any) -> Predictor:
         return cls(model_dir, **options)
+
+    @classmethod
+    def for_project(cls, project: Any, task: TaskKind | str, version: int | None = None,
+                    **options: Any) -> Predictor:
+        """The project's model version of ``task``, loaded: the one :func:`core.models.resolve`
+        picks (``version`` if named, else the active one, else the newest), as evaluation
+        and pre-annotation do. Raises :class:`core.models.NoModelError` when there is none."""
+        from core import models
+
+        return cls(models.resolve(project, task, version).path, **options)
 
     @property
     def spec(self) -> TaskSpec:

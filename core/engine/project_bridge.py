@@ -3,7 +3,8 @@
 The store is read in one short session (plain ``DocumentRecord`` snapshots), training
 runs without any session open, and the outcome is written in one more unit of work:
 a ``TrainingRun`` row (settings, per-epoch table, status, warnings, log) and, when the
-run completed, a ``ModelVersion`` whose directory lies under the project's models folder.
+run completed, a model version (registered through :mod:`core.models`) whose directory
+lies under the project's models folder.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import Any
 
 from core.engine.results import TrainingEvent, TrainingResult
 from core.engine.settings import TrainingSettings
-from core.errors import ModelError, TrainingError
+from core.errors import TrainingError
 from core.types import DocumentRecord, Split, TaskKind
 
 
@@ -78,9 +79,10 @@ def train_project(
     GUI; ``on_event`` receives the job's events on this thread; ``on_job`` gets the
     :class:`TrainingJob` before it runs (to keep a handle for ``cancel()``).
     """
+    from core import models
     from core.engine.job import TrainingJob
     from core.engine.modelio import new_model_dir_name
-    from core.store.models import ModelVersion, TrainingRun
+    from core.store.models import TrainingRun
 
     kind = TaskKind(task)
     snap = snapshot_task(project, kind)
@@ -105,7 +107,7 @@ def train_project(
         )
         session.add(run)
         session.flush()
-        run_id, task_id = run.id, t.id
+        run_id = run.id
     out_dir = Path(project.models_dir) / new_model_dir_name(kind)
     job = TrainingJob(
         task=kind, labels=snap.labels, train=snap.train, dev=snap.dev or None,
@@ -117,24 +119,14 @@ def train_project(
     result = job.run()
     version_id = version = None
     with project.write() as session:
-        from sqlalchemy import func, select
-
         run = session.get(TrainingRun, run_id)
         if result.status == "completed" and result.model_path:
-            version = (session.scalar(
-                select(func.max(ModelVersion.version)).where(ModelVersion.task_id == task_id)
-            ) or 0) + 1
-            for old in session.scalars(select(ModelVersion).where(
-                    ModelVersion.task_id == task_id, ModelVersion.is_active)):
-                old.is_active = False
-            mv = ModelVersion(
-                task_id=task_id, version=version, base_model=settings.base_model or "default",
-                path=str(result.model_path), metrics=result.dev_metrics,
-                labels=list(snap.labels), is_active=True,
+            info = models.register(
+                session, kind, path=result.model_path,
+                base_model=settings.base_model or "default", metrics=result.dev_metrics,
+                labels=snap.labels,
             )
-            session.add(mv)
-            session.flush()
-            version_id = mv.id
+            version_id, version = info.id, info.version
         if run is not None:
             run.status = result.status
             run.epochs = [row.flat() for row in result.epochs]
@@ -144,29 +136,6 @@ def train_project(
             run.finished_at = _dt.datetime.now(_dt.timezone.utc)
             run.model_version_id = version_id
     return ProjectTrainingOutcome(result, run_id, version_id, version)
-
-
-def model_path_for(project: Any, task: TaskKind | str, version: int | None = None) -> Path:
-    """The directory of a model version of ``task`` (default: the latest)."""
-    from sqlalchemy import select
-
-    from core.store import repo
-    from core.store.models import ModelVersion
-
-    kind = TaskKind(task)
-    with project.read() as session:
-        t = repo.require_task(session, kind)
-        stmt = select(ModelVersion).where(ModelVersion.task_id == t.id)
-        if version is not None:
-            stmt = stmt.where(ModelVersion.version == version)
-        mv = session.scalars(stmt.order_by(ModelVersion.version.desc())).first()
-        if mv is None:
-            which = f"version {version}" if version is not None else "model"
-            raise ModelError(
-                f"the project has no {which} for the {kind.value} task: train one first "
-                f"(annotator train PROJECT --task {kind.value})"
-            )
-        return Path(mv.path)
 
 
 def require_labels_known(snap: TaskSnapshot) -> None:
