@@ -88,8 +88,9 @@ def runtime_versions() -> dict[str, str]:
 
 
 def make_application(argv: list[str] | None = None, *, theme: str | None = None) -> Any:
-    """The QApplication, themed; ``theme`` "dark"/"light" forces a colour scheme (else
-    the system's, or the ``ANNOTATOR_THEME`` environment variable)."""
+    """The QApplication, themed; ``theme`` "dark"/"light" forces a colour scheme (else the
+    ``ANNOTATOR_THEME`` environment variable, else the View › Theme choice, by default the
+    system's)."""
     import os
 
     from PySide6.QtWidgets import QApplication
@@ -104,7 +105,13 @@ def make_application(argv: list[str] | None = None, *, theme: str | None = None)
     app = QApplication.instance() or QApplication(argv or sys.argv[:1])
     app.setOrganizationName("text-annotator")
     app.setApplicationName("annotator")
-    apply_theme(app, theme or os.environ.get("ANNOTATOR_THEME") or None)
+    if theme is None:
+        from PySide6.QtCore import QSettings
+
+        # View › Theme's choice; the environment variable still wins (screenshots).
+        saved = QSettings("text-annotator", "annotator").value("view/theme", "system")
+        theme = os.environ.get("ANNOTATOR_THEME") or (str(saved) if saved else None)
+    apply_theme(app, theme)
     return app
 
 

@@ -194,6 +194,13 @@ class QtAnswersView(QWidget):
         text = self.new_question.text().strip()
         if self.doc is None or not text:
             return
+        same = " ".join(text.split()).casefold()
+        for row, q in enumerate(self.doc.questions):
+            if " ".join(q.text.split()).casefold() == same:
+                # Refused with a message rather than a second copy of the question.
+                self.questions.setCurrentRow(row)
+                self.ctx.message.emit(f"this passage already has the question “{q.text}”")
+                return
         if self.ctx.push(AddQuestionCommand(self.ctx, self.doc.id, text)):
             self.new_question.clear()
             self.questions.setCurrentRow(self.questions.count() - 1)

@@ -17,7 +17,12 @@ from PySide6.QtWidgets import (
 
 from annotator.app.qt_commands import DecideSuggestionsCommand, QtProjectContext, SetClassesCommand
 from annotator.app.qt_span_text import QtSpanTextEdit
+from annotator.app.qt_theme import tint
 from core.project import DocumentView, SuggestionView, TaskInfo
+
+# Opacity of a chosen class's fill: its colour shows clearly and black or white text on
+# the window's background stays readable through it.
+CHOSEN_ALPHA = 0.35
 
 
 class QtClassesView(QWidget):
@@ -111,12 +116,13 @@ class QtClassesView(QWidget):
             button.blockSignals(True)
             button.setChecked(name in chosen)
             button.blockSignals(False)
-            color = lab.color if lab else "#888"
-            border = f"2px dashed {color}" if name in suggested else f"1px solid {color}"
-            fill = f"background: {color}40;" if name in chosen else ""
+            color = lab.color if lab else "#888888"
+            width = 3 if name in chosen else (2 if name in suggested else 1)
+            line = "dashed" if name in suggested and name not in chosen else "solid"
+            fill = f"background: {tint(color, CHOSEN_ALPHA)}; font-weight: bold;" if name in chosen else ""
             button.setStyleSheet(
-                f"QPushButton, QCheckBox {{ border: {border}; border-radius: 4px; padding: 6px;"
-                f" {fill} }}"
+                f"QPushButton, QCheckBox {{ border: {width}px {line} {color}; border-radius: 4px;"
+                f" padding: 6px; {fill} }}"
             )
         if suggestions:
             names = ", ".join(f"{s.label} ({s.confidence:.0%})" for s in suggestions)

@@ -96,7 +96,7 @@ class QtBackgroundTask(QObject):
             result = self.fn(self.progress.emit, self.control)
         except AnnotatorError as exc:
             self.failed.emit(str(exc))
-        except Exception as exc:  # noqa: BLE001 - report, never crash the app
+        except Exception as exc:
             log.exception("%s failed", self.name)
             self.failed.emit(f"{self.name} failed: {type(exc).__name__}: {exc} (details in the log)")
         else:
@@ -194,7 +194,6 @@ def warm_up_engine(emit: Callable[[object], None], control: JobControl) -> list[
     """Worker thread: import :data:`ENGINE_MODULES` and :data:`TRANSFORMERS_NAMES` (the
     missing ones are skipped); the names imported. Never touches widgets."""
     import gc
-    import importlib
 
     # A full garbage collection holds the GIL for its whole length, which grows with the
     # heap; imports allocate enough to trigger several, each freezing the GUI thread for

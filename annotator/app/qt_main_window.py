@@ -7,24 +7,18 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QShowEvent
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence, QShowEvent
 from PySide6.QtWidgets import (
-    QCheckBox,
-    QComboBox,
-    QDialog,
-    QDialogButtonBox,
+    QApplication,
     QDockWidget,
     QFileDialog,
-    QFormLayout,
     QLabel,
-    QLineEdit,
     QMainWindow,
     QMessageBox,
     QProgressDialog,
     QSplitter,
     QTabWidget,
-    QWidget,
 )
 
 from annotator import __version__
@@ -33,20 +27,24 @@ from annotator.app.qt_classes import QtClassesView
 from annotator.app.qt_commands import QtProjectContext, SetReviewStatusCommand
 from annotator.app.qt_documents import QtDocumentList
 from annotator.app.qt_entities import QtEntitiesView
+from annotator.app.qt_help import how_to_page, shortcut_sheet
 from annotator.app.qt_jobs import JobControl, QtBackgroundTask, QtLatestQuery, warm_up_engine
 from annotator.app.qt_labels import QtLabelsDialog
+from annotator.app.qt_project_dialogs import (
+    EXPORT_FORMATS,
+    IMPORT_SPLITS,
+    QtNewProjectDialog,
+    export_default_path,
+)
+from annotator.app.qt_project_dialogs import choose as _choose
 from annotator.app.qt_training import QtTrainingPanel
+from annotator.app.qt_window_layout import MIN_EDITOR_WIDTH, QtWindowLayout, app_settings
 from core.errors import AnnotatorError
 from core.project import CountsView, DocumentView, Project
-from core.types import Split, TaskKind
+from core.types import TaskKind
 
 log = logging.getLogger(__name__)
 MAX_RECENT = 8
-ORG, APP = "text-annotator", "annotator"
-
-
-def app_settings() -> QSettings:
-    return QSettings(ORG, APP)
 
 
 def recent_projects() -> list[str]:
@@ -61,69 +59,7 @@ def remember_project(path: Path) -> None:
     app_settings().setValue("recentProjects", items[:MAX_RECENT])
 
 
-class QtNewProjectDialog(QDialog):
-    """Choose a file and the tasks of a new project, with their first labels."""
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setWindowTitle("New project")
-        self.path = QLineEdit()
-        browse = QAction("…", self)
-        browse.triggered.connect(self._browse)
-        self.path.addAction(browse, QLineEdit.ActionPosition.TrailingPosition)
-        self.ner = QCheckBox("Entities (NER)")
-        self.ner.setChecked(True)
-        self.ner_labels = QLineEdit("Disease, Medication")
-        self.classify = QCheckBox("Document classes")
-        self.multi = QCheckBox("several classes per document (multi-label)")
-        self.class_labels = QLineEdit("")
-        self.qa = QCheckBox("Questions and answers (extractive QA)")
-        self.error = QLabel()
-        self.error.setObjectName("errorLabel")
-        form = QFormLayout(self)
-        form.addRow("Project file", self.path)
-        form.addRow(self.ner)
-        form.addRow("  entity labels (comma-separated)", self.ner_labels)
-        form.addRow(self.classify)
-        form.addRow("", self.multi)
-        form.addRow("  class labels (comma-separated)", self.class_labels)
-        form.addRow(self.qa)
-        form.addRow(self.error)
-        buttons = QDialogButtonBox(
-            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
-        )
-        buttons.accepted.connect(self._check)
-        buttons.rejected.connect(self.reject)
-        form.addRow(buttons)
-
-    def _browse(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, "New project", "", "Projects (*.db)")
-        if path:
-            self.path.setText(path if path.endswith(".db") else path + ".db")
-
-    def tasks(self) -> dict[TaskKind, list[str]]:
-        def names(edit: QLineEdit) -> list[str]:
-            return [n.strip() for n in edit.text().split(",") if n.strip()]
-
-        out: dict[TaskKind, list[str]] = {}
-        if self.ner.isChecked():
-            out[TaskKind.NER] = names(self.ner_labels)
-        if self.classify.isChecked():
-            out[TaskKind.CLASSIFY] = names(self.class_labels)
-        if self.qa.isChecked():
-            out[TaskKind.QA] = []
-        return out
-
-    def _check(self) -> None:
-        if not self.path.text().strip():
-            self.error.setText("choose where to save the project file")
-        elif not self.tasks():
-            self.error.setText("choose at least one task")
-        else:
-            self.accept()
-
-
-class QtMainWindow(QMainWindow):
+class QtMainWindow(QtWindowLayout, QMainWindow):
     """One open project. Every edit is committed at once; there is no Save."""
 
     countsUpdated = Signal(object)  # CountsView, after the status bar showed it
@@ -190,6 +126,10 @@ class QtMainWindow(QMainWindow):
                                          ["Ctrl+Return", "Ctrl+Enter"],
                                          "Mark as reviewed and go to the next document")
         self.act_about = self._action("&About", self.show_about)
+        self.act_shortcuts = self._action("&Keyboard shortcuts", self.show_shortcuts,
+                                          ["F1", "?"], "Every key of the app on one page")
+        self.act_how_to = self._action("&How to work", self.show_how_to, None,
+                                       "Label, train, review: the workflow in short")
 
     def _build_menus(self) -> None:
         bar = self.menuBar()
@@ -212,7 +152,22 @@ class QtMainWindow(QMainWindow):
         for a in (self.act_next, self.act_prev, self.act_skip, self.act_reviewed):
             review.addAction(a)
         self.view_menu = bar.addMenu("&View")
+        theme_menu = self.view_menu.addMenu("&Theme")
+        self.theme_actions: dict[str, QAction] = {}
+        group = QActionGroup(self)
+        from annotator.app.qt_theme import THEMES, current_theme
+
+        for name, title in THEMES.items():
+            action = theme_menu.addAction(title, lambda n=name: self.set_theme(n))
+            action.setCheckable(True)
+            action.setChecked(name == current_theme())
+            group.addAction(action)
+            self.theme_actions[name] = action
+        self.view_menu.addSeparator()
         help_menu = bar.addMenu("&Help")
+        help_menu.addAction(self.act_how_to)
+        help_menu.addAction(self.act_shortcuts)
+        help_menu.addSeparator()
         help_menu.addAction(self.act_about)
 
     def _load_project(self, project: Project) -> None:
@@ -246,6 +201,7 @@ class QtMainWindow(QMainWindow):
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
         self.tabs.currentChanged.connect(lambda _i: self._on_tab_changed())
+        self.tabs.setMinimumWidth(MIN_EDITOR_WIDTH)
         self.views = {}
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.setObjectName("mainSplitter")
@@ -277,6 +233,9 @@ class QtMainWindow(QMainWindow):
             dock.widget().deleteLater()
         self.training_dock.setWidget(self.training)
         self._rebuild_views()
+        self._on_tab_changed()
+        if previous is not None:
+            QTimer.singleShot(0, self._ensure_usable_layout)
         self.setWindowTitle(f"{project.path.stem} — Annotator")
         remember_project(project.path)
         self.update_counts()
@@ -318,12 +277,15 @@ class QtMainWindow(QMainWindow):
             self._focus_view()
 
     def _on_tab_changed(self) -> None:
-        # The list's status column follows the kind of the view shown.
+        # The list's status column and "Settings for" follow the kind of the view shown.
         kind = next((k for k, v in self.views.items() if v is self.tabs.currentWidget()), None)
         if kind is not None and kind != self.doc_list.kind:
             self.doc_list.set_kind(kind)
             self._counts_kind = kind
             self.update_counts()
+        training = getattr(self, "training", None)
+        if training is not None and kind is not None:
+            training.select_task(kind)
         self._focus_view()
 
     def _focus_view(self) -> None:
@@ -453,11 +415,11 @@ class QtMainWindow(QMainWindow):
         )
         if not path:
             return
-        split, ok = _choose(self, "Import", "Put the documents in split:",
-                            ["(as in the file)"] + [s.value for s in Split])
+        split, ok = _choose(self, "Import", "Use the documents for:", list(IMPORT_SPLITS))
         if not ok:
             return
-        self.import_file(path, None if split.startswith("(") else split)
+        self.import_file(path, IMPORT_SPLITS.get(split, split if split in ("train", "dev", "test")
+                                                 else None))
 
     def import_file(self, path: str, split: str | None = None) -> QtBackgroundTask:
         project = self.project
@@ -489,10 +451,15 @@ class QtMainWindow(QMainWindow):
     def export_dialog(self) -> None:
         from core.formats import FORMATS
 
-        fmt, ok = _choose(self, "Export", "Format:", list(FORMATS))
+        titles = {EXPORT_FORMATS.get(f, f): f for f in
+                  sorted(FORMATS, key=lambda f: list(EXPORT_FORMATS).index(f)
+                         if f in EXPORT_FORMATS else len(EXPORT_FORMATS))}
+        title, ok = _choose(self, "Export", "Format:", list(titles), EXPORT_FORMATS["jsonl"])
         if not ok:
             return
-        path, _ = QFileDialog.getSaveFileName(self, "Export", "", "All files (*)")
+        fmt = titles.get(title, title)
+        path, _ = QFileDialog.getSaveFileName(
+            self, "Export", export_default_path(self.project.path, fmt), "All files (*)")
         if path:
             self.export_file(path, fmt)
 
@@ -526,36 +493,31 @@ class QtMainWindow(QMainWindow):
             f"<p>Project: {self.project.path}</p>",
         )
 
-    def _restore_state(self) -> None:
-        s = app_settings()
-        geometry = s.value("window/geometry")
-        if isinstance(geometry, QByteArray):
-            self.restoreGeometry(geometry)
-        else:
-            screen = self.screen().availableGeometry() if self.screen() else None
-            width, height = 1500, 900
-            if screen is not None:  # a laptop screen: fit inside it
-                width = min(width, int(screen.width() * 0.95))
-                height = min(height, int(screen.height() * 0.92))
-            self.resize(width, height)
-            self.resizeDocks([self.training_dock], [460], Qt.Orientation.Horizontal)
-        state = s.value("window/state")
-        if isinstance(state, QByteArray):
-            self.restoreState(state)
-        sizes = s.value("window/splitter")
-        if isinstance(sizes, QByteArray):
-            self.splitter.restoreState(sizes)
-        else:
-            self._default_split_pending = True  # sized on first show, once the width is known
-        header = s.value("window/documentColumns")
-        if isinstance(header, QByteArray):
-            self.doc_list.restore_header_state(header)
+    def show_shortcuts(self) -> None:
+        shortcut_sheet(self.actions(), self).exec()
+
+    def show_how_to(self) -> None:
+        how_to_page(self).exec()
+
+    def set_theme(self, name: str) -> None:
+        """View › Theme: follow the system (the default), or light or dark; remembered."""
+        from annotator.app.qt_theme import apply_theme
+
+        app = QApplication.instance()
+        if isinstance(app, QApplication):
+            apply_theme(app, name)
+        app_settings().setValue("view/theme", name)
+        self.training.apply_theme_colors()
+        self.doc_list.reload()
+        if name in self.theme_actions:
+            self.theme_actions[name].setChecked(True)
 
     def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)
         if getattr(self, "_default_split_pending", False):
             self._default_split_pending = False
             QTimer.singleShot(0, self._default_split)  # after the first layout pass
+        QTimer.singleShot(0, self._ensure_usable_layout)
         if self.engine_warm_up is None and self.warm_up_delay_ms is not None:
             self.engine_warm_up = QtBackgroundTask(warm_up_engine, name="engine warm-up",
                                                    parent=self)
@@ -567,21 +529,6 @@ class QtMainWindow(QMainWindow):
         if task is not None and not task.is_running() and not self.training.is_running():
             task.start()
 
-    def _default_split(self) -> None:
-        total = sum(self.splitter.sizes())
-        if total > 0:
-            # The list gets ~45% of the central area: enough for id, a short preview,
-            # status, labels and score without a horizontal scroll bar.
-            left = max(self.doc_list.minimumWidth(), int(total * 0.45))
-            self.splitter.setSizes([left, total - left])
-
-    def save_state(self) -> None:
-        s = app_settings()
-        s.setValue("window/geometry", self.saveGeometry())
-        s.setValue("window/state", self.saveState())
-        s.setValue("window/splitter", self.splitter.saveState())
-        s.setValue("window/documentColumns", self.doc_list.header_state())
-
     def closeEvent(self, event: QCloseEvent) -> None:
         self.save_state()
         for task in [self.training.task, self.training.preannotation, self.engine_warm_up,
@@ -592,18 +539,3 @@ class QtMainWindow(QMainWindow):
         self._counts_query.stop(10)
         self.project.close()
         super().closeEvent(event)
-
-
-def _choose(parent: QWidget, title: str, prompt: str, items: list[str]) -> tuple[str, bool]:
-    dialog = QDialog(parent)
-    dialog.setWindowTitle(title)
-    box = QComboBox()
-    box.addItems(items)
-    form = QFormLayout(dialog)
-    form.addRow(prompt, box)
-    buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
-    buttons.accepted.connect(dialog.accept)
-    buttons.rejected.connect(dialog.reject)
-    form.addRow(buttons)
-    ok = bool(dialog.exec())
-    return box.currentText(), ok

@@ -1,4 +1,5 @@
-"""Light and dark theme, following the system's colour scheme (Qt 6.5+), or forced."""
+"""Light and dark theme, following the system's colour scheme (Qt 6.5+), or chosen by the
+user (View › Theme, remembered in the settings)."""
 
 from __future__ import annotations
 
@@ -32,7 +33,11 @@ STATUS_COLORS_DARK = {
     "skipped": "#E59ACB",
 }
 
+# The user's choices in View › Theme; "system" (follow the desktop) is the default.
+THEMES = {"system": "Follow the system", "light": "Light", "dark": "Dark"}
+
 _forced: Qt.ColorScheme | None = None
+_listening = False
 
 
 def is_dark() -> bool:
@@ -49,6 +54,15 @@ def is_dark() -> bool:
 
 def status_colors() -> dict[str, str]:
     return STATUS_COLORS_DARK if is_dark() else STATUS_COLORS_LIGHT
+
+
+def tint(color: str, alpha: float) -> str:
+    """``color`` ("#RRGGBB") at opacity ``alpha`` as a style-sheet ``rgba()`` value.
+
+    Not "#RRGGBBAA": Qt reads eight hex digits as #AARRGGBB, which turned a checked class
+    button transparent, lime or crimson instead of a light tint of its colour."""
+    c = QColor(color)
+    return f"rgba({c.red()}, {c.green()}, {c.blue()}, {max(0.0, min(1.0, alpha)):.3f})"
 
 
 def text_color_for(background: str) -> str:
@@ -87,25 +101,40 @@ def _style_sheet() -> str:
     return _EXTRA % (_DARK if is_dark() else _LIGHT)
 
 
+def current_theme() -> str:
+    """"dark", "light" or "system": what :func:`apply_theme` was last asked for."""
+    if _forced is None:
+        return "system"
+    return "dark" if _forced == Qt.ColorScheme.Dark else "light"
+
+
 def apply_theme(app: QApplication, scheme: str | None = None) -> None:
     """Fusion style with the system's light/dark scheme, re-applied when it changes;
-    ``scheme`` "dark" or "light" forces one (screenshots, a user preference)."""
-    global _forced
+    ``scheme`` "dark" or "light" forces one (screenshots, a user preference), "system" or
+    None follows the desktop again."""
+    global _forced, _listening
     app.setStyle("Fusion")
     hints = QGuiApplication.styleHints()
-    if scheme is not None:
+    if scheme in ("dark", "light"):
         _forced = Qt.ColorScheme.Dark if scheme == "dark" else Qt.ColorScheme.Light
         try:
             hints.setColorScheme(_forced)  # Qt 6.8+
         except AttributeError:
             pass
-        if _forced == Qt.ColorScheme.Dark:
-            if QGuiApplication.palette().color(QPalette.ColorRole.Window).lightness() >= 128:
-                app.setPalette(dark_palette())  # the platform had no dark palette
-        else:
-            app.setPalette(app.style().standardPalette())
+        app.setPalette(app.style().standardPalette())
+    elif _forced is not None:  # back to the system's scheme after a forced one
+        _forced = None
+        try:
+            hints.unsetColorScheme()  # Qt 6.8+
+        except AttributeError:
+            pass
+        app.setPalette(app.style().standardPalette())
+    if is_dark() and QGuiApplication.palette().color(QPalette.ColorRole.Window).lightness() >= 128:
+        app.setPalette(dark_palette())  # the platform had no dark palette
     app.setStyleSheet(_style_sheet())
-    try:
-        hints.colorSchemeChanged.connect(lambda _scheme: app.setStyleSheet(_style_sheet()))
-    except AttributeError:  # Qt < 6.5: stays light
-        pass
+    if not _listening:
+        _listening = True
+        try:
+            hints.colorSchemeChanged.connect(lambda _scheme: app.setStyleSheet(_style_sheet()))
+        except AttributeError:  # Qt < 6.5: stays light
+            pass

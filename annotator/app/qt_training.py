@@ -2,23 +2,18 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QComboBox,
-    QDialog,
-    QDialogButtonBox,
-    QDoubleSpinBox,
-    QFormLayout,
     QHBoxLayout,
     QHeaderView,
     QLabel,
-    QLineEdit,
     QProgressBar,
     QPushButton,
-    QSpinBox,
     QTableWidget,
     QTableWidgetItem,
     QTabWidget,
@@ -33,16 +28,24 @@ from annotator.app.qt_jobs import (
     preannotate_project,
     train_on_project,
 )
+from annotator.app.qt_training_settings import (  # noqa: F401 - small_data_warnings: API
+    TASK_TITLES,
+    QtTrainingSettingsDialog,
+    small_data_warnings,
+)
 from core.engine.results import EpochEvent, FinishedEvent, ProgressEvent, WarningEvent
-from core.engine.settings import DEVICES, PRESETS, TrainingSettings, preset_settings
+from core.engine.settings import TrainingSettings, preset_settings
 from core.project import Project
 from core.types import TaskKind
 
-TASK_TITLES = {TaskKind.NER: "Entities", TaskKind.CLASSIFY: "Classes", TaskKind.QA: "Answers"}
 # Short headers so the table fits the dock; the tooltips spell them out.
 EPOCH_COLUMNS = ("epoch", "step", "loss", "val loss", "P", "R", "F1", "acc")
-EPOCH_TIPS = ("epoch", "optimizer step", "training loss", "validation loss", "precision",
-              "recall", "F1 (the model version's score)", "accuracy")
+EPOCH_TIPS = ("epoch: one pass over the training documents", "optimizer step",
+              "loss on the training documents",
+              "loss on the held-out (dev) documents the model does not learn from",
+              "precision on the held-out documents", "recall on the held-out documents",
+              "F1 on the held-out documents (the model version's score)",
+              "accuracy on the held-out documents")
 
 TrainFn = Callable[[Project, TaskKind, TrainingSettings, Callable[[object], None], JobControl], Any]
 PreannotateFn = Callable[[Project, TaskKind, Callable[[object], None], JobControl], int]
@@ -59,87 +62,6 @@ def _fmt(value: Any, digits: int = 3) -> str:
 def _eta(seconds: float) -> str:
     seconds = max(0, int(seconds))
     return f"{seconds // 60}:{seconds % 60:02d}"
-
-
-def small_data_warnings(project: Project, kind: TaskKind) -> list[str]:
-    """The engine's small-data guards, checked before starting (the same function)."""
-    from core.engine import job
-    from core.engine.project_bridge import snapshot_task
-
-    snap = snapshot_task(project, kind)
-    records = [*snap.train, *snap.dev]
-    # Without dev documents the run holds some out, once there are enough to split.
-    has_dev = bool(snap.dev) or len(records) >= job.MIN_DEV_SPLIT
-    return job.data_warnings(kind, snap.labels, records, has_dev=has_dev)
-
-
-class QtTrainingSettingsDialog(QDialog):
-    """Base model, preset, epochs, learning rate, batch size, device — validated on OK."""
-
-    def __init__(self, project: Project, kind: TaskKind, settings: TrainingSettings,
-                 parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setWindowTitle(f"Training settings — {TASK_TITLES[kind]}")
-        self.kind = kind
-        self.settings = settings
-        self.base_model = QLineEdit(settings.base_model or "default")
-        self.base_model.setToolTip("\"default\" (the bundled encoder) or a model folder on disk")
-        self.preset = QComboBox()
-        self.preset.addItems(sorted(PRESETS))
-        self.preset.setCurrentText("default")
-        self.preset.currentTextChanged.connect(self._apply_preset)
-        self.epochs = QSpinBox(minimum=1, maximum=100, value=settings.epochs)
-        self.lr = QDoubleSpinBox(decimals=6, minimum=0.0, maximum=1.0, singleStep=1e-5,
-                                 value=settings.learning_rate)
-        self.batch = QSpinBox(minimum=1, maximum=512, value=settings.batch_size)
-        self.device = QComboBox()
-        self.device.addItems(list(DEVICES))
-        self.device.setCurrentText(settings.device)
-        self.error = QLabel()
-        self.error.setObjectName("errorLabel")
-        self.error.setWordWrap(True)
-        warnings = small_data_warnings(project, kind)
-        self.warnings = QLabel("\n".join(f"⚠ {w}" for w in warnings))
-        self.warnings.setWordWrap(True)
-        self.warnings.setVisible(bool(warnings))
-        form = QFormLayout()
-        form.addRow("Base model", self.base_model)
-        form.addRow("Preset", self.preset)
-        form.addRow("Epochs", self.epochs)
-        form.addRow("Learning rate", self.lr)
-        form.addRow("Batch size", self.batch)
-        form.addRow("Device", self.device)
-        buttons = QDialogButtonBox(
-            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
-        )
-        buttons.accepted.connect(self._validate)
-        buttons.rejected.connect(self.reject)
-        layout = QVBoxLayout(self)
-        layout.addLayout(form)
-        layout.addWidget(self.warnings)
-        layout.addWidget(self.error)
-        layout.addWidget(buttons)
-
-    def _apply_preset(self, name: str) -> None:
-        s = preset_settings(name, self.kind)
-        self.epochs.setValue(s.epochs)
-        self.lr.setValue(s.learning_rate)
-        self.batch.setValue(s.batch_size)
-
-    def _validate(self) -> None:
-        try:
-            base = preset_settings(self.preset.currentText(), self.kind)
-            self.settings = base.replace(
-                base_model=self.base_model.text().strip() or "default",
-                # The preset's own epochs keep its small-data floor of steps.
-                epochs=self.epochs.value() if self.epochs.value() != base.epochs else None,
-                learning_rate=self.lr.value(),
-                batch_size=self.batch.value(), device=self.device.currentText(),
-            )
-        except ValueError as exc:
-            self.error.setText(str(exc))
-            return
-        self.accept()
 
 
 class QtTrainingPanel(QWidget):
@@ -185,23 +107,19 @@ class QtTrainingPanel(QWidget):
         self.warning_label.setObjectName("warningLabel")
         self.warning_label.setWordWrap(True)
 
-        from annotator.app.qt_theme import is_dark
-
-        dark = is_dark()
-        pg.setConfigOptions(antialias=True, background="#202124" if dark else "w",
-                            foreground="#DDDDDD" if dark else "#333333")
-        self.loss_plot = pg.PlotWidget(title="Training loss")
+        self.loss_plot = pg.PlotWidget(title="Training loss",
+                                       axisItems={"bottom": integer_axis("bottom")})
         self.loss_plot.setLabel("bottom", "step")
         self.loss_plot.setMinimumHeight(120)
-        loss_color, f1_color = ("#56B4E9", "#3CCB9A") if dark else ("#0072B2", "#009E73")
-        self.loss_curve = self.loss_plot.plot([], [], pen=pg.mkPen(loss_color, width=2))
-        self.f1_plot = pg.PlotWidget(title="Dev F1")
+        self.loss_curve = self.loss_plot.plot([], [])
+        self.f1_plot = pg.PlotWidget(title="F1 (held-out)",
+                                     axisItems={"bottom": integer_axis("bottom")})
+        self.f1_plot.setToolTip("F1 after each epoch, on labelled documents kept out of "
+                                "training (the dev set) to measure the model")
         self.f1_plot.setLabel("bottom", "epoch")
         self.f1_plot.setMinimumHeight(120)
-        self.f1_curve = self.f1_plot.plot(
-            [], [], pen=pg.mkPen(f1_color, width=2), symbol="o", symbolSize=7,
-            symbolBrush=f1_color,
-        )
+        self.f1_curve = self.f1_plot.plot([], [], symbol="o", symbolSize=7)
+        self.apply_theme_colors()
         plots = QHBoxLayout()
         plots.addWidget(self.loss_plot)
         plots.addWidget(self.f1_plot)
@@ -242,6 +160,27 @@ class QtTrainingPanel(QWidget):
         self.refresh_tasks()
         self.refresh_results()
 
+    def apply_theme_colors(self) -> None:
+        """The plots' colours for the current light or dark theme."""
+        import pyqtgraph as pg
+
+        from annotator.app.qt_theme import is_dark
+
+        dark = is_dark()
+        background, foreground = ("#202124", "#DDDDDD") if dark else ("w", "#333333")
+        pg.setConfigOptions(antialias=True, background=background, foreground=foreground)
+        loss_color, f1_color = ("#56B4E9", "#3CCB9A") if dark else ("#0072B2", "#009E73")
+        for plot in (self.loss_plot, self.f1_plot):
+            plot.setBackground(background)
+            for name in ("bottom", "left"):
+                axis = plot.getAxis(name)
+                axis.setPen(foreground)
+                axis.setTextPen(foreground)
+            plot.setTitle(plot.plotItem.titleLabel.text, color=foreground)
+        self.loss_curve.setPen(pg.mkPen(loss_color, width=2))
+        self.f1_curve.setPen(pg.mkPen(f1_color, width=2))
+        self.f1_curve.setSymbolBrush(f1_color)
+
     @staticmethod
     def _table(columns: tuple[str, ...]) -> QTableWidget:
         table = QTableWidget(0, len(columns))
@@ -272,15 +211,24 @@ class QtTrainingPanel(QWidget):
             self.settings_task.addItem(TASK_TITLES[kind], kind)
         self._set_running(self.is_running())
 
+    def select_task(self, kind: TaskKind | None) -> None:
+        """Point "Settings for" at ``kind`` (the open view's task, or the task training)."""
+        if kind is None:
+            return
+        index = self.settings_task.findData(TaskKind(kind))
+        if index >= 0 and not self.is_running():
+            self.settings_task.setCurrentIndex(index)
+
     def settings_for(self, kind: TaskKind) -> TrainingSettings:
         if kind not in self.settings:
             self.settings[kind] = preset_settings("default", kind)
         return self.settings[kind]
 
     def edit_settings(self) -> None:
-        kind = self.settings_task.currentData()
-        if kind is None:
+        data = self.settings_task.currentData()
+        if data is None:
             return
+        kind = TaskKind(data)  # the combo box hands the str-enum back as a plain str
         dialog = QtTrainingSettingsDialog(self.project, kind, self.settings_for(kind), self)
         if dialog.exec():
             self.settings[kind] = dialog.settings
@@ -301,6 +249,7 @@ class QtTrainingPanel(QWidget):
             self.message.emit("a training run is already in progress")
             return
         settings = self.settings_for(kind)
+        self.select_task(kind)
         self.kind = kind
         self._losses, self._f1 = [], []
         self.loss_curve.setData([], [])
@@ -357,10 +306,18 @@ class QtTrainingPanel(QWidget):
             text = self.warning_label.text()
             self.warning_label.setText((text + "\n" if text else "") + f"⚠ {event.message}")
         elif isinstance(event, FinishedEvent):
-            self.progress.setRange(0, 1)
+            self._show_end(event.result.status)
+        self.trainingProgress.emit(event)
+
+    def _show_end(self, status: str) -> None:
+        """The progress bar at the end of a run: full only when it completed."""
+        self.progress.setRange(0, 1)
+        if status == "completed":
             self.progress.setValue(1)
             self.progress.setFormat("%p%")
-        self.trainingProgress.emit(event)
+        else:
+            self.progress.setValue(0)
+            self.progress.setFormat(status)
 
     def _append_epoch_row(self, row: dict[str, Any]) -> None:
         r = self.epoch_table.rowCount()
@@ -371,6 +328,7 @@ class QtTrainingPanel(QWidget):
             item = QTableWidgetItem(_fmt(v, 3))
             item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
             self.epoch_table.setItem(r, c, item)
+        self.epoch_table.scrollToBottom()  # the newest epoch stays in sight
 
     def _fill_per_label(self, per_label: dict[str, dict[str, Any]]) -> None:
         self.label_table.setRowCount(0)
@@ -386,6 +344,7 @@ class QtTrainingPanel(QWidget):
         self.trainingFinished.emit(outcome)
         self.refresh_results(keep_epochs=True)
         if outcome.status != "completed":
+            self._show_end(outcome.status)
             self.status.setText(f"Training {outcome.status}: {outcome.reason}")
             self._set_running(False)
             return
@@ -393,8 +352,7 @@ class QtTrainingPanel(QWidget):
         self.start_preannotation(self.kind or TaskKind.NER)
 
     def _on_training_failed(self, message: str) -> None:
-        self.progress.setRange(0, 1)
-        self.progress.setValue(0)
+        self._show_end("failed")
         self.status.setText(f"Training failed: {message}")
         self.message.emit(message)
 
@@ -440,9 +398,14 @@ class QtTrainingPanel(QWidget):
                 self.version_table.setItem(r, c, QTableWidgetItem(value))
         if keep_epochs and self.epoch_table.rowCount():
             return
-        run = self.project.training.last_run()
-        if run is None:
+        last = self.project.training.last_run()
+        if last is None:
             return
+        run = last
+        if not run.epochs:
+            # A later run that left no epochs (cancelled at once, or the app was killed
+            # during it) must not hide the curves of the finished one before it.
+            run = self.project.training.last_run(with_epochs=True) or last
         self.epoch_table.setRowCount(0)
         for row in run.epochs:
             self._append_epoch_row(row)
@@ -463,7 +426,43 @@ class QtTrainingPanel(QWidget):
         self.status.setText(
             f"Last run ({TASK_TITLES[TaskKind(run.task)]}): {run.status}"
             + (f" — {run.error}" if run.error else "")
+            + (f". A later {TASK_TITLES[TaskKind(last.task)].lower()} run ended "
+               f"{'without finishing' if last.status == 'running' else last.status} "
+               "before its first epoch." if last is not run else "")
         )
+
+
+def integer_ticks(low: float, high: float, length_px: float,
+                  min_gap_px: float = 36.0) -> list[int]:
+    """Whole-number ticks between ``low`` and ``high``, 1, 2, 5, 10, 20, 50... apart: the
+    smallest spacing that leaves ``min_gap_px`` between labels ("9 101112" crowded before)."""
+    most = max(1, int(length_px // min_gap_px))
+    spacing, steps = 1, (2, 2.5, 2)
+    i = 0
+    while (high - low) / spacing > most:
+        spacing = int(spacing * steps[i % 3])
+        i += 1
+    first = math.ceil(low / spacing) * spacing
+    return list(range(first, math.floor(high) + 1, spacing))
+
+
+def _integer_axis_class() -> type:
+    import pyqtgraph as pg
+
+    class _IntegerAxis(pg.AxisItem):
+        """A bottom axis of steps or epochs: whole numbers, never crowded."""
+
+        def tickValues(self, minVal: float, maxVal: float, size: float) -> list[Any]:
+            return [(1.0, [float(v) for v in integer_ticks(minVal, maxVal, size)])]
+
+        def tickStrings(self, values: list[float], scale: float, spacing: float) -> list[str]:
+            return [str(round(v)) for v in values]
+
+    return _IntegerAxis
+
+
+def integer_axis(orientation: str) -> Any:
+    return _integer_axis_class()(orientation)
 
 
 def _score(metrics: dict[str, Any]) -> float | None:

@@ -42,6 +42,8 @@ class Training:
 
         return train_project(self._project, kind, settings, on_event=on_event, on_job=on_job)
 
-    def last_run(self, kind: TaskKind | None = None) -> TrainingRunInfo | None:
+    def last_run(self, kind: TaskKind | None = None, *,
+                 with_epochs: bool = False) -> TrainingRunInfo | None:
+        """The newest run (of ``kind``); ``with_epochs``: the newest that recorded epochs."""
         with self._project.read() as session:
-            return read_last_run(session, kind)
+            return read_last_run(session, kind, with_epochs=with_epochs)

@@ -221,10 +221,15 @@ def read_model_versions(session: Session) -> list[ModelVersionInfo]:
     ]
 
 
-def read_last_run(session: Session, kind: TaskKind | None = None) -> TrainingRunInfo | None:
+def read_last_run(session: Session, kind: TaskKind | None = None, *,
+                  with_epochs: bool = False) -> TrainingRunInfo | None:
+    """The newest training run (of ``kind``); ``with_epochs``: the newest that recorded
+    epochs (a run killed or cancelled before its first epoch has none)."""
     stmt = select(TrainingRun).options(selectinload(TrainingRun.task)).order_by(
         TrainingRun.id.desc()
     )
+    if with_epochs:
+        stmt = stmt.where(TrainingRun.epochs.is_not(None), TrainingRun.epochs != [])
     if kind is not None:
         stmt = stmt.join(Task).where(Task.kind == kind.value)
     r = session.scalars(stmt).first()

@@ -95,3 +95,68 @@ def test_answers_add_select_unanswerable_and_suggestion(qtbot, window) -> None: 
     window.act_redo.trigger()
     window.act_redo.trigger()
     assert [(a.start, a.end) for a in view.current_question().answers] == [(s, s + 9)]
+
+
+def _fill_at(button, x: int, y: int):  # type: ignore[no-untyped-def]
+    """The colour on screen at (x, y) of ``button``: grabbed with what lies behind it."""
+    from PySide6.QtCore import QPoint, QRect
+
+    top = button.window()
+    origin = button.mapTo(top, QPoint(0, 0))
+    return top.grab(QRect(origin, button.size())).toImage().pixelColor(x, y)
+
+
+def test_chosen_class_button_is_tinted_with_its_colour(qtbot, window) -> None:  # type: ignore[no-untyped-def]
+    """Each label's checked button shows a light tint of that label's own colour (the
+    fill was once written "#RRGGBBAA", which Qt reads as #AARRGGBB)."""
+    from PySide6.QtGui import QColor
+
+    from annotator.app.qt_classes import CHOSEN_ALPHA
+
+    view = window.views[TaskKind.CLASSIFY]
+    window.tabs.setCurrentWidget(view)
+    did = doc_id(window.project, "d0")
+    window.doc_list.select_doc(did)
+    # Colours where the old format went wrong: a low last byte (transparent), others
+    # that turned into another hue.
+    for name, colour in (("good", "#0072B2"), ("bad", "#D55E00")):
+        lab = view.task.label(name)
+        assert lab is not None
+        with window.project.write() as s:
+            from core.store import repo
+
+            repo.update_label(s, lab.id, color=colour)
+        window._rebuild_views()
+        view = window.views[TaskKind.CLASSIFY]
+        window.tabs.setCurrentWidget(view)
+        unchosen = _fill_at(view.buttons[name], 8, view.buttons[name].height() // 2)
+        view.toggle(name)
+        qtbot.waitUntil(lambda n=name, v=view: v.buttons[n].isChecked())
+        button = view.buttons[name]
+        got = _fill_at(button, 8, button.height() // 2)
+        label, back = QColor(colour), window.palette().color(window.backgroundRole())
+        want = [CHOSEN_ALPHA * a + (1 - CHOSEN_ALPHA) * b for a, b in
+                ((label.red(), back.red()), (label.green(), back.green()),
+                 (label.blue(), back.blue()))]
+        assert all(abs(g - w) <= 12 for g, w in zip((got.red(), got.green(), got.blue()), want)), (
+            name, got.name(), [round(w) for w in want])
+        assert got != unchosen
+
+
+def test_a_duplicate_question_is_refused_with_a_message(qtbot, window) -> None:  # type: ignore[no-untyped-def]
+    did = doc_id(window.project, "d0")
+    window.doc_list.select_doc(did)
+    view = window.views[TaskKind.QA]
+    window.tabs.setCurrentWidget(view)
+    view.new_question.setText("What dose of metformin?")
+    view.add_question()
+    assert view.questions.count() == 1
+    messages: list[str] = []
+    window.ctx.message.connect(messages.append)
+    view.new_question.setText("  what dose of  Metformin? ")
+    view.add_question()
+    with window.project.read() as s:
+        texts = s.scalars(select(QuestionRow.text).where(QuestionRow.document_id == did)).all()
+    assert texts == ["What dose of metformin?"]
+    assert view.questions.count() == 1
+    assert messages and "already has the question" in messages[-1]

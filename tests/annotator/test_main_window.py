@@ -59,7 +59,7 @@ def test_import_through_file_menu(qtbot, window, tmp_path: Path, monkeypatch) ->
         encoding="utf-8",
     )
     dialogs.open_path = str(source)
-    dialogs.choice = "train"
+    dialogs.choice = "Training: the model learns from them"
     before = window.doc_list.model.rowCount()
     with qtbot.waitSignal(window.countsUpdated, timeout=15000):
         _menu_action(window, "File", "Import").trigger()
@@ -76,7 +76,7 @@ def test_export_through_file_menu(qtbot, window, tmp_path: Path, monkeypatch) ->
     dialogs = Dialogs(monkeypatch)
     target = tmp_path / "out.jsonl"
     dialogs.save_path = str(target)
-    dialogs.choice = "jsonl"
+    dialogs.choice = qt_main_window.EXPORT_FORMATS["jsonl"]
     _menu_action(window, "File", "Export").trigger()
     qtbot.waitUntil(lambda: "written" in window.statusBar().currentMessage(), timeout=15000)
     assert "3 document(s) written" in window.statusBar().currentMessage()
@@ -154,3 +154,149 @@ def test_counts_arrive_from_a_worker(qtbot, window) -> None:  # type: ignore[no-
     assert counts.stats["documents"] == 3
     assert counts.statuses["unlabelled"] == 3
     assert window.counts_label.text().startswith("3 documents")
+
+
+def test_export_offers_jsonl_beside_the_project(qtbot, window, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """It defaulted to "text" (which drops every label) in the program's folder."""
+    asked: dict[str, Any] = {}
+
+    def fake_choose(_parent, _title, _prompt, items, current=None):  # type: ignore[no-untyped-def]
+        asked["items"], asked["current"] = items, current
+        return current, True
+
+    def fake_save(_parent, _title, start, _filter):  # type: ignore[no-untyped-def]
+        asked["start"] = start
+        return "", ""
+
+    monkeypatch.setattr(qt_main_window, "_choose", fake_choose)
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", staticmethod(fake_save))
+    window.export_dialog()
+    assert asked["current"] == asked["items"][0] and asked["current"].startswith("JSON lines")
+    assert any("drops every label" in item for item in asked["items"])
+    assert asked["start"] == str(window.project.path.with_name("p.jsonl"))
+
+
+def test_import_asks_in_plain_words(window, monkeypatch, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    asked: dict[str, Any] = {}
+    source = tmp_path / "a.txt"
+    source.write_text("Fever.\n", encoding="utf-8")
+    monkeypatch.setattr(QFileDialog, "getOpenFileName",
+                        staticmethod(lambda *a, **k: (str(source), "")))
+
+    def fake_choose(_parent, _title, prompt, items, current=None):  # type: ignore[no-untyped-def]
+        asked["prompt"], asked["items"] = prompt, items
+        return items[2], True
+
+    monkeypatch.setattr(qt_main_window, "_choose", fake_choose)
+    calls: list[Any] = []
+    monkeypatch.setattr(window, "import_file", lambda path, split=None: calls.append(split))
+    window.import_dialog()
+    assert "split" not in asked["prompt"]
+    assert not any(item.startswith("(") for item in asked["items"])
+    assert any("measure the model" in item for item in asked["items"])
+    assert calls == ["dev"]
+
+
+def test_new_project_has_a_browse_button(qtbot, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from annotator.app.qt_project_dialogs import QtNewProjectDialog
+
+    dialog = QtNewProjectDialog()
+    qtbot.addWidget(dialog)
+    monkeypatch.setattr(QFileDialog, "getSaveFileName",
+                        staticmethod(lambda *a, **k: (str(tmp_path / "notes"), "")))
+    assert dialog.browse.text().startswith("Browse")
+    dialog.browse.click()
+    assert dialog.path.text() == str(tmp_path / "notes.db")
+
+
+def test_restored_sizes_never_squeeze_the_editor(qtbot, window) -> None:  # type: ignore[no-untyped-def]
+    """A saved layout with a huge training dock and document list (as a squeezed project
+    left it) comes back with a usable text editor."""
+    from PySide6.QtCore import Qt
+
+    window.resize(1400, 850)
+    qtbot.wait(20)
+    window.resizeDocks([window.training_dock], [1100], Qt.Orientation.Horizontal)
+    window.splitter.setSizes([900, 10])
+    window.save_state()
+    second = qt_main_window.QtMainWindow(window.project)
+    qtbot.addWidget(second)
+    second.resize(1400, 850)
+    second.show()
+    qtbot.waitExposed(second)
+    qtbot.waitUntil(lambda: second.tabs.width() >= qt_main_window.MIN_EDITOR_WIDTH, timeout=3000)
+    editor = second.views[next(iter(second.views))]
+    assert editor.width() >= qt_main_window.MIN_EDITOR_WIDTH - 20
+    assert second.tabs.width() >= 0.3 * second.width()
+    second.close()
+
+
+def test_help_has_shortcut_sheet_on_f1_and_question_mark_and_a_how_to(qtbot, window, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QDialog
+
+    from annotator.app import qt_help
+
+    shown: list[str] = []
+    monkeypatch.setattr(qt_help.QtHelpDialog, "exec",
+                        lambda self: shown.append(self.text.toPlainText()) or 0)
+    titles = [a.text().replace("&", "") for a in
+              next(m.menu() for m in window.menuBar().actions()
+                   if m.text().replace("&", "") == "Help").actions() if a.text()]
+    assert titles == ["How to work", "Keyboard shortcuts", "About"]
+    view = window.current_view()
+    window.activateWindow()
+    qtbot.keyClick(view.editor, Qt.Key.Key_F1)
+    assert shown and "Keyboard shortcuts" in shown[-1]
+    sheet = shown[-1]
+    for keys in ("Ctrl+Z", "J", "Ctrl+Return", "F1", "Shift+A", "Enter"):
+        assert keys in sheet, keys
+    qtbot.keyClick(view.editor, "?")
+    assert len(shown) == 2
+    _menu_action(window, "Help", "How to work").trigger()
+    assert "Label." in shown[-1] and "Train." in shown[-1] and "Review." in shown[-1]
+    assert QDialog  # the dialogs are QDialogs closed with Esc
+
+
+def test_theme_is_in_the_view_menu_and_remembered(qtbot, window) -> None:  # type: ignore[no-untyped-def]
+    from PySide6.QtGui import QPalette
+    from PySide6.QtWidgets import QApplication
+
+    from annotator.app import qt_theme
+
+    app = QApplication.instance()
+    assert set(window.theme_actions) == {"system", "light", "dark"}
+    assert window.theme_actions["system"].isChecked()  # the default
+    try:
+        window.theme_actions["dark"].trigger()
+        assert qt_theme.is_dark()
+        assert app.palette().color(QPalette.ColorRole.Window).lightness() < 128
+        assert qt_main_window.app_settings().value("view/theme") == "dark"
+        window.theme_actions["system"].trigger()
+        assert qt_theme.current_theme() == "system"
+        assert app.palette().color(QPalette.ColorRole.Window).lightness() >= 128
+    finally:
+        qt_theme.apply_theme(app, "system")
+
+
+def test_a_finished_runs_curves_come_back_after_a_restart(qtbot, window) -> None:  # type: ignore[no-untyped-def]
+    from sqlalchemy import select
+
+    from core.store.models import Task, TrainingRun
+
+    with window.project.write() as s:
+        task_id = s.scalar(select(Task.id).where(Task.kind == "ner"))
+        s.add(TrainingRun(task_id=task_id, settings={}, status="completed", epochs=[
+            {"epoch": e, "step": 4 * e, "train_loss": 1.0 / e, "val_loss": 0.9, "f1": 0.2 * e}
+            for e in (1, 2, 3)]))
+        # The app was killed during a later run: a row without epochs, still "running".
+        s.add(TrainingRun(task_id=task_id, settings={}, status="running", epochs=[]))
+    second = qt_main_window.QtMainWindow(window.project)
+    qtbot.addWidget(second)
+    panel = second.training
+    assert panel.epoch_table.rowCount() == 3
+    xs, _ys = panel.loss_curve.getData()
+    assert list(xs) == [4, 8, 12]
+    fx, fy = panel.f1_curve.getData()
+    assert list(fx) == [1, 2, 3] and abs(fy[-1] - 0.6) < 1e-9
+    assert "completed" in panel.status.text() and "without finishing" in panel.status.text()

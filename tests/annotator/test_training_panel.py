@@ -3,6 +3,7 @@ and the real engine on a tiny random BERT."""
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 from typing import Any
 
@@ -86,6 +87,44 @@ def test_cancel(qtbot, window) -> None:  # type: ignore[no-untyped-def]
         panel.cancel_button.click()
     assert blocker.args[0].status == "cancelled"
     assert "cancelled" in panel.status.text()
+    # Not a full bar: a cancelled run did not finish.
+    assert panel.progress.value() < panel.progress.maximum()
+    assert panel.progress.text() == "cancelled"
+
+
+def test_settings_for_follows_the_open_view_and_the_run(qtbot, window) -> None:  # type: ignore[no-untyped-def]
+    panel = window.training
+    window.tabs.setCurrentWidget(window.views[TaskKind.CLASSIFY])
+    assert panel.settings_task.currentText() == "Classes"
+    window.tabs.setCurrentWidget(window.views[TaskKind.QA])
+    assert panel.settings_task.currentText() == "Answers"
+    panel.train_fn = fake_train
+    panel.preannotate_fn = lambda *a: 0
+    with qtbot.waitSignal(panel.trainingFinished, timeout=10000):
+        panel.train_buttons[TaskKind.NER].click()
+    assert panel.settings_task.currentText() == "Entities"
+
+
+def test_new_epoch_rows_stay_in_sight(qtbot, window) -> None:  # type: ignore[no-untyped-def]
+    panel = window.training
+    window.training_dock.show()
+    for epoch in range(1, 41):
+        panel._on_training_progress(EpochEvent(epoch, epoch * 3, 0.5, 0.4, {"f1": 0.5}, False, 0.1))
+    qtbot.waitUntil(lambda: panel.epoch_table.verticalScrollBar().maximum() > 0)
+    bar = panel.epoch_table.verticalScrollBar()
+    assert bar.value() == bar.maximum()
+
+
+@pytest.mark.parametrize("low,high,px", [(0, 12, 200), (0, 60, 180), (1, 4, 300), (0, 3000, 250)])
+def test_step_ticks_are_whole_numbers_and_never_crowded(low: float, high: float, px: float) -> None:
+    from annotator.app.qt_training import integer_ticks
+
+    ticks = integer_ticks(low, high, px)
+    assert ticks and all(isinstance(t, int) for t in ticks)
+    assert all(low <= t <= high for t in ticks)
+    gaps = {b - a for a, b in itertools.pairwise(ticks)}
+    assert len(gaps) <= 1  # evenly spaced
+    assert len(ticks) <= px // 36 + 1  # at least 36 px between labels
 
 
 def _tiny_bert_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
@@ -134,18 +173,75 @@ def test_real_engine_tiny_model(qtbot, tmp_path, tmp_path_factory) -> None:  # t
     win.close()
 
 
-def test_settings_dialog_shows_the_engines_guards(qtbot, project_path: Path) -> None:  # type: ignore[no-untyped-def]
-    """Before a run, the dialog warns about what the run would: the same guards, per label."""
+def test_settings_dialog_without_labels_says_training_cannot_start(qtbot, project_path: Path) -> None:  # type: ignore[no-untyped-def]
     from annotator.app.qt_training import QtTrainingSettingsDialog
     from core.engine.settings import preset_settings
 
     with Project.open(project_path) as project:
         dialog = QtTrainingSettingsDialog(project, TaskKind.NER, preset_settings("default", "ner"))
         qtbot.addWidget(dialog)
-        lines = dialog.warnings.text().splitlines()
-    assert not dialog.warnings.isHidden()
-    assert any(line.startswith("⚠ only 0 labelled document(s)") for line in lines)
-    assert any("only 0 entity mention(s)" in line for line in lines)
-    (rare,) = [line for line in lines if "fewer than 10 examples" in line]
-    assert "'Disease' (0)" in rare and "'Medication' (0)" in rare
-    assert any("no dev documents" in line for line in lines)
+    assert "Training cannot start: no labelled training documents" in dialog.plan.text()
+
+
+def _labelled_project(path: Path, n_docs: int) -> Path:
+    """NER: ``n_docs`` documents with one Disease each, two of them also a Medication."""
+    from core.store import repo
+    from core.types import DocumentRecord, EntitySpan
+
+    project = Project.create(path, tasks={TaskKind.NER: ["Disease", "Medication"],
+                                          TaskKind.CLASSIFY: ["good", "bad"]})
+    records = []
+    for i in range(n_docs):
+        text = f"Note {i}: asthma, given salbutamol."
+        spans = [EntitySpan(text.index("asthma"), text.index("asthma") + 6, "Disease")]
+        if i < 2:
+            start = text.index("salbutamol")
+            spans.append(EntitySpan(start, start + 10, "Medication"))
+        records.append(DocumentRecord(text=text, external_id=f"n{i}", spans=tuple(spans)))
+    with project.write() as session:
+        repo.add_documents(session, records)
+    project.close()
+    return path
+
+
+def test_settings_dialog_counts_the_labels_of_its_task(qtbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Opened from the panel (whose task box hands the kind back as a plain str), the
+    dialog counted no entity at all: "'Disease' (0), 'Medication' (0)"."""
+    from annotator.app.qt_training import QtTrainingPanel, QtTrainingSettingsDialog
+
+    with Project.open(_labelled_project(tmp_path / "p.db", 12)) as project:
+        panel = QtTrainingPanel(project)
+        qtbot.addWidget(panel)
+        kind = panel.settings_task.currentData()
+        dialog = QtTrainingSettingsDialog(project, kind, panel.settings_for(TaskKind.NER), panel)
+        qtbot.addWidget(dialog)
+        text = dialog.warnings.text()
+    assert "'Medication' (2)" in text
+    assert "'Disease'" not in text  # 12 examples: enough
+    assert "only 12 labelled document(s)" in text
+
+
+def test_settings_dialog_shows_the_epochs_the_run_really_trains(qtbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Epochs said 8 while the run trained 60 (the small-data floor): the dialog shows
+    the run's own plan and says why."""
+    from annotator.app.qt_training import QtTrainingSettingsDialog
+    from core.engine.settings import preset_settings
+
+    settings = preset_settings("default", "ner")
+    with Project.open(_labelled_project(tmp_path / "p.db", 12)) as project:
+        dialog = QtTrainingSettingsDialog(project, TaskKind.NER, settings)
+        qtbot.addWidget(dialog)
+        assert dialog.epochs.value() == settings.epochs
+        preview = dialog.preview
+        # 12 documents, some held out, one batch of 16 a pass: the floor's epochs.
+        assert preview.batches_per_epoch == 1
+        assert preview.epochs == min(settings.max_epochs, settings.min_steps) > settings.epochs
+        plan = dialog.plan.text()
+        assert f"up to {preview.epochs} epoch(s)" in plan
+        assert "because the training set is small" in plan
+        dialog.epochs.setValue(5)  # asked for explicitly: the floor is off
+        assert "up to 5 epoch(s)" in dialog.plan.text()
+        assert "small" not in dialog.plan.text()
+        assert dialog.preset.currentText().startswith("Recommended")
+        assert "seed-002" in dialog.preset.itemText(1)
+        assert ":" in dialog.windowTitle() and dialog.minimumWidth() >= 500

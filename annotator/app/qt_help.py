@@ -1,0 +1,98 @@
+"""Help: the keyboard-shortcut sheet (F1 or ?) and a short page on how to work."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QDialog, QDialogButtonBox, QTextBrowser, QVBoxLayout, QWidget
+
+# Keys handled inside the views (not menu actions), by view.
+VIEW_KEYS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
+    ("Entities", (
+        ("drag or Shift+arrows", "select words (the selection snaps to whole words)"),
+        ("1 … 9 (a label's key)", "label the selection"),
+        ("Delete / Backspace", "remove the entity under the cursor"),
+        ("A / R", "accept / reject the next suggestion"),
+        ("Shift+A", "accept all suggestions above the threshold"),
+    )),
+    ("Classes", (
+        ("1 … 9 (a class's key)", "choose the class (tick or untick when several are allowed)"),
+        ("A / R", "accept / reject the model's suggestion"),
+    )),
+    ("Answers", (
+        ("Enter", "use the selected words as the answer of the selected question"),
+        ("U", "the passage does not answer the question"),
+        ("A / R", "accept / reject the suggested answer"),
+    )),
+)
+
+HOW_TO_HTML = """
+<h3>How to work</h3>
+<ol>
+<li><b>Label.</b> Pick a document in the list on the left (J / K: next / previous). In
+<i>Entities</i>, select words with the mouse and press a label's key (1, 2, …); in
+<i>Classes</i>, press the class's key; in <i>Answers</i>, type a question, select its answer
+in the passage and press Enter. Every edit is saved at once; Ctrl+Z undoes it.</li>
+<li><b>Train.</b> After a few dozen labelled documents, press <i>Train …</i> in the
+training panel on the right. <i>Settings…</i> shows what the run will do and warns when
+there is too little data. The curves show the loss and the F1 on held-out documents (labelled
+documents kept out of training to measure the model). You can keep labelling while it
+trains.</li>
+<li><b>Review.</b> After training, the model suggests labels for the unlabelled documents.
+Tick <i>Most uncertain first</i> above the list to see first the documents the model is
+least sure about. Press A to accept a suggestion, R to reject it, or correct it by hand;
+Ctrl+Enter marks a document reviewed and goes to the next. Train again now and then: each
+round the suggestions get better.</li>
+<li><b>Export.</b> File › Export… writes the documents with their labels (JSON lines by
+default).</li>
+</ol>
+"""
+
+
+def shortcut_rows(actions: Iterable[QAction]) -> list[tuple[str, str]]:
+    """(keys, what) for each action with a shortcut, in the order given."""
+    rows = []
+    for action in actions:
+        keys = [s.toString(QKeySequence.SequenceFormat.NativeText) for s in action.shortcuts()]
+        keys = [k for k in keys if k]
+        if keys:
+            rows.append((" or ".join(keys), action.text().replace("&", "").rstrip("…")))
+    return rows
+
+
+def shortcut_sheet_html(actions: Iterable[QAction]) -> str:
+    def table(rows: Iterable[tuple[str, str]]) -> str:
+        cells = "".join(f"<tr><td style='padding-right:18px'><b>{k}</b></td><td>{w}</td></tr>"
+                        for k, w in rows)
+        return f"<table cellspacing='3'>{cells}</table>"
+
+    parts = ["<h3>Keyboard shortcuts</h3>", "<h4>Everywhere</h4>", table(shortcut_rows(actions))]
+    for title, rows in VIEW_KEYS:
+        parts += [f"<h4>{title}</h4>", table(rows)]
+    return "".join(parts)
+
+
+class QtHelpDialog(QDialog):
+    """A page of help text (rich text), closed with Esc or Close."""
+
+    def __init__(self, title: str, html: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle(title)
+        self.resize(620, 560)
+        self.text = QTextBrowser()
+        self.text.setOpenExternalLinks(False)
+        self.text.setHtml(html)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.text, 1)
+        layout.addWidget(buttons)
+
+
+def shortcut_sheet(actions: Iterable[QAction], parent: QWidget | None = None) -> QtHelpDialog:
+    return QtHelpDialog("Keyboard shortcuts", shortcut_sheet_html(actions), parent)
+
+
+def how_to_page(parent: QWidget | None = None) -> QtHelpDialog:
+    return QtHelpDialog("How to work", HOW_TO_HTML, parent)
