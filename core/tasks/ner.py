@@ -325,13 +325,24 @@ def decode_entities(
             else:
                 probs[i, 0] = 1.0
     tag_index = {t: i for i, t in enumerate(tags)}
+    word_at = {w.start: i for i, w in enumerate(example.words)}
+
+    def continues(before: str, label: str, start: int) -> bool:
+        # The word holds more of the entity before's label (B and I together) than of its
+        # own: one label's probability was split between B and I, and another's B won.
+        row = probs[word_at[start]] if start in word_at else None
+        if row is None:
+            return False
+        mass = {x: row[tag_index[f"B-{x}"]] + row[tag_index[f"I-{x}"]] for x in (before, label)}
+        return bool(mass[before] > mass[label])
+
     # Spans as a user draws them: whole words ("X-ray", "2.5"), no edge full stop, and the
     # pieces of one name joined ("renal" + "ultrasound"); the tags follow the spans.
     pieces = [
         (example.words[first].start, example.words[last - 1].end, label)
         for first, last, label in word_tag_groups(word_tags)
     ]
-    snapped = snap_spans(text, pieces)
+    snapped = snap_spans(text, pieces, continues=continues)
     word_tags = list(tag_words(example.words, [EntitySpan(*sp) for sp in snapped]))
     spans: list[PredictedSpan] = []
     for first, last, label in word_tag_groups(word_tags):

@@ -164,6 +164,21 @@ def test_snap_spans_joins_and_resolves_overlaps() -> None:
     assert snap_spans(text, [(6, 16, "Procedure"), (17, 21, "Procedure")]) == [
         (6, 16, "Procedure"), (17, 21, "Procedure"),
     ]
+    # A neighbour of another label joins only when ``continues`` says so, under the first label.
+    text = "urine dipstick booked. Continue metformin 500 mg"
+    pieces = [(0, 5, "Procedure"), (6, 14, "Medication"), (32, 41, "Medication"),
+              (42, 48, "Dosage")]
+    assert snap_spans(text, pieces) == pieces
+    asked = []
+
+    def continues(before: str, label: str, start: int) -> bool:
+        asked.append((before, label, text[start:start + 3]))
+        return label == "Medication"
+
+    assert snap_spans(text, pieces, continues=continues) == [
+        (0, 14, "Procedure"), (32, 41, "Medication"), (42, 48, "Dosage"),
+    ]
+    assert asked == [("Procedure", "Medication", "dip"), ("Medication", "Dosage", "500")]
     # Different labels overlapping after snapping: the longer stays.
     assert snap_spans(DEMO, [(c, x + 1, "Procedure"), (x + 2, x + 5, "Disease")]) == [
         (c, x + 5, "Procedure"),

@@ -9,26 +9,32 @@ from __future__ import annotations
 
 import numpy as np
 
-from core.engine.alignment import split_words
+from core.engine.alignment import bio_tags, split_words
 from core.engine.features import Feature, NerExample
 from core.engine.settings import TaskSpec
-from core.engine.tasks import decode_entities, model_label_names
+from core.tasks.ner import decode_entities
 from core.types import TaskKind
 
 SPEC = TaskSpec(TaskKind.NER, ("Disease", "Medication", "Dosage", "Procedure"))
 
 
-def decode(text: str, tagged: dict[str, str]):  # type: ignore[no-untyped-def]
+def decode(text: str, tagged: dict[str, str],  # type: ignore[no-untyped-def]
+           probs: dict[str, dict[str, float]] | None = None):
     """Decode ``text`` where the words named in ``tagged`` (word -> tag, first occurrence from
-    left to right, each word once) get that tag and every other word ``O``."""
-    tags = model_label_names(SPEC)
+    left to right, each word once) get that tag and every other word ``O``. ``probs`` gives
+    some of the tagged words a whole distribution instead (the rest shared by the other
+    tags)."""
+    tags = bio_tags(SPEC.labels)
     words = split_words(text)
     strings = [text[w.start:w.end] for w in words]
     chosen = ["O"] * len(words)
+    given: dict[int, dict[str, float]] = {}
     i = 0
     for word, tag in tagged.items():
         i = strings.index(word, i)
         chosen[i] = tag
+        if probs and word in probs:
+            given[i] = probs[word]
         i += 1
     n = len(words)
     example = NerExample(words, strings, first_positions={k: k for k in range(n)},
@@ -38,6 +44,9 @@ def decode(text: str, tagged: dict[str, str]):  # type: ignore[no-untyped-def]
     logits = np.zeros((n + 2, len(tags)), dtype=np.float32)
     for k, tag in enumerate(chosen):
         logits[k + 1, tags.index(tag)] = 8.0
+        if k in given:
+            rest = (1.0 - sum(given[k].values())) / (len(tags) - len(given[k]))
+            logits[k + 1] = np.log([given[k].get(t, rest) for t in tags])
     return decode_entities(SPEC, text, example, [feature], [logits])
 
 
@@ -55,6 +64,28 @@ def test_two_b_tags_of_one_name_are_one_entity() -> None:
     (span,) = pred.spans
     # The model's own probability of I-Procedure for "ultrasound" counts in the confidence.
     assert span.confidence < 0.99
+
+
+def test_a_label_split_between_b_and_i_joins_the_entity_before() -> None:
+    """Distributions a model trained on the demo notes gave: "dipstick" (seen once, inside
+    "urine dipstick") is B-Medication by a hair, but Procedure as B and I together."""
+    text = "Continue metformin 500 mg twice daily. urine dipstick booked for tomorrow."
+    tagged = {"metformin": "B-Medication", "500": "B-Dosage", "mg": "I-Dosage",
+              "twice": "I-Dosage", "daily": "I-Dosage", "urine": "B-Procedure",
+              "dipstick": "B-Medication"}
+    probs = {
+        "dipstick": {"B-Medication": 0.26, "B-Procedure": 0.18, "I-Procedure": 0.14,
+                     "I-Medication": 0.05},
+        "500": {"B-Dosage": 0.73, "I-Dosage": 0.09, "B-Medication": 0.036,
+                "I-Medication": 0.02},
+    }
+    pred = decode(text, tagged, probs)
+    assert found(pred) == [
+        ("metformin", "Medication"), ("500 mg twice daily", "Dosage"),
+        ("urine dipstick", "Procedure"),
+    ]
+    words = [text[a:b] for a, b in pred.word_offsets]
+    assert pred.word_tags[words.index("dipstick")] == "I-Procedure"
 
 
 def test_pieces_on_two_lines_stay_apart() -> None:
