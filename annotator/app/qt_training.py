@@ -393,7 +393,7 @@ class QtTrainingPanel(QWidget):
         for r, v in enumerate(versions):
             values = (TASK_TITLES[TaskKind(v.task)], f"v{v.version}", _fmt(_score(v.metrics)),
                       _fmt(v.metrics.get("accuracy")), "● active" if v.is_active else "",
-                      v.created_at)
+                      v.created_at.strftime("%Y-%m-%d %H:%M") if v.created_at else "")
             for c, value in enumerate(values):
                 self.version_table.setItem(r, c, QTableWidgetItem(value))
         if keep_epochs and self.epoch_table.rowCount():

@@ -5,6 +5,7 @@ The app and the CLI use only this package (and core's plain types): ``project.do
 Every change returns a :class:`Changes` carrying its inverse.
 """
 
+from core.models import ModelVersionInfo, NoModelError
 from core.project.annotations import RESERVED_KEYS
 from core.project.base import Project
 from core.project.changes import Changes
@@ -17,7 +18,6 @@ from core.project.views import (
     DocumentView,
     EntityView,
     LabelInfo,
-    ModelVersionInfo,
     QuestionView,
     SuggestionView,
     TaskInfo,
@@ -37,6 +37,7 @@ __all__ = [
     "ImportSummary",
     "LabelInfo",
     "ModelVersionInfo",
+    "NoModelError",
     "Op",
     "Project",
     "QuestionView",

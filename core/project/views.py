@@ -16,7 +16,6 @@ from core.store.models import (
     ClassAnnotation,
     Document,
     EntityAnnotation,
-    ModelVersion,
     QuestionRow,
     Suggestion,
     Task,
@@ -129,17 +128,6 @@ class CountsView:
 
 
 @dataclass(frozen=True)
-class ModelVersionInfo:
-    id: int
-    task: str
-    version: int
-    base_model: str
-    metrics: dict[str, Any]
-    is_active: bool
-    created_at: str
-
-
-@dataclass(frozen=True)
 class TrainingRunInfo:
     id: int
     task: str
@@ -204,21 +192,6 @@ def read_document(session: Session, doc_id: int) -> DocumentView | None:
             for s in suggestions
         ),
     )
-
-
-def read_model_versions(session: Session) -> list[ModelVersionInfo]:
-    rows = session.scalars(
-        select(ModelVersion).options(selectinload(ModelVersion.task)).order_by(
-            ModelVersion.id.desc()
-        )
-    ).all()
-    return [
-        ModelVersionInfo(
-            r.id, r.task.kind, r.version, r.base_model, dict(r.metrics or {}), r.is_active,
-            r.created_at.strftime("%Y-%m-%d %H:%M") if r.created_at else "",
-        )
-        for r in rows
-    ]
 
 
 def read_last_run(session: Session, kind: TaskKind | None = None, *,

@@ -46,3 +46,13 @@ def test_training_prepare_reads_the_labelled_documents(project: Project) -> None
     texts = [r.text for r in (*snap.train, *snap.dev)]
     assert len(texts) == 1 and texts[0].startswith("Patient with asthma")
     assert project.training.last_run() is None
+
+
+def test_register_makes_the_new_version_current(project: Project) -> None:
+    first, changes = project.models.register("ner", path="a", base_model="tiny", labels=["Disease"])
+    assert changes.models and first.version == 1 and first.is_active
+    second, _ = project.models.register("ner", path="b", base_model="tiny", activate=False)
+    assert second.version == 2 and not second.is_active
+    assert project.models.current("ner").id == first.id  # the active one, not the newest
+    project.models.activate("ner", 2)
+    assert project.models.current("ner").path == project.models_dir / "b"
