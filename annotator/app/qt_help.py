@@ -10,8 +10,10 @@ from PySide6.QtWidgets import QDialog, QDialogButtonBox, QTextBrowser, QVBoxLayo
 # Keys handled inside the views (not menu actions), by view.
 VIEW_KEYS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
     ("Entities", (
-        ("drag or Shift+arrows", "select words (the selection snaps to whole words)"),
+        ("drag or Shift+arrows", "select words (snapped to whole words; full stop: keys only)"),
         ("1 … 9 (a label's key)", "label the selection"),
+        ("drag an entity's edge", "make the entity longer or shorter, by whole words"),
+        ("Alt+← / Alt+→", "move the entity's edge nearer the cursor by one word"),
         ("Delete / Backspace", "remove the entity under the cursor"),
         ("A / R", "accept / reject the next suggestion"),
         ("Shift+A", "accept all suggestions above the threshold"),
