@@ -8,10 +8,33 @@ from pathlib import Path
 from typing import Any
 
 from annotator.cli.main import UsageError, emit
+from core.engine.results import FailureKind
 from core.errors import ProjectError
 from core.types import TaskKind
 
 TASK_NAMES = [k.value for k in TaskKind]
+
+# The exit code of a training run that did not complete, by the kind of failure (see
+# annotator.cli.main): 2 for input the run cannot train on (the message goes to stderr as
+# for any bad input), 1 for a run that failed for another reason. A cancelled run is not
+# an error of the command (only the app cancels runs): 0, as for a completed one.
+EXIT_CODES: dict[FailureKind, int] = {
+    FailureKind.BAD_INPUT: 2,
+    FailureKind.CANCELLED: 0,
+    FailureKind.OUT_OF_MEMORY: 1,
+    FailureKind.DIVERGED: 1,
+    FailureKind.MISSING_MODEL: 1,
+    FailureKind.NO_DEVICE: 1,
+    FailureKind.DISK_FULL: 1,
+    FailureKind.INTERNAL: 1,
+}
+
+
+def exit_code(result: Any) -> int:
+    """The exit code of ``annotator train`` for a run's :class:`TrainingResult`."""
+    if result.failure is None:
+        return 0 if result.status == "completed" else 1
+    return EXIT_CODES[result.failure]
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -98,19 +121,18 @@ def cmd_train(args: argparse.Namespace) -> int:
             preannotation = preannotate(project, args.task, version=outcome.version)
     finally:
         project.close()
-    if r.status == "failed" and r.steps == 0 and r.reason.startswith(("bad labels", "no labelled")):
+    code = exit_code(r)
+    if r.failure is FailureKind.BAD_INPUT:
         print(f"annotator: error: {r.reason}", file=sys.stderr)
         if args.json:
             emit(args, _train_payload(r, outcome), lambda: None)
-        return 2
+        return code
     payload = _train_payload(r, outcome)
     payload["preannotation"] = preannotation.to_dict() if preannotation is not None else None
     emit(args, payload, lambda: _print_train_summary(r, outcome, preannotation))
-    if r.status == "failed":
-        if not args.json:
-            print(f"annotator: training failed: {r.reason}", file=sys.stderr)
-        return 1
-    return 0
+    if r.status == "failed" and not args.json:
+        print(f"annotator: training failed: {r.reason}", file=sys.stderr)
+    return code
 
 
 def _train_payload(r: Any, outcome: Any) -> dict[str, Any]:

@@ -4,7 +4,8 @@ The store is read in one short session (plain ``DocumentRecord`` snapshots), tra
 runs without any session open, and the outcome is written in one more unit of work:
 a ``TrainingRun`` row (settings, per-epoch table, status, warnings, log) and, when the
 run completed, a model version (registered through :mod:`core.models`) whose directory
-lies under the project's models folder.
+lies under the project's models folder. :func:`prepare_project` is the same preparation
+the run makes (:func:`core.engine.prepare.prepare`), for showing before a run starts.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from core.engine.prepare import Preparation
 from core.engine.results import TrainingEvent, TrainingResult
 from core.engine.settings import TrainingSettings
 from core.errors import TrainingError
@@ -65,6 +67,22 @@ def snapshot_task(project: Any, task: TaskKind | str) -> TaskSnapshot:
     return TaskSnapshot(kind, labels, multi_label, train, dev)
 
 
+def job_inputs(snap: TaskSnapshot) -> dict[str, Any]:
+    """What a run of the project's task is given (the same for :func:`prepare_project`)."""
+    return {"task": snap.task, "labels": snap.labels, "train": snap.train,
+            "dev": snap.dev or None, "multi_label": snap.multi_label}
+
+
+def prepare_project(project: Any, task: TaskKind | str,
+                    settings: TrainingSettings) -> Preparation:
+    """What training ``task`` with ``settings`` would do now: the preparation the run makes
+    (training and dev documents, warnings, the plan of steps, and the problem when the run
+    could not train). Any thread (one short read session)."""
+    from core.engine.prepare import prepare
+
+    return prepare(**job_inputs(snapshot_task(project, task)), settings=settings)
+
+
 def train_project(
     project: Any,
     task: TaskKind | str,
@@ -90,10 +108,7 @@ def train_project(
         # A worker process under torchrun: it trains its share of the batches, rank 0
         # evaluates, saves and records the run. Nothing of this process goes to the project.
         with tempfile.TemporaryDirectory(prefix="annotator-rank-") as tmp:
-            job = TrainingJob(
-                task=kind, labels=snap.labels, train=snap.train, dev=snap.dev or None,
-                multi_label=snap.multi_label, settings=settings, output_dir=Path(tmp) / "m",
-            )
+            job = TrainingJob(**job_inputs(snap), settings=settings, output_dir=Path(tmp) / "m")
             if on_job is not None:
                 on_job(job)
             return ProjectTrainingOutcome(job.run(), None, None, None)
@@ -109,11 +124,8 @@ def train_project(
         session.flush()
         run_id = run.id
     out_dir = Path(project.models_dir) / new_model_dir_name(kind)
-    job = TrainingJob(
-        task=kind, labels=snap.labels, train=snap.train, dev=snap.dev or None,
-        multi_label=snap.multi_label, settings=settings, output_dir=out_dir,
-        on_event=on_event,
-    )
+    job = TrainingJob(**job_inputs(snap), settings=settings, output_dir=out_dir,
+                      on_event=on_event)
     if on_job is not None:
         on_job(job)
     result = job.run()

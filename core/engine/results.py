@@ -7,9 +7,12 @@ threads.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import Enum
 from typing import Any, Union
 
 import numpy as np
+
+from core.errors import TrainingError
 
 # --- predictions -------------------------------------------------------------------------
 
@@ -152,12 +155,37 @@ class EpochRow:
         return row
 
 
+class FailureKind(str, Enum):
+    """Why a run did not complete: what a caller branches on (the CLI's exit code, the
+    app's advice), never the text of ``TrainingResult.reason``."""
+
+    BAD_INPUT = "bad_input"  # labels or documents the run cannot train on; nothing trained
+    CANCELLED = "cancelled"  # the user asked the run to stop
+    OUT_OF_MEMORY = "out_of_memory"  # device or host memory ran out
+    DIVERGED = "diverged"  # the loss became NaN or infinite
+    MISSING_MODEL = "missing_model"  # the base model cannot be found or loaded
+    NO_DEVICE = "no_device"  # the device asked for (cuda, mps) is not available
+    DISK_FULL = "disk_full"  # no space left while writing the model
+    INTERNAL = "internal"  # anything else: an unexpected error (its traceback is in the log)
+
+
+class TrainingFailure(TrainingError):
+    """Raised inside a run to end it with a typed failure; ``str(exc)`` is the reason."""
+
+    def __init__(self, kind: FailureKind, reason: str) -> None:
+        super().__init__(reason)
+        self.kind = kind
+
+
 @dataclass(frozen=True)
 class TrainingResult:
-    """How a run ended. ``status`` is "completed", "cancelled" or "failed" (see ``reason``)."""
+    """How a run ended. ``status`` is "completed", "cancelled" or "failed"; ``failure`` the
+    kind of failure (None when completed; ``FailureKind.CANCELLED`` when cancelled) and
+    ``reason`` the message for a person."""
 
     status: str
     reason: str = ""
+    failure: FailureKind | None = None
     model_path: str | None = None
     epochs: tuple[EpochRow, ...] = ()
     dev_metrics: dict[str, Any] = field(default_factory=dict)

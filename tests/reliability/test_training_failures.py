@@ -11,15 +11,15 @@ from typing import Any
 
 import pytest
 
-bridge = pytest.importorskip("core.engine.project_bridge")
-pytest.importorskip("core.engine.job")
+from core.engine import job as _job
+from core.engine import project_bridge as bridge
+from core.engine.results import FailureKind
+from core.engine.settings import TrainingSettings
+from core.project import Project
+from core.store import repo
+from core.types import DocumentRecord, EntitySpan
 
-from core.engine.settings import TrainingSettings  # noqa: E402
-from core.project import Project  # noqa: E402
-from core.store import repo  # noqa: E402
-from core.types import DocumentRecord, EntitySpan  # noqa: E402
-
-from .reliability_lib import Tally, annotation_fingerprint, raw_ro  # noqa: E402
+from .reliability_lib import Tally, annotation_fingerprint, raw_ro
 
 TALLY = Tally("training-failures")
 
@@ -72,9 +72,11 @@ def _versions(path: Path) -> int:
         return conn.execute("SELECT count(*) FROM model_versions").fetchone()[0]
 
 
-def _check_failed_run(project: Project, before: str, outcome: Any, status: str, words: str) -> None:
+def _check_failed_run(project: Project, before: str, outcome: Any, status: str, words: str,
+                      kind: FailureKind) -> None:
     path = project.path
     assert outcome.result.status == status, outcome.result
+    assert outcome.result.failure is kind, outcome.result.failure
     assert words in outcome.result.reason.lower(), outcome.result.reason
     assert outcome.model_version_id is None and _versions(path) == 0
     (run_status, error, mv) = _runs(path)[-1]
@@ -111,7 +113,7 @@ def test_nan_loss_fails_with_reason(tiny_base: Path, tmp_path: Path, monkeypatch
     project = labelled_project(tmp_path / "nan.db")
     before = annotation_fingerprint(project.path)
     outcome = bridge.train_project(project, "ner", tiny_settings(tiny_base))
-    _check_failed_run(project, before, outcome, "failed", "nan")
+    _check_failed_run(project, before, outcome, "failed", "nan", FailureKind.DIVERGED)
     project.close()
     TALLY.add("NaN-loss runs failed cleanly")
 
@@ -132,7 +134,8 @@ def test_out_of_memory_fails_with_reason(tiny_base: Path, tmp_path: Path, monkey
     project = labelled_project(tmp_path / "oom.db")
     before = annotation_fingerprint(project.path)
     outcome = bridge.train_project(project, "ner", tiny_settings(tiny_base))
-    _check_failed_run(project, before, outcome, "failed", "out of memory")
+    _check_failed_run(project, before, outcome, "failed", "out of memory",
+                      FailureKind.OUT_OF_MEMORY)
     assert "batch size" in outcome.result.reason
     project.close()
     TALLY.add("out-of-memory runs failed cleanly")
@@ -148,7 +151,8 @@ def test_host_memory_error_fails_with_reason(tiny_base: Path, tmp_path: Path, mo
     project = labelled_project(tmp_path / "mem.db")
     before = annotation_fingerprint(project.path)
     outcome = bridge.train_project(project, "ner", tiny_settings(tiny_base))
-    _check_failed_run(project, before, outcome, "failed", "out of memory")
+    _check_failed_run(project, before, outcome, "failed", "out of memory",
+                      FailureKind.OUT_OF_MEMORY)
     project.close()
 
 
@@ -167,7 +171,7 @@ def test_cancel_ends_as_cancelled(tiny_base: Path, tmp_path: Path) -> None:
         project, "ner", tiny_settings(tiny_base, epochs=5), on_event=on_event,
         on_job=lambda job: handle.__setitem__("job", job),
     )
-    _check_failed_run(project, before, outcome, "cancelled", "cancel")
+    _check_failed_run(project, before, outcome, "cancelled", "cancel", FailureKind.CANCELLED)
     project.close()
     TALLY.add("cancelled runs ended as cancelled")
 
@@ -182,7 +186,7 @@ def test_missing_base_model_fails_with_reason(base: str, tmp_path: Path, monkeyp
     before = annotation_fingerprint(project.path)
     outcome = bridge.train_project(project, "ner", tiny_settings(Path(base)))
     words = "base model"
-    _check_failed_run(project, before, outcome, "failed", words)
+    _check_failed_run(project, before, outcome, "failed", words, FailureKind.MISSING_MODEL)
     project.close()
     TALLY.add("runs with a missing base model failed cleanly")
 
@@ -197,7 +201,8 @@ def test_unexpected_error_in_a_step_is_recorded(tiny_base: Path, tmp_path: Path,
     project = labelled_project(tmp_path / "boom.db")
     before = annotation_fingerprint(project.path)
     outcome = bridge.train_project(project, "ner", tiny_settings(tiny_base))
-    _check_failed_run(project, before, outcome, "failed", "simulated driver fault")
+    _check_failed_run(project, before, outcome, "failed", "simulated driver fault",
+                      FailureKind.INTERNAL)
     project.close()
     TALLY.add("runs with an unexpected error failed cleanly")
 
@@ -216,6 +221,7 @@ def test_failure_while_saving_registers_no_model(tiny_base: Path, tmp_path: Path
     project = labelled_project(tmp_path / "full.db")
     before = annotation_fingerprint(project.path)
     outcome = bridge.train_project(project, "ner", tiny_settings(tiny_base, epochs=1))
-    _check_failed_run(project, before, outcome, "failed", "no space left")
+    _check_failed_run(project, before, outcome, "failed", "no space left",
+                      FailureKind.DISK_FULL)
     project.close()
     TALLY.add("runs failing while saving left no model")
