@@ -11,7 +11,6 @@ half-applied import), only with many more trials.
 from __future__ import annotations
 
 import argparse
-import json
 import random
 import sys
 import tempfile
@@ -20,8 +19,9 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO), str(REPO / "tests")]
-
-from reliability.reliability_lib import (  # noqa: E402
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _bench_cli import add_common_args, emit, tiny
+from reliability.reliability_lib import (
     Zygote,
     annotation_state,
     integrity,
@@ -37,7 +37,9 @@ def main() -> int:
     parser.add_argument("--import", dest="imports", type=int, default=50, help="import trials")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--max-kill-seconds", type=float, default=0.8)
+    add_common_args(parser)
     args = parser.parse_args()
+    tiny(args, annotate=2, imports=1)
 
     from core.project import Project
     from core.store import repo
@@ -99,7 +101,7 @@ def main() -> int:
         zygote.close()
     out["problems"] = problems[:20]
     out["seconds"] = round(time.monotonic() - started, 1)
-    print(json.dumps(out))
+    emit(out, args.out)
     return 1 if problems else 0
 
 

@@ -21,19 +21,23 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO), str(REPO / "tests")]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _bench_cli import add_common_args, emit, tiny
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--examples", type=int, default=2000, help="examples per format")
     parser.add_argument("--big-mb", type=int, default=50, help="size of the single-line file (0: skip)")
+    add_common_args(parser)
     args = parser.parse_args()
+    tiny(args, examples=3, big_mb=1)
 
     from hypothesis import HealthCheck, given, settings
-
-    from core.project import Project
     from reliability import test_bad_input as t
     from reliability.reliability_lib import cli_env, run_measuring_rss
+
+    from core.project import Project
 
     out: dict[str, object] = {"examples_per_format": args.examples}
     failures: list[dict[str, str]] = []
@@ -60,7 +64,7 @@ def main() -> int:
 
             try:
                 run()
-            except Exception as exc:  # noqa: BLE001 - reported in the JSON
+            except Exception as exc:
                 failures.append({"format": fmt, "error": f"{type(exc).__name__}: {exc}"[:500],
                                  "input": repr(seen[-1][:300]) if seen else "",
                                  "trace": traceback.format_exc()[-1500:]})
@@ -95,7 +99,7 @@ def main() -> int:
             out["big_single_line"] = {"mb": args.big_mb, **big_results}
     out["failures"] = failures
     out["seconds"] = round(time.monotonic() - started, 1)
-    print(json.dumps(out))
+    emit(out, args.out)
     return 1 if failures else 0
 
 

@@ -7,7 +7,6 @@ Prints JSON: build, open and scroll times (seconds) and peak memory (MB).
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import resource
 import sys
@@ -17,6 +16,8 @@ from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _bench_cli import add_common_args, emit, tiny
 
 
 def build(path: Path, n: int) -> None:
@@ -46,7 +47,9 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--docs", type=int, default=100_000)
     parser.add_argument("--db", type=Path, help="reuse (or create once) this project file")
+    add_common_args(parser)
     args = parser.parse_args()
+    tiny(args, docs=300)
     tmp = Path(tempfile.mkdtemp())
     os.environ["XDG_CONFIG_HOME"] = str(tmp / "config")
     path = args.db or tmp / "big.db"
@@ -55,11 +58,11 @@ def main() -> int:
         build(path, args.docs)
     build_s = time.perf_counter() - t0
 
+    from PySide6.QtCore import QEventLoop, QTimer
+
     from annotator.app.main import make_application
     from annotator.app.qt_main_window import QtMainWindow
     from core.project import Project
-
-    from PySide6.QtCore import QEventLoop, QTimer
 
     app = make_application()
     QtMainWindow.warm_up_delay_ms = None  # measure the list, not the engine's imports
@@ -100,7 +103,7 @@ def main() -> int:
     win.doc_list.search.setText("insulin fever")
     win.doc_list._apply_filter()
     search_s = time.perf_counter() - t0
-    print(json.dumps({
+    emit({
         "documents": args.docs,
         "build_project_s": round(build_s, 2),
         "open_window_s": round(open_s, 3),
@@ -112,7 +115,7 @@ def main() -> int:
         "search_like_s": round(search_s, 3),
         "search_hits": win.doc_list.model.rowCount(),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
-    }, indent=2))
+    }, args.out, indent=2)
     win.close()
     return 0
 

@@ -22,7 +22,6 @@ for a view that draws only the spans of the visible blocks. Prints one JSON obje
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import random
 import statistics
@@ -36,6 +35,8 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _bench_cli import add_common_args, emit, tiny
 
 LABELS = ("Disease", "Medication", "Dosage", "Procedure")
 DISEASES = ("chronic kidney disease", "type 2 diabetes", "atrial fibrillation", "asthma",
@@ -141,7 +142,9 @@ def main() -> int:
     parser.add_argument("--suggestions", type=int, default=300)
     parser.add_argument("--layout", choices=("lines", "block"), default="lines")
     parser.add_argument("--steps", type=int, default=100, help="scroll steps, top to bottom")
+    add_common_args(parser)
     args = parser.parse_args()
+    tiny(args, chars=3000, entities=60, suggestions=20, steps=5)
     tmp = Path(tempfile.mkdtemp())
     os.environ["XDG_CONFIG_HOME"] = str(tmp / "config")  # keep the user's QSettings untouched
 
@@ -282,7 +285,7 @@ def main() -> int:
         "span_repaint_after_add": summary(repaint),
         "target_ms": 50,
     }
-    print(json.dumps(result, indent=2))
+    emit(result, args.out, indent=2)
     win.close()
     return 0
 

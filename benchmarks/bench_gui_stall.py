@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import argparse
 import faulthandler
-import importlib.util
-import json
 import os
 import sys
 import tempfile
@@ -25,21 +23,17 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _bench_cli import add_common_args, emit, tiny
 
 
 def tiny_bert(tmp: Path) -> Path:
-    spec = importlib.util.spec_from_file_location("c", REPO / "tests/core/engine/conftest.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    """The tests' tiny random BERT (tests/tiny_models.py); the benchmark once loaded the engine
+    tests' conftest for it, which broke when that conftest moved its helpers out."""
+    sys.path.insert(0, str(REPO / "tests"))
+    from tiny_models import build_tiny_bert
 
-    class Factory:
-        def mktemp(self, name: str) -> Path:
-            d = tmp / name
-            d.mkdir()
-            return d
-
-    return module.tiny_bert.__wrapped__(Factory())
+    return build_tiny_bert(tmp / "tiny-bert" / "model")
 
 
 def main() -> int:
@@ -52,8 +46,10 @@ def main() -> int:
     parser.add_argument("--trace-stalls", metavar="FILE",
                         help="dump every thread's stack to FILE when the GUI thread is late "
                         "by more than 80 ms (faulthandler's watchdog needs no GIL)")
+    add_common_args(parser)
     args = parser.parse_args()
-    trace = open(args.trace_stalls, "w", buffering=1) if args.trace_stalls else None  # noqa: SIM115
+    tiny(args, docs=24, epochs=1)
+    trace = open(args.trace_stalls, "w", buffering=1) if args.trace_stalls else None
     import torch
 
     torch.set_num_threads(args.torch_threads)  # leave a core for the GUI thread
@@ -152,7 +148,7 @@ def main() -> int:
                 "max_ms": round(values[-1], 1) if values else 0.0}
 
     training = summary(lateness["training"])
-    print(json.dumps({
+    emit({
         "torch_threads": args.torch_threads,
         "documents": args.docs,
         "warm_up": not args.no_warm_up,
@@ -164,7 +160,7 @@ def main() -> int:
         **training,
         "stalls_over_100ms_at_s": worst["training"][:10],
         "targets": {"p99_ms": 50, "max_ms": 200},
-    }, indent=2))
+    }, args.out, indent=2)
     win.close()
     return 0
 

@@ -22,7 +22,6 @@ Prints one JSON object.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import tempfile
@@ -32,11 +31,14 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _bench_cli import add_common_args, emit, tiny
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
-from core.formats import read_file  # noqa: E402
-from core.types import DocumentRecord, TaskKind  # noqa: E402
+from core.formats import read_file
+from core.types import DocumentRecord
 
 DATA = ROOT.parent / "shared" / "data" / "ner" / "ncbi-disease"
 
@@ -87,7 +89,9 @@ def main() -> int:
     ap.add_argument("--sentences", type=int, default=1000)
     ap.add_argument("--batch-size", type=int, default=32)
     ap.add_argument("--repeat", type=int, default=1, help="runs per method (best is kept)")
+    add_common_args(ap)
     args = ap.parse_args()
+    tiny(args, train_sentences=16, train_epochs=1, sentences=16, batch_size=8)
 
     import torch
     import transformers
@@ -161,7 +165,7 @@ def main() -> int:
         },
         "entities_fp32": sum(map(len, fp32)),
     }
-    print(json.dumps(out))
+    emit(out, args.out)
     return 0
 
 

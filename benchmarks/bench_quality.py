@@ -29,10 +29,13 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _bench_cli import add_common_args, emit, tiny
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
-from core.types import Answer, DocumentRecord, EntitySpan, Question  # noqa: E402
+from core.types import Answer, DocumentRecord, EntitySpan, Question
 
 DATA = Path(os.environ.get("ANNOTATOR_DATA", ROOT.parent / "shared" / "data"))
 CORPORA = ("ncbi", "wnut", "sst2", "trec", "xquad")
@@ -310,8 +313,9 @@ def main(argv: list[str] | None = None) -> int:
                     "measure the spread over seeds")
     ap.add_argument("--threads", type=int, default=None,
                     help="torch CPU threads (default: all cores; 1 on a busy shared machine)")
-    ap.add_argument("--out", type=Path, default=None, help="also write the JSON here")
+    add_common_args(ap)
     args = ap.parse_args(argv)
+    tiny(args, corpora="ncbi", max_train=8, max_eval=4, epochs=1)
     import torch
 
     torch.set_num_threads(args.threads or os.cpu_count() or 1)
@@ -342,7 +346,7 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps({name: row}), file=sys.stderr, flush=True)
         if args.out:
             args.out.write_text(json.dumps(report, indent=2))
-    print(json.dumps(report, indent=2))
+    emit(report, args.out, indent=2)
     return 0
 
 

@@ -22,17 +22,20 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _bench_cli import add_common_args, emit, tiny, tiny_base_model
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
-from core.active.simulate import (  # noqa: E402
+from core.active.simulate import (
     SimulationEvent,
     SimulationResult,
     SimulationSettings,
     simulate,
 )
-from core.formats import read_file  # noqa: E402
-from core.types import TaskKind  # noqa: E402
+from core.formats import read_file
+from core.types import TaskKind
 
 DATA = ROOT.parent / "shared" / "data"
 CORPORA = {  # name: (task, pool file, dev file, format)
@@ -70,8 +73,12 @@ def main() -> int:
     ap.add_argument("--base-model", default="default")
     ap.add_argument("--threads", type=int, default=None,
                     help="torch CPU threads (default: all cores; 1 on a busy shared machine)")
-    ap.add_argument("--out", type=Path, default=None, help="also write the JSON here")
+    add_common_args(ap)
     args = ap.parse_args()
+    tiny(args, pool=40, dev=10, seed_size=8, batch_size=8, rounds=1, seeds=1, epochs=1,
+         max_length=64)
+    if args.tiny:
+        args.base_model = tiny_base_model()
 
     if args.threads:
         import torch
@@ -117,7 +124,7 @@ def main() -> int:
                           "dev": str(dev_path.relative_to(DATA))}
         if args.out:
             args.out.write_text(json.dumps(data, indent=1))
-    print(json.dumps(data))
+    emit(data, args.out)
     return 0
 
 

@@ -20,7 +20,9 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_quality import DATA, plain_recipe, read_conll, sentence_record  # noqa: E402
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _bench_cli import add_common_args, emit, tiny
+from bench_quality import DATA, plain_recipe, read_conll, sentence_record
 
 
 def peak_rss_mb() -> float:
@@ -32,7 +34,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--sentences", type=int, default=2000)
     ap.add_argument("--epochs", type=int, default=1)
     ap.add_argument("--only", choices=["engine", "plain"], help="run one side only")
+    add_common_args(ap)
     args = ap.parse_args(argv)
+    tiny(args, sentences=16)
     import torch
 
     from core.engine.job import TrainingJob
@@ -62,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
     if "engine" in report and "plain" in report:
         report["speedup"] = (report["engine"]["tokens_per_second"]  # type: ignore[index]
                              / report["plain"]["tokens_per_second"])  # type: ignore[index]
-    print(json.dumps(report, indent=2))
+    emit(report, args.out, indent=2)
     return 0
 
 
