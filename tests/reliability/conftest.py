@@ -3,7 +3,10 @@ printed at the end of the pytest run under ``reliability summary``."""
 
 from __future__ import annotations
 
+import json
+import os
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -15,6 +18,17 @@ def pytest_terminal_summary(terminalreporter) -> None:  # type: ignore[no-untype
         terminalreporter.section("reliability summary")
         for line in SUMMARY:
             terminalreporter.write_line(line)
+        # RELIABILITY_SUMMARY_OUT=FILE: the same lines as JSON, the raw result behind the
+        # README's reliability table (benchmarks/results/reliability_summary.json).
+        out = os.environ.get("RELIABILITY_SUMMARY_OUT")
+        if out:
+            stats = terminalreporter.stats
+            Path(out).write_text(json.dumps({
+                "command": "RELIABILITY_SUMMARY_OUT=" + out + " python -m pytest "
+                           + " ".join(terminalreporter.config.invocation_params.args),
+                "passed": len(stats.get("passed", [])), "failed": len(stats.get("failed", [])),
+                "summary": list(SUMMARY),
+            }, indent=1) + "\n", encoding="utf-8")
 
 
 @pytest.fixture(scope="session")
