@@ -1,4 +1,4 @@
-"""``project.training``: what a run would train on (prepare) and the run itself (start).
+"""``project.training``: what a run would do (prepare) and the run itself (start).
 
 Both delegate to the engine; this area only names them on the project.
 """
@@ -12,7 +12,8 @@ from core.project.views import TrainingRunInfo, read_last_run
 from core.types import TaskKind
 
 if TYPE_CHECKING:
-    from core.engine.project_bridge import ProjectTrainingOutcome, TaskSnapshot
+    from core.engine.prepare import Preparation
+    from core.engine.project_bridge import ProjectTrainingOutcome
     from core.engine.results import TrainingEvent
     from core.engine.settings import TrainingSettings
     from core.project.base import Project
@@ -22,11 +23,17 @@ class Training:
     def __init__(self, project: Project) -> None:
         self._project = project
 
-    def prepare(self, kind: TaskKind | str) -> TaskSnapshot:
-        """The task's label set and labelled documents (train and dev), read at once."""
-        from core.engine.project_bridge import snapshot_task
+    def prepare(
+        self, kind: TaskKind | str, settings: TrainingSettings | None = None
+    ) -> Preparation:
+        """What a run of ``kind`` with ``settings`` (default: the default settings) would do
+        now: the training and dev documents (dev held out when the project has none), the
+        data warnings, the plan of steps and epochs, and ``problem`` when it could not train.
+        The same preparation the run makes (``core.engine.prepare``). One short read."""
+        from core.engine.project_bridge import prepare_project
+        from core.engine.settings import TrainingSettings
 
-        return snapshot_task(self._project, kind)
+        return prepare_project(self._project, kind, settings or TrainingSettings())
 
     def start(
         self,

@@ -42,9 +42,11 @@ def test_current_is_named_else_active_else_newest(project: Project) -> None:
 
 
 def test_training_prepare_reads_the_labelled_documents(project: Project) -> None:
-    snap = project.training.prepare("ner")
-    texts = [r.text for r in (*snap.train, *snap.dev)]
+    prep = project.training.prepare("ner")
+    texts = [r.text for r in (*prep.train, *prep.dev)]
     assert len(texts) == 1 and texts[0].startswith("Patient with asthma")
+    assert prep.problem is None and prep.plan.total_steps >= 1
+    assert project.training.prepare("classify").train[0].classes == ("routine",)
     assert project.training.last_run() is None
 
 
