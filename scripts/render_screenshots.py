@@ -1,4 +1,5 @@
-"""Render each view of the app to PNG under docs/screenshots/ (headless).
+"""Render each view of the app to PNG under docs/screenshots/ (headless, or from the real
+window on an X server).
 
 Builds a copy of the demo project, trains its tasks with the real engine on the CPU (the
 bundled default encoder, 3 epochs: a minute or two) and pre-annotates the unlabelled notes
@@ -7,6 +8,11 @@ pictures show real numbers and real suggestions. Then grabs the main window in e
 
     QT_QPA_PLATFORM=offscreen python scripts/render_screenshots.py [--theme light|dark|both]
         [--reuse DIR]
+    DISPLAY=:99 python scripts/render_screenshots.py --real-window ...
+
+``--real-window`` shows the window on the X server of ``DISPLAY`` (Qt's xcb platform; a window
+manager such as openbox running there) and takes each picture from the screen's pixels, as
+the user sees them, instead of rendering the widgets offscreen.
 
 ``--reuse DIR`` keeps the trained project in DIR and trains only when DIR has none yet, so
 a second theme costs no second training; ``--theme both`` does that for you.
@@ -21,6 +27,9 @@ import sys
 import tempfile
 from pathlib import Path
 
+REAL_WINDOW = "--real-window" in sys.argv
+if REAL_WINDOW:
+    os.environ["QT_QPA_PLATFORM"] = "xcb"
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 REPO = Path(__file__).resolve().parents[1]
@@ -33,7 +42,7 @@ OUT = REPO / "docs" / "screenshots"
 PROJECT_FILE = "demo.db"
 
 
-def train_and_preannotate(project: Project, kind: TaskKind) -> str:
+def train_and_preannotate(project: Project, kind: TaskKind, epochs: int | None = None) -> str:
     """Train ``kind`` (the default preset, as one click on Train does, CPU), record the run and,
     when it completed, pre-annotate with the new version; one line saying what happened."""
     from core.active.preannotate import preannotate
@@ -41,7 +50,8 @@ def train_and_preannotate(project: Project, kind: TaskKind) -> str:
     from core.engine.settings import preset_settings
 
     # What one click on Train does: the default preset (small data trains longer).
-    settings = preset_settings("default", kind, device="cpu")
+    settings = preset_settings("default", kind, device="cpu",
+                               **({"epochs": epochs} if epochs else {}))
     outcome = train_project(project, kind, settings)
     result = outcome.result
     if result.status != "completed" or outcome.model_version_id is None:
@@ -55,7 +65,7 @@ def train_and_preannotate(project: Project, kind: TaskKind) -> str:
     )
 
 
-def prepare_project(folder: Path) -> Path:
+def prepare_project(folder: Path, epochs: int | None = None) -> Path:
     """The trained demo project in ``folder``: made and trained unless already there."""
     from annotator.app.demo import build_demo_project
 
@@ -69,14 +79,14 @@ def prepare_project(folder: Path) -> Path:
     try:
         # Entities last: the training panel shows the newest run.
         for kind in (TaskKind.CLASSIFY, TaskKind.QA, TaskKind.NER):
-            print(train_and_preannotate(project, kind), flush=True)
+            print(train_and_preannotate(project, kind, epochs), flush=True)
     finally:
         project.close()
     return path
 
 
 def render(path: Path, theme: str) -> None:
-    from annotator.app.doc_data import load_document
+
     from annotator.app.main import make_application
     from annotator.app.qt_main_window import QtMainWindow
 
@@ -90,16 +100,34 @@ def render(path: Path, theme: str) -> None:
     win.resize(1500, 900)
     win.show()
     app.processEvents()
+    if REAL_WINDOW:
+        from PySide6.QtTest import QTest
+
+        QTest.qWaitForWindowExposed(win, 10000)
+        QTest.qWait(500)
     OUT.mkdir(parents=True, exist_ok=True)
 
     def settle() -> None:
         for _ in range(3):
             app.processEvents()
+        if REAL_WINDOW:
+            from PySide6.QtTest import QTest
+
+            QTest.qWait(400)  # the X server has painted
 
     def save(widget: object, name: str) -> None:
         settle()
         target = OUT / f"{name}{suffix}.png"
-        widget.grab().save(str(target))  # type: ignore[attr-defined]
+        if REAL_WINDOW:  # the screen's pixels where the widget is
+            origin = widget.mapToGlobal(widget.rect().topLeft())  # type: ignore[attr-defined]
+            size = widget.size()  # type: ignore[attr-defined]
+            ratio = win.devicePixelRatio()
+            picture = app.primaryScreen().grabWindow(
+                0, int(origin.x() * ratio), int(origin.y() * ratio),
+                int(size.width() * ratio), int(size.height() * ratio))
+        else:
+            picture = widget.grab()  # type: ignore[attr-defined]
+        picture.save(str(target))
         print(target)
 
     def doc_ids() -> list[int]:
@@ -118,7 +146,7 @@ def render(path: Path, theme: str) -> None:
     win.doc_list.sort_box.setChecked(True)
     settle()
     for did in doc_ids():
-        doc = load_document(project, did)
+        doc = project.documents.get(did)
         if doc is not None and doc.suggestions_of("entity"):
             win.doc_list.select_doc(did)
             first = min(doc.suggestions_of("entity"), key=lambda s: s.start)
@@ -133,7 +161,7 @@ def render(path: Path, theme: str) -> None:
     settle()
 
     qa = win.views[TaskKind.QA]
-    docs = {did: load_document(project, did) for did in doc_ids()}
+    docs = {did: project.documents.get(did) for did in doc_ids()}
     with_questions = next(d for d, doc in docs.items() if doc is not None and doc.questions)
     win.doc_list.select_doc(with_questions)
     win.tabs.setCurrentWidget(qa)
@@ -164,17 +192,21 @@ def main() -> int:
     )
     parser.add_argument("--theme", choices=("light", "dark", "both"), default="light",
                         help="colour scheme; dark shots are saved as NAME_dark.png")
+    parser.add_argument("--real-window", action="store_true",
+                        help="take the pictures from the real window on DISPLAY (xcb)")
+    parser.add_argument("--epochs", type=int, metavar="N",
+                        help="train N epochs (no small-data floor: quicker, weaker models)")
     parser.add_argument("--reuse", type=Path, metavar="DIR",
                         help="keep the trained demo project in DIR (train only if missing)")
     args = parser.parse_args()
     folder = args.reuse or Path(tempfile.mkdtemp())
     if args.theme == "both":
-        prepare_project(folder)
+        prepare_project(folder, args.epochs)
         for theme in ("light", "dark"):  # one QApplication, one theme, per process
-            subprocess.run([sys.executable, __file__, "--theme", theme, "--reuse", str(folder)],
-                           check=True)
+            subprocess.run([sys.executable, __file__, "--theme", theme, "--reuse", str(folder),
+                            *(["--real-window"] if args.real_window else [])], check=True)
         return 0
-    render(prepare_project(folder), args.theme)
+    render(prepare_project(folder, args.epochs), args.theme)
     return 0
 
 
