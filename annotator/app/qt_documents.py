@@ -38,8 +38,17 @@ COLUMNS = ("id", "preview", "status", "labels", "score", "split")
 # Default widths; "preview" stretches to what is left, so the short columns stay readable
 # in a narrow list. "split" starts hidden (the filter box above shows it); the header's
 # context menu shows or hides any column, and the header state is remembered.
-COLUMN_WIDTHS = {"id": 72, "status": 80, "labels": 110, "score": 48, "split": 76}
+COLUMN_WIDTHS = {"id": 72, "status": 80, "labels": 110, "score": 76, "split": 76}
 HIDDEN_BY_DEFAULT = ("split",)
+# What the header says (COLUMNS are the keys the saved header state and tests use).
+HEADERS = {"score": "uncertainty"}
+HEADER_TIPS = {
+    "status": "unlabelled · labelled (labelled by hand for this view's kind; pending "
+    "suggestions may remain) · suggested (the model proposes labels, none given yet) · "
+    "reviewed · skipped",
+    "score": "The model's uncertainty for this document, from the last pre-annotation:\n"
+    "higher = the model is less sure, so label it first. Empty: not predicted yet.",
+}
 
 ModelIndex = QModelIndex | QPersistentModelIndex
 
@@ -119,13 +128,9 @@ class QtDocumentTableModel(QAbstractTableModel):
 
     def headerData(self, section: int, orientation: Qt.Orientation, role: int = 0) -> Any:
         if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return COLUMNS[section]
+            return HEADERS.get(COLUMNS[section], COLUMNS[section])
         if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.ToolTipRole:
-            return {
-                "status": "unlabelled · labelled · suggested (model suggestions to review) · "
-                "reviewed · skipped",
-                "score": "active-learning score: higher = the model is less sure",
-            }.get(COLUMNS[section])
+            return HEADER_TIPS.get(COLUMNS[section])
         return None
 
     def data(self, index: ModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
@@ -177,7 +182,11 @@ class QtDocumentList(QWidget):
             self.split_box.addItem(split.value, split.value)
         self.label_box = QComboBox(toolTip="Filter by label (entity or class)")
         self.sort_box = QCheckBox("Most uncertain first")
-        self.sort_box.setToolTip("Sort by the active-learning score (after pre-annotation)")
+        self.sort_box.setToolTip(
+            "Notes that still want labels for this view first, the ones the model is least "
+            "sure of at the top (uncertainty, after pre-annotation); notes already labelled "
+            "or reviewed follow"
+        )
         self.counts = QLabel()
         self.counts.setObjectName("countsLabel")
 
@@ -233,7 +242,7 @@ class QtDocumentList(QWidget):
         for col, name in enumerate(COLUMNS):
             if name == "preview":
                 continue
-            action = menu.addAction(name)
+            action = menu.addAction(HEADERS.get(name, name))
             action.setCheckable(True)
             action.setChecked(not header.isSectionHidden(col))
             action.toggled.connect(lambda on, c=col: header.setSectionHidden(c, not on))

@@ -33,17 +33,52 @@ def _has_labels(kind: TaskKind | None) -> str:
 
 
 def status_sql(kind: TaskKind | None = None) -> dict[str, str]:
-    """The derived status of document ``d`` as seen by the view of ``kind``, most significant
-    first: reviewed/skipped from review_status, then pending suggestions of that kind, then
-    labelled for that kind."""
+    """The derived status of document ``d`` as seen by the view of ``kind``.
+
+    Most significant first: reviewed/skipped from review_status; then labelled for that
+    kind; then suggested (pending suggestions of that kind); else unlabelled. Labelled wins
+    over suggested on purpose: pre-annotation also predicts partly labelled documents (NER:
+    entities the user has not marked; QA: open questions), and a note the user labelled must
+    not turn "suggested" after a training run. Its pending suggestions still show in the
+    editor; "suggested" means "the model proposes labels for a note nobody labelled yet".
+    """
     pending, labels = _has_pending(kind), _has_labels(kind)
     return {
         "reviewed": "d.review_status = 'reviewed'",
         "skipped": "d.review_status = 'skipped'",
-        "suggested": f"d.review_status = 'unreviewed' AND {pending}",
-        "labelled": f"d.review_status = 'unreviewed' AND NOT {pending} AND {labels}",
-        "unlabelled": f"d.review_status = 'unreviewed' AND NOT {pending} AND NOT {labels}",
+        "suggested": f"d.review_status = 'unreviewed' AND NOT {labels} AND {pending}",
+        "labelled": f"d.review_status = 'unreviewed' AND {labels}",
+        "unlabelled": f"d.review_status = 'unreviewed' AND NOT {labels} AND NOT {pending}",
     }
+
+
+# The strategy whose score the list shows and sorts by: the review queue's default.
+SCORE_STRATEGY = "entropy"
+
+
+def _score_filter(kind: TaskKind | None, prefix: str = "") -> str:
+    """The ``document_scores`` rows shown for ``kind``: its task's, under
+    :data:`SCORE_STRATEGY` (``None``: every task and strategy, the highest shown)."""
+    if kind is None:
+        return "1"
+    return (
+        f"{prefix}strategy = '{SCORE_STRATEGY}' AND {prefix}task_id IN"
+        f" (SELECT id FROM tasks WHERE kind = '{TaskKind(kind).value}')"
+    )
+
+
+def _scores_sql(kind: TaskKind | None) -> str:
+    """``(document_id, score)`` rows: the model's uncertainty for each scored document."""
+    return (
+        "SELECT document_id, MAX(score) AS score FROM document_scores"
+        f" WHERE {_score_filter(kind)} GROUP BY document_id"
+    )
+
+
+def _wants_labels(kind: TaskKind | None) -> str:
+    """Document ``d`` still wants labels from the user for ``kind`` (any kind: has none)."""
+    wants = f"NOT {any_labelled_sql('d')}" if kind is None else kind_of(kind).wants_labels_sql("d")
+    return f"(d.review_status = 'unreviewed' AND ({wants}))"
 
 
 @dataclass(frozen=True)
@@ -106,13 +141,15 @@ def filtered_ids(session: Session, flt: DocFilter) -> list[int]:
         params["search"] = f"%{_like_escape(flt.search.strip())}%"
     sql = "SELECT d.id FROM documents d"
     if flt.sort_by_score:
-        sql += (
-            " LEFT JOIN (SELECT document_id, MAX(score) AS score FROM document_scores"
-            " GROUP BY document_id) ds ON ds.document_id = d.id"
-        )
+        sql += f" LEFT JOIN ({_scores_sql(flt.kind)}) ds ON ds.document_id = d.id"
     if where:
         sql += " WHERE " + " AND ".join(where)
-    sql += " ORDER BY " + ("ds.score IS NULL, ds.score DESC, d.id" if flt.sort_by_score else "d.id")
+    # Most uncertain first, but only among the notes that still want labels: a note the user
+    # labelled (or reviewed) for the view's kind comes after them, whatever its score.
+    sql += " ORDER BY " + (
+        f"CASE WHEN {_wants_labels(flt.kind)} THEN 0 ELSE 1 END,"
+        " ds.score IS NULL, ds.score DESC, d.id" if flt.sort_by_score else "d.id"
+    )
     # 100,000 ids: the driver's cursor directly is ~5x faster than a SQLAlchemy Result,
     # which builds a Row per id. Same connection, so the same transaction snapshot.
     cursor = session.connection().connection.dbapi_connection.cursor()  # type: ignore[union-attr]
@@ -135,7 +172,8 @@ def page_rows(
         text(
             f"SELECT d.id, d.external_id, substr(d.text, 1, {preview_chars + 40}), d.split,"
             f" d.review_status, {_has_pending(kind)}, {_has_labels(kind)},"
-            " (SELECT MAX(score) FROM document_scores ds WHERE ds.document_id = d.id)"
+            " (SELECT MAX(ds.score) FROM document_scores ds WHERE ds.document_id = d.id"
+            f" AND {_score_filter(kind, 'ds.')})"
             f" FROM documents d WHERE d.id IN ({id_list})"
         )
     ).all()
@@ -159,10 +197,10 @@ def page_rows(
     for doc_id, ext, head, split, review, pending, labelled, score in rows:
         if review in ("reviewed", "skipped"):
             status = review
+        elif labelled:  # before pending: the rule of status_sql
+            status = "labelled"
         elif pending:
             status = "suggested"
-        elif labelled:
-            status = "labelled"
         else:
             status = "unlabelled"
         preview = " ".join((head or "").split())

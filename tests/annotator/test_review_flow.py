@@ -92,3 +92,28 @@ def test_status_column_follows_the_view_shown(qtbot, window) -> None:  # type: i
     with qtbot.waitSignal(window.countsUpdated, timeout=5000) as blocker:
         window.update_counts()
     assert blocker.args[0].statuses["labelled"] == 0
+
+
+def test_most_uncertain_first_and_the_uncertainty_column(qtbot, window) -> None:  # type: ignore[no-untyped-def]
+    """Labelled notes come after the ones wanting labels; the score column says what it is."""
+    from sqlalchemy import select
+
+    from annotator.app.qt_documents import COLUMNS
+    from core.store.models import DocumentScore, Task
+
+    d0, d1, d2 = (doc_id(window.project, f"d{i}") for i in range(3))
+    with window.project.write() as s:
+        ner = s.scalar(select(Task.id).where(Task.kind == "ner"))
+        for did, value in ((d0, 0.9), (d1, 0.3), (d2, 0.6)):
+            s.add(DocumentScore(document_id=did, task_id=ner, strategy="entropy", score=value))
+    window.project.annotations.add_entity(d0, 40, 49, "Medication")  # labelled by hand
+    window.tabs.setCurrentWidget(window.views[TaskKind.NER])
+    doc_list = window.doc_list
+    doc_list.sort_box.setChecked(True)
+    model = doc_list.model
+    assert [model.doc_row(r).id for r in range(model.rowCount())] == [d2, d1, d0]
+    col = COLUMNS.index("score")
+    assert model.headerData(col, Qt.Orientation.Horizontal) == "uncertainty"
+    tip = model.headerData(col, Qt.Orientation.Horizontal, Qt.ItemDataRole.ToolTipRole)
+    assert "uncertainty" in tip and "less sure" in tip and "label it first" in tip
+    assert model.data(model.index(model.row_of(d2), col)) == "0.600"

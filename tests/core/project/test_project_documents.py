@@ -99,3 +99,53 @@ def test_labelled_rule_is_the_kinds(project: Project) -> None:
     assert project.documents.page([d2], kind=TaskKind.CLASSIFY)[0].status == "reviewed"
     project.undo(changes)
     assert project.documents.page([d2], kind=TaskKind.CLASSIFY)[0].status == "unlabelled"
+
+
+def _score(project: Project, did: int, task: str, value: float, strategy: str = "entropy") -> None:
+    """What pre-annotation stores: the model's uncertainty for one document and task."""
+    from sqlalchemy import select
+
+    from core.store.models import DocumentScore, Task
+
+    with project.write() as s:
+        task_id = s.scalar(select(Task.id).where(Task.kind == task))
+        s.add(DocumentScore(document_id=did, task_id=task_id, strategy=strategy, score=value))
+
+
+def test_most_uncertain_first_puts_labelled_notes_after_the_ones_wanting_labels(
+    project: Project,
+) -> None:
+    """d0 is labelled for entities and the most uncertain; in the entities view it comes
+    last, in the classes view (where d1 is the labelled one) first."""
+    d0, d1, d2 = (doc_id(project, x) for x in ("d0", "d1", "d2"))
+    for did, value in ((d0, 0.9), (d1, 0.5), (d2, 0.7)):
+        _score(project, did, "ner", value)
+    _score(project, d1, "ner", 0.99, strategy="margin")  # another scale: not the one shown
+    for did, value in ((d0, 0.2), (d1, 0.95), (d2, 0.4)):
+        _score(project, did, "classify", value)
+    ner = DocFilter(sort_by_score=True, kind=TaskKind.NER)
+    assert project.documents.filter(ner) == [d2, d1, d0]
+    classify = DocFilter(sort_by_score=True, kind=TaskKind.CLASSIFY)
+    assert project.documents.filter(classify) == [d2, d0, d1]
+    # The column shows the score of the view's task and strategy.
+    assert [r.score for r in project.documents.page([d0, d1], kind=TaskKind.NER)] == [0.9, 0.5]
+    assert project.documents.page([d1], kind=TaskKind.CLASSIFY)[0].score == 0.95
+    # A reviewed note wants nothing either: it joins the labelled ones, by score.
+    project.annotations.set_review_status(d2, "reviewed")
+    assert project.documents.filter(ner) == [d1, d0, d2]
+
+
+def test_labelled_note_stays_labelled_when_the_model_suggests_more(project: Project) -> None:
+    """Pre-annotation predicts partly labelled notes too; d0 (labelled for entities) must not
+    turn "suggested" after a training run, while d2 (nothing labelled) does."""
+    d0, d2 = doc_id(project, "d0"), doc_id(project, "d2")
+    add_suggestion(project, d0, "entity", {"start": 30, "end": 40, "label": "Drug"})
+    add_suggestion(project, d2, "entity", {"start": 0, "end": 10, "label": "Disease"})
+    rows = project.documents.page([d0, d2], kind=TaskKind.NER)
+    assert [r.status for r in rows] == ["labelled", "suggested"]
+    assert project.documents.filter(DocFilter(status="labelled", kind=TaskKind.NER)) == [d0]
+    assert project.documents.filter(DocFilter(status="suggested", kind=TaskKind.NER)) == [d2]
+    assert project.documents.counts(TaskKind.NER).statuses == {
+        "reviewed": 0, "skipped": 0, "suggested": 1, "labelled": 1, "unlabelled": 1,
+    }
+    assert len(project.documents.get(d0).suggestions_of("entity")) == 1  # still shown
