@@ -80,9 +80,28 @@ def _configure(engine: Engine, *, immediate: bool, readonly: bool) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate and not readonly else "BEGIN")
 
 
+def _ro_uri(path: Path) -> str:
+    """The SQLite URI that reads ``path`` without writing anything.
+
+    A WAL-mode file needs its ``-shm`` index even to read; where the folder cannot be written
+    the index cannot be made, so a file with no write-ahead log left (closed cleanly) is read
+    as immutable instead. A log left beside it there cannot be read safely: said plainly.
+    """
+    if os.access(path.parent, os.W_OK):
+        return f"file:{path}?mode=ro"
+    wal = path.with_name(path.name + "-wal")
+    if wal.exists() and wal.stat().st_size > 0:
+        raise ProjectError(
+            f"{path}: the project was not closed cleanly (its write-ahead log {wal.name} is "
+            "still there) and its folder is read-only, so it cannot be read consistently; "
+            "open it once where the folder can be written"
+        )
+    return f"file:{path}?mode=ro&immutable=1"
+
+
 def _make_engine(path: Path, *, immediate: bool, readonly: bool) -> Engine:
     if readonly:
-        url = "sqlite:///file:" + str(path) + "?mode=ro&uri=true"
+        url = "sqlite:///" + _ro_uri(path) + "&uri=true"
     else:
         url = "sqlite:///" + str(path)
     engine = create_engine(
@@ -166,7 +185,7 @@ def _identify(path: Path) -> int:
     (another application's database, a damaged copy) is never modified.
     """
     try:
-        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_MS / 1000)
+        conn = sqlite3.connect(_ro_uri(path), uri=True, timeout=BUSY_TIMEOUT_MS / 1000)
     except sqlite3.Error as exc:
         raise ProjectError(f"{path}: cannot open the project ({exc})") from None
     try:

@@ -234,10 +234,6 @@ def test_read_only_file_as_an_unprivileged_user() -> None:
     assert "documents: 1" in done.stdout
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "a read-only open of a project in a folder the user cannot write (the WAL file's -shm "
-    "cannot be made) fails as 'the project file is damaged or not a project (attempt to "
-    "write a readonly database)' instead of reading it"))
 def test_read_only_file_in_a_read_only_folder_as_an_unprivileged_user() -> None:
     path, done = _open_read_only_project_as_user(0o755)
     assert f"refused: {path}: the project file is read-only" in done.stdout, done.stdout
