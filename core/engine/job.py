@@ -239,9 +239,30 @@ class TrainingJob:
                                                      self._warn)
         except TrainingError as exc:
             raise TrainingFailure(FailureKind.MISSING_MODEL, str(exc)) from exc
+        self._fit_window(model)
         model.to(device)
         self._held["model"] = model
         return model, tokenizer, base_dir
+
+    def _fit_window(self, model: Any) -> None:
+        """Shrink the window to what the base model's position embeddings hold (a small or
+        older encoder may have fewer than the preset's 256/384), with a warning, instead of
+        failing mid-run on a tensor size mismatch."""
+        import dataclasses
+
+        config = model.config
+        limit = getattr(config, "max_position_embeddings", None)
+        if not isinstance(limit, int) or limit <= 0:
+            return
+        if getattr(config, "model_type", "") in ("roberta", "xlm-roberta", "camembert"):
+            limit -= (getattr(config, "pad_token_id", 1) or 1) + 1  # positions start after pad
+        s = self.settings
+        if s.max_length <= limit:
+            return
+        stride = min(s.stride, max(0, limit // 4))
+        self._warn(f"the base model reads at most {limit} tokens at once: windows of {limit} "
+                   f"tokens (overlap {stride}) instead of {s.max_length}")
+        self.settings = dataclasses.replace(s, max_length=limit, stride=stride)
 
     def _features(self, prep: Preparation, tokenizer: Any) -> list[Any]:
         from core.engine import tasks
@@ -284,6 +305,7 @@ class TrainingJob:
         torch.manual_seed(s.seed)
         device = self._device()
         model, tokenizer, base_dir = self._build(prep, device)
+        s = self.settings  # the window may have been fitted to the base model
         self._check_cancel()
         feats = self._features(prep, tokenizer)
         lengths = [len(f) for f in feats]
