@@ -163,10 +163,11 @@ def prepare(
     return Preparation(spec, tuple(train_docs), tuple(dev_docs), tuple(warnings), plan, problem)
 
 
-def data_warnings(task: TaskKind, labels: Sequence[str], records: Sequence[DocumentRecord],
-                  *, has_dev: bool) -> list[str]:
+def data_warnings(task: TaskKind | str, labels: Sequence[str],
+                  records: Sequence[DocumentRecord], *, has_dev: bool) -> list[str]:
     """The small-data guards: what a run warns about before training on ``records`` (its
     labelled training and dev documents)."""
+    task = TaskKind(task)  # a plain "ner" from a combo box counted no example at all
     out: list[str] = []
     n = len(records)
     if n < MIN_DOCUMENTS:

@@ -242,3 +242,15 @@ def test_the_run_trains_what_prepare_planned(tiny_bert: Path, tmp_path: Path) ->
     assert result.train_examples == len(prep.train) and result.dev_examples == len(prep.dev)
     # the preparation's warnings first (the run may add its own after training)
     assert list(result.warnings[:len(prep.warnings)]) == list(prep.warnings)
+
+
+def test_data_warnings_count_the_same_for_a_plain_task_name() -> None:
+    """The settings dialog hands the task as "ner": the counts must not all read 0."""
+    from core.engine.prepare import data_warnings
+    from core.types import DocumentRecord, EntitySpan, TaskKind
+
+    docs = [DocumentRecord(text="aspirin helps", spans=(EntitySpan(0, 7, "Drug"),))] * 12
+    as_kind = data_warnings(TaskKind.NER, ["Drug", "Dose"], docs, has_dev=False)
+    as_text = data_warnings("ner", ["Drug", "Dose"], docs, has_dev=False)
+    assert as_text == as_kind
+    assert not any("'Drug' (0)" in w for w in as_text), as_text
