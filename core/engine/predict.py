@@ -50,7 +50,9 @@ class Predictor:
         self.device = select_device(device)
         self.loaded: LoadedModel = load_model(model_dir, device=self.device)
         trained = self.loaded.info.get("settings", {})
-        default_len = 384 if self.spec.task is TaskKind.QA else 256
+        from core.engine.settings import preset_settings
+
+        default_len = preset_settings("default", self.spec.task).max_length
         self.options = InferenceOptions(
             max_length=max_length or int(trained.get("max_length", default_len)),
             stride=stride if stride is not None else int(trained.get("stride", 64)),

@@ -173,20 +173,19 @@ def data_warnings(task: TaskKind | str, labels: Sequence[str],
     if n < MIN_DOCUMENTS:
         out.append(f"only {n} labelled document(s): expect a weak model; label at least "
                    f"{MIN_DOCUMENTS}")
+    from core.tasks import kind_of
+
+    kind = kind_of(task)
     counts: dict[str, int] = {label: 0 for label in labels}
-    if task is TaskKind.NER:
-        for d in records:
-            for sp in d.spans:
-                counts[sp.label] = counts.get(sp.label, 0) + 1
+    for d in records:
+        for name in kind.labels_used(d):
+            counts[name] = counts.get(name, 0) + 1
+    if task is TaskKind.NER:  # the one guard on mentions rather than labels
         mentions = sum(counts.values())
         if mentions < MIN_MENTIONS:
             out.append(f"only {mentions} entity mention(s) labelled: label at least "
                        f"{MIN_MENTIONS}")
-    elif task is TaskKind.CLASSIFY:
-        for d in records:
-            for c in d.classes:
-                counts[c] = counts.get(c, 0) + 1
-    if task is not TaskKind.QA:
+    if kind.per_label_metrics:
         rare = [f"{k!r} ({v})" for k, v in counts.items() if v < MIN_PER_LABEL]
         if rare:
             out.append(f"label(s) with fewer than {MIN_PER_LABEL} examples: "
