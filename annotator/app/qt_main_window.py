@@ -81,6 +81,8 @@ class QtMainWindow(QtWindowLayout, QMainWindow):
         self._counts_timer.timeout.connect(self.update_counts)
         self.counts_label = QLabel()
         self.statusBar().addPermanentWidget(self.counts_label)
+        self.time_label = QLabel(toolTip="Time spent labelling and reviewing, per kind")
+        self.statusBar().addPermanentWidget(self.time_label)
         self._build_actions()
         self._build_menus()
         self._load_project(project)
@@ -175,6 +177,8 @@ class QtMainWindow(QtWindowLayout, QMainWindow):
         self.ctx = QtProjectContext(project, self)
         self.ctx.documentChanged.connect(self._on_document_changed)
         self.ctx.message.connect(lambda m: self.statusBar().showMessage(m, 6000))
+        self.ctx.timeSpent.connect(self.time_label.setText)
+        self.time_label.setText(self.ctx.time_spent_text())
         self.ctx.undo_stack.canUndoChanged.connect(self.act_undo.setEnabled)
         self.ctx.undo_stack.canRedoChanged.connect(self.act_redo.setEnabled)
         self.act_undo.setEnabled(False)
@@ -273,12 +277,14 @@ class QtMainWindow(QtWindowLayout, QMainWindow):
         self.doc = self.project.documents.get(doc_id)
         for view in self.views.values():
             view.show_document(self.doc, keep_cursor=keep_cursor)
-        if not keep_cursor:
+        if not keep_cursor:  # a refresh after an edit keeps the decision's clock running
+            self.ctx.document_shown(doc_id)
             self._focus_view()
 
     def _on_tab_changed(self) -> None:
         # The list's status column and "Settings for" follow the kind of the view shown.
         kind = next((k for k, v in self.views.items() if v is self.tabs.currentWidget()), None)
+        self.ctx.view_kind = kind
         if kind is not None and kind != self.doc_list.kind:
             self.doc_list.set_kind(kind)
             self._counts_kind = kind

@@ -9,6 +9,7 @@ from pathlib import Path
 from annotator.cli.main import UsageError, emit
 from core.errors import InputError, ProjectError
 from core.project import Project
+from core.project.timings import format_duration
 from core.types import Split, TaskKind
 
 SPLITS = [s.value for s in Split]
@@ -159,6 +160,8 @@ def cmd_stats(args: argparse.Namespace) -> int:
     project = _open(args.project, readonly=True)
     try:
         payload = project.documents.stats()
+        # {annotator: {kind: {seconds, actions, documents}}}: time spent, as the app records it
+        payload["time"] = project.timings.summary()
     finally:
         project.close()
 
@@ -175,6 +178,11 @@ def cmd_stats(args: argparse.Namespace) -> int:
         if payload["questions"]:
             print(f"  questions: {payload['questions']} ({payload['questions_answered']} answered, "
                   f"{payload['unanswerable']} without answer)")
+        for annotator, kinds in payload["time"].items():  # type: ignore[union-attr]
+            print(f"  time spent by {annotator}: " + ", ".join(
+                f"{kind} {format_duration(t['seconds'])} ({t['actions']} actions, "
+                f"{t['documents']} documents)" for kind, t in kinds.items()
+            ))
 
     emit(args, payload, human)
     return 0

@@ -25,6 +25,7 @@ from core.project.changes import Changes
 from core.project.documents import Documents
 from core.project.ops import Op, apply_op
 from core.project.reviewing import Review
+from core.project.timings import Timings
 from core.project.training import Training
 from core.project.versions import Models
 from core.store import repo
@@ -43,6 +44,7 @@ class Project:
         self.review = Review(self)
         self.models = Models(self)
         self.training = Training(self)
+        self.timings = Timings(self)
 
     @property
     def name(self) -> str:

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from core.errors import ProjectError
 from core.store.models import Base, Meta, ProjectInfo
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 APPLICATION_ID = 0x414E4E54  # "ANNT", written into the SQLite header
 BUSY_TIMEOUT_MS = 30_000
 
@@ -59,7 +59,28 @@ def _v2_to_v3(conn: Connection) -> None:
     )
 
 
-MIGRATIONS: dict[int, Callable[[Connection], None]] = {1: _v1_to_v2, 2: _v2_to_v3}
+def _v3_to_v4(conn: Connection) -> None:
+    """Schema 4 records how long each annotation and review decision took (``timings``)."""
+    conn.exec_driver_sql(
+        "CREATE TABLE timings (\n"
+        "\tid INTEGER NOT NULL, \n"
+        "\tdocument_id INTEGER NOT NULL, \n"
+        "\tkind VARCHAR(16) NOT NULL, \n"
+        "\taction VARCHAR(64) NOT NULL, \n"
+        "\tannotator VARCHAR(100) NOT NULL, \n"
+        "\tseconds FLOAT NOT NULL, \n"
+        "\tcreated_at DATETIME NOT NULL, \n"
+        "\tPRIMARY KEY (id), \n"
+        "\tCONSTRAINT timing_kind CHECK (kind IN ('ner', 'classify', 'qa')), \n"
+        "\tFOREIGN KEY(document_id) REFERENCES documents (id) ON DELETE CASCADE\n"
+        ")"
+    )
+    conn.exec_driver_sql("CREATE INDEX ix_timings_document_id ON timings (document_id)")
+
+
+MIGRATIONS: dict[int, Callable[[Connection], None]] = {
+    1: _v1_to_v2, 2: _v2_to_v3, 3: _v3_to_v4,
+}
 
 
 def _configure(engine: Engine, *, immediate: bool, readonly: bool) -> None:

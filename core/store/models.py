@@ -302,3 +302,18 @@ class DocumentScore(Base):
     )
     score: Mapped[float] = mapped_column(Float)
     __table_args__ = (Index("ix_score_rank", "task_id", "strategy", "score"),)
+
+
+class Timing(Base):
+    """How long one annotation or review decision took: the seconds from the document being
+    shown (or the previous timed action on it) to the action. Written by the app."""
+
+    __tablename__ = "timings"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    document_id: Mapped[int] = mapped_column(ForeignKey("documents.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    action: Mapped[str] = mapped_column(String(64))
+    annotator: Mapped[str] = mapped_column(String(100), default="user")
+    seconds: Mapped[float] = mapped_column(Float)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    __table_args__ = (CheckConstraint("kind IN ('ner', 'classify', 'qa')", name="timing_kind"),)

@@ -57,3 +57,26 @@ def test_gui_without_display_says_so(tmp_path: Path) -> None:
     result = subprocess.run([sys.executable, "-m", "annotator"], capture_output=True, text=True, env=env)
     if sys.platform.startswith("linux"):
         assert result.returncode == 2 and "no display" in result.stderr
+
+
+def test_stats_shows_the_time_spent_per_annotator_and_kind(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from core.project import Project
+    from core.types import DocumentRecord
+
+    db = tmp_path / "notes.db"
+    with Project.create(db, tasks={"ner": ["Disease"], "classify": ["a", "b"]}) as project:
+        project.documents.add([DocumentRecord(text="asthma"), DocumentRecord(text="cough")])
+        first, second = project.documents.filter()
+        project.timings.record(first, "ner", "add Disease", 61.0)
+        project.timings.record(second, "ner", "add Disease", 14.0)
+        project.timings.record(second, "classify", "set a", 5.0, annotator="ana")
+    code, out, _ = cli("stats", str(db), "--json", capsys=capsys)
+    assert code == 0
+    assert json.loads(out)["time"] == {
+        "ana": {"classify": {"seconds": 5.0, "actions": 1, "documents": 1}},
+        "user": {"ner": {"seconds": 75.0, "actions": 2, "documents": 2}},
+    }
+    code, out, _ = cli("stats", str(db), capsys=capsys)
+    assert "time spent by user: ner 1 min 15 s (2 actions, 2 documents)" in out
