@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.store.models import Document, EntityAnnotation
-from core.store.repo import AnnotationError
+from core.store.repo import AnnotationError, check_entity_span
 
 
 @dataclass(frozen=True)
@@ -51,18 +51,7 @@ def resize_entity(session: Session, op: ResizeEntity) -> ResizeEntity:
     if row is None:
         raise AnnotationError(f"no entity at [{op.start}, {op.end}) in this document")
     start, end = op.new_start, op.new_end
-    if not (0 <= start < end <= len(doc.text)):
-        raise AnnotationError(
-            f"span [{start}, {end}) lies outside the document (length {len(doc.text)})"
-        )
-    if not doc.text[start:end].strip():
-        raise AnnotationError("an entity cannot be only white space")
-    for other in doc.entities:
-        if other.id != row.id and other.start < end and start < other.end:
-            raise AnnotationError(
-                f"would overlap the {other.label.name} entity "
-                f"{doc.text[other.start:other.end]!r}; change or delete that one first"
-            )
+    check_entity_span(doc, start, end, moving=row)
     inverse = ResizeEntity(op.doc_id, start, end, row.start, row.end, row.origin)
     if op.origin is not None:
         row.origin = op.origin

@@ -208,6 +208,24 @@ def _label(session: Session, kind: TaskKind, name: str) -> Label:
 # --- entity annotations ------------------------------------------------------------------
 
 
+def check_entity_span(doc: Document, start: int, end: int, *,
+                      moving: EntityAnnotation | None = None) -> None:
+    """Refuse ``[start, end)`` as an entity of ``doc``: outside the text, only white space, or
+    overlapping another entity (``moving``, the entity being moved, does not count)."""
+    if not (0 <= start < end <= len(doc.text)):
+        raise AnnotationError(
+            f"span [{start}, {end}) lies outside the document (length {len(doc.text)})"
+        )
+    if not doc.text[start:end].strip():
+        raise AnnotationError("an entity cannot be only white space")
+    for other in doc.entities:
+        if other is not moving and other.start < end and start < other.end:
+            raise AnnotationError(
+                f"overlaps the {other.label.name} entity "
+                f"{doc.text[other.start:other.end]!r}; change or delete that one first"
+            )
+
+
 def add_entity(
     session: Session,
     doc_id: int,
@@ -221,18 +239,7 @@ def add_entity(
 ) -> EntityAnnotation:
     """Label ``text[start:end]``. Refuses offsets outside the text and overlapping spans."""
     doc = _document(session, doc_id)
-    if not (0 <= start < end <= len(doc.text)):
-        raise AnnotationError(
-            f"span [{start}, {end}) lies outside the document (length {len(doc.text)})"
-        )
-    if not doc.text[start:end].strip():
-        raise AnnotationError("an entity cannot be only white space")
-    for other in doc.entities:
-        if other.start < end and start < other.end:
-            raise AnnotationError(
-                f"overlaps the {other.label.name} entity "
-                f"{doc.text[other.start:other.end]!r}; change or delete that one first"
-            )
+    check_entity_span(doc, start, end)
     row = EntityAnnotation(
         document_id=doc.id,
         label_id=_label(session, TaskKind.NER, label).id,
