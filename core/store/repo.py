@@ -4,11 +4,9 @@
 from __future__ import annotations
 
 import hashlib
-from collections import Counter
 from collections.abc import Iterable, Sequence
-from datetime import datetime
 
-from sqlalchemy import ColumnElement, delete, func, select
+from sqlalchemy import ColumnElement, delete, select
 from sqlalchemy.orm import Session, selectinload
 
 from core.errors import AnnotatorError
@@ -21,7 +19,6 @@ from core.store.models import (
     Label,
     ProjectInfo,
     QuestionRow,
-    Suggestion,
     Task,
     utcnow,
 )
@@ -441,126 +438,6 @@ def iter_records(
         last = docs[-1].id
 
 
-# --- stats ------------------------------------------------------------------------------------
-
-
-def stats(session: Session) -> dict[str, object]:
-    """Counts for the status bar and ``annotator stats``."""
-    documents = session.scalar(select(func.count(Document.id))) or 0
-    per_split = dict(
-        session.execute(select(Document.split, func.count(Document.id)).group_by(Document.split)).all()
-    )
-    per_status = dict(
-        session.execute(
-            select(Document.review_status, func.count(Document.id)).group_by(Document.review_status)
-        ).all()
-    )
-    entity_labels = dict(
-        session.execute(
-            select(Label.name, func.count(EntityAnnotation.id))
-            .join(EntityAnnotation, EntityAnnotation.label_id == Label.id)
-            .group_by(Label.name)
-        ).all()
-    )
-    class_labels = dict(
-        session.execute(
-            select(Label.name, func.count(ClassAnnotation.id))
-            .join(ClassAnnotation, ClassAnnotation.label_id == Label.id)
-            .group_by(Label.name)
-        ).all()
-    )
-    questions = session.scalar(select(func.count(QuestionRow.id))) or 0
-    answered = (
-        session.scalar(
-            select(func.count(QuestionRow.id)).where(
-                (QuestionRow.is_impossible.is_(True)) | QuestionRow.answers.any()
-            )
-        )
-        or 0
-    )
-    answers = session.scalar(select(func.count(AnswerAnnotation.id))) or 0
-    impossible = (
-        session.scalar(select(func.count(QuestionRow.id)).where(QuestionRow.is_impossible.is_(True)))
-        or 0
-    )
-    n_entities = sum(entity_labels.values())
-    n_classes = sum(class_labels.values())
-    labelled_docs = {
-        "ner": session.scalar(
-            select(func.count(func.distinct(EntityAnnotation.document_id)))
-        ) or 0,
-        "classify": session.scalar(
-            select(func.count(func.distinct(ClassAnnotation.document_id)))
-        ) or 0,
-        "qa": session.scalar(select(func.count(func.distinct(QuestionRow.document_id)))) or 0,
-    }
-    pending = session.scalar(
-        select(func.count(Suggestion.id)).where(Suggestion.state == "pending")
-    ) or 0
-    tasks = {
-        t.kind: {
-            "multi_label": t.multi_label,
-            "labels": [label.name for label in t.labels],
-        }
-        for t in session.scalars(select(Task).options(selectinload(Task.labels)))
-    }
-    return {
-        "project": project_name(session),
-        "tasks": tasks,
-        "documents": documents,
-        "annotations": n_entities + n_classes + answers + impossible,
-        "splits": {s.value: per_split.get(s.value, 0) for s in Split},
-        "review_status": {
-            s: per_status.get(s, 0) for s in ("unreviewed", "reviewed", "skipped")
-        },
-        "labelled_documents": labelled_docs,
-        "entities": n_entities,
-        "entity_labels": entity_labels,
-        "classes": n_classes,
-        "class_labels": class_labels,
-        "questions": questions,
-        "questions_answered": answered,
-        "answers": answers,
-        "unanswerable": impossible,
-        "pending_suggestions": pending,
-        "seconds_per_annotation": seconds_per_annotation(session),
-    }
-
-
-def seconds_per_annotation(session: Session) -> float | None:
-    """Median time between a person's consecutive human annotations, gaps over 10 minutes
-    (breaks) left out: how long one label takes."""
-    stamps: dict[str, list[datetime]] = {}
-    for model in (EntityAnnotation, ClassAnnotation, AnswerAnnotation):
-        rows = session.execute(
-            select(model.annotator, model.created_at).where(model.origin != "imported")
-        ).all()
-        for who, when in rows:
-            stamps.setdefault(who, []).append(when)
-    gaps: list[float] = []
-    for times in stamps.values():
-        times.sort()
-        for a, b in zip(times, times[1:]):
-            gap = (b - a).total_seconds()
-            if 0 < gap <= 600:
-                gaps.append(gap)
-    if not gaps:
-        return None
-    gaps.sort()
-    return round(gaps[len(gaps) // 2], 2)
-
-
-def label_counts(session: Session, kind: TaskKind | str) -> Counter[str]:
-    kind = TaskKind(kind)
-    model = {TaskKind.NER: EntityAnnotation, TaskKind.CLASSIFY: ClassAnnotation}.get(kind)
-    if model is None:
-        return Counter()
-    rows = session.execute(
-        select(Label.name, func.count(model.id)).join(model, model.label_id == Label.id).group_by(Label.name)
-    ).all()
-    return Counter(dict(rows))
-
-
 def delete_documents(session: Session, doc_ids: Iterable[int]) -> int:
     ids = list(doc_ids)
     result = session.execute(delete(Document).where(Document.id.in_(ids)))
@@ -614,4 +491,4 @@ def mark_interrupted_runs(session: Session) -> list[int]:
 
 # Importing lives in its own module; these names stay importable from here.
 from core.store.importing import ImportSummary, add_documents  # noqa: E402, F401
-
+from core.store.stats import label_counts, seconds_per_annotation, stats  # noqa: E402, F401
