@@ -110,7 +110,7 @@ missing_qt_libs() {
             [ -e "$qt/$f" ] && ldd "$qt/$f" 2>/dev/null | awk '/not found/ {print $1}'
         done
         # Qt 6.5+ opens libxcb-cursor at run time (not a link dependency ldd can see).
-        if [ "$2" != wayland ] && ! ldconfig -p 2>/dev/null | grep -q 'libxcb-cursor\.so\.0 '; then
+        if [ "$2" != wayland ] && ! ldconfig -p 2>/dev/null | grep 'libxcb-cursor\.so\.0 ' >/dev/null; then
             echo libxcb-cursor.so.0
         fi
     } | sort -u
