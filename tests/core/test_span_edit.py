@@ -60,7 +60,7 @@ def test_refused_resizes_change_nothing(project: Project) -> None:
         doc_id = session.scalars(select(EntityAnnotation.document_id)).first()
     before = spans(project)
     bad = [
-        (ResizeEntity(doc_id, s, s + 6, s - 5, s + 6), "overlap the Medication"),
+        (ResizeEntity(doc_id, s, s + 6, s - 5, s + 6), "overlaps the Medication"),
         (ResizeEntity(doc_id, s, s + 6, s, len(TEXT) + 1), "outside the document"),
         (ResizeEntity(doc_id, s, s + 6, s + 3, s + 4), "white space"),
         (ResizeEntity(doc_id, s, s + 5, s, s + 6), "no entity at"),
