@@ -270,7 +270,6 @@ def preannotate_project(
 ) -> int:
     """Worker thread: suggestions and active-learning scores from the active model
     (``core.active.preannotate``); the number of suggestions written. Never touches widgets."""
-    from core.active.preannotate import preannotate
-
-    result = preannotate(project, kind, on_progress=emit, cancel=lambda: control.cancelled)
+    result = project.review.preannotate(kind, on_progress=emit,
+                                        cancel=lambda: control.cancelled)
     return int(result.suggestions)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from PySide6.QtWidgets import (
     QComboBox,
@@ -51,40 +50,14 @@ def training_preview(project: Project, kind: TaskKind | str,
     small-data floor) run on the project's labels, as the run will do it."""
     kind = TaskKind(kind)  # a QComboBox hands a str-enum back as a plain str
     try:
-        from core.engine.project_bridge import prepare_project
-    except ImportError:  # before the engine's preparation was one function
-        return _preview_from_job(project.training.prepare(kind), kind, settings)
-    try:
-        prep = prepare_project(project, kind, settings)
+        prep = project.training.prepare(kind, settings)
     except Exception as exc:  # noqa: BLE001 - a TrainingFailure: the run would stop with it
         return TrainingPreview((), 0, 0, 0, 0, 0, "", str(exc))
-    problem = getattr(prep, "problem", None)
-    if problem:
-        return TrainingPreview(tuple(prep.warnings), 0, 0, 0, 0, 0, "", str(problem))
+    if prep.problem:
+        return TrainingPreview(tuple(prep.warnings), 0, 0, 0, 0, 0, "", str(prep.problem))
     plan = prep.plan
     return TrainingPreview(tuple(prep.warnings), len(prep.train), len(prep.dev),
                            plan.batches_per_epoch, plan.epochs, plan.total_steps, plan.note)
-
-
-def _preview_from_job(snap: Any, kind: TaskKind, s: TrainingSettings) -> TrainingPreview:
-    from core.engine import job
-
-    train, dev = list(snap.train), list(snap.dev)
-    if not dev:
-        train, dev = job.split_dev(train, s.dev_fraction, s.seed)
-    if not train:
-        return TrainingPreview((), 0, 0, 0, 0, 0, "",
-                               "no labelled training documents for this task: label some first")
-    warnings = job.data_warnings(kind, snap.labels, [*train, *dev], has_dev=bool(dev))
-    batches = -(-len(train) // s.batch_size)
-    epochs, note = s.epochs, ""
-    if s.min_steps and batches * epochs < s.min_steps:
-        epochs = min(max(s.max_epochs, s.epochs), -(-s.min_steps // max(batches, 1)))
-        if epochs > s.epochs:
-            note = (f"small training set ({batches} batch(es) per epoch): up to {epochs} "
-                    f"epochs instead of {s.epochs}")
-    return TrainingPreview(tuple(warnings), len(train), len(dev), batches, epochs,
-                           batches * epochs, note)
 
 
 def small_data_warnings(project: Project, kind: TaskKind,

@@ -87,7 +87,7 @@ def _open(path: str) -> Any:
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
-    from core.active.preannotate import PreannotateProgress, preannotate
+    from core.active.preannotate import PreannotateProgress
 
     project = _open(args.project)
     quiet = args.json
@@ -98,8 +98,8 @@ def cmd_predict(args: argparse.Namespace) -> int:
                   end="", file=sys.stderr, flush=True)
 
     try:
-        result = preannotate(
-            project, args.task, version=args.model, chunk_size=args.chunk_size,
+        result = project.review.preannotate(
+            args.task, version=args.model, chunk_size=args.chunk_size,
             quantize=args.quantize, on_progress=progress,
         )
     finally:
@@ -123,7 +123,6 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
 def cmd_queue(args: argparse.Namespace) -> int:
     from core.active import strategies
-    from core.active.queue import build_queue
 
     try:
         name = strategies.canonical_strategy(args.strategy)
@@ -139,8 +138,8 @@ def cmd_queue(args: argparse.Namespace) -> int:
             from core.engine.predict import Predictor
 
             predictor = Predictor(project.models.current(args.task).path)
-        entries = build_queue(
-            project, args.task, strategy=name, limit=limit, seed=args.seed,
+        entries = project.review.queue(
+            args.task, strategy=name, limit=limit, seed=args.seed,
             predictor=predictor, batch_size=args.batch_size or limit or strategies.DEFAULT_BATCH,
         )
         previews = {

@@ -80,7 +80,6 @@ def _open(path: str) -> Any:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from core.engine.project_bridge import train_project
     from core.engine.results import EpochEvent, WarningEvent
     from core.engine.settings import preset_settings
 
@@ -110,15 +109,13 @@ def cmd_train(args: argparse.Namespace) -> int:
         print(f"{'epoch':>5} {'step':>6} {'train_loss':>10} {'val_loss':>9}  metrics")
     preannotation: Any = None
     try:
-        outcome = train_project(project, args.task, settings, on_event=on_event)
+        outcome = project.training.start(args.task, settings, on_event=on_event)
         r = outcome.result
         if outcome.run_id is None:  # a worker rank under torchrun: rank 0 reports
             return 0 if r.status == "completed" else 1
         if r.status == "completed" and not args.no_predict:
             # As the app does: the new model pre-annotates the unreviewed documents.
-            from core.active.preannotate import preannotate
-
-            preannotation = preannotate(project, args.task, version=outcome.version)
+            preannotation = project.review.preannotate(args.task, version=outcome.version)
     finally:
         project.close()
     code = exit_code(r)
@@ -175,7 +172,6 @@ def _print_train_summary(r: Any, outcome: Any, preannotation: Any = None) -> Non
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from core import models
     from core.engine.predict import Predictor
     from core.formats import read_file
 
@@ -185,7 +181,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     else:
         project = _open(args.project)
         try:
-            model_dir = models.resolve(project, task, int(args.model) if args.model else None).path
+            model_dir = project.models.current(task, int(args.model) if args.model else None).path
         finally:
             project.close()
     docs = read_file(args.data, format=args.format, encoding=args.encoding)

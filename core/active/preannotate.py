@@ -103,21 +103,7 @@ class _Snapshot:
     question_ids: list[int] = field(default_factory=list)
 
 
-# --- model versions -------------------------------------------------------------------
-
-
-def choose_model_version(
-    session: Session,
-    project: Project,
-    task: TaskKind | str,
-    *,
-    version: int | None = None,
-    model_version_id: int | None = None,
-) -> ModelVersionInfo:
-    """The model version to predict with: :func:`core.models.resolve` (by id, by version
-    number, else the active one, else the newest). Raises :class:`NoModelError` when
-    there is none."""
-    return models.resolve(session, task, version, model_version_id=model_version_id)
+# --- the predictor ---------------------------------------------------------------------
 
 
 def quantize_predictor(predictor: Predictor) -> None:

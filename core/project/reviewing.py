@@ -1,23 +1,64 @@
-"""``project.review``: accept, reject or edit model suggestions, accept those above a
-confidence, and undo any decision (the inverse comes with the returned :class:`Changes`)."""
+"""``project.review``: make suggestions (pre-annotate with a model version), rank what to
+label next (the queue), accept, reject or edit suggestions, accept those above a confidence,
+and undo any decision (the inverse comes with the returned :class:`Changes`)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 from core.project.changes import Changes
 from core.project.decisions import pending_above
 from core.project.ops import Decide
 from core.store.repo import AnnotationError
+from core.types import TaskKind
 
 if TYPE_CHECKING:
+    from core.active.preannotate import PreannotateProgress, PreannotateResult
+    from core.active.queue import QueueEntry
+    from core.engine.predict import Predictor
     from core.project.base import Project
 
 
 class Review:
     def __init__(self, project: Project) -> None:
         self._project = project
+
+    def preannotate(
+        self,
+        kind: TaskKind | str,
+        *,
+        version: int | None = None,
+        predictor: Predictor | None = None,
+        on_progress: Callable[[PreannotateProgress], None] | None = None,
+        cancel: Callable[[], bool] | None = None,
+        **options: Any,
+    ) -> PreannotateResult:
+        """Suggestions and active-learning scores for the unreviewed documents of ``kind``
+        from a model version (the named one, else the active one, else the newest; see
+        :mod:`core.models`). Incremental; never over human labels. Runs on the caller's
+        thread (a worker's, in the app); ``options``: chunk_size, batch_size, quantize."""
+        from core.active.preannotate import preannotate
+
+        return preannotate(self._project, kind, version=version, predictor=predictor,
+                           on_progress=on_progress, cancel=cancel, **options)
+
+    def queue(
+        self,
+        kind: TaskKind | str,
+        *,
+        strategy: str = "entropy",
+        limit: int | None = None,
+        seed: int = 0,
+        predictor: Predictor | None = None,
+        **options: Any,
+    ) -> list[QueueEntry]:
+        """What to label next for ``kind``: unreviewed documents not yet labelled, ranked
+        by ``strategy`` (``core.active.strategies``); ``diverse`` needs ``predictor``."""
+        from core.active.queue import build_queue
+
+        return build_queue(self._project, kind, strategy=strategy, limit=limit, seed=seed,
+                           predictor=predictor, **options)
 
     def accept(self, doc_id: int, suggestion_ids: Sequence[int]) -> Changes:
         """Accept suggestions of one document as they are. Of several, those that clash with

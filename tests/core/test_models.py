@@ -131,7 +131,7 @@ def test_evaluate_predict_and_preannotate_pick_the_same_version(
         project: Project, two_model_dirs: tuple[Path, Path], tmp_path: Path,
         capsys: pytest.CaptureFixture[str]) -> None:
     from annotator.cli.main import run
-    from core.active.preannotate import choose_model_version, preannotate
+    from core.active.preannotate import preannotate
     from core.engine.predict import Predictor
 
     first, second = two_model_dirs
@@ -150,8 +150,7 @@ def test_evaluate_predict_and_preannotate_pick_the_same_version(
         evaluated = Path(json.loads(out.out)["model_path"])
         named = int(version_args[1]) if version_args else None
         predictor = Predictor.for_project(project, "ner", named, device="cpu")
-        with project.read() as session:
-            queue = choose_model_version(session, project, "ner", version=named)
+        queue = project.models.current("ner", named)
         pre = preannotate(project, "ner", version=named)
         return evaluated, queue.version, predictor.loaded.path, pre.model_version
 
