@@ -199,8 +199,16 @@ def _info(row: ModelVersion, kind: TaskKind, project_file: Path | None) -> Model
         id=row.id, task=kind, version=row.version, base_model=row.base_model,
         path=resolve_path(project_file, row.path), metrics=dict(row.metrics or {}),
         labels=tuple(str(x) for x in (row.labels or ())), is_active=bool(row.is_active),
-        created_at=row.created_at,
+        created_at=_aware(row.created_at),
     )
+
+
+def _aware(when: _dt.datetime | None) -> _dt.datetime | None:
+    """UTC, with its zone: SQLite hands stored times back naive (they were written in UTC),
+    PostgreSQL and a just-registered row aware."""
+    if when is not None and when.tzinfo is None:
+        return when.replace(tzinfo=_dt.timezone.utc)
+    return when
 
 
 @contextmanager

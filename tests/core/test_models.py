@@ -42,6 +42,15 @@ def test_register_numbers_versions_and_activates_the_new_one(project: Project,
     assert models.resolve(project, "classify").id == c1.id  # the other task is untouched
 
 
+def test_registered_and_read_back_times_are_the_same_aware_utc_time(
+        project: Project, tmp_path: Path) -> None:
+    registered = models.register(project, "ner", path=tmp_path / "m1", base_model="default")
+    read_back = models.resolve(project, "ner")
+    assert registered.created_at is not None and read_back.created_at is not None
+    assert read_back.created_at.utcoffset() is not None  # SQLite alone returns it naive
+    assert abs((read_back.created_at - registered.created_at).total_seconds()) < 1
+
+
 def test_activate_and_resolve(project: Project, tmp_path: Path) -> None:
     for n in (1, 2, 3):
         models.register(project, "ner", path=tmp_path / f"m{n}", base_model="default")
