@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Sequence
 from typing import Any
 
 from PySide6.QtCore import (
@@ -15,7 +16,7 @@ from PySide6.QtCore import (
     QTimer,
     Signal,
 )
-from PySide6.QtGui import QColor
+from PySide6.QtGui import QColor, QResizeEvent, QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -25,6 +26,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QMenu,
+    QStyle,
     QTableView,
     QVBoxLayout,
     QWidget,
@@ -35,11 +37,19 @@ from core.project import STATUSES, DocFilter, DocRow, Project
 from core.types import Split, TaskKind
 
 COLUMNS = ("id", "preview", "status", "labels", "score", "split")
-# Default widths; "preview" stretches to what is left, so the short columns stay readable
+# Preferred widths; "preview" stretches to what is left, so the short columns stay readable
 # in a narrow list. "split" starts hidden (the filter box above shows it); the header's
 # context menu shows or hides any column, and the header state is remembered.
 COLUMN_WIDTHS = {"id": 72, "status": 80, "labels": 110, "score": 76, "split": 76}
 HIDDEN_BY_DEFAULT = ("split",)
+# A list narrower than the preferred widths shrinks its columns instead of scrolling
+# sideways: each first down to the width of what it typically shows (its sample), then,
+# in GIVE_ORDER, further; the preview keeps at least PREVIEW_MIN_WIDTH, elided.
+COLUMN_SAMPLES = {"id": "note-000", "status": "unlabelled", "labels": "Disease",
+                  "score": "0.000", "split": "train"}
+GIVE_ORDER = ("labels", "score", "split", "status", "id")  # the id and status go last
+PREVIEW_MIN_WIDTH = 60
+CELL_PADDING = 14  # a cell's text margins, and room for the sort of text the sample stands for
 # What the header says (COLUMNS are the keys the saved header state and tests use).
 HEADERS = {"score": "uncertainty"}
 HEADER_TIPS = {
@@ -157,6 +167,143 @@ class QtDocumentTableModel(QAbstractTableModel):
         return None
 
 
+def fit_widths(preferred: dict[int, int], floors: dict[int, int], room: int, least: int,
+               give_order: Sequence[int] = ()) -> dict[int, int]:
+    """Column widths that add up to at most ``room`` where they can: the preferred ones
+    when they fit; else each shrinks in proportion to how far it is above its floor; below
+    the floors, the columns of ``give_order`` give up width one after the other (never
+    under ``least``), the others keep their floors."""
+    if sum(preferred.values()) <= room:
+        return dict(preferred)
+    floors = {c: min(floors.get(c, least), w) for c, w in preferred.items()}
+    slack = sum(preferred[c] - floors[c] for c in preferred)
+    short = sum(preferred.values()) - room
+    if slack >= short:
+        # Rounded up, so that the cuts add up to at least what is short.
+        return {c: preferred[c] - -(-(preferred[c] - floors[c]) * short // max(slack, 1))
+                for c in preferred}
+    widths, short = dict(floors), short - slack
+    for c in give_order:
+        if c in widths and short > 0:
+            cut = min(short, max(widths[c] - least, 0))
+            widths[c] -= cut
+            short -= cut
+    return widths
+
+
+class QtDocumentTable(QTableView):
+    """The list's table. Its columns share the width it has (a narrow list shrinks them,
+    see :func:`fit_widths`; a column the user drags keeps its new width), and showing a
+    cell (a click, J / K) scrolls only up or down, never sideways."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._preferred = {COLUMNS.index(n): w for n, w in COLUMN_WIDTHS.items()}
+        self._fitting = False
+
+    def setup_header(self) -> None:
+        """Resize modes, preferred widths and the hidden columns (once the model is set)."""
+        header = self.horizontalHeader()
+        self._fitting = True
+        for col, name in enumerate(COLUMNS):
+            if name == "preview":
+                header.setSectionResizeMode(col, QHeaderView.ResizeMode.Stretch)
+            else:
+                header.setSectionResizeMode(col, QHeaderView.ResizeMode.Interactive)
+                header.resizeSection(col, self._preferred[col])
+            header.setSectionHidden(col, name in HIDDEN_BY_DEFAULT)
+        self._fitting = False
+        header.sectionResized.connect(self._on_section_resized)
+
+    def preferred_widths(self) -> dict[str, int]:
+        return {COLUMNS[c]: w for c, w in self._preferred.items()}
+
+    def comfortable_width(self) -> int:
+        """The width at which no shown column is shrunk (the preview at its least)."""
+        header = self.horizontalHeader()
+        columns = sum(w for c, w in self._preferred.items() if not header.isSectionHidden(c))
+        bar = self.style().pixelMetric(QStyle.PixelMetric.PM_ScrollBarExtent)
+        return columns + PREVIEW_MIN_WIDTH + bar + 2 * self.frameWidth()
+
+    def take_preferred_from_header(self) -> None:
+        """After a restored header state: its widths are the preferred ones."""
+        header = self.horizontalHeader()
+        for col in self._preferred:
+            if not header.isSectionHidden(col) and header.sectionSize(col) > 0:
+                self._preferred[col] = header.sectionSize(col)
+        self.fit_columns()
+
+    def save_header(self) -> QByteArray:
+        """The header state with the preferred widths (not the shrunk ones of a narrow
+        window, which would stay shrunk in a wider one)."""
+        header = self.horizontalHeader()
+        shown = {c: header.sectionSize(c) for c in self._preferred if not header.isSectionHidden(c)}
+        self._fitting = True
+        try:
+            for col in shown:
+                header.resizeSection(col, self._preferred[col])
+            state = header.saveState()
+            for col, width in shown.items():
+                header.resizeSection(col, width)
+        finally:
+            self._fitting = False
+        return state
+
+    def fit_columns(self, keep: int | None = None) -> None:
+        """Shrink the short columns so that every column fits the viewport (``keep``: the
+        column the user is dragging, which keeps its width as far as it can)."""
+        if not self.isVisible():
+            return  # sized on the first show, when the width is known
+        header = self.horizontalHeader()
+        shown = [c for c in self._preferred if not header.isSectionHidden(c)]
+        room = self.viewport().width() - PREVIEW_MIN_WIDTH
+        least = header.minimumSectionSize()
+        metrics = self.fontMetrics()
+        floors = {c: metrics.horizontalAdvance(COLUMN_SAMPLES[COLUMNS[c]]) + CELL_PADDING
+                  for c in shown}
+        widths: dict[int, int] = {}
+        if keep in shown:  # as wide as the user makes it while the others keep their floors
+            others = [c for c in shown if c != keep]
+            kept = sum(min(floors[c], self._preferred[c]) for c in others)
+            widths[keep] = max(least, min(self._preferred[keep], room - kept))
+            shown, room = others, room - widths[keep]
+        order = [COLUMNS.index(name) for name in GIVE_ORDER]
+        widths.update(fit_widths({c: self._preferred[c] for c in shown}, floors, room, least,
+                                 order))
+        self._fitting = True
+        try:
+            for col, width in widths.items():
+                if header.sectionSize(col) != width:
+                    header.resizeSection(col, width)
+        finally:
+            self._fitting = False
+
+    def _on_section_resized(self, col: int, _old: int, new: int) -> None:
+        header = self.horizontalHeader()
+        if self._fitting or col not in self._preferred or new <= 0 or header.isSectionHidden(col):
+            return
+        self._preferred[col] = new  # the user dragged it, or it was shown again
+        self.fit_columns(keep=col)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # the viewport's size
+        super().resizeEvent(event)
+        self.fit_columns()
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        self.fit_columns()
+
+    def scrollTo(self, index: ModelIndex,
+                 hint: QAbstractItemView.ScrollHint = QAbstractItemView.ScrollHint.EnsureVisible,
+                 ) -> None:
+        # A click on a cell, or J / K, would otherwise scroll that cell's column into view
+        # and push the id column out (before the columns fitted, they often did not).
+        bar = self.horizontalScrollBar()
+        x = bar.value()
+        super().scrollTo(index, hint)
+        bar.setValue(x)
+
+
 class QtDocumentList(QWidget):
     """Filters, search, counts and the paged table. Emits ``documentSelected(doc_id)``."""
 
@@ -189,8 +336,9 @@ class QtDocumentList(QWidget):
         )
         self.counts = QLabel()
         self.counts.setObjectName("countsLabel")
+        self.counts.setWordWrap(True)  # a narrow list: two lines rather than a cut one
 
-        self.table = QTableView()
+        self.table = QtDocumentTable()
         self.table.setModel(self.model)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
@@ -203,15 +351,10 @@ class QtDocumentList(QWidget):
         header = self.table.horizontalHeader()
         header.setObjectName("documentHeader")
         header.setMinimumSectionSize(36)
+        header.setTextElideMode(Qt.TextElideMode.ElideRight)  # "uncertai…", not clipped
         header.setStretchLastSection(False)
         header.setSectionsMovable(True)
-        for col, name in enumerate(COLUMNS):
-            if name == "preview":
-                header.setSectionResizeMode(col, QHeaderView.ResizeMode.Stretch)
-            else:
-                header.setSectionResizeMode(col, QHeaderView.ResizeMode.Interactive)
-                self.table.setColumnWidth(col, COLUMN_WIDTHS[name])
-            header.setSectionHidden(col, name in HIDDEN_BY_DEFAULT)
+        self.table.setup_header()
         header.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         header.customContextMenuRequested.connect(self._header_menu)
 
@@ -245,12 +388,21 @@ class QtDocumentList(QWidget):
             action = menu.addAction(HEADERS.get(name, name))
             action.setCheckable(True)
             action.setChecked(not header.isSectionHidden(col))
-            action.toggled.connect(lambda on, c=col: header.setSectionHidden(c, not on))
+            action.toggled.connect(lambda on, c=col: self._show_column(c, on))
         menu.exec(header.mapToGlobal(pos))
+
+    def comfortable_width(self) -> int:
+        """How wide the list wants to be: every shown column at its preferred width."""
+        margins = self.layout().contentsMargins()
+        return self.table.comfortable_width() + margins.left() + margins.right()
+
+    def _show_column(self, col: int, on: bool) -> None:
+        self.table.horizontalHeader().setSectionHidden(col, not on)
+        self.table.fit_columns()  # the others share the width it took or gave back
 
     def header_state(self) -> QByteArray:
         """Column widths, order and visibility, for the window's saved state."""
-        return self.table.horizontalHeader().saveState()
+        return self.table.save_header()
 
     def restore_header_state(self, state: QByteArray) -> None:
         header = self.table.horizontalHeader()
@@ -259,6 +411,7 @@ class QtDocumentList(QWidget):
             col = COLUMNS.index("preview")
             header.setSectionResizeMode(col, QHeaderView.ResizeMode.Stretch)
             header.setSectionHidden(col, False)
+            self.table.take_preferred_from_header()
 
     def set_label_names(self, names: list[str]) -> None:
         current = self.label_box.currentData()
