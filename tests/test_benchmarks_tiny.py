@@ -29,6 +29,7 @@ EXPECTED: dict[str, tuple[set[str], bool]] = {
     "bench_preannotate": ({"pipeline", "predictor", "preannotate", "int8",
                            "speedup_preannotate_vs_pipeline", "batch_size"}, True),
     "bench_quality": ({"corpora", "max_train", "seed"}, True),
+    "bench_segmentation": ({"corpus", "segmenters", "chosen", "not_installed"}, True),
     "bench_simulation": ({"curves", "per_seed", "comparison", "metric", "settings"}, True),
     "bench_training": ({"engine", "plain", "speedup", "sentences"}, True),
 }
