@@ -10,7 +10,7 @@ from core.project.annotations import RESERVED_KEYS
 from core.project.base import Project
 from core.project.changes import Changes
 from core.project.documents import ImportSummary
-from core.project.ops import Op
+from core.project.edits import Op
 from core.project.queries import STATUSES, DocFilter, DocRow
 from core.project.views import (
     AnswerView,

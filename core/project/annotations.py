@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from core.project.changes import Changes
-from core.project.ops import (
+from core.project.edits import (
     AddEntity,
     AddLabel,
     AddQuestion,

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from core.types import TaskKind
 
 if TYPE_CHECKING:
-    from core.project.ops import Op
+    from core.project.edits import Op
 
 
 @dataclass(frozen=True)

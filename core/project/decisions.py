@@ -14,16 +14,8 @@ from sqlalchemy.orm import Session
 from core import review
 from core.errors import AnnotatorError
 from core.project.changes import Changes, document_changes
-from core.project.ops import (
-    SUGGESTION_TASK,
-    Batch,
-    Decide,
-    Op,
-    RemoveEntity,
-    SetSuggestionState,
-    restore_answer,
-    restore_classes,
-)
+from core.project.edits import Batch, Decide, Op, RemoveEntity, SetSuggestionState
+from core.project.ops import SUGGESTION_TASK, restore_answer, restore_classes
 from core.store.models import Document, EntityAnnotation, QuestionRow, Suggestion
 from core.store.repo import AnnotationError
 

@@ -1,6 +1,6 @@
-"""User edits as plain values, and the one function that applies them.
+"""Applying user edits (the ops of :mod:`core.project.edits`, re-exported here).
 
-Every op is a frozen dataclass. :func:`apply_op` performs it in the caller's session and
+:func:`apply_op` performs it in the caller's session and
 returns a :class:`Changes` whose ``inverse`` is the op that puts everything back: applied in
 turn, that inverse returns the op that redoes the edit, with every id pinned. So an undo stack
 holds nothing but ops, and ids stay valid across undo and redo (a deleted question comes back
@@ -13,12 +13,31 @@ inverse restores, so undoing a deletion of an accepted entity gives back an acce
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.project.changes import Changes, document_changes
+from core.project.edits import (
+    AddEntity,
+    AddLabel,
+    AddQuestion,
+    AnswerMark,
+    Batch,
+    ClassMark,
+    Decide,
+    DeleteLabel,
+    Op,
+    RelabelEntity,
+    RemoveEntity,
+    RemoveQuestion,
+    SetAnswer,
+    SetClasses,
+    SetReviewStatus,
+    SetSuggestionState,
+    SuggestionCopy,
+    UpdateLabel,
+)
 from core.span_edit import ResizeEntity, resize_entity
 from core.store import repo
 from core.store.models import (
@@ -27,6 +46,7 @@ from core.store.models import (
     Document,
     EntityAnnotation,
     Label,
+    ModelVersion,
     QuestionRow,
     Suggestion,
     utcnow,
@@ -34,165 +54,6 @@ from core.store.models import (
 from core.store.repo import AnnotationError
 from core.tasks import all_kinds
 from core.types import TaskKind
-
-# --- entities -----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class AddEntity:
-    doc_id: int
-    start: int
-    end: int
-    label: str
-    origin: str = "human"
-    annotator: str = "user"
-    suggestion_id: int | None = None
-
-
-@dataclass(frozen=True)
-class RemoveEntity:
-    """Remove the entity ``[start, end)`` of a document (spans never overlap: it is unique)."""
-
-    doc_id: int
-    start: int
-    end: int
-
-
-@dataclass(frozen=True)
-class RelabelEntity:
-    doc_id: int
-    start: int
-    end: int
-    label: str
-
-
-# --- classes ------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ClassMark:
-    """One class of a document with its provenance (what an inverse restores)."""
-
-    label: str
-    origin: str = "human"
-    annotator: str = "user"
-    suggestion_id: int | None = None
-
-
-@dataclass(frozen=True)
-class SetClasses:
-    """Make ``labels`` the document's classes. With ``marks`` (inverses), each class also
-    gets exactly that provenance; without, classes already there keep theirs."""
-
-    doc_id: int
-    labels: tuple[str, ...]
-    marks: tuple[ClassMark, ...] | None = None
-
-
-# --- questions and answers ----------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class AnswerMark:
-    start: int
-    end: int
-    origin: str = "human"
-    annotator: str = "user"
-    suggestion_id: int | None = None
-
-
-@dataclass(frozen=True)
-class SetAnswer:
-    """The question's answer: spans, or "no answer" (``impossible``), or open (neither)."""
-
-    question_id: int
-    answers: tuple[AnswerMark, ...] = ()
-    impossible: bool = False
-
-
-@dataclass(frozen=True)
-class AddQuestion:
-    """Add a question; ``question_id`` (inverses) brings a deleted one back under its id."""
-
-    doc_id: int
-    text: str
-    question_id: int | None = None
-    external_id: str | None = None
-    origin: str = "human"
-    annotator: str = "user"
-    answers: tuple[AnswerMark, ...] = ()
-    impossible: bool = False
-
-
-@dataclass(frozen=True)
-class RemoveQuestion:
-    question_id: int
-
-
-# --- documents, suggestions, labels -------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class SetReviewStatus:
-    doc_id: int
-    status: str  # unreviewed | reviewed | skipped
-
-
-@dataclass(frozen=True)
-class SetSuggestionState:
-    suggestion_id: int
-    state: str  # pending | accepted | rejected | edited
-
-
-@dataclass(frozen=True)
-class Decide:
-    """Accept (optionally as ``label``) or reject suggestions of one document, in one write.
-
-    Accepting several at once skips the ones that cannot be applied (an overlap with a human
-    label) and says so in ``Changes.messages``; if none can be, nothing changes.
-    """
-
-    doc_id: int
-    suggestion_ids: tuple[int, ...]
-    accept: bool
-    label: str | None = None
-
-
-@dataclass(frozen=True)
-class AddLabel:
-    kind: TaskKind
-    name: str
-    color: str | None = None
-    shortcut: str | None = None
-
-
-@dataclass(frozen=True)
-class UpdateLabel:
-    label_id: int
-    name: str | None = None
-    color: str | None = None
-    shortcut: str | None = None
-
-
-@dataclass(frozen=True)
-class DeleteLabel:
-    """Delete a label and every annotation that uses it (undoable only while it has none)."""
-
-    label_id: int
-
-
-@dataclass(frozen=True)
-class Batch:
-    """Several ops as one; its inverse is the inverses in reverse order."""
-
-    ops: tuple[Op, ...]
-
-
-Op = (
-    AddEntity | RemoveEntity | RelabelEntity | ResizeEntity | SetClasses | SetAnswer | AddQuestion
-    | RemoveQuestion | SetReviewStatus | SetSuggestionState | Decide | AddLabel | UpdateLabel
-    | DeleteLabel | Batch
-)
 
 SUGGESTION_TASK = {k.suggestion_kind: k.kind for k in all_kinds()}
 
@@ -333,6 +194,15 @@ def _add_question(session: Session, op: AddQuestion) -> Changes:
     )
     doc.questions.append(q)
     session.flush()
+    versions = set(session.scalars(select(ModelVersion.id)))
+    for c in op.suggestions:  # before the answers, which may point at them
+        session.add(Suggestion(
+            id=c.id, document_id=doc.id, task_id=c.task_id, question_id=q.id,
+            model_version_id=c.model_version_id if c.model_version_id in versions else None,
+            kind=c.kind, payload=dict(c.payload), confidence=c.confidence, state=c.state,
+            created_at=c.created_at, decided_at=c.decided_at,
+        ))
+    session.flush()
     _write_answers(q, op.answers, op.impossible)
     session.flush()
     return document_changes(doc.id, TaskKind.QA).with_inverse(RemoveQuestion(q.id))
@@ -341,9 +211,15 @@ def _add_question(session: Session, op: AddQuestion) -> Changes:
 def _remove_question(session: Session, op: RemoveQuestion) -> Changes:
     q = _question(session, op.question_id)
     answer = restore_answer(q)
+    copies = tuple(
+        SuggestionCopy(r.id, r.task_id, r.model_version_id, r.kind, dict(r.payload or {}),
+                       r.confidence, r.state, r.created_at, r.decided_at)
+        for r in session.scalars(
+            select(Suggestion).where(Suggestion.question_id == q.id).order_by(Suggestion.id))
+    )
     inverse = AddQuestion(
         q.document_id, q.text, q.id, q.external_id, q.origin, q.annotator, answer.answers,
-        answer.impossible,
+        answer.impossible, copies,
     )
     doc_id = q.document_id
     repo.delete_question(session, q.id)
@@ -374,10 +250,20 @@ def _set_suggestion_state(session: Session, op: SetSuggestionState) -> Changes:
 
 def _add_label(session: Session, op: AddLabel) -> Changes:
     task = repo.require_task(session, op.kind)
-    if any(label.name == op.name.strip() for label in task.labels):
-        raise AnnotationError(f"the label {op.name.strip()!r} exists already")
-    label = repo.ensure_labels(session, task, [op.name])[op.name.strip()]
-    if op.color is not None or op.shortcut is not None:
+    name = op.name.strip()
+    if any(label.name == name for label in task.labels):
+        raise AnnotationError(f"the label {name!r} exists already")
+    if op.label_id is not None and session.get(Label, op.label_id) is not None:
+        raise AnnotationError(f"label {op.label_id} exists already")
+    if op.label_id is None:
+        label = repo.ensure_labels(session, task, [name])[name]
+    else:  # an undone deletion: the same row, in its old place
+        label = Label(id=op.label_id, name=name, color=op.color or "#888888",
+                      shortcut=op.shortcut or None,
+                      position=len(task.labels) if op.position is None else op.position)
+        task.labels.append(label)
+        session.flush()
+    if op.label_id is None and (op.color is not None or op.shortcut is not None):
         repo.update_label(session, label.id, color=op.color, shortcut=op.shortcut)
     return Changes(kinds=frozenset({op.kind}), labels=True, inverse=DeleteLabel(label.id))
 
@@ -402,15 +288,28 @@ def _delete_label(session: Session, op: DeleteLabel) -> Changes:
     if label is None:
         raise AnnotationError(f"no label with id {op.label_id}")
     kind = TaskKind(label.task.kind)
-    used = session.scalar(
-        select(EntityAnnotation.id).where(EntityAnnotation.label_id == label.id).limit(1)
-    ) or session.scalar(
-        select(ClassAnnotation.id).where(ClassAnnotation.label_id == label.id).limit(1)
-    )
-    # A label still in use takes its annotations with it: that cannot be put back.
-    inverse = None if used else AddLabel(kind, label.name, label.color, label.shortcut or "")
+    entities = session.scalars(
+        select(EntityAnnotation).where(EntityAnnotation.label_id == label.id)
+        .order_by(EntityAnnotation.document_id, EntityAnnotation.start)
+    ).all()
+    classed = session.scalars(
+        select(Document).join(ClassAnnotation, ClassAnnotation.document_id == Document.id)
+        .where(ClassAnnotation.label_id == label.id).distinct().order_by(Document.id)
+    ).all()
+    # Put back: the label first (same id and place), then what used it, as it was.
+    restore: list[Op] = [
+        AddLabel(kind, label.name, label.color, label.shortcut or "", label.id, label.position)
+    ]
+    restore += [
+        AddEntity(e.document_id, e.start, e.end, label.name, e.origin, e.annotator,
+                  e.suggestion_id)
+        for e in entities
+    ]
+    restore += [restore_classes(doc) for doc in classed]
+    touched = frozenset({e.document_id for e in entities} | {doc.id for doc in classed})
     repo.delete_label(session, label.id)
-    return Changes(kinds=frozenset({kind}), labels=True, inverse=inverse)
+    inverse: Op = restore[0] if len(restore) == 1 else Batch(tuple(restore))
+    return Changes(documents=touched, kinds=frozenset({kind}), labels=True, inverse=inverse)
 
 
 def _batch(session: Session, op: Batch) -> Changes:

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from core.project.changes import Changes
 from core.project.decisions import pending_above
-from core.project.ops import Decide
+from core.project.edits import Decide
 from core.store.repo import AnnotationError
 from core.types import TaskKind
 

@@ -80,9 +80,12 @@ def state(project: Project) -> dict[str, Any]:
                 ],
             }
         suggestions = {
-            r.id: (r.state, r.decided_at is None) for r in s.scalars(select(Suggestion))
+            r.id: (r.state, r.decided_at is None, r.kind, r.payload, r.confidence,
+                   r.question_id, r.document_id, r.model_version_id)
+            for r in s.scalars(select(Suggestion))
         }
         labels = sorted(
-            (lab.task.kind, lab.name, lab.color, lab.shortcut) for lab in s.scalars(select(Label))
+            (lab.task.kind, lab.name, lab.color, lab.shortcut, lab.id, lab.position)
+            for lab in s.scalars(select(Label))
         )
     return {"documents": docs, "suggestions": suggestions, "labels": labels}

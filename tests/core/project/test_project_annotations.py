@@ -7,8 +7,9 @@ import pytest
 
 from core.errors import AnnotatorError
 from core.project import Changes, Project
+from core.project.edits import AddEntity
 from core.types import TaskKind
-from tests.core.project.conftest import doc_id, state
+from tests.core.project.conftest import add_suggestion, doc_id, state
 
 
 def _undo_redo(project: Project, changes: Changes, before: dict, after: dict) -> None:
@@ -98,6 +99,19 @@ def test_questions_and_answers(project: Project) -> None:
         _undo_redo(project, changes, before, after)
 
 
+def test_undoing_a_question_deletion_brings_back_its_suggestions(project: Project) -> None:
+    d0 = doc_id(project, "d0")
+    q0 = project.documents.get(d0).questions[0].id
+    pending = add_suggestion(project, d0, "answer", {"start": 30, "end": 40}, 0.8, q0)
+    taken = add_suggestion(project, d0, "answer", {"start": 0, "end": 7}, 0.6, q0)
+    project.review.accept(d0, [taken])  # the answer now points at its suggestion
+    before = state(project)
+    removed = project.annotations.remove_question(q0)
+    assert pending not in state(project)["suggestions"]  # deleted with the question
+    _undo_redo(project, removed, before, state(project))
+    assert before["suggestions"][pending][0] == "pending"
+
+
 def test_deleted_question_comes_back_under_its_id(project: Project) -> None:
     d0 = doc_id(project, "d0")
     q0 = project.documents.get(d0).questions[0].id
@@ -128,17 +142,30 @@ def test_labels(project: Project) -> None:
     before = state(project)
     renamed = project.annotations.update_label(drug.id, name="Medication", color="#123456")
     after = state(project)
-    assert ("ner", "Medication", "#123456", drug.shortcut) in after["labels"]
+    assert ("ner", "Medication", "#123456", drug.shortcut, drug.id, 1) in after["labels"]
     _undo_redo(project, renamed, before, after)
     with pytest.raises(AnnotatorError, match="review flow"):
         project.annotations.update_label(drug.id, shortcut="a")
     with pytest.raises(AnnotatorError, match="exists already"):
         project.annotations.update_label(drug.id, name="Disease")
+
+
+
+def test_deleting_a_used_label_is_undone_with_everything_it_took(project: Project) -> None:
+    d0, d1 = doc_id(project, "d0"), doc_id(project, "d1")
+    project.apply(AddEntity(d0, 30, 40, "Disease", annotator="ann"))  # a 2nd, another author
     disease = project.documents.tasks()[TaskKind.NER].label("Disease")
+    routine = project.documents.tasks()[TaskKind.CLASSIFY].label("routine")
+    before = state(project)
     deleted = project.annotations.delete_label(disease.id)
-    assert deleted.inverse is None  # it took an entity with it: not undoable
-    with pytest.raises(AnnotatorError, match="cannot be undone"):
-        project.undo(deleted)
+    after = state(project)
+    assert deleted.documents == {d0} and deleted.labels
+    assert after["documents"][d0]["entities"] == []  # both entities went with it
+    _undo_redo(project, deleted, before, after)  # label (id, place) and entities as they were
+    before = state(project)
+    deleted = project.annotations.delete_label(routine.id)
+    assert deleted.documents == {d1} and state(project)["documents"][d1]["classes"] == []
+    _undo_redo(project, deleted, before, state(project))
 
 
 def test_add_task(project: Project) -> None:
