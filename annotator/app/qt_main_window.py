@@ -238,6 +238,7 @@ class QtMainWindow(QtWindowLayout, QMainWindow):
             self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.training_dock)
             self.view_menu.addAction(self.training_dock.toggleViewAction())
         else:
+            dock.widget().stop_queries(10)
             dock.widget().deleteLater()
         self.training_dock.setWidget(self.training)
         self._rebuild_views()
@@ -346,6 +347,7 @@ class QtMainWindow(QtWindowLayout, QMainWindow):
     def _on_counts(self, counts: CountsView) -> None:
         self.counts_label.setText(counts.summary())
         self.doc_list.set_status_counts(counts.statuses)
+        self.training.counts_changed(self._counts_kind, counts.statuses)
         self.countsUpdated.emit(counts)
 
     # --- project files -------------------------------------------------------------------
@@ -547,5 +549,6 @@ class QtMainWindow(QtWindowLayout, QMainWindow):
                 task.cancel()
                 task.wait(10)
         self._counts_query.stop(10)
+        self.training.stop_queries(10)
         self.project.close()
         super().closeEvent(event)

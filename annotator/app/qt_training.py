@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 from annotator.app.qt_jobs import (
     JobControl,
     QtBackgroundTask,
+    QtLatestQuery,
     TrainOutcome,
     preannotate_project,
     train_on_project,
@@ -31,7 +32,9 @@ from annotator.app.qt_jobs import (
 from annotator.app.qt_training_settings import (  # noqa: F401 - small_data_warnings: API
     TASK_TITLES,
     QtTrainingSettingsDialog,
+    TrainingPreview,
     small_data_warnings,
+    training_preview,
 )
 from core.engine.results import EpochEvent, FinishedEvent, ProgressEvent, WarningEvent
 from core.engine.settings import TrainingSettings, preset_settings
@@ -57,6 +60,17 @@ def _fmt(value: Any, digits: int = 3) -> str:
     if isinstance(value, float):
         return f"{value:.{digits}f}"
     return str(value)
+
+
+def readiness_text(kind: TaskKind, preview: TrainingPreview) -> str:
+    """What pressing Train would do now, from the run's own preparation."""
+    title = TASK_TITLES[kind]
+    if preview.error:
+        return f"Train {title} cannot start yet: {preview.error}."
+    n = preview.train_documents
+    held = (f" and holds {preview.dev_documents} out to measure the model"
+            if preview.dev_documents else ", holding none out to measure the model (too few)")
+    return f"Train {title} learns from {n} labelled document{'s' if n != 1 else ''}{held}."
 
 
 def _eta(seconds: float) -> str:
@@ -98,8 +112,20 @@ class QtTrainingPanel(QWidget):
         self.settings_button.clicked.connect(self.edit_settings)
         self.progress = QProgressBar()
         self.progress.setFormat("%p%")
-        self.status = QLabel("Label some documents, then press Train.")
+        self.status = QLabel()
+        self.status.setObjectName("trainingStatus")
         self.status.setWordWrap(True)
+        # Between runs the status says how the last run ended and what Train would do now
+        # (the labelled documents it would use, or why it cannot start), worked out on a
+        # worker by the run's own preparation.
+        self._idle = True
+        self._outcome = ""
+        self._readiness = ""
+        self._readiness_of: tuple[TaskKind, TrainingSettings] | None = None
+        self._readiness_key: object = None
+        self._readiness_query = QtLatestQuery(self._prepare_for_readiness, name="readiness",
+                                              parent=self)
+        self._readiness_query.ready.connect(self._on_readiness)
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.setEnabled(False)
         self.cancel_button.clicked.connect(self.cancel)
@@ -157,8 +183,11 @@ class QtTrainingPanel(QWidget):
         layout.addWidget(self.warning_label)
         layout.addLayout(plots, 2)
         layout.addWidget(tabs, 3)
+        self.settings_task.currentIndexChanged.connect(lambda _i: self.refresh_readiness())
         self.refresh_tasks()
         self.refresh_results()
+        self._show_idle()
+        self.refresh_readiness()
 
     def apply_theme_colors(self) -> None:
         """The plots' colours for the current light or dark theme."""
@@ -211,6 +240,52 @@ class QtTrainingPanel(QWidget):
             self.settings_task.addItem(TASK_TITLES[kind], kind)
         self._set_running(self.is_running())
 
+    # --- what Train would do now ----------------------------------------------------------
+
+    def refresh_readiness(self) -> None:
+        """Work out again what Train would do for the task of "Settings for" (the labels
+        changed, the task or the settings did)."""
+        data = self.settings_task.currentData()
+        if data is None:
+            return
+        kind = TaskKind(data)  # the combo box hands the str-enum back as a plain str
+        self._readiness_of = (kind, self.settings_for(kind))
+        self._readiness_query.request()
+
+    def counts_changed(self, kind: TaskKind | None, statuses: dict[str, int]) -> None:
+        """The list's counts for ``kind``: when they moved, what Train would use may have."""
+        key = (kind, tuple(sorted(statuses.items())))
+        if key != self._readiness_key:
+            self._readiness_key = key
+            self.refresh_readiness()
+
+    def stop_queries(self, timeout: float | None = None) -> None:
+        """Before the project closes: no new readiness query; wait for the current one."""
+        self._readiness_query.stop(timeout)
+
+    def _prepare_for_readiness(self) -> tuple[TaskKind, TrainingPreview] | None:
+        # Worker thread: reads the plain tuple set on the GUI thread, never a widget.
+        args = self._readiness_of
+        if args is None:
+            return None
+        kind, settings = args
+        return kind, training_preview(self.project, kind, settings)
+
+    def _on_readiness(self, result: tuple[TaskKind, TrainingPreview] | None) -> None:
+        if result is None:
+            return
+        kind, preview = result
+        if self._readiness_of is not None and self._readiness_of[0] != kind:
+            return  # an answer for the task shown before; the newer one follows
+        self._readiness = readiness_text(kind, preview)
+        self._show_idle()
+
+    def _show_idle(self) -> None:
+        """Between runs: how the last one ended, then what Train would do now."""
+        if self._idle:
+            parts = [t for t in (self._outcome, self._readiness) if t]
+            self.status.setText("\n".join(parts) or "Counting the labelled documents…")
+
     def select_task(self, kind: TaskKind | None) -> None:
         """Point "Settings for" at ``kind`` (the open view's task, or the task training)."""
         if kind is None:
@@ -232,6 +307,7 @@ class QtTrainingPanel(QWidget):
         dialog = QtTrainingSettingsDialog(self.project, kind, self.settings_for(kind), self)
         if dialog.exec():
             self.settings[kind] = dialog.settings
+            self.refresh_readiness()
 
     # --- running -----------------------------------------------------------------------------
 
@@ -257,6 +333,7 @@ class QtTrainingPanel(QWidget):
         self.epoch_table.setRowCount(0)
         self.warning_label.setText("")
         self.progress.setRange(0, 0)
+        self._idle = False
         self.status.setText(f"Preparing to train {TASK_TITLES[kind].lower()}…")
         project, fn = self.project, self.train_fn
 
@@ -345,16 +422,22 @@ class QtTrainingPanel(QWidget):
         self.refresh_results(keep_epochs=True)
         if outcome.status != "completed":
             self._show_end(outcome.status)
-            self.status.setText(f"Training {outcome.status}: {outcome.reason}")
             self._set_running(False)
+            self._end_of_run(f"Training {outcome.status}: {outcome.reason}")
             return
         self.status.setText("Training finished. Pre-annotating unlabelled documents…")
         self.start_preannotation(self.kind or TaskKind.NER)
 
     def _on_training_failed(self, message: str) -> None:
         self._show_end("failed")
-        self.status.setText(f"Training failed: {message}")
+        self._end_of_run(f"Training failed: {message}")
         self.message.emit(message)
+
+    def _end_of_run(self, outcome: str) -> None:
+        self._idle = True
+        self._outcome = outcome
+        self._show_idle()
+        self.refresh_readiness()
 
     def start_preannotation(self, kind: TaskKind) -> None:
         project, fn = self.project, self.preannotate_fn
@@ -379,7 +462,7 @@ class QtTrainingPanel(QWidget):
             self.status.setText(f"Pre-annotating: {done}/{total} documents")
 
     def _on_preannotation_done(self, count: int) -> None:
-        self.status.setText(
+        self._end_of_run(
             f"Done: {count} suggestion(s) to review. Sort the list by “most uncertain first”."
         )
         self.suggestionsRefreshed.emit(int(count or 0))
@@ -423,13 +506,14 @@ class QtTrainingPanel(QWidget):
             self.f1_curve.setData(list(xs), list(ys))
         if run.warnings:
             self.warning_label.setText("\n".join(f"⚠ {w}" for w in run.warnings))
-        self.status.setText(
+        self._outcome = (
             f"Last run ({TASK_TITLES[TaskKind(run.task)]}): {run.status}"
             + (f" — {run.error}" if run.error else "")
             + (f". A later {TASK_TITLES[TaskKind(last.task)].lower()} run ended "
                f"{'without finishing' if last.status == 'running' else last.status} "
                "before its first epoch." if last is not run else "")
         )
+        self._show_idle()
 
 
 def integer_ticks(low: float, high: float, length_px: float,

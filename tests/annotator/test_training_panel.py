@@ -216,6 +216,7 @@ def test_settings_dialog_counts_the_labels_of_its_task(qtbot, tmp_path: Path) ->
         dialog = QtTrainingSettingsDialog(project, kind, panel.settings_for(TaskKind.NER), panel)
         qtbot.addWidget(dialog)
         text = dialog.warnings.text()
+        panel.stop_queries(10)  # its worker reads the project, which closes here
     assert "'Medication' (2)" in text
     assert "'Disease'" not in text  # 12 examples: enough
     assert "only 12 labelled document(s)" in text
@@ -245,3 +246,37 @@ def test_settings_dialog_shows_the_epochs_the_run_really_trains(qtbot, tmp_path:
         assert dialog.preset.currentText().startswith("Recommended")
         assert "seed-002" in dialog.preset.itemText(1)
         assert ":" in dialog.windowTitle() and dialog.minimumWidth() >= 500
+
+
+def test_between_runs_the_panel_says_what_train_would_use(qtbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """With labelled notes it said "Label some documents, then press Train."; it says how
+    many labelled documents Train would learn from, or why it cannot start, per task."""
+    from annotator.app.qt_main_window import QtMainWindow
+    from annotator.app.qt_training_settings import training_preview
+
+    project = Project.open(_labelled_project(tmp_path / "p.db", 12))
+    win = QtMainWindow(project)
+    qtbot.addWidget(win)
+    win.show()
+    panel = win.training
+    preview = training_preview(project, TaskKind.NER, panel.settings_for(TaskKind.NER))
+    assert preview.train_documents + preview.dev_documents == 12 and preview.dev_documents
+    qtbot.waitUntil(lambda: "learns from" in panel.status.text(), timeout=10000)
+    assert panel.status.text() == (
+        f"Train Entities learns from {preview.train_documents} labelled documents and holds "
+        f"{preview.dev_documents} out to measure the model.")
+    assert "Label some documents" not in panel.status.text()
+
+    win.tabs.setCurrentWidget(win.views[TaskKind.CLASSIFY])  # no class given yet
+    qtbot.waitUntil(lambda: "Classes" in panel.status.text(), timeout=10000)
+    assert panel.status.text().startswith("Train Classes cannot start yet: no labelled")
+
+    view = win.views[TaskKind.CLASSIFY]
+    for i in range(6):  # six notes get a class in the window: the count follows
+        win.doc_list.select_doc(doc_id(project, f"n{i}"))
+        qtbot.keyClick(view, "1")
+    qtbot.waitUntil(lambda: "learns from" in panel.status.text(), timeout=10000)
+    preview = training_preview(project, TaskKind.CLASSIFY, panel.settings_for(TaskKind.CLASSIFY))
+    assert preview.train_documents + preview.dev_documents == 6
+    assert f"Train Classes learns from {preview.train_documents} labelled" in panel.status.text()
+    win.close()
