@@ -151,11 +151,21 @@ def limit(docs: list[DocumentRecord], n: int | None, seed: int = 42) -> list[Doc
 # --- the plain transformers recipe (Trainer) -------------------------------------------
 
 
+def _length_grouped(args: Any) -> bool:
+    """Whether TrainingArguments ask for length-grouped batches (5.x or 4.x spelling)."""
+    return (getattr(args, "train_sampling_strategy", None) == "group_by_length"
+            or bool(getattr(args, "group_by_length", False)))
+
+
 def plain_recipe(task: str, labels: list[str], train: list[DocumentRecord],
                  dev: list[DocumentRecord], *, epochs: int = 3, max_length: int = 256,
-                 seed: int = 42) -> dict[str, Any]:
+                 seed: int = 42, trainer_args: dict[str, Any] | None = None) -> dict[str, Any]:
     """Fine-tune with transformers' Trainer at seed-002 settings (another ``seed`` only
-    to measure the spread over seeds); score on ``dev``."""
+    to measure the spread over seeds); score on ``dev`` (none: only train and time it).
+
+    ``trainer_args``: more TrainingArguments (bench_training's tuned Trainer: length-grouped
+    batches, fused AdamW), same model, data and seed-002 settings otherwise.
+    """
     import numpy as np
     import torch
     import transformers
@@ -231,16 +241,32 @@ def plain_recipe(task: str, labels: list[str], train: list[DocumentRecord],
             warmup_steps=0, lr_scheduler_type="linear", adam_beta1=0.9, adam_beta2=0.999,
             adam_epsilon=1e-8, seed=seed, save_strategy="no", eval_strategy="no",
             logging_strategy="no", report_to=[], disable_tqdm=True, use_cpu=True,
+            **(trainer_args or {}),
         )
+        if dev_rows and _length_grouped(args):
+            # transformers 5 then length-groups predict()'s batches too: the logits would
+            # not come back in dev order, and the scores below read them by position.
+            raise ValueError("length-grouped batches reorder predict(): pass dev=[] (no score)")
         trainer = Trainer(model=model, args=args, train_dataset=train_rows,
                           data_collator=collator)
         t0 = time.perf_counter()
         trainer.train()
         train_seconds = time.perf_counter() - t0
-        pred = trainer.predict(dev_rows)
+        pred = trainer.predict(dev_rows) if dev_rows else None
+        # The torch optimizer inside accelerate's wrapper: which AdamW really ran.
+        optimizer = getattr(trainer.optimizer, "optimizer", trainer.optimizer)
     tokens = sum(len(r["input_ids"]) for r in train_rows) * epochs
-    out_metrics: dict[str, Any] = {"train_seconds": train_seconds,
-                                   "tokens_per_second": tokens / train_seconds}
+    out_metrics: dict[str, Any] = {
+        "train_seconds": train_seconds, "tokens_per_second": tokens / train_seconds,
+        "train_tokens": tokens,
+        "optimizer": {"optim": str(getattr(args.optim, "value", args.optim)),
+                      "class": type(optimizer).__name__,
+                      **{k: optimizer.defaults.get(k) for k in ("fused", "foreach")}},
+        "sampling": ("group_by_length" if _length_grouped(args)
+                     else getattr(args, "train_sampling_strategy", "random")),
+    }
+    if pred is None:
+        return out_metrics
     if task == "ner":
         logits = pred.predictions
         pred_tags = []

@@ -1,12 +1,20 @@
-"""Training throughput: our engine vs the plain transformers recipe, same data and settings.
+"""Training throughput: our engine vs the plain and a tuned transformers Trainer, same data.
 
-Both fine-tune the default encoder on the same NCBI-disease sentences with the seed-002
-settings (batch 8, lr 2e-5); throughput is real (non-padding) tokens of the training set
-× epochs ÷ wall time of the training loop. Also reports the peak RSS of the process.
-Prints one JSON object. The plain recipe's Trainer needs the ``accelerate`` package
-(benchmark only; the engine does not use it).
+All three fine-tune the default encoder on the same NCBI-disease sentences with the seed-002
+settings (batch 8, lr 2e-5, linear, no warmup); throughput is real (non-padding) tokens of
+the training set × epochs ÷ wall time of the training loop. "plain" is bench_quality's
+``plain_recipe`` (Trainer with its defaults); "tuned" is the same recipe with length-grouped
+batches and fused AdamW. Also reports the peak RSS of the process (``engine_peak_rss_mb``
+is the engine's alone because it runs first). Prints one JSON object. The Trainer needs
+the ``accelerate`` package (benchmark only; the engine does not use it).
 
-    python benchmarks/bench_training.py --sentences 2000 --epochs 1
+It measures the checkout it sits in (its ``core``, not the one the virtualenv installed),
+so the same file runs unchanged from another checkout, with the same virtualenv:
+
+    python benchmarks/bench_training.py --sentences 1000 --epochs 1
+    /work/main/.venv/bin/python ../other/benchmarks/bench_training.py --only engine
+
+The corpora come from ``$ANNOTATOR_DATA`` (default: ``shared/data`` beside the checkout).
 """
 
 from __future__ import annotations
@@ -15,29 +23,72 @@ import argparse
 import json
 import os
 import resource
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # before the virtualenv's editable install of another checkout
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _bench_cli import add_common_args, emit, tiny
 from bench_quality import DATA, plain_recipe, read_conll, sentence_record
+
+SIDES = ("engine", "plain", "tuned")
 
 
 def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
 
+def checkout() -> dict[str, Any]:
+    """Which code is measured: this checkout, its commit, and where ``core`` came from."""
+    import core
+
+    core_dir = Path(core.__file__).resolve().parent
+    if core_dir != ROOT / "core":
+        raise SystemExit(f"imported core from {core_dir}, not from this checkout ({ROOT})")
+    try:
+        commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "HEAD"], check=True,
+                                capture_output=True, text=True).stdout.strip()
+        dirty = bool(subprocess.run(["git", "-C", str(ROOT), "status", "--porcelain", "--",
+                                     "core"], check=True, capture_output=True,
+                                    text=True).stdout.strip())
+    except (OSError, subprocess.CalledProcessError):
+        commit, dirty = None, None
+    return {"path": str(ROOT), "commit": commit, "core_modified": dirty}
+
+
+def tuned_trainer_args() -> dict[str, Any]:
+    """Length-grouped batches and fused AdamW, in the installed transformers' spelling
+    (5.x: ``train_sampling_strategy``; 4.x: ``group_by_length``). torch's fused AdamW runs
+    on the CPU since torch 2.4."""
+    from transformers import TrainingArguments
+
+    fields = TrainingArguments.__dataclass_fields__
+    grouping: dict[str, Any] = ({"train_sampling_strategy": "group_by_length"}
+                                if "train_sampling_strategy" in fields
+                                else {"group_by_length": True})
+    return {**grouping, "optim": "adamw_torch_fused"}
+
+
+def speedup(report: dict[str, Any], over: str) -> float | None:
+    if "engine" not in report or over not in report:
+        return None
+    return float(report["engine"]["tokens_per_second"] / report[over]["tokens_per_second"])
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sentences", type=int, default=2000)
     ap.add_argument("--epochs", type=int, default=1)
-    ap.add_argument("--only", choices=["engine", "plain"], help="run one side only")
+    ap.add_argument("--only", choices=SIDES, help="run one side only")
     add_common_args(ap)
     args = ap.parse_args(argv)
     tiny(args, sentences=16)
     import torch
+    import transformers
 
     from core.engine.job import TrainingJob
     from core.engine.settings import preset_settings
@@ -46,9 +97,12 @@ def main(argv: list[str] | None = None) -> int:
     sents = read_conll(DATA / "ner" / "ncbi-disease" / "train.tsv")[: args.sentences]
     docs = [sentence_record(w, t) for w, t in sents]
     labels = sorted({s.label for d in docs for s in d.spans})
-    report: dict[str, object] = {"sentences": len(docs), "epochs": args.epochs,
-                                 "threads": torch.get_num_threads()}
-    if args.only != "plain":
+    report: dict[str, Any] = {"sentences": len(docs), "epochs": args.epochs,
+                              "threads": torch.get_num_threads(), "checkout": checkout(),
+                              "torch": torch.__version__,
+                              "transformers": transformers.__version__}
+    sides = [args.only] if args.only else list(SIDES)
+    if "engine" in sides:
         settings = preset_settings("seed-002", "ner", epochs=args.epochs, device="cpu",
                                    dev_fraction=0.0)
         with tempfile.TemporaryDirectory() as out:
@@ -59,13 +113,24 @@ def main(argv: list[str] | None = None) -> int:
                             "train_tokens": result.train_tokens}
         report["engine_peak_rss_mb"] = peak_rss_mb()
         print(json.dumps({"engine": report["engine"]}), file=sys.stderr, flush=True)
-    if args.only != "engine":
+    keep = ("train_seconds", "tokens_per_second", "train_tokens", "optimizer", "sampling")
+    if "plain" in sides:
         plain = plain_recipe("ner", labels, docs, docs[:50], epochs=args.epochs)
-        report["plain"] = {k: plain[k] for k in ("train_seconds", "tokens_per_second")}
+        report["plain"] = {k: plain[k] for k in keep if k in plain}
         report["peak_rss_mb"] = peak_rss_mb()
-    if "engine" in report and "plain" in report:
-        report["speedup"] = (report["engine"]["tokens_per_second"]  # type: ignore[index]
-                             / report["plain"]["tokens_per_second"])  # type: ignore[index]
+        print(json.dumps({"plain": report["plain"]}), file=sys.stderr, flush=True)
+    if "tuned" in sides:
+        # No dev documents: length grouping would reorder predict()'s outputs too.
+        tuned = plain_recipe("ner", labels, docs, [], epochs=args.epochs,
+                             trainer_args=tuned_trainer_args())
+        report["tuned"] = {k: tuned[k] for k in keep if k in tuned}
+        report["tuned"]["trainer_args"] = tuned_trainer_args()
+        report["peak_rss_mb"] = peak_rss_mb()
+        print(json.dumps({"tuned": report["tuned"]}), file=sys.stderr, flush=True)
+    if (vs_plain := speedup(report, "plain")) is not None:
+        report["speedup"] = report["speedup_vs_plain"] = vs_plain  # "speedup": older results
+    if (vs_tuned := speedup(report, "tuned")) is not None:
+        report["speedup_vs_tuned"] = vs_tuned
     emit(report, args.out, indent=2)
     return 0
 
