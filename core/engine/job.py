@@ -82,7 +82,9 @@ class TrainingJob:
         self.labels = tuple(labels)
         self.train_docs = list(train)
         self.dev_docs = None if dev is None else list(dev)
-        self.multi_label = bool(multi_label and self.task is TaskKind.CLASSIFY)
+        from core.tasks import kind_of
+
+        self.multi_label = bool(multi_label and kind_of(self.task).multi_label_capable)
         self.settings = settings or TrainingSettings()
         self.output_dir = Path(output_dir)
         self.on_event = on_event

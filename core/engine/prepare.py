@@ -124,17 +124,14 @@ def prepare(
     samples the training documents.
     """
     from core.engine import tasks
+    from core.tasks import kind_of
 
     kind = TaskKind(task)
     s = settings
-    label_set = tuple(labels)
-    if kind is TaskKind.QA and not label_set:
-        label_set = ("answer",)  # answers have no label set: the span heads need none
-    multi = bool(multi_label and kind is TaskKind.CLASSIFY)
-    allow_no_answer = kind is TaskKind.QA and any(
-        q.is_impossible for d in train for q in d.questions
-    )
-    spec = TaskSpec(kind, label_set, multi, allow_no_answer)
+    rules = kind_of(kind)
+    label_set = rules.training_labels(labels)
+    multi = bool(multi_label and rules.multi_label_capable)
+    spec = TaskSpec(kind, label_set, multi, rules.allows_no_answer(train))
     if not label_set or len(set(label_set)) != len(label_set):
         problem = ("no labels given: define at least one label for the task" if not label_set
                    else f"duplicate labels in {list(label_set)}")
@@ -180,11 +177,7 @@ def data_warnings(task: TaskKind | str, labels: Sequence[str],
     for d in records:
         for name in kind.labels_used(d):
             counts[name] = counts.get(name, 0) + 1
-    if task is TaskKind.NER:  # the one guard on mentions rather than labels
-        mentions = sum(counts.values())
-        if mentions < MIN_MENTIONS:
-            out.append(f"only {mentions} entity mention(s) labelled: label at least "
-                       f"{MIN_MENTIONS}")
+    out += kind.count_warnings(counts)
     if kind.per_label_metrics:
         rare = [f"{k!r} ({v})" for k, v in counts.items() if v < MIN_PER_LABEL]
         if rare:

@@ -31,6 +31,7 @@ from core.project.versions import Models
 from core.store import repo
 from core.store.db import ProjectDB, create_db, open_db
 from core.store.models import TrainingRun
+from core.tasks import kind_of
 from core.types import TaskKind
 
 
@@ -106,9 +107,8 @@ class Project:
         if tasks:
             with project.write() as session:
                 for kind, labels in tasks.items():
-                    task = repo.ensure_task(
-                        session, kind, multi_label=multi_label and TaskKind(kind) is TaskKind.CLASSIFY
-                    )
+                    capable = kind_of(kind).multi_label_capable
+                    task = repo.ensure_task(session, kind, multi_label=multi_label and capable)
                     repo.ensure_labels(session, task, labels)
         return project
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from core.tasks import any_labelled_sql, kind_of
+from core.tasks import all_kinds, any_labelled_sql, kind_of
 from core.types import TaskKind
 
 STATUSES = ("unlabelled", "labelled", "suggested", "reviewed", "skipped")
@@ -104,17 +104,16 @@ class DocRow:
     score: float | None
 
 
-_LABEL_TABLES = {TaskKind.NER: "entity_annotations", TaskKind.CLASSIFY: "class_annotations"}
-_LABEL_NAMED = {
-    TaskKind.NER: (
-        "EXISTS (SELECT 1 FROM entity_annotations e JOIN labels l ON l.id = e.label_id"
-        " WHERE e.document_id = d.id AND l.name = :label)"
-    ),
-    TaskKind.CLASSIFY: (
-        "EXISTS (SELECT 1 FROM class_annotations c JOIN labels l ON l.id = c.label_id"
-        " WHERE c.document_id = d.id AND l.name = :label)"
-    ),
-}
+def _label_tables(kind: TaskKind | None) -> dict[TaskKind, str]:
+    """The tables of human labels (``document_id``, ``label_id``) of ``kind``, or of every
+    kind with a label set when ``None`` (:attr:`AnnotationKind.label_table`)."""
+    return {k.kind: k.label_table for k in all_kinds()
+            if k.label_table and kind in (None, k.kind)}
+
+
+def _label_named(table: str) -> str:
+    return (f"EXISTS (SELECT 1 FROM {table} x JOIN labels l ON l.id = x.label_id"
+            " WHERE x.document_id = d.id AND l.name = :label)")
 
 
 def _like_escape(s: str) -> str:
@@ -133,7 +132,7 @@ def filtered_ids(session: Session, flt: DocFilter) -> list[int]:
         where.append("d.split = :split")
         params["split"] = flt.split
     if flt.label:
-        named = [sql for k, sql in _LABEL_NAMED.items() if flt.kind in (None, k)]
+        named = [_label_named(table) for table in _label_tables(flt.kind).values()]
         where.append("(" + " OR ".join(named) + ")" if named else "0")
         params["label"] = flt.label
     if flt.search.strip():
@@ -181,8 +180,7 @@ def page_rows(
     parts = [
         f"SELECT x.document_id, l.name, l.position FROM {table} x"
         f" JOIN labels l ON l.id = x.label_id WHERE x.document_id IN ({id_list})"
-        for k, table in _LABEL_TABLES.items()
-        if kind is None or kind is k
+        for table in _label_tables(kind).values()
     ]
     label_rows = session.execute(
         text(

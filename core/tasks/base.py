@@ -145,6 +145,25 @@ class AnnotationKind(ABC):
             "label2id": {name: i for i, name in enumerate(names)},
         }
 
+    # Whether a document may carry several labels of the kind at once (a multi-label task).
+    multi_label_capable: ClassVar[bool] = False
+    # The table of the kind's human labels (``document_id``, ``label_id``), for the document
+    # list's "has label" filter; None: the kind has no label set.
+    label_table: ClassVar[str | None] = None
+
+    def training_labels(self, labels: Sequence[str]) -> tuple[str, ...]:
+        """The label set a model of this kind trains with, from the task's labels."""
+        return tuple(labels)
+
+    def allows_no_answer(self, train: Sequence[DocumentRecord]) -> bool:
+        """Whether the head must learn "no answer" from these training documents."""
+        return False
+
+    def count_warnings(self, counts: Mapping[str, int]) -> list[str]:
+        """Warnings on the number of labelled mentions (``counts``: per label), beyond the
+        per-label guard: e.g. too few entity mentions in all."""
+        return []
+
     def label_problems(self, spec: TaskSpec, doc: DocumentRecord, where: str) -> list[str]:
         """Problems with the labels of ``doc`` for a model of ``spec`` (labels outside the
         label set, ...), as messages naming ``where``."""

@@ -70,6 +70,8 @@ class ClassifyKind(AnnotationKind):
     kind = TaskKind.CLASSIFY
     suggestion_kind = "class"
     Payload = ClassPayload
+    multi_label_capable = True
+    label_table = "class_annotations"
 
     # --- which documents are labelled -------------------------------------------------
 

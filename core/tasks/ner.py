@@ -76,6 +76,16 @@ class NerKind(AnnotationKind):
     kind = TaskKind.NER
     suggestion_kind = "entity"
     Payload = EntityPayload
+    label_table = "entity_annotations"
+
+    def count_warnings(self, counts: Mapping[str, int]) -> list[str]:
+        from core.engine.prepare import MIN_MENTIONS
+
+        mentions = sum(counts.values())  # the one guard on mentions rather than labels
+        if mentions < MIN_MENTIONS:
+            return [f"only {mentions} entity mention(s) labelled: label at least "
+                    f"{MIN_MENTIONS}"]
+        return []
 
     # --- which documents are labelled -------------------------------------------------
 

@@ -74,6 +74,12 @@ class QaKind(AnnotationKind):
     suggestion_kind = "answer"
     Payload = AnswerPayload
 
+    def training_labels(self, labels: Sequence[str]) -> tuple[str, ...]:
+        return tuple(labels) or ("answer",)  # no label set: the span heads need none
+
+    def allows_no_answer(self, train: Sequence[DocumentRecord]) -> bool:
+        return any(q.is_impossible for d in train for q in d.questions)
+
     # --- which documents are labelled -------------------------------------------------
 
     def is_labelled(self, record: DocumentRecord) -> bool:
