@@ -135,4 +135,7 @@ def run_app(project_path: str | None) -> int:
         return 2
     window = QtMainWindow(project)
     window.show()
+    from PySide6.QtCore import QTimer
+
+    QTimer.singleShot(0, window.ask_annotator_name_once)  # the first start only
     return int(app.exec())

@@ -43,6 +43,7 @@ class QtProjectContext(QObject):
         self.project = project
         self.undo_stack = QUndoStack(self)
         self.view_kind: TaskKind | None = None  # the kind of the view shown (set by the window)
+        self.annotator = "user"  # whose decisions these are (the window sets the name chosen)
         # The clock of each decision: when the document shown was shown, or decided last.
         self._clock: tuple[int, float] | None = None
 
@@ -59,7 +60,8 @@ class QtProjectContext(QObject):
         if self._clock is None or self._clock[0] != doc_id or self.view_kind is None:
             return  # not an action on the document shown (a script, a test): not timed
         try:
-            self.project.timings.record(doc_id, self.view_kind, action, now - self._clock[1])
+            self.project.timings.record(doc_id, self.view_kind, action, now - self._clock[1],
+                                        annotator=self.annotator)
         except AnnotatorError as exc:  # the decision itself is done: only its time is lost
             self.message.emit(f"the time of this decision was not recorded: {exc}")
         self._clock = (doc_id, now)

@@ -26,6 +26,13 @@ from PySide6.QtWidgets import (
 )
 
 from annotator import __version__
+from annotator.app.qt_annotator_name import (
+    annotator_name,
+    ask_annotator_name,
+    login_name,
+    save_name,
+    saved_name,
+)
 from annotator.app.qt_answers import QtAnswersView
 from annotator.app.qt_classes import QtClassesView
 from annotator.app.qt_commands import QtProjectContext, SetReviewStatusCommand
@@ -87,6 +94,9 @@ class QtMainWindow(QtWindowLayout, QMainWindow):
         self.statusBar().addPermanentWidget(self.counts_label)
         self.time_label = QLabel(toolTip="Time spent labelling and reviewing, per kind")
         self.statusBar().addPermanentWidget(self.time_label)
+        self.annotator_label = QLabel(toolTip="The name your time is recorded under "
+                                      "(Edit › Annotator name… changes it)")
+        self.statusBar().addPermanentWidget(self.annotator_label)
         self._build_actions()
         self._build_menus()
         self._load_project(project)
@@ -124,6 +134,9 @@ class QtMainWindow(QtWindowLayout, QMainWindow):
                                      ["Ctrl+Shift+Z", "Ctrl+Y"])
         self.act_labels = self._action("&Labels…", self.edit_labels, "Ctrl+L",
                                        "Edit label names, colours and keys")
+        self.act_annotator = self._action("Annotator &name…", self.change_annotator_name, None,
+                                          "Your name, recorded with the time you spend "
+                                          "labelling and reviewing")
         self.act_next = self._action("&Next document", lambda: self.move(1), ["J", "Ctrl+Right"])
         self.act_prev = self._action("&Previous document", lambda: self.move(-1), ["K", "Ctrl+Left"])
         self.act_skip = self._action("&Skip document", self.skip, "S",
@@ -154,6 +167,7 @@ class QtMainWindow(QtWindowLayout, QMainWindow):
         edit.addAction(self.act_redo)
         edit.addSeparator()
         edit.addAction(self.act_labels)
+        edit.addAction(self.act_annotator)
         review = bar.addMenu("&Review")
         for a in (self.act_next, self.act_prev, self.act_skip, self.act_reviewed):
             review.addAction(a)
@@ -182,6 +196,7 @@ class QtMainWindow(QtWindowLayout, QMainWindow):
         self.ctx.documentChanged.connect(self._on_document_changed)
         self.ctx.message.connect(lambda m: self.statusBar().showMessage(m, 6000))
         self.ctx.timeSpent.connect(self.time_label.setText)
+        self._set_annotator(annotator_name())
         self.time_label.setText(self.ctx.time_spent_text())
         self.ctx.undo_stack.canUndoChanged.connect(self.act_undo.setEnabled)
         self.ctx.undo_stack.canRedoChanged.connect(self.act_redo.setEnabled)
@@ -349,6 +364,28 @@ class QtMainWindow(QtWindowLayout, QMainWindow):
         self.doc_list.set_status_counts(counts.statuses)
         self.training.counts_changed(self._counts_kind, counts.statuses)
         self.countsUpdated.emit(counts)
+
+    # --- the annotator -------------------------------------------------------------------
+
+    def _set_annotator(self, name: str) -> None:
+        self.ctx.annotator = name
+        self.annotator_label.setText(f"Annotator: {name}")
+
+    def change_annotator_name(self) -> None:
+        """Edit › Annotator name…: the name the next decisions are timed under."""
+        name = ask_annotator_name(self)
+        if name is not None:
+            self._set_annotator(name)
+            self.statusBar().showMessage(f"Your time is now recorded as {name}'s", 6000)
+
+    def ask_annotator_name_once(self) -> None:
+        """The app's first start (``run_app`` calls it, tests and scripts do not): ask the
+        name once; cancelled, the login name stays and is kept, so it is not asked again."""
+        if saved_name() is not None:
+            return
+        name = ask_annotator_name(self, first_start=True) or save_name(login_name())
+        if name is not None:
+            self._set_annotator(name)
 
     # --- project files -------------------------------------------------------------------
 
