@@ -36,16 +36,25 @@ HOW_TO_HTML = """
 <i>Entities</i>, select words with the mouse and press a label's key (1, 2, …); in
 <i>Classes</i>, press the class's key; in <i>Answers</i>, type a question, select its answer
 in the passage and press Enter. Every edit is saved at once; Ctrl+Z undoes it.</li>
-<li><b>Train.</b> After a few dozen labelled documents, press <i>Train …</i> in the
-training panel on the right. <i>Settings…</i> shows what the run will do and warns when
-there is too little data. The curves show the loss and the F1 on held-out documents (labelled
-documents kept out of training to measure the model). You can keep labelling while it
-trains.</li>
-<li><b>Review.</b> After training, the model suggests labels for the unlabelled documents.
-Tick <i>Most uncertain first</i> above the list to see first the documents the model is
-least sure about. Press A to accept a suggestion, R to reject it, or correct it by hand;
+<li><b>Train.</b> The training panel on the right says how many labelled documents
+<i>Train …</i> would learn from (or what is missing); after a few dozen, press it.
+<i>Settings…</i> shows what the run will do and warns when there is too little data. The
+curves show the loss and the F1 on held-out documents (labelled documents kept out of
+training to measure the model: those marked dev, else about one in seven, none when fewer
+than five are labelled). You can keep labelling while it trains.</li>
+<li><b>Review.</b> After training, the model pre-annotates: it suggests labels for the
+documents nobody has reviewed yet (not the test ones): entities also in documents labelled
+in part, a class where none is given, answers to open questions. Tick <i>Most uncertain
+first</i> above the list: the documents that still need labels for the tab shown come
+first (for answers: a question without an answer), the one the model is least sure about
+at the top, then those not predicted yet; documents already labelled, reviewed or skipped
+follow. The <i>uncertainty</i> column is that score, from the last pre-annotation: 0 when
+the model is sure, up to 1 when it is guessing (the entropy of its probabilities, as a share
+of the most there can be), averaged over the document's three most uncertain words
+(entities) or open questions (answers); for classes, of the choice (with several classes
+allowed, of the three it is least sure of). Press A to accept a suggestion, R to reject it, or correct it by hand;
 Ctrl+Enter marks a document reviewed and goes to the next. Train again now and then: each
-round the suggestions get better.</li>
+round the suggestions, and the order, get better.</li>
 <li><b>Export.</b> File › Export… writes the documents with their labels (JSON lines by
 default).</li>
 </ol>
