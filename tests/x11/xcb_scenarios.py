@@ -1,6 +1,8 @@
 """The app in a real X server (run by test_real_window.py in a child pytest, with
 QT_QPA_PLATFORM=xcb and openbox): the window opens and gets the focus, real key presses and
-a mouse click (xdotool) reach it, and the chosen class shows its colour on screen."""
+a mouse click (xdotool) reach it, the chosen class shows its colour on screen, an entity's
+edge is dragged with the real mouse, and the document list of a 1200 px window shows every
+column and stays put when a row is clicked."""
 
 from __future__ import annotations
 
@@ -14,8 +16,8 @@ import pytest
 if os.environ.get("ANNOTATOR_REAL_X") != "1":  # collected only through test_real_window.py
     pytest.skip("run by tests/x11/test_real_window.py", allow_module_level=True)
 
-from PySide6.QtCore import QPoint, QRect
-from PySide6.QtGui import QColor, QGuiApplication
+from PySide6.QtCore import QPoint, QRect, Qt
+from PySide6.QtGui import QColor, QGuiApplication, QTextCursor
 from PySide6.QtWidgets import QApplication
 
 from core.project import Project
@@ -28,6 +30,15 @@ TEXTS = ["Patient A has asthma and takes salbutamol.", "Referral: chest pain on 
 
 def xdotool(*args: str) -> None:
     subprocess.run(["xdotool", *args], check=True, timeout=20)
+
+
+def screenshot(qtbot, name: str) -> None:  # type: ignore[no-untyped-def]
+    """With ANNOTATOR_X_SHOTS=<folder>: the screen as it is now, to look at afterwards."""
+    folder = os.environ.get("ANNOTATOR_X_SHOTS")
+    if folder:
+        qtbot.wait(100)  # painted
+        subprocess.run(["import", "-window", "root", str(Path(folder) / f"{name}.png")],
+                       check=False, timeout=30)
 
 
 @pytest.fixture
@@ -120,3 +131,93 @@ def test_a_mouse_click_chooses_a_class_and_its_tint_shows(qtbot, window) -> None
             (label.red(), back.red()), (label.green(), back.green()), (label.blue(), back.blue()))]
         assert all(abs(g - w) <= 14 for g, w in zip((got.red(), got.green(), got.blue()), want)), (
             name, got.name(), [round(w) for w in want])
+
+
+def _entities(window, doc_id: int) -> list[tuple[str, str]]:  # type: ignore[no-untyped-def]
+    doc = window.project.documents.get(doc_id)
+    return [(doc.text[e.start:e.end], e.label) for e in doc.entities]
+
+
+def _gap_on_screen(editor, cp: int) -> QPoint:  # type: ignore[no-untyped-def]
+    """Screen position of the gap before code point ``cp`` (the texts here are BMP-only)."""
+    cursor = QTextCursor(editor.document())
+    cursor.setPosition(cp)
+    rect = editor.cursorRect(cursor)
+    return editor.viewport().mapToGlobal(QPoint(rect.x(), rect.center().y()))
+
+
+def test_dragging_an_entitys_edge_with_the_real_mouse(qtbot, window) -> None:  # type: ignore[no-untyped-def]
+    view = window.views[TaskKind.NER]
+    window.tabs.setCurrentWidget(view)
+    qtbot.waitUntil(view.editor.isVisible)
+    doc_id = window.doc.id
+    text = view.doc.text  # "Patient A has asthma and takes salbutamol."
+    a = text.index("asthma")
+    view.editor.select_code_points(a, a + 6)
+    xdotool("key", "--clearmodifiers", "1")  # Disease, with a real key press
+    qtbot.waitUntil(lambda: _entities(window, doc_id) == [("asthma", "Disease")], timeout=5000)
+
+    editor = view.editor
+    edge = _gap_on_screen(editor, a + 6)
+    xdotool("mousemove", "--sync", str(edge.x()), str(edge.y()))
+    # Hovering the edge (real motion events, no button): the resize pointer.
+    qtbot.waitUntil(lambda: editor.viewport().cursor().shape() == Qt.CursorShape.SizeHorCursor,
+                    timeout=5000)
+    target = _gap_on_screen(editor, text.index("takes") + 3)  # into "takes": whole words
+    xdotool("mousedown", "1")
+    for frac in (0.3, 0.7, 1.0):
+        x = edge.x() + round((target.x() - edge.x()) * frac)
+        xdotool("mousemove", "--sync", str(x), str(target.y()))
+    screenshot(qtbot, "edge_drag_held")  # the new extent shown while the button is held
+    xdotool("mouseup", "1")
+    qtbot.waitUntil(lambda: _entities(window, doc_id) == [("asthma and takes", "Disease")],
+                    timeout=5000)
+    screenshot(qtbot, "edge_drag_done")
+    xdotool("key", "--clearmodifiers", "ctrl+z")  # one step back: the drag was one edit
+    qtbot.waitUntil(lambda: _entities(window, doc_id) == [("asthma", "Disease")], timeout=5000)
+
+    start = _gap_on_screen(editor, a)  # the start edge, dragged left onto "has"
+    xdotool("mousemove", "--sync", str(start.x()), str(start.y()))
+    qtbot.waitUntil(lambda: editor.viewport().cursor().shape() == Qt.CursorShape.SizeHorCursor,
+                    timeout=5000)
+    left = _gap_on_screen(editor, text.index("has") + 1)
+    xdotool("mousedown", "1")
+    xdotool("mousemove", "--sync", str((start.x() + left.x()) // 2), str(left.y()))
+    xdotool("mousemove", "--sync", str(left.x()), str(left.y()))
+    xdotool("mouseup", "1")
+    qtbot.waitUntil(lambda: _entities(window, doc_id) == [("has asthma", "Disease")],
+                    timeout=5000)
+    screenshot(qtbot, "edge_drag_start_edge")
+
+
+def test_the_document_list_of_a_1200_px_window(qtbot, window) -> None:  # type: ignore[no-untyped-def]
+    from annotator.app.qt_documents import COLUMNS
+
+    window.resize(1200, 900)
+    doc_list = window.doc_list
+    table = doc_list.table
+    qtbot.waitUntil(lambda: window.width() == 1200, timeout=5000)
+    qtbot.waitUntil(lambda: doc_list.width() >= doc_list.comfortable_width() - 20, timeout=5000)
+    header = table.horizontalHeader()
+    visible = [c for c in range(len(COLUMNS)) if not header.isSectionHidden(c)]
+    right = max(header.sectionViewportPosition(c) + header.sectionSize(c) for c in visible)
+    assert right <= table.viewport().width() and table.horizontalScrollBar().maximum() == 0
+    window.splitter.setSizes([300, 900])  # the list as narrow as it goes: columns shrink
+    qtbot.waitUntil(lambda: doc_list.width() < doc_list.comfortable_width() - 60, timeout=5000)
+    qtbot.waitUntil(lambda: table.horizontalScrollBar().maximum() == 0, timeout=5000)
+    row = 1
+    cell = table.visualRect(doc_list.model.index(row, COLUMNS.index("labels")))
+    point = table.viewport().mapToGlobal(cell.center())
+    xdotool("mousemove", "--sync", str(point.x()), str(point.y()))
+    xdotool("click", "1")
+    qtbot.waitUntil(lambda: window.doc.id == doc_list.model.doc_id(row), timeout=5000)
+    qtbot.wait(QApplication.doubleClickInterval() + 200)  # Qt's delayed scroll after a click
+    id_cell = table.visualRect(doc_list.model.index(row, COLUMNS.index("id")))
+    assert table.horizontalScrollBar().value() == 0
+    assert id_cell.left() >= 0 and id_cell.right() <= table.viewport().width()
+    screenshot(qtbot, "document_list_1200_clicked")
+    counts = doc_list.counts  # whole: on one line, or wrapped onto two
+    needed = counts.fontMetrics().boundingRect(
+        QRect(0, 0, counts.contentsRect().width(), 10_000), int(Qt.TextFlag.TextWordWrap),
+        counts.text())
+    assert needed.height() <= counts.contentsRect().height(), counts.text()
