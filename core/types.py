@@ -14,11 +14,13 @@ from typing import Any
 
 
 class TaskKind(str, Enum):
-    """The three things a user can label."""
+    """The things a user can label: entities, classes of documents, answers, and classes
+    of the sentences inside a document (``annotator init --task classify --unit sentence``)."""
 
     NER = "ner"
     CLASSIFY = "classify"
     QA = "qa"
+    SENTENCE = "sentence"
 
 
 class Split(str, Enum):
@@ -62,6 +64,19 @@ class Question:
 
 
 @dataclass(frozen=True)
+class SentenceLabel:
+    """One sentence of a document, ``text[start:end]``, with its classes (none yet: ``()``)."""
+
+    start: int
+    end: int
+    labels: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not (0 <= self.start < self.end):
+            raise ValueError(f"bad sentence offsets [{self.start}, {self.end})")
+
+
+@dataclass(frozen=True)
 class DocumentRecord:
     """A document with its human labels, as read from a file or snapshotted from a project."""
 
@@ -70,6 +85,9 @@ class DocumentRecord:
     spans: tuple[EntitySpan, ...] = ()
     classes: tuple[str, ...] = ()
     questions: tuple[Question, ...] = ()
+    # The document's sentences in order, labelled or not; () when not known (a reader that
+    # was given none: the project segments the text when it stores the document).
+    sentences: tuple[SentenceLabel, ...] = ()
     split: Split | None = None
     meta: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
     source: str | None = None

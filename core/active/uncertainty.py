@@ -17,6 +17,7 @@ from core.engine.results import (
     DocumentPrediction,
     EntityPrediction,
     QuestionsPrediction,
+    SentencesPrediction,
 )
 
 
@@ -80,4 +81,8 @@ def probability_matrix(
         chosen = range(len(pred.answers)) if questions is None else questions
         rows = [answer_distribution(pred.answers[i]) for i in chosen]
         return np.stack(rows) if rows else np.zeros((0, 3))
+    if isinstance(pred, SentencesPrediction):  # one row per sentence (per label: multi-label)
+        rows = [class_matrix(ClassPrediction(s.probabilities, s.labels), multi_label=multi_label)
+                for s in pred.sentences]
+        return np.concatenate(rows) if rows else np.zeros((0, 2))
     raise TypeError(f"unknown prediction type {type(pred).__name__}")

@@ -313,7 +313,9 @@ class TrainingJob:
         lengths = [len(f) for f in feats]
         train_tokens = sum(lengths)
         pad_id = int(tokenizer.pad_token_id or 0)
-        target = spec.task.value
+        from core.tasks import kind_of
+
+        target = kind_of(spec.task).batch_targets or spec.task.value
         options = inference.InferenceOptions(
             max_length=s.max_length, stride=s.stride, batch_size=s.eval_batch_size,
             max_answer_length=s.max_answer_length,

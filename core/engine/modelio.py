@@ -74,6 +74,7 @@ def spec_from_info(info: dict[str, Any], where: str | Path) -> TaskSpec:
             labels=tuple(info["labels"]),
             multi_label=bool(info.get("multi_label", False)),
             allow_no_answer=bool(info.get("allow_no_answer", False)),
+            sentence_context=info.get("sentence_context"),
         )
     except (KeyError, ValueError, TypeError) as exc:
         raise ModelError(f"{where}: {ANNOTATOR_JSON} lacks a valid task or labels ({exc})") from exc
@@ -189,6 +190,7 @@ def save_model_dir(
             "labels": list(spec.labels),
             "multi_label": spec.multi_label,
             "allow_no_answer": spec.allow_no_answer,
+            "sentence_context": spec.sentence_context,
             "id2label": {str(k): v for k, v in model.config.id2label.items()}
             if kind_of(spec.task).label_head else {},
             "settings": settings,

@@ -131,7 +131,8 @@ def prepare(
     rules = kind_of(kind)
     label_set = rules.training_labels(labels)
     multi = bool(multi_label and rules.multi_label_capable)
-    spec = TaskSpec(kind, label_set, multi, rules.allows_no_answer(train))
+    spec = TaskSpec(kind, label_set, multi, rules.allows_no_answer(train),
+                    sentence_context=s.sentence_context if kind is TaskKind.SENTENCE else None)
     if not label_set or len(set(label_set)) != len(label_set):
         problem = ("no labels given: define at least one label for the task" if not label_set
                    else f"duplicate labels in {list(label_set)}")

@@ -100,7 +100,26 @@ class QuestionsPrediction:
     answers: tuple[AnswerPrediction, ...]
 
 
-DocumentPrediction = Union[EntityPrediction, ClassPrediction, QuestionsPrediction]
+@dataclass(frozen=True)
+class SentencePrediction:
+    """The classes of one sentence ``[start, end)`` of a document (as ``ClassPrediction``)."""
+
+    start: int
+    end: int
+    probabilities: dict[str, float]
+    labels: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class SentencesPrediction:
+    """The classes of a document's sentences, in order."""
+
+    sentences: tuple[SentencePrediction, ...]
+
+
+DocumentPrediction = Union[
+    EntityPrediction, ClassPrediction, QuestionsPrediction, SentencesPrediction
+]
 
 # --- training events ---------------------------------------------------------------------
 

@@ -60,6 +60,8 @@ class TrainingSettings:
     # Layer-wise learning-rate decay: the head trains at ``learning_rate``, each encoder
     # layer below it at this factor times the rate of the layer above. 1.0 = off.
     layer_lr_decay: float = 1.0
+    # Sentence classes: the input layout around each sentence ("marked", "pair", "none").
+    sentence_context: str = "marked"
 
     def __post_init__(self) -> None:
         problems: list[str] = []
@@ -75,6 +77,9 @@ class TrainingSettings:
             problems.append(f"min_steps must be >= 0 (got {self.min_steps})")
         if not 0 < self.layer_lr_decay <= 1:
             problems.append(f"layer_lr_decay must be in (0, 1] (got {self.layer_lr_decay})")
+        if self.sentence_context not in ("marked", "pair", "none"):
+            problems.append("sentence_context must be marked, pair or none "
+                            f"(got {self.sentence_context!r})")
         if self.average_last < 0:
             problems.append(f"average_last must be >= 0 (got {self.average_last})")
 
@@ -153,6 +158,7 @@ PRESETS: dict[str, dict[TaskKind, dict[str, Any]]] = {
         TaskKind.NER: {**_SEED_002, "max_length": 256, "stride": 64},
         TaskKind.CLASSIFY: {**_SEED_002, "max_length": 256, "stride": 64},
         TaskKind.QA: {**_SEED_002, "max_length": 384, "stride": 128},
+        TaskKind.SENTENCE: {**_SEED_002, "max_length": 128, "stride": 32},
     },
     "default": {
         TaskKind.NER: dict(
@@ -166,6 +172,12 @@ PRESETS: dict[str, dict[TaskKind, dict[str, Any]]] = {
         TaskKind.QA: dict(
             learning_rate=2e-4, batch_size=16, epochs=10, warmup_ratio=0.1, weight_decay=0.01,
             patience=3, max_length=384, stride=128, min_steps=150,
+        ),
+        # The sentence and a window of its note around it: 128 tokens (one input per
+        # sentence, so a longer window multiplies the cost by every sentence of a note).
+        TaskKind.SENTENCE: dict(
+            learning_rate=5e-5, batch_size=16, epochs=4, warmup_ratio=0.1, weight_decay=0.01,
+            patience=2, max_length=128, stride=32, min_steps=150,
         ),
     },
 }
@@ -257,4 +269,6 @@ class TaskSpec:
     multi_label: bool = False
     # QA only: whether the model was trained with unanswerable questions (SQuAD 2.0 style).
     allow_no_answer: bool = False
+    # Sentence classes only: how a sentence's neighbours are put in view (core.tasks.sentences).
+    sentence_context: str | None = None
     extra: dict[str, Any] = field(default_factory=dict, compare=False)

@@ -14,6 +14,7 @@ from core.project.edits import (
     AddQuestion,
     AnswerMark,
     DeleteLabel,
+    MergeSentences,
     RelabelEntity,
     RemoveEntity,
     RemoveQuestion,
@@ -21,9 +22,12 @@ from core.project.edits import (
     SetAnswer,
     SetClasses,
     SetReviewStatus,
+    SetSentenceClasses,
+    SplitSentence,
     UpdateLabel,
 )
 from core.store import repo
+from core.store.sentences import ensure_sentences
 from core.types import TaskKind
 
 if TYPE_CHECKING:
@@ -62,6 +66,20 @@ class Annotations:
         """Make ``labels`` the document's classes (one unless the task is multi-label)."""
         return self._project.apply(SetClasses(doc_id, tuple(labels)))
 
+    def set_sentence_classes(self, doc_id: int, start: int, end: int,
+                             labels: Sequence[str]) -> Changes:
+        """Make ``labels`` the classes of the sentence ``[start, end)`` (``()``: none)."""
+        return self._project.apply(SetSentenceClasses(doc_id, start, end, tuple(labels)))
+
+    def split_sentence(self, doc_id: int, at: int) -> Changes:
+        """Split the sentence holding character ``at`` there; both halves keep its classes."""
+        return self._project.apply(SplitSentence(doc_id, at))
+
+    def merge_sentences(self, doc_id: int, start: int) -> Changes:
+        """Merge the sentence starting at ``start`` with the next; it keeps both's classes
+        (single-label: refused when they differ)."""
+        return self._project.apply(MergeSentences(doc_id, start))
+
     def add_question(self, doc_id: int, text: str) -> Changes:
         return self._project.apply(AddQuestion(doc_id, text))
 
@@ -94,6 +112,8 @@ class Annotations:
             if multi_label:
                 task.multi_label = True
             repo.ensure_labels(session, task, labels)
+            if kind is TaskKind.SENTENCE:  # every document gets its sentences, once
+                ensure_sentences(session)
         return Changes(kinds=frozenset({kind}), labels=True)
 
     def add_label(self, kind: TaskKind | str, name: str) -> Changes:

@@ -16,6 +16,7 @@ from core.errors import AnnotatorError
 from core.project.changes import Changes, document_changes
 from core.project.edits import Batch, Decide, Op, RemoveEntity, SetSuggestionState
 from core.project.ops import SUGGESTION_TASK, restore_answer, restore_classes
+from core.project.sentence_ops import restore_sentence
 from core.store.models import Document, EntityAnnotation, QuestionRow, Suggestion
 from core.store.repo import AnnotationError
 
@@ -40,6 +41,14 @@ def _accept_one(session: Session, row: Suggestion, label: str | None) -> Op:
         q = session.get(QuestionRow, row.question_id)
         if q is not None:
             undo.append(restore_answer(q))
+    elif row.kind == "sentence":
+        doc = session.get(Document, row.document_id)
+        payload = row.payload or {}
+        if doc is not None and isinstance(payload.get("start"), int):
+            try:
+                undo.append(restore_sentence(doc, payload["start"], payload["end"]))
+            except AnnotatorError:
+                pass  # no such sentence any more: accepting it fails below, saying so
     if label is None:
         review.accept_suggestion(session, row.id)
     else:

@@ -27,6 +27,7 @@ from core.project.edits import (
     ClassMark,
     Decide,
     DeleteLabel,
+    MergeSentences,
     Op,
     RelabelEntity,
     RemoveEntity,
@@ -34,9 +35,19 @@ from core.project.edits import (
     SetAnswer,
     SetClasses,
     SetReviewStatus,
+    SetSentenceClasses,
+    SetSentences,
     SetSuggestionState,
+    SplitSentence,
     SuggestionCopy,
     UpdateLabel,
+)
+from core.project.sentence_ops import (
+    merge_sentences_op,
+    restore_sentence,
+    set_sentence_classes_op,
+    set_sentences_op,
+    split_sentence_op,
 )
 from core.span_edit import ResizeEntity, resize_entity
 from core.store import repo
@@ -48,6 +59,8 @@ from core.store.models import (
     Label,
     ModelVersion,
     QuestionRow,
+    Sentence,
+    SentenceClass,
     Suggestion,
     utcnow,
 )
@@ -306,7 +319,13 @@ def _delete_label(session: Session, op: DeleteLabel) -> Changes:
         for e in entities
     ]
     restore += [restore_classes(doc) for doc in classed]
-    touched = frozenset({e.document_id for e in entities} | {doc.id for doc in classed})
+    sentences = session.scalars(
+        select(Sentence).join(SentenceClass, SentenceClass.sentence_id == Sentence.id)
+        .where(SentenceClass.label_id == label.id).order_by(Sentence.document_id, Sentence.start)
+    ).all()
+    restore += [restore_sentence(s.document, s.start, s.end) for s in sentences]
+    touched = frozenset({e.document_id for e in entities} | {doc.id for doc in classed}
+                        | {s.document_id for s in sentences})
     repo.delete_label(session, label.id)
     inverse: Op = restore[0] if len(restore) == 1 else Batch(tuple(restore))
     return Changes(documents=touched, kinds=frozenset({kind}), labels=True, inverse=inverse)
@@ -346,6 +365,10 @@ _APPLY = {
     UpdateLabel: _update_label,
     DeleteLabel: _delete_label,
     Batch: _batch,
+    SetSentenceClasses: set_sentence_classes_op,
+    SetSentences: set_sentences_op,
+    SplitSentence: split_sentence_op,
+    MergeSentences: merge_sentences_op,
 }
 
 

@@ -17,11 +17,14 @@ from core.store.models import (
     Document,
     EntityAnnotation,
     QuestionRow,
+    Sentence,
+    SentenceClass,
     Suggestion,
     Task,
     TrainingRun,
 )
-from core.types import TaskKind
+from core.store.sentences import sentence_labels
+from core.types import SentenceLabel, TaskKind
 
 
 @dataclass(frozen=True)
@@ -105,6 +108,8 @@ class DocumentView:
     classes: tuple[str, ...] = ()
     questions: tuple[QuestionView, ...] = ()
     suggestions: tuple[SuggestionView, ...] = field(default=())
+    # The sentences in order, each with its classes (the sentence task; () without one).
+    sentences: tuple[SentenceLabel, ...] = ()
 
     def suggestions_of(self, kind: str) -> tuple[SuggestionView, ...]:
         return tuple(s for s in self.suggestions if s.kind == kind)
@@ -160,6 +165,8 @@ def read_document(session: Session, doc_id: int) -> DocumentView | None:
             selectinload(Document.entities).selectinload(EntityAnnotation.label),
             selectinload(Document.classes).selectinload(ClassAnnotation.label),
             selectinload(Document.questions).selectinload(QuestionRow.answers),
+            selectinload(Document.sentences).selectinload(Sentence.classes)
+            .selectinload(SentenceClass.label),
         )
     ).first()
     if doc is None:
@@ -191,6 +198,7 @@ def read_document(session: Session, doc_id: int) -> DocumentView | None:
             SuggestionView(s.id, s.kind, dict(s.payload or {}), float(s.confidence), s.question_id)
             for s in suggestions
         ),
+        sentences=sentence_labels(doc),
     )
 
 

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from core.errors import ProjectError
 from core.store.models import Base, Meta, ProjectInfo
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 APPLICATION_ID = 0x414E4E54  # "ANNT", written into the SQLite header
 BUSY_TIMEOUT_MS = 30_000
 
@@ -78,8 +78,65 @@ def _v3_to_v4(conn: Connection) -> None:
     conn.exec_driver_sql("CREATE INDEX ix_timings_document_id ON timings (document_id)")
 
 
+def _v4_to_v5(conn: Connection) -> None:
+    """Schema 5 adds the sentences of documents and the classes of sentences (the
+    sentence-classification task, kind 'sentence'). The kind CHECK constraints of tasks,
+    marks, timings and suggestions take the new kind: loosening a CHECK changes no stored
+    row, so the table definitions are rewritten in place (SQLite's documented procedure
+    for such changes: writable_schema, then a new schema_version), not rebuilt."""
+    conn.exec_driver_sql(
+        "CREATE TABLE sentences (\n"
+        "\tid INTEGER NOT NULL, \n"
+        "\tdocument_id INTEGER NOT NULL, \n"
+        "\tstart INTEGER NOT NULL, \n"
+        '\t"end" INTEGER NOT NULL, \n'
+        "\tPRIMARY KEY (id), \n"
+        '\tCONSTRAINT sentence_offsets CHECK (start >= 0 AND start < "end"), \n'
+        "\tCONSTRAINT sentence_unique UNIQUE (document_id, start), \n"
+        "\tFOREIGN KEY(document_id) REFERENCES documents (id) ON DELETE CASCADE\n"
+        ")"
+    )
+    conn.exec_driver_sql("CREATE INDEX ix_sentence_doc ON sentences (document_id)")
+    conn.exec_driver_sql(
+        "CREATE TABLE sentence_classes (\n"
+        "\tid INTEGER NOT NULL, \n"
+        "\tsentence_id INTEGER NOT NULL, \n"
+        "\tlabel_id INTEGER NOT NULL, \n"
+        "\tannotator VARCHAR(100) NOT NULL, \n"
+        "\tcreated_at DATETIME NOT NULL, \n"
+        "\torigin VARCHAR(16) NOT NULL, \n"
+        "\tsuggestion_id INTEGER, \n"
+        "\tPRIMARY KEY (id), \n"
+        "\tCONSTRAINT sentence_class_unique UNIQUE (sentence_id, label_id), \n"
+        "\tFOREIGN KEY(sentence_id) REFERENCES sentences (id) ON DELETE CASCADE, \n"
+        "\tFOREIGN KEY(label_id) REFERENCES labels (id) ON DELETE CASCADE, \n"
+        "\tFOREIGN KEY(suggestion_id) REFERENCES suggestions (id) ON DELETE SET NULL\n"
+        ")"
+    )
+    conn.exec_driver_sql(
+        "CREATE INDEX ix_sentence_class_sentence ON sentence_classes (sentence_id)"
+    )
+    version = conn.exec_driver_sql("PRAGMA schema_version").scalar_one()
+    conn.exec_driver_sql("PRAGMA writable_schema = ON")
+    try:
+        conn.exec_driver_sql(
+            "UPDATE sqlite_master SET sql = replace(sql, \"kind IN ('ner', 'classify', 'qa')\","
+            " \"kind IN ('ner', 'classify', 'qa', 'sentence')\")"
+            " WHERE type = 'table' AND name IN ('tasks', 'document_tasks', 'timings')"
+        )
+        conn.exec_driver_sql(
+            "UPDATE sqlite_master SET sql = replace(sql,"
+            " \"kind IN ('entity', 'class', 'answer')\","
+            " \"kind IN ('entity', 'class', 'answer', 'sentence')\")"
+            " WHERE type = 'table' AND name = 'suggestions'"
+        )
+        conn.exec_driver_sql(f"PRAGMA schema_version = {int(version) + 1}")
+    finally:
+        conn.exec_driver_sql("PRAGMA writable_schema = OFF")
+
+
 MIGRATIONS: dict[int, Callable[[Connection], None]] = {
-    1: _v1_to_v2, 2: _v2_to_v3, 3: _v3_to_v4,
+    1: _v1_to_v2, 2: _v2_to_v3, 3: _v3_to_v4, 4: _v4_to_v5,
 }
 
 

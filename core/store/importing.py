@@ -21,11 +21,16 @@ from core.store.models import (
     EntityAnnotation,
     Label,
     QuestionRow,
+    SentenceClass,
     Task,
     utcnow,
 )
 from core.store.repo import content_hash, ensure_labels, ensure_task, get_task, mark_labelled
+from core.store.sentences import segment_document, store_sentences
 from core.types import DocumentRecord, Split, TaskKind
+
+# The kinds whose task may be multi-label (a store-level fact: which table a row fills).
+_CLASS_KINDS = (TaskKind.CLASSIFY, TaskKind.SENTENCE)
 
 # --- documents ----------------------------------------------------------------------------
 
@@ -102,6 +107,16 @@ def _validate_record(record: DocumentRecord) -> None:
     for c in record.classes:
         if not c.strip():
             fail("a class label is empty")
+    last = 0
+    for sent in record.sentences:
+        if not (0 <= sent.start < sent.end <= n):
+            fail(f"sentence [{sent.start}, {sent.end}) lies outside the text (length {n})")
+        if sent.start < last:
+            fail(f"sentence [{sent.start}, {sent.end}) overlaps the one before it or is out "
+                 "of order")
+        last = sent.end
+        if any(not lab.strip() for lab in sent.labels):
+            fail(f"sentence [{sent.start}, {sent.end}) has an empty class label")
 
 
 def _spans_overlap(spans: Sequence[tuple[int, int]]) -> tuple[int, int, int, int] | None:
@@ -162,7 +177,7 @@ class _Importer:
             if task is None:
                 task = ensure_task(
                     self.session, kind,
-                    multi_label=bool(self.multi_label) if kind is TaskKind.CLASSIFY else False,
+                    multi_label=bool(self.multi_label) if kind in _CLASS_KINDS else False,
                 )
             self.tasks[kind] = task
             self.labels[kind] = {label.name: label for label in task.labels}
@@ -222,6 +237,8 @@ class _Importer:
                 self._add_classes(doc, record, fresh)
             if record.questions:
                 self._add_questions(doc, record, fresh)
+            if record.sentences or self.sentence_task() is not None:
+                self._add_sentences(doc, record)
             if record.labelled_for:
                 for kind in record.labelled_for:
                     self.task(kind)
@@ -280,6 +297,54 @@ class _Importer:
                 )
             )
             self.summary.annotations_added += 1
+
+    def sentence_task(self) -> Task | None:
+        """The sentence task if the project has one (then every document gets sentences)."""
+        if TaskKind.SENTENCE not in self.tasks and get_task(self.session,
+                                                            TaskKind.SENTENCE) is None:
+            return None
+        return self.task(TaskKind.SENTENCE)
+
+    def _add_sentences(self, doc: Document, record: DocumentRecord) -> None:
+        """The record's sentences (else the tool's segmentation) for a document that has
+        none; then their classes, on the stored sentences with the same offsets."""
+        if not doc.sentences:
+            if record.sentences:
+                store_sentences(doc, [(x.start, x.end) for x in record.sentences])
+            else:
+                segment_document(doc)
+        labelled = [x for x in record.sentences if x.labels]
+        if not labelled:
+            return
+        task = self.task(TaskKind.SENTENCE)
+        if any(len(set(x.labels)) > 1 for x in labelled) and not task.multi_label:
+            if self.multi_label is False:
+                raise InputError(record.source, record.line,
+                                 "a sentence has several classes, but the sentence task is "
+                                 "single-label")
+            task.multi_label = True
+        ids = self.label_ids(TaskKind.SENTENCE, [lab for x in labelled for lab in x.labels])
+        stored = {(row.start, row.end): row for row in doc.sentences}
+        for x in labelled:
+            row = stored.get((x.start, x.end))
+            if row is None:
+                self._conflict(record, f"sentence [{x.start}, {x.end}) is not a sentence of "
+                               "the stored document (its sentences were split differently); "
+                               "its classes were not imported")
+                continue
+            have = {c.label_id for c in row.classes}
+            if not task.multi_label and have and ids[x.labels[0]] not in have:
+                self._conflict(record, f"class {x.labels[0]!r} of sentence [{x.start}, "
+                               f"{x.end}) contradicts the one already given; kept the first")
+                continue
+            for name in dict.fromkeys(x.labels):
+                if ids[name] in have:
+                    continue
+                row.classes.append(SentenceClass(
+                    label_id=ids[name], annotator=self.annotator, origin="imported",
+                    created_at=self.now,
+                ))
+                self.summary.annotations_added += 1
 
     def _add_questions(self, doc: Document, record: DocumentRecord, fresh: bool) -> None:
         self.task(TaskKind.QA)

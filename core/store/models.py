@@ -24,6 +24,11 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+# The kinds a task, a mark, a timing and a suggestion may be of (schema 5 added
+# 'sentence'); the CHECK constraints are written from these.
+KINDS_SQL = "('ner', 'classify', 'qa', 'sentence')"
+SUGGESTION_KINDS_SQL = "('entity', 'class', 'answer', 'sentence')"
+
 
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
@@ -62,7 +67,7 @@ class Task(Base):
     labels: Mapped[list[Label]] = relationship(
         back_populates="task", order_by="Label.position", cascade="all, delete-orphan"
     )
-    __table_args__ = (CheckConstraint("kind IN ('ner', 'classify', 'qa')", name="task_kind"),)
+    __table_args__ = (CheckConstraint(f"kind IN {KINDS_SQL}", name="task_kind"),)
 
 
 class Label(Base):
@@ -105,6 +110,9 @@ class Document(Base):
     task_marks: Mapped[list[DocumentTask]] = relationship(
         back_populates="document", cascade="all, delete-orphan"
     )
+    sentences: Mapped[list[Sentence]] = relationship(
+        back_populates="document", cascade="all, delete-orphan", order_by="Sentence.start"
+    )
     __table_args__ = (
         CheckConstraint("split IN ('train', 'dev', 'test', 'unassigned')", name="doc_split"),
         CheckConstraint("review_status IN ('unreviewed', 'reviewed', 'skipped')", name="doc_status"),
@@ -129,7 +137,7 @@ class DocumentTask(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     document: Mapped[Document] = relationship(back_populates="task_marks")
     __table_args__ = (
-        CheckConstraint("kind IN ('ner', 'classify', 'qa')", name="document_task_kind"),
+        CheckConstraint(f"kind IN {KINDS_SQL}", name="document_task_kind"),
         CheckConstraint("source IN ('import', 'user')", name="document_task_source"),
     )
 
@@ -175,6 +183,42 @@ class ClassAnnotation(_Authored, Base):
     __table_args__ = (
         UniqueConstraint("document_id", "label_id", name="class_unique"),
         Index("ix_class_doc", "document_id"),
+    )
+
+
+class Sentence(Base):
+    """One sentence of a document, ``document.text[start:end]`` (schema 5). Stored once,
+    when the document is stored or the sentence task is added, so labels never shift;
+    the user may split or merge sentences (:mod:`core.project.sentences`)."""
+
+    __tablename__ = "sentences"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    document_id: Mapped[int] = mapped_column(ForeignKey("documents.id", ondelete="CASCADE"))
+    start: Mapped[int] = mapped_column(Integer)
+    end: Mapped[int] = mapped_column(Integer)
+    document: Mapped[Document] = relationship(back_populates="sentences")
+    classes: Mapped[list[SentenceClass]] = relationship(
+        back_populates="sentence", cascade="all, delete-orphan"
+    )
+    __table_args__ = (
+        CheckConstraint("start >= 0 AND start < \"end\"", name="sentence_offsets"),
+        UniqueConstraint("document_id", "start", name="sentence_unique"),
+        Index("ix_sentence_doc", "document_id"),
+    )
+
+
+class SentenceClass(_Authored, Base):
+    """A human class label on one sentence of a document (schema 5)."""
+
+    __tablename__ = "sentence_classes"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sentence_id: Mapped[int] = mapped_column(ForeignKey("sentences.id", ondelete="CASCADE"))
+    label_id: Mapped[int] = mapped_column(ForeignKey("labels.id", ondelete="CASCADE"))
+    sentence: Mapped[Sentence] = relationship(back_populates="classes")
+    label: Mapped[Label] = relationship()
+    __table_args__ = (
+        UniqueConstraint("sentence_id", "label_id", name="sentence_class_unique"),
+        Index("ix_sentence_class_sentence", "sentence_id"),
     )
 
 
@@ -280,7 +324,7 @@ class Suggestion(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
     __table_args__ = (
-        CheckConstraint("kind IN ('entity', 'class', 'answer')", name="suggestion_kind"),
+        CheckConstraint(f"kind IN {SUGGESTION_KINDS_SQL}", name="suggestion_kind"),
         CheckConstraint(
             "state IN ('pending', 'accepted', 'rejected', 'edited')", name="suggestion_state"
         ),
@@ -316,4 +360,4 @@ class Timing(Base):
     annotator: Mapped[str] = mapped_column(String(100), default="user")
     seconds: Mapped[float] = mapped_column(Float)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    __table_args__ = (CheckConstraint("kind IN ('ner', 'classify', 'qa')", name="timing_kind"),)
+    __table_args__ = (CheckConstraint(f"kind IN {KINDS_SQL}", name="timing_kind"),)

@@ -19,6 +19,8 @@ from core.store.models import (
     Label,
     ProjectInfo,
     QuestionRow,
+    Sentence,
+    SentenceClass,
     Task,
     utcnow,
 )
@@ -390,6 +392,7 @@ def document_record(doc: Document) -> DocumentRecord:
             )
             for q in doc.questions
         ),
+        sentences=sentence_labels(doc),
         split=Split(doc.split),
         meta=dict(doc.meta or {}),
         source=doc.source,
@@ -404,6 +407,8 @@ def _eager(stmt):  # type: ignore[no-untyped-def]
         selectinload(Document.classes).selectinload(ClassAnnotation.label),
         selectinload(Document.questions).selectinload(QuestionRow.answers),
         selectinload(Document.task_marks),
+        selectinload(Document.sentences).selectinload(Sentence.classes)
+        .selectinload(SentenceClass.label),
     )
 
 
@@ -491,4 +496,5 @@ def mark_interrupted_runs(session: Session) -> list[int]:
 
 # Importing lives in its own module; these names stay importable from here.
 from core.store.importing import ImportSummary, add_documents  # noqa: E402, F401
+from core.store.sentences import sentence_labels  # noqa: E402
 from core.store.stats import label_counts, seconds_per_annotation, stats  # noqa: E402, F401

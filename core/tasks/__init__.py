@@ -19,9 +19,12 @@ from core.tasks.base import DOCUMENTS, AnnotationKind
 from core.tasks.classify import CLASSIFY
 from core.tasks.ner import NER
 from core.tasks.qa import QA
+from core.tasks.sentences import SENTENCE
 from core.types import DocumentRecord, Split, TaskKind
 
-_REGISTRY: dict[TaskKind, AnnotationKind] = {k.kind: k for k in (NER, CLASSIFY, QA)}
+_REGISTRY: dict[TaskKind, AnnotationKind] = {
+    k.kind: k for k in (NER, CLASSIFY, QA, SENTENCE)
+}
 
 
 def kind_of(kind: TaskKind | str) -> AnnotationKind:

@@ -145,6 +145,9 @@ class AnnotationKind(ABC):
             "label2id": {name: i for i, name in enumerate(names)},
         }
 
+    # The target layout of the kind's training batches (``core.engine.batching.pad_batch``):
+    # "ner", "classify" or "qa"; None: the kind's own name.
+    batch_targets: ClassVar[str | None] = None
     # Whether a document may carry several labels of the kind at once (a multi-label task).
     multi_label_capable: ClassVar[bool] = False
     # The table of the kind's human labels (``document_id``, ``label_id``), for the document

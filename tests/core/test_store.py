@@ -349,6 +349,42 @@ def test_schema_1_file_is_upgraded_with_backup(tmp_path: Path) -> None:
     old.close()
 
 
+def test_upgraded_file_takes_the_sentence_kind_and_still_refuses_others(tmp_path: Path) -> None:
+    """Schema 5 loosens the kind CHECKs in place: an upgraded file stores sentences and the
+    'sentence' kind, refuses an unknown kind, and its table definitions are the ones a new
+    file gets."""
+    path = tmp_path / "v1.db"
+    raw = sqlite3.connect(path)
+    raw.executescript((Path(__file__).parent / "data" / "schema1.sql").read_text(encoding="utf-8"))
+    raw.close()
+    Project.open(path).close()
+    fresh = tmp_path / "fresh.db"
+    Project.create(fresh).close()
+
+    def checks(file: Path) -> dict[str, list[str]]:
+        import re
+
+        conn = sqlite3.connect(file)
+        try:
+            return {name: sorted(re.findall(r"CHECK \((kind IN [^)]*\))", sql or ""))
+                    for name, sql in conn.execute("SELECT name, sql FROM sqlite_master")
+                    if name in ("tasks", "document_tasks", "timings", "suggestions")}
+        finally:
+            conn.close()
+
+    assert checks(path) == checks(fresh)
+    raw = sqlite3.connect(path)
+    assert raw.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    raw.execute("PRAGMA foreign_keys = ON")
+    raw.execute("INSERT INTO tasks (kind, multi_label, settings) VALUES ('sentence', 0, '{}')")
+    with pytest.raises(sqlite3.IntegrityError, match="task_kind"):
+        raw.execute("INSERT INTO tasks (kind, multi_label, settings) VALUES ('bogus', 0, '{}')")
+    doc = raw.execute("SELECT id FROM documents").fetchone()[0]
+    raw.execute('INSERT INTO sentences (document_id, start, "end") VALUES (?, 0, 3)', (doc,))
+    raw.commit()
+    raw.close()
+
+
 def test_running_run_of_a_live_process_is_left_alone(project: Project) -> None:
     import os
     import socket

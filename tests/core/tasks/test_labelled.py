@@ -18,9 +18,9 @@ from core.store import db as dbmod
 from core.store import repo
 from core.store.models import Document, DocumentTask, ModelVersion
 from core.tasks import any_labelled_sql, kind_of, labelled_records
-from core.types import Answer, DocumentRecord, EntitySpan, Question, Split, TaskKind
+from core.types import Answer, DocumentRecord, EntitySpan, Question, SentenceLabel, Split, TaskKind
 
-NER, CLASSIFY, QA = TaskKind.NER, TaskKind.CLASSIFY, TaskKind.QA
+NER, CLASSIFY, QA, SENTENCE = TaskKind.NER, TaskKind.CLASSIFY, TaskKind.QA, TaskKind.SENTENCE
 
 CONLL = """\
 Aspirin\tO
@@ -38,7 +38,8 @@ nothing\tO
 @pytest.fixture
 def project(tmp_path: Path) -> Project:
     p = Project.create(
-        tmp_path / "p.db", tasks={"ner": ["Disease"], "classify": ["pos", "neg"], "qa": []}
+        tmp_path / "p.db",
+        tasks={"ner": ["Disease"], "classify": ["pos", "neg"], "qa": [], "sentence": ["plan"]},
     )
     yield p
     p.close()
@@ -57,6 +58,10 @@ def _mixed_records() -> list[DocumentRecord]:
         DocumentRecord("unanswerable", questions=(Question("Why?", is_impossible=True),)),
         DocumentRecord("only an open question", questions=(open_q,), labelled_for=frozenset({QA})),
         DocumentRecord("both", questions=(open_q, Question("How?", (Answer(0, 4, "both"),)))),
+        DocumentRecord("a plan. and more", sentences=(SentenceLabel(0, 7, ("plan",)),
+                                                      SentenceLabel(8, 16))),
+        DocumentRecord("sentences, none classified", labelled_for=frozenset({SENTENCE})),
+        DocumentRecord("sentences, none classified. not marked either"),
     ]
 
 
@@ -93,7 +98,11 @@ def test_what_each_kind_counts_as_labelled(project: Project) -> None:
     # Classes need a class; answers an answered or unanswerable question.
     assert labelled[CLASSIFY] == {"classified"}
     assert labelled[QA] == {"answered", "unanswerable", "both"}
-    assert records["to be reviewed by the user"].labelled_for == frozenset({NER, CLASSIFY, QA})
+    # Sentences: a classified sentence, or a mark (the user's "done", an import's).
+    assert labelled[SENTENCE] == {"a plan. and more", "sentences, none classified",
+                                  "to be reviewed by the user"}
+    assert records["to be reviewed by the user"].labelled_for == frozenset(
+        {NER, CLASSIFY, QA, SENTENCE})
     assert ids  # every text was stored
 
 
@@ -214,6 +223,8 @@ def test_schema_2_file_upgrades_reviewed_documents_to_user_marks(tmp_path: Path)
     raw = sqlite3.connect(path)
     raw.execute("DROP TABLE document_tasks")
     raw.execute("DROP TABLE timings")  # schema 4
+    raw.execute("DROP TABLE sentence_classes")  # schema 5
+    raw.execute("DROP TABLE sentences")
     raw.execute("UPDATE meta SET value='2' WHERE key='schema_version'")
     raw.commit()
     raw.close()

@@ -64,6 +64,6 @@ def test_a_damaged_stored_payload_names_its_suggestion(tmp_path: Path) -> None:
 
 def test_each_kind_has_its_own_suggestion_kind() -> None:
     names = {kind_of(k).suggestion_kind for k in TaskKind}
-    assert names == {"entity", "class", "answer"}
+    assert names == {"entity", "class", "answer", "sentence"}
     for k in TaskKind:
         assert kind_of_suggestion(kind_of(k).suggestion_kind).kind is k

@@ -1,0 +1,235 @@
+"""User edits as plain values: every op is a frozen dataclass, applied by
+:func:`core.project.ops.apply_op`, which also computes its inverse (another op)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from core.span_edit import ResizeEntity
+from core.store.sentences import SentenceClassMark, SentenceMarks
+from core.types import TaskKind
+
+# --- entities -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AddEntity:
+    doc_id: int
+    start: int
+    end: int
+    label: str
+    origin: str = "human"
+    annotator: str = "user"
+    suggestion_id: int | None = None
+
+
+@dataclass(frozen=True)
+class RemoveEntity:
+    """Remove the entity ``[start, end)`` of a document (spans never overlap: it is unique)."""
+
+    doc_id: int
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class RelabelEntity:
+    doc_id: int
+    start: int
+    end: int
+    label: str
+
+
+# --- classes ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ClassMark:
+    """One class of a document with its provenance (what an inverse restores)."""
+
+    label: str
+    origin: str = "human"
+    annotator: str = "user"
+    suggestion_id: int | None = None
+
+
+@dataclass(frozen=True)
+class SetClasses:
+    """Make ``labels`` the document's classes. With ``marks`` (inverses), each class also
+    gets exactly that provenance; without, classes already there keep theirs."""
+
+    doc_id: int
+    labels: tuple[str, ...]
+    marks: tuple[ClassMark, ...] | None = None
+
+
+# --- questions and answers ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AnswerMark:
+    start: int
+    end: int
+    origin: str = "human"
+    annotator: str = "user"
+    suggestion_id: int | None = None
+
+
+@dataclass(frozen=True)
+class SetAnswer:
+    """The question's answer: spans, or "no answer" (``impossible``), or open (neither)."""
+
+    question_id: int
+    answers: tuple[AnswerMark, ...] = ()
+    impossible: bool = False
+
+
+@dataclass(frozen=True)
+class SuggestionCopy:
+    """A stored suggestion as it was (what undoing a question's deletion puts back)."""
+
+    id: int
+    task_id: int
+    model_version_id: int | None
+    kind: str
+    payload: dict[str, Any]
+    confidence: float
+    state: str
+    created_at: datetime
+    decided_at: datetime | None
+
+
+@dataclass(frozen=True)
+class AddQuestion:
+    """Add a question; ``question_id`` (inverses) brings a deleted one back under its id,
+    with its answers and the model's ``suggestions`` for it as they were."""
+
+    doc_id: int
+    text: str
+    question_id: int | None = None
+    external_id: str | None = None
+    origin: str = "human"
+    annotator: str = "user"
+    answers: tuple[AnswerMark, ...] = ()
+    impossible: bool = False
+    suggestions: tuple[SuggestionCopy, ...] = ()
+
+
+@dataclass(frozen=True)
+class RemoveQuestion:
+    question_id: int
+
+
+# --- documents, suggestions, labels -------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SetReviewStatus:
+    doc_id: int
+    status: str  # unreviewed | reviewed | skipped
+
+
+@dataclass(frozen=True)
+class SetSuggestionState:
+    suggestion_id: int
+    state: str  # pending | accepted | rejected | edited
+
+
+@dataclass(frozen=True)
+class Decide:
+    """Accept (optionally as ``label``) or reject suggestions of one document, in one write.
+
+    Accepting several at once skips the ones that cannot be applied (an overlap with a human
+    label) and says so in ``Changes.messages``; if none can be, nothing changes.
+    """
+
+    doc_id: int
+    suggestion_ids: tuple[int, ...]
+    accept: bool
+    label: str | None = None
+
+
+@dataclass(frozen=True)
+class AddLabel:
+    """Add a label; ``label_id`` and ``position`` (inverses) bring a deleted one back as it
+    was, in its place in the label bar."""
+
+    kind: TaskKind
+    name: str
+    color: str | None = None
+    shortcut: str | None = None
+    label_id: int | None = None
+    position: int | None = None
+
+
+@dataclass(frozen=True)
+class UpdateLabel:
+    label_id: int
+    name: str | None = None
+    color: str | None = None
+    shortcut: str | None = None
+
+
+@dataclass(frozen=True)
+class DeleteLabel:
+    """Delete a label and every annotation that uses it; the inverse puts the label and
+    each of those annotations back, with their provenance."""
+
+    label_id: int
+
+
+# --- sentences ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SetSentenceClasses:
+    """Make ``labels`` the classes of the sentence ``[start, end)``. With ``marks``
+    (inverses), each class also gets exactly that provenance."""
+
+    doc_id: int
+    start: int
+    end: int
+    labels: tuple[str, ...]
+    marks: tuple[SentenceClassMark, ...] | None = None
+
+
+@dataclass(frozen=True)
+class SetSentences:
+    """Make ``sentences`` (offsets and classes) the document's segmentation: what a split
+    or a merge of sentences amounts to, and the inverse of either."""
+
+    doc_id: int
+    sentences: tuple[SentenceMarks, ...]
+
+
+@dataclass(frozen=True)
+class SplitSentence:
+    """Split the sentence holding character ``at`` there; both halves keep its classes."""
+
+    doc_id: int
+    at: int
+
+
+@dataclass(frozen=True)
+class MergeSentences:
+    """Merge the sentence starting at ``start`` with the next (keeping both's classes)."""
+
+    doc_id: int
+    start: int
+
+
+@dataclass(frozen=True)
+class Batch:
+    """Several ops as one; its inverse is the inverses in reverse order."""
+
+    ops: tuple[Op, ...]
+
+
+Op = (
+    AddEntity | RemoveEntity | RelabelEntity | ResizeEntity | SetClasses | SetAnswer | AddQuestion
+    | RemoveQuestion | SetSentenceClasses | SetSentences | SplitSentence | MergeSentences
+    | SetReviewStatus | SetSuggestionState
+    | Decide | AddLabel | UpdateLabel | DeleteLabel | Batch
+)
