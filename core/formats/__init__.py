@@ -14,16 +14,20 @@ from pathlib import Path
 from core.errors import InputError
 from core.formats._common import ExportError, atomic_output, bom_encoding, read_text
 from core.formats.conll import parse_conll, write_conll
-from core.formats.csv_table import guess_delimiter, parse_csv, write_csv
+from core.formats.csv_table import guess_delimiter, parse_csv, write_csv, write_sentence_csv
 from core.formats.jsonl import parse_jsonl, write_jsonl
 from core.formats.label_lines import parse_label_lines, write_label_lines
 from core.formats.plain_text import TEXT_UNITS, read_text_documents, write_text_documents
 from core.formats.squad import parse_squad, write_squad
 from core.types import DocumentRecord
 
-__all__ = ["FORMATS", "TEXT_UNITS", "ExportError", "guess_format", "read_file", "write_file"]
+__all__ = [
+    "FORMATS", "TEXT_UNITS", "UNITS", "ExportError", "guess_format", "read_file", "write_file",
+]
 
 FORMATS = ("text", "csv", "lines", "jsonl", "conll", "squad")
+# What one exported row is: a document, or (csv) one sentence of a document.
+UNITS = ("document", "sentence")
 
 _CONLL_SUFFIXES = (".conll", ".conllu", ".bio", ".iob", ".iob2", ".iobes", ".bilou")
 _PEEK_CHARS = 65536
@@ -161,6 +165,8 @@ def write_file(
     *,
     include_text: bool = True,
     flavor: str | None = None,
+    unit: str = "document",
+    sentence_multi_label: bool = False,
 ) -> int:
     """Write records to ``path`` in ``format`` and return how many documents were written.
 
@@ -172,14 +178,22 @@ def write_file(
 
     What each format keeps: text (texts only, blank-line separated), lines (one class and a
     one-line text per document), csv (id, text, classes, split), jsonl (spans, classes,
-    split), conll (spans, as IOB2 tags), squad (questions and answers; unanswered questions
-    that are not marked impossible are skipped).
+    sentences, split), conll (spans, as IOB2 tags), squad (questions and answers; unanswered
+    questions that are not marked impossible are skipped).
+
+    Sentences: jsonl writes every sentence of a record (``"sentences"``, with ``"label"``,
+    or ``"labels"`` when ``sentence_multi_label``); ``unit="sentence"`` makes csv write one
+    row per sentence (document_id, external_id, start, end, text, label(s), split).
     """
     path = Path(path)
     if format not in FORMATS:
         raise ExportError(f"unknown format {format!r}: use one of {', '.join(FORMATS)}")
     if flavor is not None and format != "jsonl":
         raise ExportError(f"flavor {flavor!r} applies only to the jsonl format")
+    if unit not in UNITS:
+        raise ExportError(f"unknown unit {unit!r}: use {' or '.join(UNITS)}")
+    if unit == "sentence" and format not in ("csv", "jsonl"):
+        raise ExportError(f"one row per sentence applies to csv (and jsonl), not {format}")
     encoding = "utf-8-sig" if format == "csv" else "utf-8"  # the BOM makes Excel read UTF-8
     with atomic_output(path, encoding=encoding) as out:
         if format == "text":
@@ -190,9 +204,13 @@ def write_file(
             return write_label_lines(records, out)
         if format == "csv":
             delimiter = guess_delimiter("", path.suffix.lower())
+            if unit == "sentence":
+                return write_sentence_csv(records, out, include_text=include_text,
+                                          delimiter=delimiter, multi_label=sentence_multi_label)
             return write_csv(records, out, include_text=include_text, delimiter=delimiter)
         if format == "jsonl":
-            return write_jsonl(records, out, include_text=include_text, flavor=flavor)
+            return write_jsonl(records, out, include_text=include_text, flavor=flavor,
+                               sentence_multi_label=sentence_multi_label)
         if format == "conll":
             return write_conll(records, out, include_text=include_text)
         return write_squad(records, out, include_text=include_text)

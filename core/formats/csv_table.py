@@ -205,12 +205,7 @@ def write_csv(
     writer.writerow(header)
     count = 0
     for index, record in enumerate(records):
-        for label in record.classes:
-            if not label.strip() or "|" in label or ";" in label or label != label.strip():
-                raise ExportError(
-                    f"{record_name(index, record.external_id)}: the label {label!r} cannot be "
-                    "written to CSV (empty, surrounding spaces, or holds | or ;)"
-                )
+        _check_labels(record.classes, index, record)
         external_id = export_id(record) or ""
         check_no_nul(external_id + "|".join(record.classes), index, record)
         if include_text:
@@ -220,5 +215,53 @@ def write_csv(
         if not include_text:
             del row[1]
         writer.writerow([escape_cell(cell) for cell in row])
+        count += 1
+    return count
+
+
+def _check_labels(labels: Iterable[str], index: int, record: DocumentRecord) -> None:
+    for label in labels:
+        if not label.strip() or "|" in label or ";" in label or label != label.strip():
+            raise ExportError(
+                f"{record_name(index, record.external_id)}: the label {label!r} cannot be "
+                "written to CSV (empty, surrounding spaces, or holds | or ;)"
+            )
+
+
+def write_sentence_csv(
+    records: Iterable[DocumentRecord],
+    out: TextSink,
+    *,
+    include_text: bool = True,
+    delimiter: str = ",",
+    multi_label: bool = False,
+) -> int:
+    """Write one row per sentence of each record, in order: ``document_id`` (the project's
+    id), ``external_id``, ``start``, ``end`` (character offsets into the document),
+    ``text`` (the sentence; left out when ``include_text`` is False), ``label`` (empty
+    without a class) or, when ``multi_label``, ``labels`` joined with ``|``, and ``split``.
+    Returns how many documents were written (a document without sentences has no row)."""
+    writer = csv.writer(out, delimiter=delimiter, lineterminator="\r\n")
+    header = ["document_id", "external_id", "start", "end", "text",
+              "labels" if multi_label else "label", "split"]
+    if not include_text:
+        header.remove("text")
+    writer.writerow(header)
+    count = 0
+    for index, record in enumerate(records):
+        external_id = record.external_id or ""
+        split = record.split.value if record.split is not None else ""
+        for sentence in record.sentences:
+            _check_labels(sentence.labels, index, record)
+            text = record.text[sentence.start:sentence.end]
+            check_no_nul(external_id + "|".join(sentence.labels), index, record)
+            if include_text:
+                check_no_nul(text, index, record)
+            doc_id = "" if record.doc_id is None else str(record.doc_id)
+            row = [doc_id, external_id, str(sentence.start), str(sentence.end), text,
+                   "|".join(sentence.labels), split]
+            if not include_text:
+                del row[4]
+            writer.writerow([escape_cell(cell) for cell in row])
         count += 1
     return count

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +25,7 @@ from core.formats._common import (
     parse_split,
     utf16_to_code_points,
 )
-from core.types import DocumentRecord, EntitySpan, TaskKind
+from core.types import DocumentRecord, EntitySpan, SentenceLabel, TaskKind
 
 FLAVORS = ("doccano", "prodigy")
 
@@ -37,6 +38,7 @@ def parse_jsonl(text: str, path: Path) -> list[DocumentRecord]:
     Prodigy record (``text``; ``spans``; ``accept`` for choices; ``answer``: "ignore" records
     are skipped, "reject" ones kept with ``meta["answer"]``) or a Label Studio task
     (``data.text``; the first annotation not cancelled: ``labels`` and ``choices`` results).
+    The first two may carry the document's sentences (see :func:`parse_sentences`).
     """
     records: list[DocumentRecord] = []
     for line, obj in _objects(text, path):
@@ -201,26 +203,82 @@ def _doccano_or_prodigy(obj: dict[str, Any], path: Path, line: int) -> DocumentR
     cats = obj.get("cats")
     if isinstance(cats, dict):
         classes.extend(name for name, score in cats.items() if _truthy_score(score))
+    sentences = parse_sentences(text, obj.get("sentences"), path, line)
     return DocumentRecord(
         text=text,
         external_id=_id(obj.get("id", meta.get("id"))),
         spans=tuple(spans),
         classes=tuple(dict.fromkeys(classes)),
+        sentences=sentences,
         split=parse_split(obj.get("split"), path, line),
         meta=meta,
         source=str(path),
         line=line,
-        labelled_for=_labelled_for(entities_given or bool(spans), bool(classes)),
+        labelled_for=_labelled_for(entities_given or bool(spans), bool(classes),
+                                   any(s.labels for s in sentences)),
     )
 
 
-def _labelled_for(entities: bool, classes: bool) -> frozenset[TaskKind]:
+def _labelled_for(entities: bool, classes: bool, sentences: bool = False) -> frozenset[TaskKind]:
     kinds = set()
     if entities:
         kinds.add(TaskKind.NER)
     if classes:
         kinds.add(TaskKind.CLASSIFY)
+    if sentences:
+        kinds.add(TaskKind.SENTENCE)
     return frozenset(kinds)
+
+
+def parse_sentences(
+    text: str, value: Any, path: Path, line: int
+) -> tuple[SentenceLabel, ...]:
+    """A record's ``"sentences"``: ``[{"start": 0, "end": 42, "label": "X"}, ...]`` (``"label":
+    null`` or none: a sentence without a class; multi-label: ``"labels": ["X", "Y"]``).
+
+    They are the document's segmentation: character offsets into the text, not overlapping
+    (put in order when they are not). Missing, null or ``[]``: none given (the project then
+    segments the text itself)."""
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        raise InputError(path, line, '"sentences" should be a list of {"start", "end", '
+                         f'"label"}} objects, found {kind(value)}')
+    found: list[tuple[int, int, int, tuple[str, ...]]] = []
+    for i, item in enumerate(value):
+        where = f'"sentences" item {i + 1}'
+        if not isinstance(item, dict):
+            raise InputError(path, line, f"{where}: expected an object with start, end and "
+                             f"label, found {kind(item)}")
+        if "start" not in item or "end" not in item:
+            raise InputError(path, line, f"{where}: the sentence has no start or end offset")
+        start, end = check_offsets(text, item["start"], item["end"], path, line, where)
+        found.append((start, end, i, _sentence_labels(item, path, line, where)))
+    found.sort()
+    for (s0, e0, i0, _), (s1, e1, i1, _) in pairwise(found):
+        if s1 < e0:
+            raise InputError(path, line, f'"sentences" items {i0 + 1} [{s0}, {e0}) and '
+                             f"{i1 + 1} [{s1}, {e1}) overlap: a character belongs to one "
+                             "sentence only")
+    return tuple(SentenceLabel(s, e, labels) for s, e, _, labels in found)
+
+
+def _sentence_labels(item: dict[str, Any], path: Path, line: int, where: str) -> tuple[str, ...]:
+    label, labels = item.get("label"), item.get("labels")
+    if label is not None and labels is not None:
+        raise InputError(path, line, f'{where}: give "label" (one class) or "labels" (a list '
+                         "of classes), not both")
+    if label is not None:
+        return (check_label(label, path, line, f'{where} "label"'),)
+    if labels is None:
+        return ()
+    if not isinstance(labels, list):
+        raise InputError(path, line, f'{where}: "labels" should be a list of class names, '
+                         f"found {kind(labels)}")
+    return tuple(dict.fromkeys(
+        check_label(name, path, line, f'{where} "labels" item {j + 1}')
+        for j, name in enumerate(labels)
+    ))
 
 
 def _truthy_score(score: Any) -> bool:
@@ -352,6 +410,7 @@ def write_jsonl(
     *,
     include_text: bool = True,
     flavor: str | None = None,
+    sentence_multi_label: bool = False,
 ) -> int:
     """Write one JSON object a line.
 
@@ -359,6 +418,11 @@ def write_jsonl(
     (spans and classes share the ``label`` list). "prodigy": ``{"id", "text", "spans":
     [{"start", "end", "label"}], "accept": [classes], "answer": "accept"}``. ``split`` is
     added when set; questions are not written. Without text, ids and offsets are kept.
+
+    A record with sentences gets ``"sentences"``: every one, in order, as ``{"start", "end",
+    "label"}`` (``null`` without a class) or, when ``sentence_multi_label``, ``{"start",
+    "end", "labels": [...]}``; doccano's ``label`` list is then left out when empty, and
+    Prodigy's ``spans`` unless the record was labelled for entities.
     """
     flavor = flavor or "doccano"
     if flavor not in FLAVORS:
@@ -372,17 +436,32 @@ def write_jsonl(
         if include_text:
             obj["text"] = record.text
         if flavor == "doccano":
-            obj["label"] = [[s.start, s.end, s.label] for s in record.spans] + list(record.classes)
+            label = [[s.start, s.end, s.label] for s in record.spans] + list(record.classes)
+            if label or not record.sentences:
+                obj["label"] = label
         else:
-            obj["spans"] = [
-                {"start": s.start, "end": s.end, "label": s.label} for s in record.spans
-            ]
+            # An empty list says "checked for entities, none found": not for sentences alone.
+            if record.spans or not record.sentences or TaskKind.NER in record.labelled_for:
+                obj["spans"] = [
+                    {"start": s.start, "end": s.end, "label": s.label} for s in record.spans
+                ]
             if record.classes:
                 obj["accept"] = list(record.classes)
             obj["answer"] = "accept"
+        if record.sentences:
+            obj["sentences"] = [_sentence_json(x, sentence_multi_label) for x in record.sentences]
         if record.split is not None:
             obj["split"] = record.split.value
         out.write(json.dumps(obj, ensure_ascii=False))
         out.write("\n")
         count += 1
     return count
+
+
+def _sentence_json(sentence: SentenceLabel, multi_label: bool) -> dict[str, Any]:
+    obj: dict[str, Any] = {"start": sentence.start, "end": sentence.end}
+    if multi_label or len(sentence.labels) > 1:  # never drop a class
+        obj["labels"] = list(sentence.labels)
+    else:
+        obj["label"] = sentence.labels[0] if sentence.labels else None
+    return obj
