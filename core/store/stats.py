@@ -19,6 +19,8 @@ from core.store.models import (
     EntityAnnotation,
     Label,
     QuestionRow,
+    Sentence,
+    SentenceClass,
     Suggestion,
     Task,
 )
@@ -51,6 +53,18 @@ def stats(session: Session) -> dict[str, object]:
             .group_by(Label.name)
         ).all()
     )
+    # Sentence classes: per label, and the sentences holding at least one.
+    sentence_labels = dict(
+        session.execute(
+            select(Label.name, func.count(SentenceClass.id))
+            .join(SentenceClass, SentenceClass.label_id == Label.id)
+            .group_by(Label.name)
+        ).all()
+    )
+    sentences = session.scalar(select(func.count(Sentence.id))) or 0
+    sentences_classified = session.scalar(
+        select(func.count(func.distinct(SentenceClass.sentence_id)))
+    ) or 0
     questions = session.scalar(select(func.count(QuestionRow.id))) or 0
     answered = (
         session.scalar(
@@ -67,6 +81,7 @@ def stats(session: Session) -> dict[str, object]:
     )
     n_entities = sum(entity_labels.values())
     n_classes = sum(class_labels.values())
+    n_sentence_classes = sum(sentence_labels.values())
     labelled_docs = {
         "ner": session.scalar(
             select(func.count(func.distinct(EntityAnnotation.document_id)))
@@ -75,6 +90,10 @@ def stats(session: Session) -> dict[str, object]:
             select(func.count(func.distinct(ClassAnnotation.document_id)))
         ) or 0,
         "qa": session.scalar(select(func.count(func.distinct(QuestionRow.document_id)))) or 0,
+        "sentence": session.scalar(
+            select(func.count(func.distinct(Sentence.document_id)))
+            .join(SentenceClass, SentenceClass.sentence_id == Sentence.id)
+        ) or 0,
     }
     pending = session.scalar(
         select(func.count(Suggestion.id)).where(Suggestion.state == "pending")
@@ -90,7 +109,7 @@ def stats(session: Session) -> dict[str, object]:
         "project": project_name(session),
         "tasks": tasks,
         "documents": documents,
-        "annotations": n_entities + n_classes + answers + impossible,
+        "annotations": n_entities + n_classes + n_sentence_classes + answers + impossible,
         "splits": {s.value: per_split.get(s.value, 0) for s in Split},
         "review_status": {
             s: per_status.get(s, 0) for s in ("unreviewed", "reviewed", "skipped")
@@ -100,6 +119,10 @@ def stats(session: Session) -> dict[str, object]:
         "entity_labels": entity_labels,
         "classes": n_classes,
         "class_labels": class_labels,
+        "sentences": sentences,
+        "sentences_classified": sentences_classified,
+        "sentence_classes": n_sentence_classes,
+        "sentence_labels": sentence_labels,
         "questions": questions,
         "questions_answered": answered,
         "answers": answers,
@@ -113,7 +136,7 @@ def seconds_per_annotation(session: Session) -> float | None:
     """Median time between a person's consecutive human annotations, gaps over 10 minutes
     (breaks) left out: how long one label takes."""
     stamps: dict[str, list[datetime]] = {}
-    for model in (EntityAnnotation, ClassAnnotation, AnswerAnnotation):
+    for model in (EntityAnnotation, ClassAnnotation, SentenceClass, AnswerAnnotation):
         rows = session.execute(
             select(model.annotator, model.created_at).where(model.origin != "imported")
         ).all()
@@ -134,7 +157,8 @@ def seconds_per_annotation(session: Session) -> float | None:
 
 def label_counts(session: Session, kind: TaskKind | str) -> Counter[str]:
     kind = TaskKind(kind)
-    model = {TaskKind.NER: EntityAnnotation, TaskKind.CLASSIFY: ClassAnnotation}.get(kind)
+    model = {TaskKind.NER: EntityAnnotation, TaskKind.CLASSIFY: ClassAnnotation,
+             TaskKind.SENTENCE: SentenceClass}.get(kind)
     if model is None:
         return Counter()
     rows = session.execute(
