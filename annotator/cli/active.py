@@ -10,10 +10,9 @@ from pathlib import Path
 from typing import Any
 
 from annotator.cli.main import UsageError, emit
+from annotator.cli.tasks import add_task_arguments, resolve_task
 from core.errors import InputError, ProjectError
-from core.types import TaskKind
 
-TASKS = [k.value for k in TaskKind]
 FORMATS = ["text", "csv", "lines", "jsonl", "conll", "squad"]
 STRATEGY_HELP = "random, least_confidence, margin, entropy or diverse"
 
@@ -24,7 +23,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         help="pre-annotate: store a model version's suggestions for the unreviewed documents",
     )
     p.add_argument("project")
-    p.add_argument("--task", required=True, choices=TASKS)
+    add_task_arguments(p)
     p.add_argument("--model", type=int, metavar="V",
                    help="model version number (default: the active one, else the newest)")
     p.add_argument("--chunk-size", type=int, default=64, help="documents per write (64)")
@@ -35,7 +34,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
     p = sub.add_parser("queue", help="the documents to label next, most useful first")
     p.add_argument("project")
-    p.add_argument("--task", required=True, choices=TASKS)
+    add_task_arguments(p)
     p.add_argument("--strategy", default="entropy", help=STRATEGY_HELP + " (default entropy)")
     p.add_argument("--limit", type=int, default=20, help="how many (default 20; 0 = all)")
     p.add_argument("--seed", type=int, default=0, help="seed of the random strategy")
@@ -48,7 +47,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         "simulate",
         help="simulated active learning on labelled files: strategy curves on a dev file",
     )
-    p.add_argument("--task", required=True, choices=TASKS)
+    add_task_arguments(p)
     p.add_argument("--data", required=True, help="labelled file: the pool")
     p.add_argument("--format", choices=FORMATS, help="format of --data and --dev (guessed)")
     p.add_argument("--encoding", default=None,
@@ -98,8 +97,9 @@ def cmd_predict(args: argparse.Namespace) -> int:
                   end="", file=sys.stderr, flush=True)
 
     try:
+        task = resolve_task(args.task, args.unit, project.documents.tasks())
         result = project.review.preannotate(
-            args.task, version=args.model, chunk_size=args.chunk_size,
+            task, version=args.model, chunk_size=args.chunk_size,
             quantize=args.quantize, on_progress=progress,
         )
     finally:
@@ -133,13 +133,14 @@ def cmd_queue(args: argparse.Namespace) -> int:
     limit = args.limit or None
     project = _open(args.project)
     try:
+        task = resolve_task(args.task, args.unit, project.documents.tasks())
         predictor = None
         if name == "diverse":
             from core.engine.predict import Predictor
 
-            predictor = Predictor(project.models.current(args.task).path)
+            predictor = Predictor(project.models.current(task).path)
         entries = project.review.queue(
-            args.task, strategy=name, limit=limit, seed=args.seed,
+            task, strategy=name, limit=limit, seed=args.seed,
             predictor=predictor, batch_size=args.batch_size or limit or strategies.DEFAULT_BATCH,
         )
         previews = {
@@ -151,7 +152,7 @@ def cmd_queue(args: argparse.Namespace) -> int:
     finally:
         project.close()
     payload = {
-        "task": args.task,
+        "task": task.value,
         "strategy": name,
         "documents": [
             {"id": e.doc_id, "score": None if e.score is None else round(e.score, 6),
@@ -184,7 +185,8 @@ def cmd_simulate(args: argparse.Namespace) -> int:
             raise InputError(path, None, "no such file")
     try:
         settings = SimulationSettings(
-            task=TaskKind(args.task), strategies=tuple(s for s in args.strategy.split(",") if s),
+            task=resolve_task(args.task, args.unit),
+            strategies=tuple(s for s in args.strategy.split(",") if s),
             seed_size=args.seed_size, batch_size=args.batch_size, rounds=args.rounds,
             seeds=args.seeds, epochs=args.epochs, base_model=args.base_model,
             max_pool=args.max_pool, max_dev=args.max_dev, warm_start=args.warm_start,

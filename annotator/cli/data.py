@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from annotator.cli.main import UsageError, emit
+from annotator.cli.tasks import TASK_HELP, TASK_NAMES, UNITS, resolve_task, sentence_level
 from core.errors import InputError, ProjectError
 from core.project import Project
 from core.project.timings import format_duration
@@ -18,9 +19,13 @@ SPLITS = [s.value for s in Split]
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser("init", help="create a project (or add a task to an existing one)")
     p.add_argument("project", help="project file to create, e.g. notes.db")
-    p.add_argument("--task", required=True, choices=[k.value for k in TaskKind])
+    p.add_argument("--task", required=True, choices=TASK_NAMES, help=TASK_HELP)
+    p.add_argument("--unit", choices=UNITS,
+                   help="for --task classify: classes of whole documents (default) or of "
+                        "the sentences inside them (the tool splits the text into sentences)")
     p.add_argument("--labels", default="", help="comma-separated label names")
-    p.add_argument("--multi-label", action="store_true", help="several classes per document")
+    p.add_argument("--multi-label", action="store_true",
+                   help="several classes per document (or per sentence)")
     p.add_argument("--name", help="project name (default: the file name)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=cmd_init)
@@ -47,6 +52,12 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--reviewed-only", action="store_true", help="only reviewed documents")
     p.add_argument("--no-text", action="store_true", help="leave the text out (privacy)")
     p.add_argument("--flavor", choices=["doccano", "prodigy"], help="JSONL shape (default doccano)")
+    p.add_argument(
+        "--unit", choices=UNITS,
+        help="csv: one row per document, or per sentence (document_id, external_id, start, "
+             "end, text, label(s), split); default: sentence when the project classifies "
+             "sentences and not documents. jsonl always carries the sentences",
+    )
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_export)
 
@@ -65,27 +76,30 @@ def cmd_init(args: argparse.Namespace) -> int:
     labels = [x.strip() for x in args.labels.split(",") if x.strip()]
     if len(set(labels)) != len(labels):
         raise UsageError("--labels: a label is named twice")
+    kind = resolve_task(args.task, args.unit)
     path = Path(args.project)
     created = not path.exists()
     if created:
         project = Project.create(
-            path, tasks={args.task: labels}, multi_label=args.multi_label, name=args.name
+            path, tasks={kind: labels}, multi_label=args.multi_label, name=args.name
         )
     else:
         project = Project.open(path)
-        project.annotations.add_task(args.task, labels, multi_label=args.multi_label)
-    task = project.documents.tasks()[TaskKind(args.task)]
+        project.annotations.add_task(kind, labels, multi_label=args.multi_label)
+    task = project.documents.tasks()[kind]
     payload = {
         "project": str(project.path),
         "created": created,
         "task": task.kind.value,
+        "unit": "sentence" if kind is TaskKind.SENTENCE else "document",
         "multi_label": task.multi_label,
         "labels": [label.name for label in task.labels],
     }
     project.close()
+    what = " (classes of sentences)" if kind is TaskKind.SENTENCE else ""
     emit(args, payload, lambda: print(
-        f"{'created' if created else 'updated'} {payload['project']}: task {payload['task']}, "
-        f"labels: {', '.join(payload['labels']) or '(none yet)'}"
+        f"{'created' if created else 'updated'} {payload['project']}: task {payload['task']}"
+        f"{what}, labels: {', '.join(payload['labels']) or '(none yet)'}"
     ))
     return 0
 
@@ -145,14 +159,35 @@ def cmd_export(args: argparse.Namespace) -> int:
 
     project = _open(args.project, readonly=False)
     try:
+        tasks = project.documents.tasks()
         records = project.documents.records(split=args.split, reviewed_only=args.reviewed_only)
     finally:
         project.close()
+    sentence_task = tasks.get(TaskKind.SENTENCE)
+    unit = args.unit
+    if unit == "sentence":
+        if sentence_task is None:
+            raise UsageError("--unit sentence: the project has no sentence task (create one "
+                             f"with: annotator init {args.project} --task classify --unit "
+                             "sentence --labels ...)")
+        if args.format not in ("csv", "jsonl"):
+            raise UsageError(f"--unit sentence applies to the csv and jsonl formats, not "
+                             f"{args.format}")
+    elif unit is None:
+        unit = "sentence" if args.format == "csv" and sentence_level(tasks) else "document"
     n = write_file(
-        records, args.out, args.format, include_text=not args.no_text, flavor=args.flavor
+        records, args.out, args.format, include_text=not args.no_text, flavor=args.flavor,
+        unit=unit,
+        sentence_multi_label=bool(sentence_task is not None and sentence_task.multi_label),
     )
-    payload = {"out": args.out, "format": args.format, "documents": n}
-    emit(args, payload, lambda: print(f"wrote {n} documents to {args.out}"))
+    payload: dict[str, object] = {"out": args.out, "format": args.format, "documents": n}
+    sentences = sum(len(r.sentences) for r in records)
+    if sentence_task is not None:
+        payload["sentences"] = sentences
+    if args.format == "csv":
+        payload["unit"] = unit
+    rows = f"{sentences} sentences of {n} documents" if unit == "sentence" else f"{n} documents"
+    emit(args, payload, lambda: print(f"wrote {rows} to {args.out}"))
     return 0
 
 
@@ -170,11 +205,14 @@ def cmd_stats(args: argparse.Namespace) -> int:
               f"{payload['annotations']} annotations")
         print("  splits: " + ", ".join(f"{k} {v}" for k, v in payload["splits"].items()))  # type: ignore[union-attr]
         print("  review: " + ", ".join(f"{k} {v}" for k, v in payload["review_status"].items()))  # type: ignore[union-attr]
-        for key in ("entity_labels", "class_labels"):
+        for key in ("entity_labels", "class_labels", "sentence_labels"):
             counts = payload[key]
             if counts:
                 print(f"  {key.replace('_', ' ')}: "
                       + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))  # type: ignore[union-attr]
+        if "sentence" in payload["tasks"]:  # type: ignore[operator]
+            print(f"  sentences: {payload['sentences']} ({payload['sentences_classified']} with "
+                  f"a class, {payload['sentence_classes']} sentence classes)")
         if payload["questions"]:
             print(f"  questions: {payload['questions']} ({payload['questions_answered']} answered, "
                   f"{payload['unanswerable']} without answer)")

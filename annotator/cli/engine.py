@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
 from annotator.cli.main import UsageError, emit
+from annotator.cli.tasks import add_task_arguments, resolve_task
 from core.engine.results import FailureKind
-from core.errors import ProjectError
+from core.errors import InputError, ProjectError
 from core.types import TaskKind
-
-TASK_NAMES = [k.value for k in TaskKind]
 
 # The exit code of a training run that did not complete, by the kind of failure (see
 # annotator.cli.main): 2 for input the run cannot train on (the message goes to stderr as
@@ -42,7 +42,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
     p = sub.add_parser("train", help="fine-tune a model on the project's labelled documents")
     p.add_argument("project", help="project file (.db)")
-    p.add_argument("--task", required=True, choices=TASK_NAMES)
+    add_task_arguments(p)
     p.add_argument("--preset", default="default", choices=sorted(PRESETS))
     p.add_argument("--base-model", help="'default', a model directory, or a hub name (online)")
     p.add_argument("--epochs", type=int)
@@ -59,8 +59,10 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
     p = sub.add_parser("evaluate", help="score a model version on a gold file (not imported)")
     p.add_argument("project", help="project file (.db)")
-    p.add_argument("--task", required=True, choices=TASK_NAMES)
-    p.add_argument("--data", required=True, help="gold file to score against")
+    add_task_arguments(p)
+    p.add_argument("--data", required=True,
+                   help="gold file to score against (sentence task: JSONL whose records carry "
+                        '"sentences" with their labels)')
     p.add_argument("--format", help="file format (default: guessed from the file)")
     p.add_argument("--encoding",
                    help="text encoding of the gold file (default: UTF-8, or UTF-16 by BOM)")
@@ -83,15 +85,20 @@ def cmd_train(args: argparse.Namespace) -> int:
     from core.engine.results import EpochEvent, WarningEvent
     from core.engine.settings import preset_settings
 
-    try:
-        settings = preset_settings(
-            args.preset, args.task, base_model=args.base_model, epochs=args.epochs,
-            learning_rate=args.lr, batch_size=args.batch_size, max_train=args.max_train,
-            max_length=args.max_length, device=args.device, seed=args.seed,
-        )
-    except ValueError as exc:
-        raise UsageError(str(exc)) from exc
     project = _open(args.project)
+    try:  # the task named depends on the project's tasks, the settings on the task
+        task = resolve_task(args.task, args.unit, project.documents.tasks())
+        try:
+            settings = preset_settings(
+                args.preset, task, base_model=args.base_model, epochs=args.epochs,
+                learning_rate=args.lr, batch_size=args.batch_size, max_train=args.max_train,
+                max_length=args.max_length, device=args.device, seed=args.seed,
+            )
+        except ValueError as exc:
+            raise UsageError(str(exc)) from exc
+    except BaseException:
+        project.close()
+        raise
 
     from core.engine.project_bridge import distributed_rank
 
@@ -109,13 +116,13 @@ def cmd_train(args: argparse.Namespace) -> int:
         print(f"{'epoch':>5} {'step':>6} {'train_loss':>10} {'val_loss':>9}  metrics")
     preannotation: Any = None
     try:
-        outcome = project.training.start(args.task, settings, on_event=on_event)
+        outcome = project.training.start(task, settings, on_event=on_event)
         r = outcome.result
         if outcome.run_id is None:  # a worker rank under torchrun: rank 0 reports
             return 0 if r.status == "completed" else 1
         if r.status == "completed" and not args.no_predict:
             # As the app does: the new model pre-annotates the unreviewed documents.
-            preannotation = project.review.preannotate(args.task, version=outcome.version)
+            preannotation = project.review.preannotate(task, version=outcome.version)
     finally:
         project.close()
     code = exit_code(r)
@@ -175,24 +182,49 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from core.engine.predict import Predictor
     from core.formats import read_file
 
-    task = TaskKind(args.task)
+    tasks: Collection[TaskKind] = ()
+    task: TaskKind | None = None
     if args.model and not args.model.isdigit():
         model_dir = Path(args.model)
+        if Path(args.project).is_file():
+            project = _open(args.project)
+            try:
+                tasks = project.documents.tasks()
+            finally:
+                project.close()
     else:
         project = _open(args.project)
         try:
+            tasks = project.documents.tasks()
+            task = resolve_task(args.task, args.unit, tasks)
             model_dir = project.models.current(task, int(args.model) if args.model else None).path
         finally:
             project.close()
     docs = read_file(args.data, format=args.format, encoding=args.encoding)
     predictor = Predictor(model_dir)
+    if task is None:  # a model directory: the project's tasks, else the model's own
+        task = resolve_task(args.task, args.unit, tasks or (predictor.spec.task,))
     if predictor.spec.task is not task:
+        hint = (" (add --unit sentence for the sentence task)"
+                if predictor.spec.task is TaskKind.SENTENCE and args.unit is None else "")
         raise UsageError(f"model {model_dir} is a {predictor.spec.task.value} model, "
-                         f"not {task.value}")
+                         f"not {task.value}{hint}")
+    without_gold: list[Any] = []
+    if task is TaskKind.SENTENCE:
+        without_gold = _gold_sentences(args.data, docs, predictor.spec.labels)
     metrics = predictor.evaluate(docs, batch_size=args.batch_size)
-    metrics = {"model_path": str(model_dir), "documents": len(docs), **metrics}
+    metrics = {"model_path": str(model_dir), "task": task.value, "documents": len(docs),
+               **metrics}
+    if task is TaskKind.SENTENCE:
+        metrics["documents_scored"] = len(docs) - len(without_gold)
+        metrics["documents_without_gold"] = [
+            {"line": d.line, "id": d.external_id} for d in without_gold
+        ]
 
     def human() -> None:
+        if task is TaskKind.SENTENCE:
+            print(f"scored {metrics['sentences']} gold sentences of "
+                  f"{metrics['documents_scored']} documents")
         for key, value in metrics.items():
             if isinstance(value, float):
                 print(f"{key:>12} {value:.4f}")
@@ -203,3 +235,24 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
     emit(args, metrics, human)
     return 0
+
+
+def _gold_sentences(path: str, docs: Any, model_labels: Any) -> list[Any]:
+    """The gold documents without a labelled sentence (reported, not scored); refuses a file
+    with none and warns of gold classes the model does not know (always scored wrong)."""
+    without = [d for d in docs if not any(s.labels for s in d.sentences)]
+    if len(without) == len(docs):
+        raise InputError(path, None, 'no gold sentence labels: a record needs "sentences": '
+                         '[{"start": 0, "end": 42, "label": "X"}, ...] (multi-label: "labels": '
+                         '[...]) to be scored at the sentence level')
+    if without:
+        lines = ", ".join(f"{path}:{d.line}" for d in without[:5])
+        more = f" and {len(without) - 5} more" if len(without) > 5 else ""
+        print(f"warning: {len(without)} of {len(docs)} gold documents have no labelled "
+              f"sentences and are not scored: {lines}{more}", file=sys.stderr)
+    known = set(model_labels)
+    unknown = sorted({lab for d in docs for s in d.sentences for lab in s.labels} - known)
+    if unknown:
+        print(f"warning: the model does not know the gold classes {', '.join(unknown)}: "
+              "those sentences count as wrong", file=sys.stderr)
+    return without
