@@ -37,6 +37,8 @@ class QtProjectContext(QObject):
     documentsChanged = Signal()  # documents added/removed, scores or suggestions refreshed
     message = Signal(str)  # a short, user-readable message for the status bar
     timeSpent = Signal(str)  # the time spent per kind, after each timed decision
+    # An undo or redo of a command with a ``focus``: (document id, code point) to go back to.
+    returnTo = Signal(int, int)
 
     def __init__(self, project: Project, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -73,7 +75,8 @@ class QtProjectContext(QObject):
         for kinds in self.project.timings.summary().values():
             for kind, t in kinds.items():
                 totals[kind] = totals.get(kind, 0.0) + float(t["seconds"])
-        names = {"ner": "entities", "classify": "classes", "qa": "answers"}
+        names = {"ner": "entities", "classify": "classes", "qa": "answers",
+                 "sentence": "sentences"}
         parts = [f"{names.get(k, k)} {format_duration(v)}" for k, v in sorted(totals.items())]
         return "Time: " + " · ".join(parts) if parts else ""
 
@@ -104,6 +107,9 @@ class ChangeCommand(QUndoCommand):
         self.ctx = ctx
         self.doc_id = doc_id
         self.failed = False
+        # Where in the text the view goes back to when this is undone or redone (a code
+        # point; None: where it is): the sentence view returns to the sentence changed.
+        self.focus: int | None = None
         self._done: Changes | None = None  # the last change made (undo applies its inverse)
         self._undone: Changes | None = None  # the last undo (redo applies its inverse)
 
@@ -128,9 +134,12 @@ class ChangeCommand(QUndoCommand):
             self.ctx.documentChanged.emit(self.doc_id)
             return
         self.failed = False
-        if step == "redo" and self._undone is None:
+        first = step == "redo" and self._undone is None
+        if first:
             self.ctx.record_time(self.doc_id, self.text())
         self.ctx.announce(changes)
+        if not first and self.focus is not None:
+            self.ctx.returnTo.emit(self.doc_id, self.focus)
 
     def redo(self) -> None:
         self._run("redo")
@@ -182,6 +191,47 @@ class SetClassesCommand(ChangeCommand):
 
     def _do(self) -> Changes:
         return self.ctx.project.annotations.set_classes(self.doc_id, self.new)
+
+
+class SetSentenceClassesCommand(ChangeCommand):
+    """The classes of the sentence ``[start, end)`` (``()``: none)."""
+
+    def __init__(self, ctx: QtProjectContext, doc_id: int, start: int, end: int,
+                 labels: Sequence[str]) -> None:
+        labels = list(labels)
+        super().__init__(ctx, doc_id, f"sentence {', '.join(labels)}" if labels
+                         else "clear sentence")
+        self.start, self.end, self.labels = start, end, labels
+        self.focus = start
+
+    def _do(self) -> Changes:
+        return self.ctx.project.annotations.set_sentence_classes(
+            self.doc_id, self.start, self.end, self.labels
+        )
+
+
+class SplitSentenceCommand(ChangeCommand):
+    """Split the sentence holding code point ``at`` there (core snaps it to a word start)."""
+
+    def __init__(self, ctx: QtProjectContext, doc_id: int, at: int) -> None:
+        super().__init__(ctx, doc_id, "split sentence")
+        self.at = at
+        self.focus = at
+
+    def _do(self) -> Changes:
+        return self.ctx.project.annotations.split_sentence(self.doc_id, self.at)
+
+
+class MergeSentencesCommand(ChangeCommand):
+    """Merge the sentence starting at ``start`` with the next one."""
+
+    def __init__(self, ctx: QtProjectContext, doc_id: int, start: int) -> None:
+        super().__init__(ctx, doc_id, "merge sentences")
+        self.start = start
+        self.focus = start
+
+    def _do(self) -> Changes:
+        return self.ctx.project.annotations.merge_sentences(self.doc_id, self.start)
 
 
 class AddQuestionCommand(ChangeCommand):
@@ -265,3 +315,15 @@ class DecideSuggestionsCommand(ChangeCommand):
         if self.label is not None and len(self.ids) == 1:
             return review.edit(self.doc_id, self.ids[0], label=self.label)
         return review.accept(self.doc_id, self.ids)
+
+
+class AcceptAboveCommand(ChangeCommand):
+    """Accept a document's pending ``kind`` suggestions at or above ``threshold``, in one
+    write (refused, with core's message, when there is none)."""
+
+    def __init__(self, ctx: QtProjectContext, doc_id: int, kind: str, threshold: float) -> None:
+        super().__init__(ctx, doc_id, f"accept all ≥ {threshold:.2f}")
+        self.kind, self.threshold = kind, threshold
+
+    def _do(self) -> Changes:
+        return self.ctx.project.review.accept_above(self.doc_id, self.kind, self.threshold)

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 )
 
 from annotator.app.qt_theme import text_color_for
+from annotator.app.qt_training_settings import TASK_TITLES
 from core.errors import AnnotatorError
 from core.project import RESERVED_KEYS, Changes, LabelInfo, Project
 from core.types import TaskKind
@@ -119,8 +120,8 @@ class QtLabelsDialog(QDialog):
         self._labels: list[LabelInfo] = []
         self._filling = False
         for kind in project.documents.tasks():
-            if kind is not TaskKind.QA:
-                self.task_box.addItem(kind.value, kind)
+            if kind is not TaskKind.QA:  # by the name of its tab: "Sentences", not "sentence"
+                self.task_box.addItem(TASK_TITLES.get(kind, kind.value), kind)
         self._fill()
 
     def _kind(self) -> TaskKind | None:

@@ -48,7 +48,9 @@ from annotator.app.qt_project_dialogs import (
     export_default_path,
 )
 from annotator.app.qt_project_dialogs import choose as _choose
+from annotator.app.qt_sentences import QtSentencesView
 from annotator.app.qt_training import QtTrainingPanel
+from annotator.app.qt_training_settings import TASK_TITLES
 from annotator.app.qt_window_layout import MIN_EDITOR_WIDTH, QtWindowLayout, app_settings
 from core.errors import AnnotatorError
 from core.project import CountsView, DocumentView, Project
@@ -273,17 +275,19 @@ class QtMainWindow(QtWindowLayout, QMainWindow):
         for view in self.views.values():
             view.deleteLater()
         self.views = {}
-        makers = {TaskKind.NER: ("Entities", QtEntitiesView), TaskKind.CLASSIFY: ("Classes", QtClassesView),
-                  TaskKind.QA: ("Answers", QtAnswersView)}
-        for kind in (TaskKind.NER, TaskKind.CLASSIFY, TaskKind.QA):
+        # One view per kind, in the order of the tabs.
+        makers: dict[TaskKind, Any] = {
+            TaskKind.NER: QtEntitiesView, TaskKind.CLASSIFY: QtClassesView,
+            TaskKind.SENTENCE: QtSentencesView, TaskKind.QA: QtAnswersView,
+        }
+        for kind, cls in makers.items():
             if kind not in tasks:
                 continue
-            title, cls = makers[kind]
             view = cls(self.ctx)
             if kind is not TaskKind.QA:
                 view.set_task(tasks[kind])
             self.views[kind] = view
-            self.tabs.addTab(view, title)
+            self.tabs.addTab(view, TASK_TITLES[kind])
         if 0 <= current < self.tabs.count():
             self.tabs.setCurrentIndex(current)
         names = [lab.name for t in tasks.values() for lab in t.labels]
@@ -535,8 +539,8 @@ class QtMainWindow(QtWindowLayout, QMainWindow):
         QMessageBox.about(
             self, "About Annotator",
             f"<h3>Annotator {__version__}</h3>"
-            "<p>Label entities, classes and answers; fine-tune a local model; review its "
-            "suggestions.</p>"
+            "<p>Label entities, classes of notes and of their sentences, and answers; "
+            "fine-tune a local model; review its suggestions.</p>"
             f"<p>Qt {v['qt']} · PySide6 {v['pyside']}<br>torch {v['torch']} · "
             f"transformers {v['transformers']}<br>Device: <b>{v['device']}</b></p>"
             f"<p>Project: {self.project.path}</p>",

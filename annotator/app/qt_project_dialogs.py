@@ -63,8 +63,10 @@ class QtNewProjectDialog(QDialog):
         self.ner.setChecked(True)
         self.ner_labels = QLineEdit("Disease, Medication")
         self.classify = QCheckBox("Document classes")
-        self.multi = QCheckBox("several classes per document (multi-label)")
         self.class_labels = QLineEdit("")
+        self.sentence = QCheckBox("Sentence classes (a class for each sentence of a note)")
+        self.sentence_labels = QLineEdit("Finding, Plan, Other")
+        self.multi = QCheckBox("several classes per document or sentence (multi-label)")
         self.qa = QCheckBox("Questions and answers (extractive QA)")
         self.error = QLabel()
         self.error.setObjectName("errorLabel")
@@ -73,8 +75,10 @@ class QtNewProjectDialog(QDialog):
         form.addRow(self.ner)
         form.addRow("  entity labels (comma-separated)", self.ner_labels)
         form.addRow(self.classify)
-        form.addRow("", self.multi)
         form.addRow("  class labels (comma-separated)", self.class_labels)
+        form.addRow(self.sentence)
+        form.addRow("  sentence classes (comma-separated)", self.sentence_labels)
+        form.addRow("", self.multi)
         form.addRow(self.qa)
         form.addRow(self.error)
         buttons = QDialogButtonBox(
@@ -99,6 +103,8 @@ class QtNewProjectDialog(QDialog):
             out[TaskKind.NER] = names(self.ner_labels)
         if self.classify.isChecked():
             out[TaskKind.CLASSIFY] = names(self.class_labels)
+        if self.sentence.isChecked():
+            out[TaskKind.SENTENCE] = names(self.sentence_labels)
         if self.qa.isChecked():
             out[TaskKind.QA] = []
         return out

@@ -41,6 +41,8 @@ from core.words import move_edge
 # current span's alpha is its final one.
 _SUGGESTION_ALPHA = {False: {False: 45, True: 90}, True: {False: 95, True: 150}}
 _HUMAN_ALPHA = {False: 140, True: 200}
+# [dark base][current] for faint spans (a sentence without a class: only its extent shows).
+_FAINT_ALPHA = {False: {False: 40, True: 80}, True: {False: 50, True: 100}}
 EDGE_GRAB_PX = 4  # how close to a span's edge the mouse must be to drag it
 EDGE_KEYS = {Qt.Key.Key_Left: -1, Qt.Key.Key_Right: 1}  # with Alt: move an edge one word
 
@@ -56,6 +58,7 @@ class SpanStyle:
     suggestion: bool = False
     current: bool = False
     editable: bool = False  # its edges can be dragged / moved with the keyboard
+    faint: bool = False  # a light tint only: where a thing is, not what it is
 
 
 class QtSpanTextEdit(QPlainTextEdit):
@@ -86,10 +89,10 @@ class QtSpanTextEdit(QPlainTextEdit):
         self._starts: list[int] = []
         self._max_len = 0
         self._dark = self.palette().base().color().lightness() < 128
-        self._formats: dict[tuple[str, bool, bool, bool], QTextCharFormat] = {}
+        self._formats: dict[tuple[str, bool, bool, bool, bool], QTextCharFormat] = {}
         # Block number -> the (start, length, look) ranges set on its layout.
-        self._applied: dict[int, tuple[tuple[int, int, tuple[str, bool]], ...] | None] = {}
-        self._looks: list[tuple[int, int, str, bool]] = []  # what _applied was made from
+        self._applied: dict[int, tuple[tuple[int, int, tuple[str, bool, bool]], ...] | None] = {}
+        self._looks: list[tuple[int, int, str, bool, bool]] = []  # what _applied was made from
         self.snap_words = True
         self.key_filter: Callable[[QKeyEvent], bool] | None = None
         self._drag: tuple[SpanStyle, str] | None = None  # span and edge being dragged
@@ -116,7 +119,7 @@ class QtSpanTextEdit(QPlainTextEdit):
         self._spans = sorted(spans, key=lambda s: (s.start, s.end))
         self._starts = [s.start for s in self._spans]
         self._max_len = max((s.end - s.start for s in self._spans), default=0)
-        looks = [(s.start, s.end, s.color, s.suggestion) for s in self._spans]
+        looks = [(s.start, s.end, s.color, s.suggestion, s.faint) for s in self._spans]
         if looks != self._looks:  # a cursor move changes only which span is current
             self._looks = looks
             self._apply_spans()
@@ -155,6 +158,10 @@ class QtSpanTextEdit(QPlainTextEdit):
         self.setTextCursor(cursor)
         self.ensureCursorVisible()
 
+    def utf16_of(self, cp: int) -> int:
+        """Qt's (UTF-16) position of code point ``cp`` of the text shown."""
+        return self._index.to_utf16(max(0, min(cp, len(self._text))))
+
     def code_point_at(self, pos: QPoint) -> int:
         u16 = self.cursorForPosition(pos).position()
         return self._index.to_code_point(min(u16, self._index.utf16_len))
@@ -186,14 +193,20 @@ class QtSpanTextEdit(QPlainTextEdit):
         n = self._index.utf16_len
         return self._index.to_code_point(min(start16, n)), self._index.to_code_point(min(end16, n))
 
-    def _span_format(self, color_name: str, *, suggestion: bool, current: bool) -> QTextCharFormat:
+    def _span_format(self, color_name: str, *, suggestion: bool, current: bool,
+                     faint: bool = False) -> QTextCharFormat:
         """The look of a span; ``current`` marks the one under the cursor."""
-        key = (color_name, suggestion, current, self._dark)
+        key = (color_name, suggestion, current, self._dark, faint)
         fmt = self._formats.get(key)
         if fmt is not None:
             return fmt
         fmt = QTextCharFormat()
         color = QColor(color_name)
+        if faint:  # the text keeps its own colour: a light tint reads in either theme
+            color.setAlpha(_FAINT_ALPHA[self._dark][current])
+            fmt.setBackground(color)
+            self._formats[key] = fmt
+            return fmt
         # On a dark base a translucent label colour turns muddy under light text: there,
         # human spans are drawn opaque with black or white text (like the label chips) and
         # suggestions get a stronger tint.
@@ -225,7 +238,7 @@ class QtSpanTextEdit(QPlainTextEdit):
         on a 50,000-character note without line breaks, one block, a scroll step took ~400
         ms.) Only blocks whose formats changed are set again and laid out anew."""
         doc = self.document()
-        per_block: dict[int, list[tuple[int, int, tuple[str, bool]]]] = {}
+        per_block: dict[int, list[tuple[int, int, tuple[str, bool, bool]]]] = {}
         for span in self._spans:
             if span.end <= span.start:
                 continue
@@ -237,7 +250,7 @@ class QtSpanTextEdit(QPlainTextEdit):
                 s, e = max(start16, pos) - pos, min(end16, pos + block.length() - 1) - pos
                 if e > s:
                     per_block.setdefault(block.blockNumber(), []).append(
-                        (s, e - s, (span.color, span.suggestion))
+                        (s, e - s, (span.color, span.suggestion, span.faint))
                     )
                 block = block.next()
         for number in set(self._applied) | set(per_block):
@@ -248,10 +261,11 @@ class QtSpanTextEdit(QPlainTextEdit):
             if not block.isValid():
                 continue
             out = []
-            for s, n, (color, suggestion) in ranges:
+            for s, n, (color, suggestion, faint) in ranges:
                 r = QTextLayout.FormatRange()
                 r.start, r.length = s, n
-                r.format = self._span_format(color, suggestion=suggestion, current=False)
+                r.format = self._span_format(color, suggestion=suggestion, current=False,
+                                             faint=faint)
                 out.append(r)
             block.layout().setFormats(out)
             doc.markContentsDirty(block.position(), block.length())
@@ -271,7 +285,8 @@ class QtSpanTextEdit(QPlainTextEdit):
             cursor.setPosition(self._index.to_utf16(span.start))
             cursor.setPosition(self._index.to_utf16(span.end), QTextCursor.MoveMode.KeepAnchor)
             sel.cursor = cursor
-            sel.format = self._span_format(span.color, suggestion=span.suggestion, current=True)
+            sel.format = self._span_format(span.color, suggestion=span.suggestion, current=True,
+                                           faint=span.faint)
             selections.append(sel)
         self.setExtraSelections(selections)
 

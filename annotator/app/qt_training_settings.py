@@ -21,7 +21,9 @@ from core.engine.settings import DEVICES, PRESETS, TrainingSettings, preset_sett
 from core.project import Project
 from core.types import TaskKind
 
-TASK_TITLES = {TaskKind.NER: "Entities", TaskKind.CLASSIFY: "Classes", TaskKind.QA: "Answers"}
+# The display name of each kind: its tab, its Train button, "Settings for".
+TASK_TITLES = {TaskKind.NER: "Entities", TaskKind.CLASSIFY: "Classes", TaskKind.QA: "Answers",
+               TaskKind.SENTENCE: "Sentences"}
 
 # Presets in plain words (the CLI's --preset names in brackets).
 PRESET_TITLES = {
