@@ -15,7 +15,7 @@ from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QWidget
 
 from annotator.app.qt_classes import CHOSEN_ALPHA
-from annotator.app.qt_sentences import (
+from annotator.app.qt_sentence_parts import (
     SentenceTableModel,
     first_to_label,
     sentence_index_at,
