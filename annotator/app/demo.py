@@ -1,22 +1,30 @@
-"""The demo project: synthetic clinical-style notes, created once under the user data dir."""
+"""The demo project: synthetic clinical-style notes, created once under the user data dir.
+
+Its tasks: entities, a class per note, a class per sentence (notes 001-012 have every
+sentence classed) and questions. The notes are written for the demo (resources/demo/
+demo_notes.json, "about"), never copied from a record."""
 
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 from typing import Any
 
 import platformdirs
 
+from core.errors import AnnotatorError
 from core.project import Project
-from core.types import Answer, DocumentRecord, EntitySpan, Question, TaskKind
+from core.types import Answer, DocumentRecord, EntitySpan, Question, SentenceLabel, TaskKind
 
 DEMO_DATA = Path(__file__).resolve().parents[2] / "resources" / "demo" / "demo_notes.json"
 APP_NAME = "text-annotator"
+log = logging.getLogger(__name__)
 
 
 def demo_records(data: dict[str, Any]) -> list[DocumentRecord]:
-    """The shipped JSON as records (entities, a class and questions where labelled)."""
+    """The shipped JSON as records (entities, a class, sentence classes and questions where
+    labelled). A note's ``sentences`` are all of its sentences, ``[start, end, class]``."""
     out = []
     for d in data["documents"]:
         text = d["text"]
@@ -35,6 +43,8 @@ def demo_records(data: dict[str, Any]) -> list[DocumentRecord]:
             spans=tuple(EntitySpan(s["start"], s["end"], s["label"]) for s in d.get("spans", [])),
             classes=tuple(d.get("classes", [])),
             questions=tuple(questions),
+            sentences=tuple(SentenceLabel(s, e, (label,) if label else ())
+                            for s, e, label in d.get("sentences", [])),
             meta={"note_type": d.get("note_type")},
             source="demo",
         ))
@@ -53,11 +63,41 @@ def build_demo_project(path: Path) -> Path:
     return path
 
 
+def upgrade_demo_project(path: Path) -> list[TaskKind]:
+    """Give a demo project made by an earlier version the tasks the shipped demo has gained
+    since (the sentence task, with the demo's sentence classes); what was labelled in it
+    stays as it is. The tasks added."""
+    data = json.loads(DEMO_DATA.read_text(encoding="utf-8"))
+    project = Project.open(path)
+    try:
+        have = project.documents.tasks()
+        added = [TaskKind(k) for k in data["tasks"] if TaskKind(k) not in have]
+        for kind in added:
+            project.annotations.add_task(kind, data["tasks"][kind.value])
+        if TaskKind.SENTENCE in added:
+            # The same notes again with only their sentences: the import finds each note
+            # (by its text) and gives its sentences their classes, nothing else.
+            project.documents.add([
+                DocumentRecord(text=r.text, external_id=r.external_id, sentences=r.sentences,
+                               source="demo")
+                for r in demo_records(data) if r.sentences
+            ], annotator="demo")
+    finally:
+        project.close()
+    return added
+
+
 def ensure_demo_project() -> Path:
-    """The demo project's path, created on first use (and again if it was deleted)."""
+    """The demo project's path, created on first use (and again if it was deleted); one
+    made by an earlier version gets the demo's new tasks."""
     folder = Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "demo.db"
     if not path.exists():
         build_demo_project(path)
+    else:
+        try:
+            upgrade_demo_project(path)
+        except AnnotatorError as exc:  # opened as it is; opening it says what is wrong
+            log.warning("the demo project %s was not upgraded: %s", path, exc)
     return path

@@ -1,6 +1,6 @@
 """The sentences view: a class per sentence by key, moving between sentences, the model's
 suggestions with their probability, accepting a note's suggestions above a threshold,
-undo and redo, splitting and merging, and a long note."""
+undo and redo, splitting and merging, a long note, and the demo's sentence task."""
 
 from __future__ import annotations
 
@@ -369,6 +369,65 @@ def test_a_long_note_is_one_text_and_one_table(qtbot, tmp_path: Path) -> None:  
     assert view.current == 21 and _labels(win, "long")[20] == ("Plan",)
     assert opened < 5.0 and moved < 0.25, (opened, moved)  # generous: a loaded machine
     win.close()
+
+
+def test_the_demo_has_a_sentence_task_with_labelled_sentences(qtbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from annotator.app.demo import build_demo_project
+
+    path = build_demo_project(tmp_path / "demo.db")
+    with Project.open(path) as project:
+        task = project.documents.tasks()[TaskKind.SENTENCE]
+        assert [lab.name for lab in task.labels] == [
+            "Finding", "History", "Plan", "Referral reason", "Other"]
+        assert all(lab.shortcut for lab in task.labels)
+        docs = [project.documents.get(d.id) for d in project.documents.page(
+            project.documents.filter(), kind=TaskKind.SENTENCE)]
+        labelled = [d for d in docs if any(s.labels for s in d.sentences)]
+        assert 10 <= len(labelled) < len(docs)  # some left for the model to suggest
+        for d in labelled:  # every sentence of a labelled note has its class
+            assert all(s.labels for s in d.sentences)
+        assert all(d.sentences for d in docs)  # the others were segmented at import
+        first = next(d for d in docs if d.external_id == "note-001")
+        classes = {first.text[s.start:s.end]: s.labels[0] for s in first.sentences}
+        assert classes["Started on furosemide 40 mg in the morning."] == "Plan"
+        assert classes["Background of community-acquired pneumonia."] == "History"
+    win = _window(qtbot, path)
+    assert "Sentences" in [win.tabs.tabText(i) for i in range(win.tabs.count())]
+    win.doc_list.select_row(0)
+    assert _view(win).model.index(0, SentenceTableModel.CLASS).data()
+    win.close()
+
+
+def test_a_demo_made_before_gains_the_sentence_task(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """A demo project of an earlier version (no sentence task) gets it at the next start,
+    with the demo's sentence classes; what the user did in it stays."""
+    import json
+
+    from annotator.app import demo
+
+    data = json.loads(demo.DEMO_DATA.read_text(encoding="utf-8"))
+    del data["tasks"]["sentence"]
+    for d in data["documents"]:
+        d.pop("sentences", None)
+    old = tmp_path / "old_demo.json"
+    old.write_text(json.dumps(data), encoding="utf-8")
+    monkeypatch.setattr(demo, "DEMO_DATA", old)
+    path = demo.build_demo_project(tmp_path / "demo.db")
+    with Project.open(path) as project:
+        assert TaskKind.SENTENCE not in project.documents.tasks()
+        did = doc_id(project, "note-001")
+        entity = project.documents.get(did).entities[0]
+        project.annotations.remove_entity(did, entity.start, entity.end)
+    monkeypatch.undo()
+    assert demo.upgrade_demo_project(path) == [TaskKind.SENTENCE]
+    with Project.open(path) as project:
+        assert [lab.name for lab in project.documents.tasks()[TaskKind.SENTENCE].labels][0] == (
+            "Finding")
+        note = project.documents.get(did)
+        assert all(s.labels for s in note.sentences)
+        assert (entity.start, entity.end) not in {(e.start, e.end) for e in note.entities}
+        assert all(project.documents.get(i).sentences for i in project.documents.filter())
+    assert demo.upgrade_demo_project(path) == []  # once
 
 
 @pytest.mark.timeout(180)
