@@ -152,8 +152,12 @@ def test_multi_label_classes_train(multi_label_model: Any) -> None:
 
 @pytest.mark.xfail(strict=True, reason=(
     "multi-label head does not learn a second, independent label on the tiny model: 'x' is "
-    "right on 50% of held-out documents, where single-label training on the same texts "
-    "learns it to 100%"))
+    "right on 50% of held-out documents (its probability stays 0.5), where single-label "
+    "training on the same texts learns it to 100%, alone or crossed with pos/neg as four "
+    "classes (the controls below). Measured: the tiny encoder's tanh pooler saturates on "
+    "pos/neg within ~6 epochs (pooled values at +-1, two distinct outputs for 20 held-out "
+    "texts), after which no gradient reaches the 'x' direction; unchanged at lr 1e-3, 3e-3, "
+    "1e-2 and 40 epochs. Not seen with the default encoder (tests marked slow)"))
 def test_multi_label_learns_an_independent_second_label(multi_label_model: Any) -> None:
     _, held_out, preds = multi_label_model
     right = sum(("x" in p.labels) == drugs for p, (_, _, drugs) in zip(preds, held_out))
@@ -170,6 +174,20 @@ def test_single_label_learns_the_second_label_alone(tiny_bert: Path, tmp_path: P
     preds = Predictor(result.model_path, device="cpu").predict(
         [DocumentRecord(text=t) for t, _, _ in held_out])
     assert [p.labels == ("x",) for p in preds] == [x for _, _, x in held_out]
+
+
+def test_single_label_learns_both_signals_crossed(tiny_bert: Path, tmp_path: Path) -> None:
+    """The second control: the encoder can hold both signals at once (four classes)."""
+    def name(positive: bool, drugs: bool) -> str:
+        return ("pos" if positive else "neg") + ("+x" if drugs else "")
+
+    docs = [DocumentRecord(text=t, classes=(name(p, x),)) for t, p, x in _two_label_docs(60, 0)]
+    result, _ = run_job(tmp_path, task="classify", labels=["pos", "neg", "pos+x", "neg+x"],
+                        train=docs, dev=[], settings=fast(tiny_bert, epochs=12))
+    held_out = _two_label_docs(20, seed=5)
+    preds = Predictor(result.model_path, device="cpu").predict(
+        [DocumentRecord(text=t) for t, _, _ in held_out])
+    assert [p.labels for p in preds] == [(name(p, x),) for _, p, x in held_out]
 
 
 def test_answers_train(tiny_bert: Path, tmp_path: Path) -> None:
