@@ -22,6 +22,16 @@ VIEW_KEYS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
         ("1 … 9 (a class's key)", "choose the class (tick or untick when several are allowed)"),
         ("A / R", "accept / reject the model's suggestion"),
     )),
+    ("Sentences", (
+        ("1 … 9 (a class's key)", ("give the current sentence that class and go to the next "
+                                   "one (several allowed: tick or untick it, and stay)")),
+        ("↓ / ↑ or a click", "next / previous sentence (Enter: next)"),
+        ("A / R", "accept / reject the sentence's suggestion, then go to the next one"),
+        ("Shift+A", "accept all of the note's suggestions at or above the threshold"),
+        ("Delete / Backspace", "clear the sentence's class"),
+        ("Ctrl+B", "split the sentence at the caret (click where the new one starts)"),
+        ("Ctrl+M", "merge the sentence with the next one"),
+    )),
     ("Answers", (
         ("Enter", "use the selected words as the answer of the selected question"),
         ("U", "the passage does not answer the question"),
@@ -34,8 +44,12 @@ HOW_TO_HTML = """
 <ol>
 <li><b>Label.</b> Pick a document in the list on the left (J / K: next / previous). In
 <i>Entities</i>, select words with the mouse and press a label's key (1, 2, …); in
-<i>Classes</i>, press the class's key; in <i>Answers</i>, type a question, select its answer
-in the passage and press Enter. Every edit is saved at once; Ctrl+Z undoes it.</li>
+<i>Classes</i>, press the class's key; in <i>Sentences</i>, the note's sentences are listed
+under it and the current one is framed: press a class's key to give it that class and go on
+to the next (↑ / ↓ move; Ctrl+B splits a sentence at the caret, Ctrl+M merges it with the
+next, when the tool cut the note in the wrong place); in <i>Answers</i>, type a question,
+select its answer in the passage and press Enter. Every edit is saved at once; Ctrl+Z undoes
+it.</li>
 <li><b>Train.</b> The training panel on the right says how many labelled documents
 <i>Train …</i> would learn from (or what is missing); after a few dozen, press it.
 <i>Settings…</i> shows what the run will do and warns when there is too little data. The
@@ -44,15 +58,19 @@ training to measure the model: those marked dev, else about one in seven, none w
 than five are labelled). You can keep labelling while it trains.</li>
 <li><b>Review.</b> After training, the model pre-annotates: it suggests labels for the
 documents nobody has reviewed yet (not the test ones): entities also in documents labelled
-in part, a class where none is given, answers to open questions. Tick <i>Most uncertain
+in part, a class where none is given, a class for each sentence of a note none of whose
+sentences has one yet (shown with its probability in the sentence list), answers to open
+questions. Tick <i>Most uncertain
 first</i> above the list: the documents that still need labels for the tab shown come
 first (for answers: a question without an answer), the one the model is least sure about
 at the top, then those not predicted yet; documents already labelled, reviewed or skipped
 follow. The <i>uncertainty</i> column is that score, from the last pre-annotation: 0 when
 the model is sure, up to 1 when it is guessing (the entropy of its probabilities, as a share
 of the most there can be), averaged over the document's three most uncertain words
-(entities) or open questions (answers); for classes, of the choice (with several classes
-allowed, of the three it is least sure of). Press A to accept a suggestion, R to reject it, or correct it by hand;
+(entities), sentences (sentence classes) or open questions (answers); for classes, of the choice (with several classes
+allowed, of the three it is least sure of). Press A to accept a suggestion, R to reject it, or correct it by hand
+(in <i>Entities</i> and <i>Sentences</i>, Shift+A accepts all of a document's suggestions at or
+above the threshold beside <i>Accept all ≥</i>);
 Ctrl+Enter marks a document reviewed and goes to the next. Train again now and then: each
 round the suggestions, and the order, get better.</li>
 <li><b>Export.</b> File › Export… writes the documents with their labels (JSON lines by

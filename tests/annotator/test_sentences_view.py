@@ -430,6 +430,14 @@ def test_a_demo_made_before_gains_the_sentence_task(tmp_path: Path, monkeypatch)
     assert demo.upgrade_demo_project(path) == []  # once
 
 
+def test_help_lists_the_sentence_keys(qapp) -> None:  # type: ignore[no-untyped-def]
+    from annotator.app.qt_help import HOW_TO_HTML, VIEW_KEYS
+
+    keys = dict(VIEW_KEYS)["Sentences"]
+    assert {k for k, _ in keys} >= {"Ctrl+B", "Ctrl+M", "A / R", "Shift+A"}
+    assert "<i>Sentences</i>" in HOW_TO_HTML and "Ctrl+B splits" in HOW_TO_HTML
+
+
 @pytest.mark.timeout(180)
 def test_train_and_preannotate_sentences_from_the_panel(qtbot, tmp_path, tmp_path_factory) -> None:  # type: ignore[no-untyped-def]
     """The panel's Train Sentences trains on the labelled sentences (tiny BERT) and the
