@@ -10,10 +10,16 @@ takes and the preset's small-data floor are all part of the figure:
     annotator evaluate P --task ner --data ncbi/devel.tsv --format conll --json
 
 Nothing is tuned on the evaluation file. Prints one JSON object (``--out FILE`` writes it
-there too): sizes the run trained on, entity precision/recall/F1 on the held-out file, and the
-wall time of each step.
+there too): sizes the run trained on, the metrics on the held-out file, and the wall time of
+each step.
+
+``--corpus`` picks the data (default ``ncbi``, the CoNLL files as they are). The other
+corpora (``wnut``, ``sst2``, ``trec``, ``xquad``) are the same splits as
+``bench_quality.py`` (XQuAD-en by paragraph, 80/20, seeded), written as JSONL files by the
+project's own writer (XQuAD as SQuAD JSON) and imported from them, so classes and answers take the user's path too.
 
     python benchmarks/bench_project_quality.py --out benchmarks/results/project_ncbi.json
+    python benchmarks/bench_project_quality.py --corpus trec --out benchmarks/results/project_trec.json
     python benchmarks/bench_project_quality.py --max-train 300 --max-eval 100   # minutes
     python benchmarks/bench_project_quality.py --tiny                            # seconds
 
@@ -51,6 +57,22 @@ def _sentences(path: Path, limit: int | None) -> str:
     return "\n\n".join("\n".join(b) for b in blocks) + "\n"
 
 
+def _write_corpus(name: str, train_file: Path, eval_file: Path, max_train: int | None,
+                  max_eval: int | None, fmt: str) -> tuple[str, list[str]]:
+    """The corpus's train and eval documents (``bench_quality.load_corpus``: the same
+    splits) as JSONL files, written by the project's writer; its task and labels."""
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    sys.path.insert(0, str(ROOT))
+    from bench_quality import load_corpus
+
+    from core.formats import write_file
+
+    task, labels, train, dev = load_corpus(name)
+    write_file(train[:max_train] if max_train else train, train_file, fmt)
+    write_file(dev[:max_eval] if max_eval else dev, eval_file, fmt)
+    return task, labels
+
+
 def _run(cmd: list[str], *, source: Path, log: list[dict[str, Any]]) -> dict[str, Any]:
     env = dict(os.environ, HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", PYTHONPATH=str(source))
     started = time.perf_counter()
@@ -67,6 +89,8 @@ def _run(cmd: list[str], *, source: Path, log: list[dict[str, Any]]) -> dict[str
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--corpus", default="ncbi",
+                    choices=["ncbi", "wnut", "sst2", "trec", "xquad"])
     ap.add_argument("--train", type=Path, default=DATA / "ner" / "ncbi-disease" / "train.tsv")
     ap.add_argument("--eval", type=Path, default=DATA / "ner" / "ncbi-disease" / "devel.tsv")
     ap.add_argument("--label", default="Disease")
@@ -88,23 +112,35 @@ def main(argv: list[str] | None = None) -> int:
 
             tiny = build_tiny_bert(tmpdir / "tiny")
             extra += ["--base-model", str(tiny), "--epochs", "1"]
-        train_file, eval_file = tmpdir / "train.conll", tmpdir / "eval.conll"
-        train_file.write_text(_sentences(args.train, args.max_train), encoding="utf-8")
-        eval_file.write_text(_sentences(args.eval, args.max_eval), encoding="utf-8")
+        if args.corpus == "ncbi":
+            task, labels, fmt = "ner", [args.label], "conll"
+            train_file, eval_file = tmpdir / "train.conll", tmpdir / "eval.conll"
+            train_file.write_text(_sentences(args.train, args.max_train), encoding="utf-8")
+            eval_file.write_text(_sentences(args.eval, args.max_eval), encoding="utf-8")
+        else:  # answers travel as SQuAD JSON, the rest as JSONL
+            fmt = "squad" if args.corpus == "xquad" else "jsonl"
+            ext = "json" if fmt == "squad" else "jsonl"
+            train_file, eval_file = tmpdir / f"train.{ext}", tmpdir / f"eval.{ext}"
+            task, labels = _write_corpus(args.corpus, train_file, eval_file, args.max_train,
+                                         args.max_eval, fmt)
         project = str(tmpdir / "p.db")
-        _run(["init", project, "--task", "ner", "--labels", args.label], source=args.source,
-             log=log)
-        imported = _run(["import", project, str(train_file), "--format", "conll", "--split",
+        init = ["init", project, "--task", task]
+        if labels and task != "qa":
+            init += ["--labels", ",".join(labels)]
+        _run(init, source=args.source, log=log)
+        imported = _run(["import", project, str(train_file), "--format", fmt, "--split",
                          "train", "--json"], source=args.source, log=log)
-        trained = _run(["train", project, "--task", "ner", "--json", "--no-predict", *extra],
+        trained = _run(["train", project, "--task", task, "--json", "--no-predict", *extra],
                        source=args.source, log=log)
-        scored = _run(["evaluate", project, "--task", "ner", "--data", str(eval_file),
-                       "--format", "conll", "--json"], source=args.source, log=log)
+        scored = _run(["evaluate", project, "--task", task, "--data", str(eval_file),
+                       "--format", fmt, "--json"], source=args.source, log=log)
     result = {
         "benchmark": "project_quality",
         "command": "python benchmarks/bench_project_quality.py "
         + " ".join(a for a in (argv if argv is not None else sys.argv[1:])),
-        "train_file": str(args.train.name), "eval_file": str(args.eval.name),
+        "corpus": args.corpus, "task": task,
+        "train_file": str(args.train.name) if args.corpus == "ncbi" else f"{args.corpus} train",
+        "eval_file": str(args.eval.name) if args.corpus == "ncbi" else f"{args.corpus} eval",
         "imported": imported.get("added", imported),
         "trained": trained,
         "eval": scored,
