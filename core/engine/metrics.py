@@ -160,7 +160,8 @@ def qa_metrics(
 
 
 def primary_metric(task: str, metrics: dict[str, Any]) -> float:
-    """The number used to pick the best epoch: F1 (entities, answers) or macro-F1 (classes)."""
-    if task == "classify":
+    """The number used to pick the best epoch: F1 (entities, answers) or macro-F1 (classes
+    of documents or of sentences)."""
+    if task in ("classify", "sentence"):
         return float(metrics.get("macro_f1", 0.0))
     return float(metrics.get("f1", 0.0))

@@ -438,6 +438,22 @@ def test_help_lists_the_sentence_keys(qapp) -> None:  # type: ignore[no-untyped-
     assert "<i>Sentences</i>" in HOW_TO_HTML and "Ctrl+B splits" in HOW_TO_HTML
 
 
+def test_a_sentence_run_with_a_macro_f1_is_not_warned_of_a_zero_f1() -> None:
+    """The training panel said "the dev macro-F1 is 0" after every sentence run whose dev
+    macro-F1 was 0.38: the warning read the entity F1 (core.engine.metrics.primary_metric)."""
+    from core.engine.inference import collapse_warning, weak_labels_warning
+    from core.engine.metrics import primary_metric
+    from core.engine.settings import TaskSpec
+
+    metrics = {"accuracy": 0.6, "macro_f1": 0.378, "per_label": {
+        "Plan": {"precision": 0.5, "recall": 0.5, "f1": 0.5, "support": 4},
+        "Other": {"precision": 0.0, "recall": 0.0, "f1": 0.0, "support": 3}}}
+    spec = TaskSpec(TaskKind.SENTENCE, ("Plan", "Other"))
+    assert primary_metric("sentence", metrics) == pytest.approx(0.378)
+    assert collapse_warning(spec, [], [], metrics) is None
+    assert "'Other'" in (weak_labels_warning(spec, metrics) or "")
+
+
 @pytest.mark.timeout(180)
 def test_train_and_preannotate_sentences_from_the_panel(qtbot, tmp_path, tmp_path_factory) -> None:  # type: ignore[no-untyped-def]
     """The panel's Train Sentences trains on the labelled sentences (tiny BERT) and the
