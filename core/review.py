@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from core.store import repo
 from core.store.models import Document, Suggestion, Task, utcnow
@@ -36,6 +36,7 @@ __all__ = [
     "accept_above",
     "pending_suggestions",
     "pending_counts",
+    "pending_by_document",
     "suggestion_report",
     "read_payload",
     "SUGGESTION_KIND",
@@ -70,6 +71,7 @@ class PendingSuggestion:
     question_id: int | None = None
     question: str | None = None
     no_answer: bool = False
+    source: str = "model"  # who proposed it: "model" or "patterns:<name>"
 
 
 # --- helpers ------------------------------------------------------------------------------
@@ -290,6 +292,7 @@ def _plain(row: Suggestion, doc_text: str, question: str | None) -> PendingSugge
         kind=row.kind,
         confidence=float(row.confidence),
         model_version_id=row.model_version_id,
+        source=row.source or "model",
         **fields,
     )
 
@@ -316,6 +319,40 @@ def pending_suggestions(
     return out
 
 
+def pending_by_document(
+    session: Session, task: TaskKind | str | None = None, *,
+    doc_ids: Sequence[int] | None = None,
+) -> dict[int, list[PendingSuggestion]]:
+    """Every pending suggestion (of ``task``; in ``doc_ids`` when given) as plain
+    dataclasses by document id, in each document's order of :func:`pending_suggestions`."""
+    stmt = select(Suggestion).where(Suggestion.state == "pending")
+    if task is not None:
+        stmt = stmt.where(Suggestion.kind == SUGGESTION_KIND[TaskKind(task)])
+    if doc_ids is not None:
+        stmt = stmt.where(Suggestion.document_id.in_(list(doc_ids)))
+    rows = list(session.scalars(stmt.order_by(Suggestion.document_id, Suggestion.id)))
+    docs = {d.id: d for d in session.scalars(
+        select(Document).where(Document.id.in_({r.document_id for r in rows}))
+        .options(selectinload(Document.questions))
+    )}
+    out: dict[int, list[PendingSuggestion]] = {}
+    for row in rows:
+        doc = docs[row.document_id]
+        questions = {q.id: q.text for q in doc.questions}
+        out.setdefault(row.document_id, []).append(
+            _plain(row, doc.text, questions.get(row.question_id or -1))
+        )
+    for items in out.values():
+        items.sort(key=_pending_order)
+    return out
+
+
+def _pending_order(s: PendingSuggestion) -> tuple[int, int, int, int]:
+    order = {"class": 0, "sentence": 1, "entity": 1, "answer": 2}
+    return (order.get(s.kind, 3), s.start if s.start is not None else -1, s.question_id or 0,
+            s.id)
+
+
 def pending_counts(session: Session, task: TaskKind | str) -> dict[int, int]:
     """Number of pending suggestions per document id for ``task`` (documents with none
     are left out)."""
@@ -334,23 +371,30 @@ def suggestion_report(session: Session, task: TaskKind | str) -> dict[str, Any]:
     ``accepted`` (as is), ``edited`` (changed, then accepted), ``rejected``, ``pending``;
     ``human_only``: annotations a person made without a suggestion (imports excluded);
     ``acceptance_rate`` = accepted / decided, ``useful_rate`` = (accepted + edited) /
-    decided (``None`` until something is decided). ``by_model_version`` splits the counts.
+    decided (``None`` until something is decided). ``by_model_version`` splits the counts
+    by model version (``"none"``: made without one, e.g. by patterns), ``by_source`` by who
+    proposed them (``"model"``, ``"patterns:<name>"``), each with its own rates.
     """
     kind = TaskKind(task)
     task_row = repo.get_task(session, kind)
     counts = {"pending": 0, "accepted": 0, "edited": 0, "rejected": 0}
     by_version: dict[str, dict[str, int]] = {}
+    by_source: dict[str, dict[str, int]] = {}
     if task_row is not None:
         rows = session.execute(
-            select(Suggestion.model_version_id, Suggestion.state, func.count(Suggestion.id))
+            select(Suggestion.model_version_id, Suggestion.source, Suggestion.state,
+                   func.count(Suggestion.id))
             .where(Suggestion.task_id == task_row.id)
-            .group_by(Suggestion.model_version_id, Suggestion.state)
+            .group_by(Suggestion.model_version_id, Suggestion.source, Suggestion.state)
         ).all()
-        for version, state, n in rows:
+        for version, source, state, n in rows:
             counts[state] = counts.get(state, 0) + int(n)
             key = str(version) if version is not None else "none"
             by_version.setdefault(key, {"pending": 0, "accepted": 0, "edited": 0, "rejected": 0})
             by_version[key][state] += int(n)
+            by_source.setdefault(
+                source or "model", {"pending": 0, "accepted": 0, "edited": 0, "rejected": 0}
+            )[state] += int(n)
     human_only = kind_of(kind).human_only(session)
     decided = counts["accepted"] + counts["edited"] + counts["rejected"]
     return {
@@ -366,4 +410,16 @@ def suggestion_report(session: Session, task: TaskKind | str) -> dict[str, Any]:
             round((counts["accepted"] + counts["edited"]) / decided, 4) if decided else None
         ),
         "by_model_version": by_version,
+        "by_source": by_source,
+        "rates_by_source": {name: _rates(c) for name, c in sorted(by_source.items())},
+    }
+
+
+def _rates(counts: dict[str, int]) -> dict[str, float | None]:
+    decided = counts["accepted"] + counts["edited"] + counts["rejected"]
+    return {
+        "acceptance_rate": round(counts["accepted"] / decided, 4) if decided else None,
+        "useful_rate": (
+            round((counts["accepted"] + counts["edited"]) / decided, 4) if decided else None
+        ),
     }

@@ -32,7 +32,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import delete, exists, select, text
+from sqlalchemy import delete, exists, or_, select, text
 from sqlalchemy.orm import Session, selectinload
 
 from core import models
@@ -59,6 +59,8 @@ if TYPE_CHECKING:
     from core.project import Project
 
 DEFAULT_CHUNK = 64
+# suggestions.source of a model's suggestions (schema 6)
+MODEL_SOURCE = "model"
 # The scores stored for every predicted document (the queue reads them; no model needed).
 SCORED_STRATEGIES = strategies.UNCERTAINTY_STRATEGIES
 
@@ -198,9 +200,11 @@ def _write_chunk(
         delete(Suggestion).where(
             Suggestion.document_id.in_(ids),
             Suggestion.task_id == task_id,
-            # Only this task's own kind of suggestion is replaced, never another writer's.
+            # Only this task's own kind of suggestion is replaced, never another writer's,
+            # and only the model's (patterns' suggestions stay: core.active.pattern_suggestions).
             Suggestion.kind == task_kind.suggestion_kind,
             Suggestion.state == "pending",
+            or_(Suggestion.source.is_(None), Suggestion.source == MODEL_SOURCE),
         )
     ).rowcount or 0
     human = task_kind.human_labels(session, ids)
@@ -217,6 +221,7 @@ def _write_chunk(
             model_version_id=model_version_id, kind=task_kind.suggestion_kind,
             payload=s.payload.to_json(),
             confidence=max(0.0, min(1.0, s.confidence)), state="pending",
+            source=MODEL_SOURCE,
         ))
         stored += 1
     session.execute(

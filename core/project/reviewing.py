@@ -1,6 +1,7 @@
-"""``project.review``: make suggestions (pre-annotate with a model version), rank what to
-label next (the queue), accept, reject or edit suggestions, accept those above a confidence,
-and undo any decision (the inverse comes with the returned :class:`Changes`)."""
+"""``project.review``: make suggestions (pre-annotate with a model version, or apply patterns
+and term lists), rank what to label next (the queue), accept, reject or edit suggestions,
+accept those above a confidence, undo any decision (the inverse comes with the returned
+:class:`Changes`), and report how often suggestions were taken."""
 
 from __future__ import annotations
 
@@ -14,10 +15,13 @@ from core.store.repo import AnnotationError
 from core.types import TaskKind
 
 if TYPE_CHECKING:
+    from core.active.pattern_suggestions import PatternProgress, PatternResult
     from core.active.preannotate import PreannotateProgress, PreannotateResult
     from core.active.queue import QueueEntry
     from core.engine.predict import Predictor
+    from core.patterns import Pattern, PhrasePattern
     from core.project.base import Project
+    from core.review import PendingSuggestion
 
 
 class Review:
@@ -42,6 +46,54 @@ class Review:
 
         return preannotate(self._project, kind, version=version, predictor=predictor,
                            on_progress=on_progress, cancel=cancel, **options)
+
+    def apply_patterns(
+        self,
+        kind: TaskKind | str,
+        patterns: Sequence[Pattern],
+        *,
+        source: str,
+        confidence: float | None = None,
+        doc_ids: Sequence[int] | None = None,
+        on_progress: Callable[[PatternProgress], None] | None = None,
+    ) -> PatternResult:
+        """Store the matches of ``patterns`` (``core.patterns``; read a file with
+        ``core.formats.patterns.read_patterns``) in the unreviewed, non-test documents as
+        pending entity suggestions of ``source`` (``"patterns:<name>"``): never over a human
+        entity, the longest of overlapping matches, idempotent (see
+        :mod:`core.active.pattern_suggestions`). Runs on the caller's thread."""
+        from core.active import pattern_suggestions as ps
+
+        return ps.suggest_from_patterns(
+            self._project, kind, patterns, source=source, doc_ids=doc_ids,
+            confidence=ps.DEFAULT_CONFIDENCE if confidence is None else confidence,
+            on_progress=on_progress,
+        )
+
+    def label_terms(self, kind: TaskKind | str = TaskKind.NER) -> list[PhrasePattern]:
+        """A term list from the project's own entities (outside the test split): each
+        distinct text once, under the label it carries most often."""
+        from core.active.pattern_suggestions import label_terms
+
+        return label_terms(self._project, kind)
+
+    def pending(
+        self, kind: TaskKind | str | None = None, *, doc_ids: Sequence[int] | None = None
+    ) -> dict[int, list[PendingSuggestion]]:
+        """Pending suggestions (of ``kind``, or every kind) by document id, each a plain
+        :class:`core.review.PendingSuggestion` with its ``source`` and ``confidence``."""
+        from core.review import pending_by_document
+
+        with self._project.read() as session:
+            return pending_by_document(session, kind, doc_ids=doc_ids)
+
+    def report(self, kind: TaskKind | str) -> dict[str, Any]:
+        """How often suggestions for ``kind`` were accepted, edited or rejected, in all,
+        by model version and by source (``core.review.suggestion_report``)."""
+        from core.review import suggestion_report
+
+        with self._project.read() as session:
+            return suggestion_report(session, kind)
 
     def queue(
         self,

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from core.errors import ProjectError
 from core.store.models import Base, Meta, ProjectInfo
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 APPLICATION_ID = 0x414E4E54  # "ANNT", written into the SQLite header
 BUSY_TIMEOUT_MS = 30_000
 
@@ -135,8 +135,16 @@ def _v4_to_v5(conn: Connection) -> None:
         conn.exec_driver_sql("PRAGMA writable_schema = OFF")
 
 
+def _v5_to_v6(conn: Connection) -> None:
+    """Schema 6 records who proposed a suggestion (``suggestions.source``: "model" or
+    "patterns:<file name>"). Until then only pre-annotation wrote suggestions, so every
+    stored one is the model's."""
+    conn.exec_driver_sql("ALTER TABLE suggestions ADD COLUMN source VARCHAR(200)")
+    conn.exec_driver_sql("UPDATE suggestions SET source = 'model'")
+
+
 MIGRATIONS: dict[int, Callable[[Connection], None]] = {
-    1: _v1_to_v2, 2: _v2_to_v3, 3: _v3_to_v4, 4: _v4_to_v5,
+    1: _v1_to_v2, 2: _v2_to_v3, 3: _v3_to_v4, 4: _v4_to_v5, 5: _v5_to_v6,
 }
 
 

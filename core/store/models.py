@@ -304,7 +304,7 @@ class Suggestion(Base):
     the JSON of the kind's typed payload, read back (validated) with
     ``kind_of_suggestion(kind).payload_from_json``: :class:`core.tasks.ner.EntityPayload`,
     :class:`core.tasks.classify.ClassPayload`, :class:`core.tasks.qa.AnswerPayload`.
-    ``state`` is pending | accepted | rejected | edited.
+    ``state`` is pending | accepted | rejected | edited; ``source`` who proposed it.
     """
 
     __tablename__ = "suggestions"
@@ -323,6 +323,9 @@ class Suggestion(Base):
     state: Mapped[str] = mapped_column(String(16), default="pending")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    # Who proposed it (schema 6): "model" (pre-annotation) or "patterns:<file name>"
+    # (core.patterns). Nullable because SQLite adds columns so; NULL reads as "model".
+    source: Mapped[str | None] = mapped_column(String(200), default="model")
     __table_args__ = (
         CheckConstraint(f"kind IN {SUGGESTION_KINDS_SQL}", name="suggestion_kind"),
         CheckConstraint(

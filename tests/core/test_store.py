@@ -13,7 +13,8 @@ import pytest
 from sqlalchemy import select, text
 
 from core.errors import InputError, ProjectError
-from core.project import Project
+from core.patterns import PhrasePattern
+from core.project import DocFilter, Project
 from core.store import db as dbmod
 from core.store import repo
 from core.store.models import Document, EntityAnnotation
@@ -383,6 +384,56 @@ def test_upgraded_file_takes_the_sentence_kind_and_still_refuses_others(tmp_path
     raw.execute('INSERT INTO sentences (document_id, start, "end") VALUES (?, 0, 3)', (doc,))
     raw.commit()
     raw.close()
+
+
+def test_schema_5_file_gains_the_source_of_suggestions(tmp_path: Path) -> None:
+    """A real file of schema 5 (tests/core/data/schema5.sql) upgrades to schema 6: its
+    suggestions, all made by a model then, read as the model's; the column is the one a new
+    file has; a pattern suggestion can be stored and the report counts the sources apart."""
+    from core.review import suggestion_report
+
+    path = tmp_path / "v5.db"
+    raw = sqlite3.connect(path)
+    raw.executescript((Path(__file__).parent / "data" / "schema5.sql").read_text(encoding="utf-8"))
+    original = list(raw.iterdump())
+    raw.close()
+    with Project.open(path) as p:
+        with p.read() as s:
+            assert s.execute(text("SELECT value FROM meta WHERE key='schema_version'")).scalar() \
+                == str(dbmod.SCHEMA_VERSION)
+            rows = s.execute(text("SELECT state, source FROM suggestions ORDER BY id")).all()
+            assert [tuple(r) for r in rows] == [("pending", "model"), ("accepted", "model")]
+        doc = p.documents.filter(DocFilter())[0]
+        result = p.review.apply_patterns(
+            "ner", [PhrasePattern("Disease", "asthma")], source="patterns:terms.txt"
+        )
+        # The model's pending suggestion is on "asthma" already: not proposed twice.
+        assert result.suggestions == 0 and result.duplicates == 1
+        p.annotations.remove_entity(doc, 0, 13)
+        result = p.review.apply_patterns(
+            "ner", [PhrasePattern("Disease", "breast cancer")], source="patterns:terms.txt"
+        )
+        assert result.suggestions == 1
+        with p.read() as s:
+            report = suggestion_report(s, "ner")
+        assert report["by_source"] == {
+            "model": {"pending": 1, "accepted": 1, "edited": 0, "rejected": 0},
+            "patterns:terms.txt": {"pending": 1, "accepted": 0, "edited": 0, "rejected": 0},
+        }
+
+    def columns(file: Path) -> list[tuple[str, str, int]]:
+        conn = sqlite3.connect(file)
+        try:
+            return [(r[1], r[2], r[3]) for r in conn.execute("PRAGMA table_info(suggestions)")]
+        finally:
+            conn.close()
+
+    fresh = tmp_path / "fresh.db"
+    Project.create(fresh).close()
+    assert columns(path) == columns(fresh)
+    old = sqlite3.connect(tmp_path / "v5.db.v5.bak")
+    assert list(old.iterdump()) == original
+    old.close()
 
 
 def test_running_run_of_a_live_process_is_left_alone(project: Project) -> None:
