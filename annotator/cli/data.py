@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from annotator.cli.main import UsageError, emit
+from annotator.cli.progress import ProgressBar
 from annotator.cli.tasks import TASK_HELP, TASK_NAMES, UNITS, resolve_task, sentence_level
 from core.errors import InputError, ProjectError
 from core.project import Project
@@ -58,6 +59,10 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
              "end, text, label(s), split); default: sentence when the project classifies "
              "sentences and not documents. jsonl always carries the sentences",
     )
+    p.add_argument("--suggestions", action="store_true",
+                   help="jsonl: also write each document's pending suggestions (a "
+                        '"suggestions" list, each with "suggested": true, its kind, source '
+                        "and confidence); importing the file again never takes them for labels")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_export)
 
@@ -121,9 +126,13 @@ def cmd_import(args: argparse.Namespace) -> int:
         records = read_file(
             args.file, args.format, text_unit=args.unit, encoding=args.encoding
         )
-        summary, _ = project.documents.add(
-            records, split=args.split, multi_label=True if args.multi_label else None
-        )
+        # The store takes the records one by one inside its one transaction: the bar
+        # counts them as they go in (all or nothing still).
+        with ProgressBar(total=len(records), desc="importing", unit="doc") as bar:
+            summary, _ = project.documents.add(
+                bar.wrap(records),  # type: ignore[arg-type]
+                split=args.split, multi_label=True if args.multi_label else None,
+            )
     finally:
         project.close()
     payload = {
@@ -159,8 +168,11 @@ def cmd_export(args: argparse.Namespace) -> int:
 
     project = _open(args.project, readonly=False)
     try:
+        if args.suggestions and args.format != "jsonl":
+            raise UsageError(f"--suggestions applies to the jsonl format, not {args.format}")
         tasks = project.documents.tasks()
         records = project.documents.records(split=args.split, reviewed_only=args.reviewed_only)
+        pending = project.review.pending() if args.suggestions else None
     finally:
         project.close()
     sentence_task = tasks.get(TaskKind.SENTENCE)
@@ -179,15 +191,20 @@ def cmd_export(args: argparse.Namespace) -> int:
         records, args.out, args.format, include_text=not args.no_text, flavor=args.flavor,
         unit=unit,
         sentence_multi_label=bool(sentence_task is not None and sentence_task.multi_label),
+        suggestions=pending,
     )
     payload: dict[str, object] = {"out": args.out, "format": args.format, "documents": n}
+    if pending is not None:
+        written = {r.doc_id for r in records}
+        payload["suggestions"] = sum(len(v) for d, v in pending.items() if d in written)
     sentences = sum(len(r.sentences) for r in records)
     if sentence_task is not None:
         payload["sentences"] = sentences
     if args.format == "csv":
         payload["unit"] = unit
     rows = f"{sentences} sentences of {n} documents" if unit == "sentence" else f"{n} documents"
-    emit(args, payload, lambda: print(f"wrote {rows} to {args.out}"))
+    more = f" and {payload['suggestions']} pending suggestions" if pending is not None else ""
+    emit(args, payload, lambda: print(f"wrote {rows}{more} to {args.out}"))
     return 0
 
 
@@ -197,6 +214,10 @@ def cmd_stats(args: argparse.Namespace) -> int:
         payload = project.documents.stats()
         # {annotator: {kind: {seconds, actions, documents}}}: time spent, as the app records it
         payload["time"] = project.timings.summary()
+        # How often suggestions were taken, per task, in all and per source (model, patterns)
+        payload["suggestions"] = {
+            kind.value: project.review.report(kind) for kind in project.documents.tasks()
+        }
     finally:
         project.close()
 
@@ -216,6 +237,12 @@ def cmd_stats(args: argparse.Namespace) -> int:
         if payload["questions"]:
             print(f"  questions: {payload['questions']} ({payload['questions_answered']} answered, "
                   f"{payload['unanswerable']} without answer)")
+        for kind, report in payload["suggestions"].items():  # type: ignore[union-attr]
+            for source, c in sorted(report["by_source"].items()):
+                rate = report["rates_by_source"][source]["acceptance_rate"]
+                print(f"  {kind} suggestions from {source}: {c['pending']} pending, "
+                      f"{c['accepted']} accepted, {c['edited']} edited, {c['rejected']} "
+                      f"rejected" + (f" (acceptance {rate:.0%})" if rate is not None else ""))
         for annotator, kinds in payload["time"].items():  # type: ignore[union-attr]
             print(f"  time spent by {annotator}: " + ", ".join(
                 f"{kind} {format_duration(t['seconds'])} ({t['actions']} actions, "

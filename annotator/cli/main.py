@@ -19,7 +19,9 @@ from core.errors import AnnotatorError
 
 # Modules that add subcommands with ``register(subparsers)``; missing ones are skipped so
 # a partial install still runs the commands it has.
-COMMAND_MODULES = ("annotator.cli.data", "annotator.cli.engine", "annotator.cli.active")
+COMMAND_MODULES = (
+    "annotator.cli.data", "annotator.cli.engine", "annotator.cli.active", "annotator.cli.patterns",
+)
 
 
 class UsageError(AnnotatorError):

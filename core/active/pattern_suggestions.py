@@ -8,9 +8,10 @@ What is matched: every unreviewed document of any split except test (as pre-anno
 What is stored: a match that overlaps no human entity (read inside the write transaction,
 so labels made meanwhile are respected), and that is neither a suggestion this source
 already made for the same span and label (pending: kept as it is; rejected or accepted:
-not proposed again) nor one another source has pending for it (not proposed twice). A
-pending suggestion of this source that the patterns no longer find is removed. So running
-the same patterns twice changes nothing.
+not proposed again), and that overlaps no pending suggestion of another source (the model's,
+another pattern file's: one proposal per stretch of text for the reviewer). A pending
+suggestion of this source that the patterns no longer find is removed. So running the same
+patterns twice changes nothing.
 
 Called on any thread (opens its own sessions; never touches widgets).
 """
@@ -55,7 +56,7 @@ class PatternResult:
     kept: int  # already pending from this source: left as they were
     removed: int  # pending from this source that the patterns no longer find
     decided_before: int  # this source's earlier suggestions, rejected or accepted: not again
-    duplicates: int  # the same span and label pending from another source
+    other_source: int  # overlapping a pending suggestion of another source
     seconds: float
 
     def to_dict(self) -> dict[str, Any]:
@@ -117,7 +118,7 @@ def suggest_from_patterns(
         todo = list(session.scalars(stmt.order_by(Document.id)))
     matcher = PatternMatcher(patterns)
     totals = dict.fromkeys(
-        ("matches", "suggestions", "kept", "removed", "decided_before", "duplicates"), 0
+        ("matches", "suggestions", "kept", "removed", "decided_before", "other_source"), 0
     )
     for c in range(0, len(todo), chunk_size):
         chunk = todo[c:c + chunk_size]
@@ -146,7 +147,7 @@ def _write_chunk(
         )
     ).all())
     mine: dict[tuple[int, int, int, str], tuple[int, str]] = {}  # span -> (id, state)
-    others: set[tuple[int, int, int, str]] = set()
+    others: dict[int, list[tuple[int, int]]] = {}  # doc -> spans pending from other sources
     for sid, doc, payload, state, src in session.execute(
         select(Suggestion.id, Suggestion.document_id, Suggestion.payload, Suggestion.state,
                Suggestion.source)
@@ -158,9 +159,9 @@ def _write_chunk(
         if src == source:
             mine[key] = (sid, state)
         elif state == "pending":
-            others.add(key)
+            others.setdefault(doc, []).append((p.start, p.end))
     counts = dict.fromkeys(
-        ("matches", "suggestions", "kept", "removed", "decided_before", "duplicates"), 0
+        ("matches", "suggestions", "kept", "removed", "decided_before", "other_source"), 0
     )
     found: set[tuple[int, int, int, str]] = set()
     for doc, text in texts.items():
@@ -170,8 +171,8 @@ def _write_chunk(
             counts["matches"] += 1
             if key in mine:
                 counts["kept" if mine[key][1] == "pending" else "decided_before"] += 1
-            elif key in others:
-                counts["duplicates"] += 1
+            elif any(s < m.end and m.start < e for s, e in others.get(doc, ())):
+                counts["other_source"] += 1
             else:
                 session.add(Suggestion(
                     document_id=doc, task_id=task_id, kind=ner.suggestion_kind,

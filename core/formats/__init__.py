@@ -8,8 +8,9 @@ records and replace the target file atomically. Pure Python: no Qt, no database.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from core.errors import InputError
 from core.formats._common import ExportError, atomic_output, bom_encoding, read_text
@@ -167,6 +168,7 @@ def write_file(
     flavor: str | None = None,
     unit: str = "document",
     sentence_multi_label: bool = False,
+    suggestions: Mapping[int, Sequence[Any]] | None = None,
 ) -> int:
     """Write records to ``path`` in ``format`` and return how many documents were written.
 
@@ -184,6 +186,10 @@ def write_file(
     Sentences: jsonl writes every sentence of a record (``"sentences"``, with ``"label"``,
     or ``"labels"`` when ``sentence_multi_label``); ``unit="sentence"`` makes csv write one
     row per sentence (document_id, external_id, start, end, text, label(s), split).
+
+    ``suggestions`` (pending suggestions by document id; jsonl only) adds each record's
+    ``"suggestions"`` list (:func:`core.formats.jsonl.suggestion_json`), which no reader
+    takes for labels.
     """
     path = Path(path)
     if format not in FORMATS:
@@ -194,6 +200,8 @@ def write_file(
         raise ExportError(f"unknown unit {unit!r}: use {' or '.join(UNITS)}")
     if unit == "sentence" and format not in ("csv", "jsonl"):
         raise ExportError(f"one row per sentence applies to csv (and jsonl), not {format}")
+    if suggestions is not None and format != "jsonl":
+        raise ExportError(f"suggestions are written to jsonl only, not {format}")
     encoding = "utf-8-sig" if format == "csv" else "utf-8"  # the BOM makes Excel read UTF-8
     with atomic_output(path, encoding=encoding) as out:
         if format == "text":
@@ -210,7 +218,8 @@ def write_file(
             return write_csv(records, out, include_text=include_text, delimiter=delimiter)
         if format == "jsonl":
             return write_jsonl(records, out, include_text=include_text, flavor=flavor,
-                               sentence_multi_label=sentence_multi_label)
+                               sentence_multi_label=sentence_multi_label,
+                               suggestions=suggestions)
         if format == "conll":
             return write_conll(records, out, include_text=include_text)
         return write_squad(records, out, include_text=include_text)

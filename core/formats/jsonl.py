@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from itertools import pairwise
 from pathlib import Path
 from typing import Any
@@ -39,6 +39,9 @@ def parse_jsonl(text: str, path: Path) -> list[DocumentRecord]:
     are skipped, "reject" ones kept with ``meta["answer"]``) or a Label Studio task
     (``data.text``; the first annotation not cancelled: ``labels`` and ``choices`` results).
     The first two may carry the document's sentences (see :func:`parse_sentences`).
+    Suggestions are never read as labels: a record's ``"suggestions"`` list (what
+    ``write_jsonl(..., suggestions=)`` writes) is ignored, and so is any span marked
+    ``"suggested": true``.
     """
     records: list[DocumentRecord] = []
     for line, obj in _objects(text, path):
@@ -167,7 +170,8 @@ def _doccano_or_prodigy(obj: dict[str, Any], path: Path, line: int) -> DocumentR
                         )
                     spans.append(_span(text, item[0], item[1], item[2], path, line, where))
                 elif isinstance(item, dict):
-                    spans.append(_dict_span(text, item, path, line, where))
+                    if not _suggested(item):
+                        spans.append(_dict_span(text, item, path, line, where))
                 else:
                     raise InputError(
                         path, line, f"{where}: expected a span or a class name, found {kind(item)}"
@@ -184,14 +188,17 @@ def _doccano_or_prodigy(obj: dict[str, Any], path: Path, line: int) -> DocumentR
         value = obj.get(key)
         if value is None:
             continue
-        entities_given = True
         if not isinstance(value, list):
             raise InputError(path, line, f'"{key}" should be a list, found {kind(value)}')
+        human = [item for item in value if not _suggested(item)]
+        # A list of nothing but suggestions says nothing about human labels.
+        entities_given = entities_given or bool(human) or not value
         for i, item in enumerate(value):
             where = f'"{key}" item {i + 1}'
             if not isinstance(item, dict):
                 raise InputError(path, line, f"{where}: expected an object, found {kind(item)}")
-            spans.append(_dict_span(text, item, path, line, where))
+            if not _suggested(item):
+                spans.append(_dict_span(text, item, path, line, where))
     accept = obj.get("accept")
     if accept is not None:
         if not isinstance(accept, list):
@@ -217,6 +224,12 @@ def _doccano_or_prodigy(obj: dict[str, Any], path: Path, line: int) -> DocumentR
         labelled_for=_labelled_for(entities_given or bool(spans), bool(classes),
                                    any(s.labels for s in sentences)),
     )
+
+
+def _suggested(item: Any) -> bool:
+    """A span marked ``"suggested": true`` (as ``export --suggestions`` writes them) is a
+    proposal, never a human label: it is skipped on import."""
+    return isinstance(item, dict) and item.get("suggested") is True
 
 
 def _labelled_for(entities: bool, classes: bool, sentences: bool = False) -> frozenset[TaskKind]:
@@ -411,6 +424,7 @@ def write_jsonl(
     include_text: bool = True,
     flavor: str | None = None,
     sentence_multi_label: bool = False,
+    suggestions: Mapping[int, Sequence[Any]] | None = None,
 ) -> int:
     """Write one JSON object a line.
 
@@ -423,6 +437,11 @@ def write_jsonl(
     "label"}`` (``null`` without a class) or, when ``sentence_multi_label``, ``{"start",
     "end", "labels": [...]}``; doccano's ``label`` list is then left out when empty, and
     Prodigy's ``spans`` unless the record was labelled for entities.
+
+    ``suggestions`` (pending suggestions by the records' ``doc_id``, plain objects such as
+    ``project.review.pending()`` gives) adds ``"suggestions"`` to the records that have
+    some: each with ``"suggested": true``, its ``kind``, ``source`` and ``confidence``
+    (see :func:`suggestion_json`). The reader skips them.
     """
     flavor = flavor or "doccano"
     if flavor not in FLAVORS:
@@ -452,6 +471,9 @@ def write_jsonl(
             obj["sentences"] = [_sentence_json(x, sentence_multi_label) for x in record.sentences]
         if record.split is not None:
             obj["split"] = record.split.value
+        pending = suggestions.get(record.doc_id, ()) if suggestions and record.doc_id else ()
+        if pending:
+            obj["suggestions"] = [suggestion_json(p) for p in pending]
         out.write(json.dumps(obj, ensure_ascii=False))
         out.write("\n")
         count += 1
@@ -464,4 +486,32 @@ def _sentence_json(sentence: SentenceLabel, multi_label: bool) -> dict[str, Any]
         obj["labels"] = list(sentence.labels)
     else:
         obj["label"] = sentence.labels[0] if sentence.labels else None
+    return obj
+
+
+def suggestion_json(s: Any) -> dict[str, Any]:
+    """A pending suggestion as written to JSONL: ``{"suggested": true, "kind", "source",
+    "confidence"}`` and, by kind, entities ``start``/``end``/``label``, classes ``label``
+    and ``labels`` (with ``probabilities``), sentences ``start``/``end``/``labels``,
+    answers ``question`` with ``start``/``end`` or ``no_answer``. ``s`` is any object
+    with a pending suggestion's fields (``core.review.PendingSuggestion``)."""
+    obj: dict[str, Any] = {"suggested": True, "kind": s.kind, "source": s.source,
+                           "confidence": round(float(s.confidence), 4)}
+    if s.kind == "entity":
+        obj.update(start=s.start, end=s.end, label=s.label)
+    elif s.kind == "class":
+        obj.update(label=s.label, labels=list(s.labels) or [s.label])
+        if s.probabilities:
+            obj["probabilities"] = {k: round(float(v), 4) for k, v in s.probabilities.items()}
+    elif s.kind == "sentence":
+        obj.update(start=s.start, end=s.end, labels=list(s.labels) or
+                   ([s.label] if s.label else []))
+    elif s.kind == "answer":
+        obj["question"] = s.question
+        if s.no_answer:
+            obj["no_answer"] = True
+        else:
+            obj.update(start=s.start, end=s.end)
+    if s.model_version_id is not None:
+        obj["model_version_id"] = s.model_version_id
     return obj

@@ -408,7 +408,7 @@ def test_schema_5_file_gains_the_source_of_suggestions(tmp_path: Path) -> None:
             "ner", [PhrasePattern("Disease", "asthma")], source="patterns:terms.txt"
         )
         # The model's pending suggestion is on "asthma" already: not proposed twice.
-        assert result.suggestions == 0 and result.duplicates == 1
+        assert result.suggestions == 0 and result.other_source == 1
         p.annotations.remove_entity(doc, 0, 13)
         result = p.review.apply_patterns(
             "ner", [PhrasePattern("Disease", "breast cancer")], source="patterns:terms.txt"

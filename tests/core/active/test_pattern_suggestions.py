@@ -93,7 +93,7 @@ def test_accepting_one_makes_a_human_label_and_a_new_run_respects_it(project: Pr
 def test_labels_made_meanwhile_and_other_sources_are_respected(project: Project) -> None:
     first = project.review.apply_patterns("ner", TERMS, source=SOURCE)
     other = project.review.apply_patterns("ner", TERMS, source="patterns:other.jsonl")
-    assert other.suggestions == 0 and other.duplicates == first.suggestions
+    assert other.suggestions == 0 and other.other_source == first.suggestions
     doc = project.documents.filter()[2]
     project.annotations.add_entity(doc, 3, 9, "Disease")  # "cancer" by hand
     project.review.apply_patterns("ner", TERMS, source=SOURCE)
