@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from annotator.cli.main import UsageError, emit
+from annotator.cli.progress import ProgressBar
 from annotator.cli.tasks import add_task_arguments, resolve_task
 from core.errors import InputError, ProjectError
 
@@ -89,12 +90,10 @@ def cmd_predict(args: argparse.Namespace) -> int:
     from core.active.preannotate import PreannotateProgress
 
     project = _open(args.project)
-    quiet = args.json
+    bar = ProgressBar(total=None, desc="predicting", unit="doc")
 
     def progress(event: PreannotateProgress) -> None:
-        if not quiet:
-            print(f"\r{event.done}/{event.total} documents, {event.suggestions} suggestions",
-                  end="", file=sys.stderr, flush=True)
+        bar.update_to(event.done, total=event.total, suggestions=event.suggestions)
 
     try:
         task = resolve_task(args.task, args.unit, project.documents.tasks())
@@ -103,9 +102,8 @@ def cmd_predict(args: argparse.Namespace) -> int:
             quantize=args.quantize, on_progress=progress,
         )
     finally:
+        bar.close()
         project.close()
-    if not quiet:
-        print(file=sys.stderr)
     payload = result.to_dict()
 
     def human() -> None:
@@ -198,14 +196,23 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     pool = read_file(args.data, args.format, encoding=args.encoding)
     dev = read_file(args.dev, args.format, encoding=args.encoding)
     started = time.perf_counter()
+    trainings = len(settings.strategies) * settings.seeds * (settings.rounds + 1)
+    bar = ProgressBar(total=trainings, desc="simulating", unit="run")
+    done = 0
 
     def progress(e: SimulationEvent) -> None:
-        if not args.json:
+        nonlocal done
+        done += 1
+        bar.update_to(done, strategy=e.strategy, labels=e.labels, value=f"{e.value:.4f}")
+        if not args.json and not bar.shown:  # a log's line per training; a terminal has the bar
             print(f"[{time.perf_counter() - started:6.0f}s] {e.strategy} seed {e.seed} round "
                   f"{e.round}/{e.rounds}: {e.labels} labels -> {e.value:.4f}", file=sys.stderr,
                   flush=True)
 
-    result = simulate(settings, pool, dev, on_event=progress)
+    try:
+        result = simulate(settings, pool, dev, on_event=progress)
+    finally:
+        bar.close()
     payload = result.to_dict()
     if args.plot:
         write_curves_png(payload, args.plot)

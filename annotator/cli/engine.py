@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from annotator.cli.main import UsageError, emit
+from annotator.cli.progress import ProgressBar
 from annotator.cli.tasks import add_task_arguments, resolve_task
 from core.engine.results import FailureKind
 from core.errors import InputError, ProjectError
@@ -82,7 +83,7 @@ def _open(path: str) -> Any:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from core.engine.results import EpochEvent, WarningEvent
+    from core.engine.results import EpochEvent, ProgressEvent, WarningEvent
     from core.engine.settings import preset_settings
 
     project = _open(args.project)
@@ -102,28 +103,43 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     from core.engine.project_bridge import distributed_rank
 
-    quiet = args.json or distributed_rank() > 0
+    worker = distributed_rank() > 0
+    quiet = args.json or worker
+    # Per optimiser step, on stderr, only on a terminal (never on a worker rank).
+    bar = ProgressBar(total=None, desc="training", unit="step") if not worker else None
 
     def on_event(event: Any) -> None:  # called on this (the only) thread
+        if bar is not None and isinstance(event, ProgressEvent):
+            bar.update_to(event.step, total=event.total_steps, epoch=event.epoch,
+                          loss=f"{event.loss:.4f}")
         if quiet:
             return
         if isinstance(event, WarningEvent):
-            print(f"warning: {event.message}", file=sys.stderr)
+            _write(bar, f"warning: {event.message}", file=sys.stderr)
         elif isinstance(event, EpochEvent):
-            _print_epoch(event)
+            _write(bar, _epoch_line(event))
 
     if not quiet:
         print(f"{'epoch':>5} {'step':>6} {'train_loss':>10} {'val_loss':>9}  metrics")
     preannotation: Any = None
     try:
         outcome = project.training.start(task, settings, on_event=on_event)
+        if bar is not None:
+            bar.close()
         r = outcome.result
         if outcome.run_id is None:  # a worker rank under torchrun: rank 0 reports
             return 0 if r.status == "completed" else 1
         if r.status == "completed" and not args.no_predict:
             # As the app does: the new model pre-annotates the unreviewed documents.
-            preannotation = project.review.preannotate(task, version=outcome.version)
+            with ProgressBar(total=None, desc="pre-annotating", unit="doc") as pbar:
+                preannotation = project.review.preannotate(
+                    task, version=outcome.version,
+                    on_progress=lambda e: pbar.update_to(e.done, total=e.total,
+                                                         suggestions=e.suggestions),
+                )
     finally:
+        if bar is not None:
+            bar.close()
         project.close()
     code = exit_code(r)
     if r.failure is FailureKind.BAD_INPUT:
@@ -158,13 +174,19 @@ def _train_payload(r: Any, outcome: Any) -> dict[str, Any]:
     }
 
 
-def _print_epoch(event: Any) -> None:
+def _write(bar: ProgressBar | None, line: str, *, file: Any = None) -> None:
+    if bar is not None:
+        bar.write(line, file=file)
+    else:
+        print(line, file=file or sys.stdout, flush=True)
+
+
+def _epoch_line(event: Any) -> str:
     shown = {k: v for k, v in event.metrics.items() if isinstance(v, float)}
     metrics = "  ".join(f"{k} {v:.4f}" for k, v in shown.items())
     val = f"{event.val_loss:9.4f}" if event.val_loss is not None else f"{'-':>9}"
     best = "  *" if event.is_best else ""
-    print(f"{event.epoch:>5} {event.step:>6} {event.train_loss:10.4f} {val}  {metrics}{best}",
-          flush=True)
+    return f"{event.epoch:>5} {event.step:>6} {event.train_loss:10.4f} {val}  {metrics}{best}"
 
 
 def _print_train_summary(r: Any, outcome: Any, preannotation: Any = None) -> None:
