@@ -23,7 +23,7 @@ first); a match that overlaps a span in ``blocked`` (a human label) is never pro
 from __future__ import annotations
 
 import re
-from bisect import bisect_left
+from bisect import bisect_left, insort
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -127,16 +127,6 @@ def _lower(text: str) -> str:
     return "".join(c if len(c.lower()) != 1 else c.lower() for c in text)
 
 
-def _is_word(ch: str) -> bool:
-    return ch.isalnum()
-
-
-def _on_boundaries(text: str, start: int, end: int) -> bool:
-    if start > 0 and _is_word(text[start - 1]) and _is_word(text[start]):
-        return False
-    return not (end < len(text) and _is_word(text[end]) and _is_word(text[end - 1]))
-
-
 class PatternMatcher:
     """All patterns, compiled once; :meth:`find` gives the matches in one text."""
 
@@ -170,22 +160,29 @@ class PatternMatcher:
 
     def candidates(self, text: str) -> list[PatternMatch]:
         """Every match in ``text``, overlapping ones included."""
-        out: list[PatternMatch] = []
+        return [PatternMatch(s, e, self.patterns[i].label, i) for s, e, i in self._raw(text)]
+
+    def _raw(self, text: str) -> list[tuple[int, int, int]]:
+        """``(start, end, pattern index)`` of every match (tuples: this is the hot loop)."""
+        out: list[tuple[int, int, int]] = []
         if self._automaton is not None:
-            low = _lower(text)
-            for last, (length, i) in self._automaton.iter(low):
+            n = len(text)
+            for last, (length, i) in self._automaton.iter(_lower(text)):
                 start, end = last - length + 1, last + 1
-                if _on_boundaries(text, start, end):
-                    out.append(PatternMatch(start, end, self.patterns[i].label, i))
+                if start > 0 and text[start - 1].isalnum() and text[start].isalnum():
+                    continue
+                if end < n and text[end].isalnum() and text[end - 1].isalnum():
+                    continue
+                out.append((start, end, i))
         if self._by_first or self._open:
             out += self._token_candidates(text)
         return out
 
-    def _token_candidates(self, text: str) -> list[PatternMatch]:
+    def _token_candidates(self, text: str) -> list[tuple[int, int, int]]:
         toks = tokens(text)
         strings = [text[t.start:t.end] for t in toks]
         lowers = [s.lower() for s in strings]
-        out: list[PatternMatch] = []
+        out: list[tuple[int, int, int]] = []
         for k in range(len(toks)):
             ids = (self._by_first.get(("text", strings[k]), [])
                    + self._by_first.get(("lower", lowers[k]), []) + self._open)
@@ -196,7 +193,7 @@ class PatternMatcher:
                 if k + n <= len(toks) and all(
                     spec.holds(strings[k + j], lowers[k + j]) for j, spec in enumerate(p.tokens)
                 ):
-                    out.append(PatternMatch(toks[k].start, toks[k + n - 1].end, p.label, i))
+                    out.append((toks[k].start, toks[k + n - 1].end, i))
         return out
 
     def find(
@@ -205,18 +202,20 @@ class PatternMatcher:
         """The matches to propose in ``text``: none overlapping a span of ``blocked``, none
         overlapping each other (the longest wins, then the earlier, then the pattern listed
         first), in text order."""
+        found = self._raw(text)
         stops = sorted(blocked)
-        found = [m for m in self.candidates(text) if not _overlaps_any(stops, m.start, m.end)]
-        found.sort(key=lambda m: (m.start - m.end, m.start, m.pattern))
+        if stops:
+            found = [m for m in found if not _overlaps_any(stops, m[0], m[1])]
+        found.sort(key=lambda m: (m[0] - m[1], m[0], m[2]))
         chosen: list[tuple[int, int]] = []
-        kept: list[PatternMatch] = []
-        for m in found:
-            if _overlaps_sorted(chosen, m.start, m.end):
+        kept: list[tuple[int, int, int]] = []
+        for start, end, i in found:
+            if chosen and _overlaps_sorted(chosen, start, end):
                 continue
-            chosen.insert(bisect_left(chosen, (m.start, m.end)), (m.start, m.end))
-            kept.append(m)
-        kept.sort(key=lambda m: m.start)
-        return kept
+            insort(chosen, (start, end))
+            kept.append((start, end, i))
+        kept.sort()
+        return [PatternMatch(s, e, self.patterns[i].label, i) for s, e, i in kept]
 
 
 def _overlaps_any(spans: Sequence[tuple[int, int]], start: int, end: int) -> bool:

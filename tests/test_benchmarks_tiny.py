@@ -25,6 +25,7 @@ EXPECTED: dict[str, tuple[set[str], bool]] = {
     "bench_gui_long_note": ({"chars", "entities", "open_document", "scroll", "cursor_move"},
                             False),
     "bench_gui_stall": ({"documents", "p99_ms", "max_ms", "train_s", "targets"}, False),
+    "bench_patterns": ({"speed", "quality", "seed"}, True),
     "bench_project_quality": ({"imported", "trained", "eval", "command"}, True),
     "bench_preannotate": ({"pipeline", "predictor", "preannotate", "int8",
                            "speedup_preannotate_vs_pipeline", "batch_size"}, True),
