@@ -225,6 +225,7 @@ def test_schema_2_file_upgrades_reviewed_documents_to_user_marks(tmp_path: Path)
     raw.execute("DROP TABLE timings")  # schema 4
     raw.execute("DROP TABLE sentence_classes")  # schema 5
     raw.execute("DROP TABLE sentences")
+    raw.execute("ALTER TABLE suggestions DROP COLUMN source")  # schema 6
     raw.execute("UPDATE meta SET value='2' WHERE key='schema_version'")
     raw.commit()
     raw.close()
