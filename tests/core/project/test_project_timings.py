@@ -43,19 +43,23 @@ def test_format_duration() -> None:
     assert [format_duration(s) for s in (9.4, 75, 3725)] == ["9 s", "1 min 15 s", "1 h 2 min"]
 
 
-def test_schema_3_file_is_upgraded_after_a_backup(tmp_path: Path) -> None:
-    path = tmp_path / "v3.db"
-    Project.create(path, tasks={"ner": ["Disease"]}).close()
-    raw = sqlite3.connect(path)  # what a schema 3 file looks like: no timings table
-    raw.execute("DROP TABLE timings")
-    raw.execute("UPDATE meta SET value='3' WHERE key='schema_version'")
-    raw.commit()
+def test_an_older_file_gets_the_timings_after_a_backup(tmp_path: Path) -> None:
+    """A real file from before timings (schema 1, tests/core/data/schema1.sql, as the tool of
+    that schema wrote it) upgrades through every step to the current schema, timings table
+    included, after a backup copy."""
+    from core.store import db as dbmod
+
+    path = tmp_path / "v1.db"
+    dump = Path(__file__).parents[1] / "data" / "schema1.sql"
+    raw = sqlite3.connect(path)
+    raw.executescript(dump.read_text(encoding="utf-8"))
     raw.close()
     with Project.open(path) as p:
         assert p.timings.summary() == {}
-    assert (tmp_path / "v3.db.v3.bak").exists()
+    assert (tmp_path / "v1.db.v1.bak").exists()
     raw = sqlite3.connect(path)
     version = raw.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()[0]
     columns = [r[1] for r in raw.execute("PRAGMA table_info(timings)")]
     raw.close()
-    assert version == "4" and "seconds" in columns and "annotator" in columns
+    assert version == str(dbmod.SCHEMA_VERSION) and "seconds" in columns
+    assert "annotator" in columns
