@@ -148,6 +148,18 @@ class ChangeCommand(QUndoCommand):
         self._run("undo")
 
 
+class AppliedChangeCommand(ChangeCommand):
+    """A change made already (a dialog's edit, written as the user made it) put on the
+    undo stack: its first redo only announces it; undo and redo replay core's inverses."""
+
+    def __init__(self, ctx: QtProjectContext, changes: Changes, text: str) -> None:
+        super().__init__(ctx, -1, text)  # no document shown: never timed
+        self._applied = changes
+
+    def _do(self) -> Changes:
+        return self._applied
+
+
 class AddEntityCommand(ChangeCommand):
     def __init__(self, ctx: QtProjectContext, doc_id: int, start: int, end: int, label: str) -> None:
         super().__init__(ctx, doc_id, f"label {label}")

@@ -86,6 +86,8 @@ class QtLabelsDialog(QDialog):
         self.resize(520, 420)
         self.project = project
         self.changed = False
+        # Each edit as written, for the window's undo stack (core computed the inverses).
+        self.applied: list[Changes] = []
         self.task_box = QComboBox()
         self.table = QTableWidget(0, 3)
         self.table.setHorizontalHeaderLabels(["Name", "Colour", "Key"])
@@ -145,7 +147,7 @@ class QtLabelsDialog(QDialog):
 
     def _write(self, action: Callable[[], Changes]) -> bool:
         try:
-            action()
+            self.applied.append(action())
         except AnnotatorError as exc:
             QMessageBox.warning(self, "Labels", str(exc))
             self._fill()

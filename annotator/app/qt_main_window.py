@@ -35,7 +35,7 @@ from annotator.app.qt_annotator_name import (
 )
 from annotator.app.qt_answers import QtAnswersView
 from annotator.app.qt_classes import QtClassesView
-from annotator.app.qt_commands import QtProjectContext, SetReviewStatusCommand
+from annotator.app.qt_commands import AppliedChangeCommand, QtProjectContext, SetReviewStatusCommand
 from annotator.app.qt_documents import QtDocumentList
 from annotator.app.qt_entities import QtEntitiesView
 from annotator.app.qt_help import how_to_page, shortcut_sheet
@@ -439,6 +439,13 @@ class QtMainWindow(QtWindowLayout, QMainWindow):
     def edit_labels(self) -> None:
         dialog = QtLabelsDialog(self.project, self)
         dialog.exec()
+        undoable = [c for c in dialog.applied if c.inverse is not None]
+        if undoable:  # one Undo takes the dialog's edits back (a deleted label with its labels)
+            stack = self.ctx.undo_stack
+            stack.beginMacro("edit labels")
+            for changes in undoable:
+                stack.push(AppliedChangeCommand(self.ctx, changes, "edit labels"))
+            stack.endMacro()
         if dialog.changed:
             self._rebuild_views()
             self.doc_list.reload()

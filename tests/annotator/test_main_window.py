@@ -302,3 +302,31 @@ def test_a_finished_runs_curves_come_back_after_a_restart(qtbot, window) -> None
     fx, fy = panel.f1_curve.getData()
     assert list(fx) == [1, 2, 3] and abs(fy[-1] - 0.6) < 1e-9
     assert "completed" in panel.status.text() and "without finishing" in panel.status.text()
+
+
+def test_deleting_a_used_label_in_the_dialog_is_undone_by_one_undo(window, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The labels dialog writes each edit at once; its edits then sit on the window's undo
+    stack as one step, and Undo puts a deleted label back with the entity that used it."""
+    from annotator.app.qt_labels import QtLabelsDialog
+    from tests.annotator.helpers import doc_id, entities
+
+    project = window.project
+    d0 = doc_id(project, "d0")
+    project.annotations.add_entity(d0, 0, 4, "Disease")
+
+    def delete_disease(dialog: QtLabelsDialog) -> int:
+        dialog.table.setCurrentCell(0, 0)  # Disease, the first label of the entity task
+        dialog._delete()
+        return 0
+
+    monkeypatch.setattr(QMessageBox, "question",
+                        lambda *a, **k: QMessageBox.StandardButton.Yes)
+    monkeypatch.setattr(QtLabelsDialog, "exec", delete_disease)
+    window.edit_labels()
+    assert entities(project, d0) == []
+    assert "Disease" not in [lab.name for lab in project.documents.tasks()["ner"].labels]
+    assert window.ctx.undo_stack.undoText() == "edit labels"
+    window.ctx.undo_stack.undo()
+    assert entities(project, d0) == [(project.documents.get(d0).text[0:4], "Disease")]
+    window.ctx.undo_stack.redo()
+    assert entities(project, d0) == []
