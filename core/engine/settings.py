@@ -61,7 +61,7 @@ class TrainingSettings:
     # layer below it at this factor times the rate of the layer above. 1.0 = off.
     layer_lr_decay: float = 1.0
     # Sentence classes: the input layout around each sentence ("marked", "pair", "none").
-    sentence_context: str = "marked"
+    sentence_context: str = "none"  # measured: core/tasks/sentences.py, DEFAULT_CONTEXT
 
     def __post_init__(self) -> None:
         problems: list[str] = []
