@@ -31,6 +31,8 @@ EXPECTED: dict[str, tuple[set[str], bool]] = {
                            "speedup_preannotate_vs_pipeline", "batch_size"}, True),
     "bench_quality": ({"corpora", "max_train", "seed"}, True),
     "bench_segmentation": ({"corpus", "segmenters", "chosen", "not_installed"}, True),
+    "bench_sentence_context": ({"corpora", "summary", "per_seed", "settings",
+                                "load_average_start"}, True),
     "bench_simulation": ({"curves", "per_seed", "comparison", "metric", "settings"}, True),
     "bench_training": ({"engine", "plain", "speedup", "sentences"}, True),
 }
