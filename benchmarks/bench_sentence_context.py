@@ -274,6 +274,18 @@ def by_majority(docs: list[list[Sentence]], predicted: list[str | None]) -> dict
             for g, h in hits.items()}
 
 
+def resumed_runs(out: Path | None, config: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The runs a cut-short invocation with the same ``config`` wrote to ``out``."""
+    if out is None or not out.is_file():
+        return {}
+    data = json.loads(out.read_text(encoding="utf-8"))
+    if "partial" not in data:
+        raise SystemExit(f"--resume: {out} holds a finished result; nothing to resume")
+    if data.get("config") != config:
+        raise SystemExit(f"--resume: {out} was made with other sizes: {data.get('config')}")
+    return dict(data["runs"])
+
+
 # --- the summary ---------------------------------------------------------------------------
 
 
@@ -319,6 +331,8 @@ def main() -> int:
     ap.add_argument("--seeds", type=int, default=1, help="training seeds 42, 43, ...")
     ap.add_argument("--epochs", type=int, default=None, help="default: the preset's")
     ap.add_argument("--base-model", default="default")
+    ap.add_argument("--resume", action="store_true",
+                    help="keep the runs a cut-short invocation left in --out (same sizes)")
     ap.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
     add_common_args(ap)
     args = ap.parse_args()
@@ -345,26 +359,34 @@ def main() -> int:
                           agreement=args.agreement, seed=args.data_seed)
     from core.engine.settings import preset_settings
 
+    config = {"train_sentences": args.train_sentences, "dev_sentences": args.dev_sentences,
+              "test_sentences": args.test_sentences, "per_doc": args.per_doc,
+              "agreement": args.agreement, "data_seed": args.data_seed,
+              "epochs": args.epochs, "base_model": args.base_model, "tiny": args.tiny}
+    kept = resumed_runs(args.out, config) if args.resume else {}
     load_before = [round(x, 2) for x in os.getloadavg()]
     started = time.perf_counter()
-    per_seed = []
+    runs: dict[str, dict[str, Any]] = {}
     with tempfile.TemporaryDirectory(prefix="bench-sentence-context-") as tmp:
-        for k in range(args.seeds):
-            seed = 42 + k
-            done: dict[str, Any] = {"seed": seed, "corpora": {}}
+        for seed in [42 + k for k in range(args.seeds)]:
             for corpus in corpora:
-                done["corpora"][corpus] = {}
                 for method in methods:
+                    key = f"{seed} {corpus} {method}"
+                    if key in kept:
+                        runs[key] = kept[key]
+                        continue
                     row = run_method(method, built[corpus], settings, seed, Path(tmp))
                     row["load_average"] = [round(x, 2) for x in os.getloadavg()]
-                    done["corpora"][corpus][method] = row
-                    print(f"seed {seed} {corpus} {method}: {row}", file=sys.stderr, flush=True)
-            per_seed.append(done)
-            if args.out is not None and k + 1 < args.seeds:  # a run cut short keeps these
-                args.out.parent.mkdir(parents=True, exist_ok=True)
-                args.out.write_text(json.dumps({"partial": f"{k + 1} of {args.seeds} seeds",
-                                                "per_seed": per_seed}, indent=1) + "\n",
-                                    encoding="utf-8")
+                    runs[key] = row
+                    print(f"seed {key}: {row}", file=sys.stderr, flush=True)
+                    if args.out is not None:  # a run cut short keeps what it did (--resume)
+                        args.out.parent.mkdir(parents=True, exist_ok=True)
+                        args.out.write_text(json.dumps(
+                            {"partial": f"{len(runs)} runs done", "config": config,
+                             "runs": runs}, indent=1) + "\n", encoding="utf-8")
+    per_seed = [{"seed": seed, "corpora": {c: {m: runs[f"{seed} {c} {m}"] for m in methods}
+                                           for c in corpora}}
+                for seed in [42 + k for k in range(args.seeds)]]
     preset = preset_settings("default", "sentence", **{k: v for k, v in settings.items()
                                                        if k != "base_model"})
     result = {
@@ -410,6 +432,10 @@ def main() -> int:
         "load_average_start": load_before,
         "load_average_end": [round(x, 2) for x in os.getloadavg()],
         "total_seconds": round(time.perf_counter() - started, 1),
+        "resumed": sorted(kept),
+        "resumed_note": "runs listed in 'resumed' were done by an earlier invocation of the "
+                        "same command that was cut short (kept with --resume); their "
+                        "seconds and load average are those of that invocation",
     }
     emit(result, args.out, indent=1)
     return 0
