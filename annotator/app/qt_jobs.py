@@ -2,19 +2,25 @@
 
 The contract: the functions run by :class:`QtBackgroundTask` run on a worker thread, open
 their own sessions and never touch widgets; they report through ``emit(event)`` with
-plain frozen dataclasses. ``emit`` is a Qt signal of a QObject living on the GUI thread,
-so every connected slot runs on the GUI thread (queued connection).
+plain frozen dataclasses.
+
+The worker thread touches no Qt object at all, not even to emit a signal: ``emit`` puts the
+event on a thread-safe queue, and a timer of the task's, on the GUI thread, empties it and
+emits the Qt signals there. A Python thread emitting on a QObject that the GUI thread is
+deleting (a window closing while a count query ends) crashed PySide6 (a segmentation fault
+in CI); with the queue no Qt call ever crosses threads.
 """
 
 from __future__ import annotations
 
 import logging
+import queue
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, QTimer, Signal
 
 from core.errors import AnnotatorError
 from core.project import Project
@@ -58,10 +64,10 @@ WorkFn = Callable[[Callable[[object], None], JobControl], object]
 class QtBackgroundTask(QObject):
     """Runs ``fn(emit, control)`` on a daemon worker thread.
 
-    Signals (delivered on the GUI thread): ``progress(event)`` for each plain event,
-    ``succeeded(result)`` with the return value, ``failed(message)`` with a user-readable
-    message (an ``AnnotatorError``'s text; other exceptions are logged with their
-    traceback and reported briefly), then ``done()`` in every case.
+    Signals (emitted on the GUI thread, from the task's queue): ``progress(event)`` for each
+    plain event, ``succeeded(result)`` with the return value, ``failed(message)`` with a
+    user-readable message (an ``AnnotatorError``'s text; other exceptions are logged with
+    their traceback and reported briefly), then ``done()`` in every case.
     """
 
     progress = Signal(object)
@@ -69,14 +75,24 @@ class QtBackgroundTask(QObject):
     failed = Signal(str)
     done = Signal()
 
+    # How often the GUI thread looks at the queue while the worker runs: well under what a
+    # user notices, and a wake-up that costs nothing when the queue is empty.
+    POLL_MS = 15
+
     def __init__(self, fn: WorkFn, *, name: str = "work", parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.fn = fn
         self.name = name
         self.control = JobControl()
         self._thread: threading.Thread | None = None
+        self._finished = False  # ``done`` delivered: the work is over for the GUI thread
+        self._events: queue.SimpleQueue[tuple[str, object]] = queue.SimpleQueue()
+        self._pump = QTimer(self)
+        self._pump.setInterval(self.POLL_MS)
+        self._pump.timeout.connect(self._deliver)
 
     def start(self) -> None:
+        self._pump.start()
         self._thread = threading.Thread(target=self._run, name=self.name, daemon=True)
         self._thread.start()
 
@@ -84,24 +100,44 @@ class QtBackgroundTask(QObject):
         self.control.cancel()
 
     def is_running(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
+        return self._thread is not None and not self._finished and self._thread.is_alive()
 
     def wait(self, timeout: float | None = None) -> None:
         if self._thread is not None:
             self._thread.join(timeout)
 
     def _run(self) -> None:
-        """Worker thread: never touches widgets; only emits signals."""
+        """Worker thread: touches no Qt object; every outcome goes on the queue."""
+        put = self._events.put
         try:
-            result = self.fn(self.progress.emit, self.control)
+            result = self.fn(lambda event: put(("progress", event)), self.control)
         except AnnotatorError as exc:
-            self.failed.emit(str(exc))
+            put(("failed", str(exc)))
         except Exception as exc:
             log.exception("%s failed", self.name)
-            self.failed.emit(f"{self.name} failed: {type(exc).__name__}: {exc} (details in the log)")
+            put(("failed", f"{self.name} failed: {type(exc).__name__}: {exc} (details in the log)"))
         else:
-            self.succeeded.emit(result)
-        self.done.emit()
+            put(("succeeded", result))
+        put(("done", None))
+
+    def _deliver(self) -> None:
+        """GUI thread (the timer): emit what the worker queued, in order."""
+        while True:
+            try:
+                kind, value = self._events.get_nowait()
+            except queue.Empty:
+                return
+            if kind == "progress":
+                self.progress.emit(value)
+            elif kind == "succeeded":
+                self.succeeded.emit(value)
+            elif kind == "failed":
+                self.failed.emit(value)
+            else:
+                self._pump.stop()
+                self._finished = True
+                self.done.emit()
+                return
 
 
 class QtLatestQuery(QObject):
