@@ -15,7 +15,8 @@ from annotator.cli.tasks import add_task_arguments, resolve_task
 from core.errors import InputError, ProjectError
 
 FORMATS = ["text", "csv", "lines", "jsonl", "conll", "squad"]
-STRATEGY_HELP = "random, least_confidence, margin, entropy or diverse"
+STRATEGY_HELP = ("random, least_confidence, margin, entropy, diverse or cost_aware (entropy per "
+                 "predicted second of labelling, from the recorded annotation times)")
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]

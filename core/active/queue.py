@@ -9,6 +9,9 @@ Uncertainty strategies read the scores pre-annotation stored (:class:`DocumentSc
 ordering needs no model; documents never predicted come last, in id order. ``random``
 needs nothing. ``diverse`` needs document embeddings from a model: use
 :func:`build_queue` with a predictor (it embeds only the most uncertain candidates).
+``cost_aware`` divides the stored entropy by each document's predicted labelling time
+(:mod:`core.active.time_model`: fitted on the project's recorded times, a length prior
+until there are enough); its entry scores are entropy per second.
 """
 
 from __future__ import annotations
@@ -18,10 +21,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
-from core.active import strategies
+from core.active import strategies, time_model
 from core.store import repo
 from core.store.models import Document, DocumentScore
 from core.tasks import kind_of
@@ -89,8 +92,16 @@ def review_queue(
         ranked = strategies.rank(ids, None, strategy="random", seed=seed)
         entries = [QueueEntry(int(r.doc_id), r.score) for r in ranked]
         return entries[:limit] if limit is not None else entries
-    base = "entropy" if name == "diverse" else name
+    base = strategies.COST_AWARE_BASE if name in ("diverse", "cost_aware") else name
     scores = stored_scores(session, task, base)
+    if name == "cost_aware" and scores:
+        model = time_model.fit_from_session(session, task)
+        lengths = dict(session.execute(
+            select(Document.id, func.length(Document.text)).where(Document.id.in_(list(scores)))
+        ).all())
+        per_second = time_model.information_per_second(
+            {d: s for d, (s, _v) in scores.items()}, lengths, model)
+        scores = {d: (per_second[d], v) for d, (_s, v) in scores.items()}
     scored = [d for d in ids if d in scores]
     scored.sort(key=lambda d: -scores[d][0])  # stable: ties keep id order
     unscored = [d for d in ids if d not in scores]

@@ -37,7 +37,9 @@ from dataclasses import dataclass
 import numpy as np
 
 UNCERTAINTY_STRATEGIES = ("least_confidence", "margin", "entropy")
-STRATEGIES = ("random", *UNCERTAINTY_STRATEGIES, "diverse")
+STRATEGIES = ("random", *UNCERTAINTY_STRATEGIES, "diverse", "cost_aware")
+# The stored uncertainty a cost-aware score divides by the predicted seconds.
+COST_AWARE_BASE = "entropy"
 DEFAULT_TOP_K = 3
 DEFAULT_BATCH = 50
 DEFAULT_PREFILTER = 5
@@ -48,6 +50,10 @@ _ALIASES = {
     "leastconfidence": "least_confidence",
     "uncertainty": "least_confidence",
     "diversity": "diverse",
+    "cost": "cost_aware",
+    "cost-aware": "cost_aware",
+    "costaware": "cost_aware",
+    "per_second": "cost_aware",
 }
 
 
@@ -211,12 +217,15 @@ def rank(
     base: str = "entropy",
     prefilter: int = DEFAULT_PREFILTER,
     labelled_embeddings: np.ndarray | None = None,
+    costs: np.ndarray | Sequence[float] | None = None,
 ) -> list[RankedDocument]:
     """The documents, most useful to label first, with their scores.
 
     ``probs[i]`` is document i's ``(units, options)`` matrix (not needed for ``random``);
     ``embeddings`` (``(n, dim)``) is needed for ``diverse``, which weighs distance by the
-    ``base`` uncertainty strategy. Ties keep input order (random: none, scores are draws).
+    ``base`` uncertainty strategy; ``costs`` (predicted seconds per document) for
+    ``cost_aware``, whose score is entropy per second. Ties keep input order (random: none,
+    scores are draws).
     """
     name = canonical_strategy(strategy)
     n = len(doc_ids)
@@ -234,6 +243,14 @@ def rank(
             scores, np.asarray(embeddings), batch_size=batch_size, prefilter=prefilter,
             labelled_embeddings=labelled_embeddings,
         )
+    elif name == "cost_aware":
+        if costs is None or len(costs) != n:
+            raise ValueError("strategy 'cost_aware' needs the predicted seconds of each document")
+        seconds = np.asarray(costs, dtype=np.float64)
+        if np.any(~np.isfinite(seconds)) or np.any(seconds <= 0):
+            raise ValueError("predicted seconds must be positive numbers")
+        scores = document_scores(probs, COST_AWARE_BASE, top_k=top_k) / seconds
+        order = np.argsort(-scores, kind="stable")
     else:
         scores = document_scores(probs, name, top_k=top_k)
         order = np.argsort(-scores, kind="stable")

@@ -126,9 +126,11 @@ def test_rank_returns_a_permutation(n: int, seed: int) -> None:
     rng = np.random.default_rng(seed)
     probs = [_softmax_rows(rng.normal(size=(int(rng.integers(0, 6)), 4))) for _ in range(n)]
     emb = rng.normal(size=(n, 8))
+    costs = rng.uniform(1, 600, size=n)
     ids = list(range(n))
     for strategy in S.STRATEGIES:
-        ranked = S.rank(ids, probs, strategy=strategy, embeddings=emb, batch_size=5, seed=seed)
+        ranked = S.rank(ids, probs, strategy=strategy, embeddings=emb, batch_size=5, seed=seed,
+                        costs=costs)
         assert sorted(r.doc_id for r in ranked) == ids
 
 
