@@ -3,7 +3,7 @@
 #   ./bootstrap.sh run [PROJECT.db]   start the desktop app (the demo project when none is given)
 #   ./bootstrap.sh test [PYTEST ARGS] run the whole test suite
 #   ./bootstrap.sh setup              only set up
-#   ./bootstrap.sh system-deps        install what the real-X tests need (Linux, as root)
+#   ./bootstrap.sh system-deps        install what the real-X and PostgreSQL tests need (Linux, as root)
 # Environment: PYTHON (interpreter to use, default python3), VENV (default .venv),
 # TORCH_SPEC (default: torch==2.13.0 on machines without an NVIDIA GPU, else torch>=2.2,<3),
 # PIP_TORCH_ARGS (extra pip arguments for torch, e.g. an index of CPU wheels).
@@ -221,6 +221,23 @@ ensure_x11_test_tools() {
     fi
 }
 
+# For the test command: the PostgreSQL server the tests of the shared store run
+# (tests/pg_server.py starts a throw-away cluster from its binaries). Installs only as root
+# (or with password-less sudo); otherwise says what to run, and those tests skip.
+ensure_postgres_test_server() {
+    [ "$(uname -s)" = Linux ] || return 0
+    if [ -n "${PG_BINDIR:-}" ] || compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null \
+            || command -v initdb >/dev/null 2>&1; then
+        return 0
+    fi
+    if [ "$(id -u)" -eq 0 ] || sudo -n true 2>/dev/null; then
+        apt_install "the PostgreSQL tests (tests/postgres) need a server" postgresql || true
+    else
+        echo "bootstrap: the PostgreSQL tests (tests/postgres) need a server; as root:" \
+             "apt-get update && apt-get install -y --no-install-recommends postgresql" >&2
+    fi
+}
+
 cmd="${1:-run}"
 [ $# -gt 0 ] && shift
 case "$cmd" in
@@ -233,10 +250,12 @@ case "$cmd" in
     system-deps)
         setup
         ensure_x11_test_tools
+        ensure_postgres_test_server
         ;;
     test)
         setup
         ensure_x11_test_tools
+        ensure_postgres_test_server
         export QT_QPA_PLATFORM="${QT_QPA_PLATFORM:-offscreen}"
         export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
         exec "$venv/bin/python" -m pytest "$@"

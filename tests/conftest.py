@@ -30,3 +30,38 @@ def shared_data() -> Path:
             pytest.fail(message + " (CI must have them)", pytrace=False)
         pytest.skip(message + " (put them there to run the corpus tests)")
     return path
+
+
+@pytest.fixture(scope="session")
+def postgres_server():  # type: ignore[no-untyped-def]
+    """A throw-away PostgreSQL cluster for the whole run (tests/pg_server.py), stopped at the
+    end. Skips, saying why, only where no server can be started (no server binaries, no
+    psycopg); under CI (``CI=true``) that fails instead, so CI cannot skip them silently."""
+    from tests.pg_server import NoServer, start_server
+
+    try:
+        import psycopg  # noqa: F401
+    except ImportError:
+        why = "psycopg is not installed (pip install -e '.[test]' or '.[postgres]')"
+    else:
+        try:
+            server = start_server()
+        except NoServer as exc:
+            why = str(exc)
+        else:
+            try:
+                yield server
+            finally:
+                server.stop()
+            return
+    if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+        pytest.fail(f"no PostgreSQL server for the tests: {why} (CI must run them)", pytrace=False)
+    pytest.skip(f"no PostgreSQL server can be started: {why}")
+
+
+@pytest.fixture
+def pg_url(postgres_server):  # type: ignore[no-untyped-def]
+    """The URL of a new, empty database on the test server, dropped after the test."""
+    name = postgres_server.new_database()
+    yield postgres_server.url(name)
+    postgres_server.drop_database(name)
