@@ -334,6 +334,14 @@ class QtDocumentList(QWidget):
             "sure of at the top (uncertainty, after pre-annotation); notes already labelled "
             "or reviewed follow"
         )
+        self.per_second_box = QCheckBox("per second")
+        self.per_second_box.setToolTip(
+            "Rank by uncertainty per predicted second of labelling: a short uncertain note "
+            "before a long one that is hardly more uncertain. The time per note is learnt "
+            "from the times recorded in this project (from 10 timed notes on; before that, "
+            "from the note's length)"
+        )
+        self.per_second_box.setEnabled(False)
         self.counts = QLabel()
         self.counts.setObjectName("countsLabel")
         self.counts.setWordWrap(True)  # a narrow list: two lines rather than a cut one
@@ -366,7 +374,11 @@ class QtDocumentList(QWidget):
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(self.search)
         layout.addLayout(filters)
-        layout.addWidget(self.sort_box)
+        order = QHBoxLayout()
+        order.addWidget(self.sort_box)
+        order.addWidget(self.per_second_box)
+        order.addStretch(1)
+        layout.addLayout(order)
         layout.addWidget(self.table, 1)
         layout.addWidget(self.counts)
 
@@ -375,7 +387,9 @@ class QtDocumentList(QWidget):
         self.search.textChanged.connect(self._search_timer.start)
         for box in (self.status_box, self.split_box, self.label_box):
             box.currentIndexChanged.connect(self._apply_filter)
+        self.sort_box.toggled.connect(self.per_second_box.setEnabled)
         self.sort_box.toggled.connect(self._apply_filter)
+        self.per_second_box.toggled.connect(self._apply_filter)
         self.table.selectionModel().currentRowChanged.connect(self._on_current_row)
         self.set_label_names([])  # counts: the owner calls update_counts() once it is shown
 
@@ -431,6 +445,7 @@ class QtDocumentList(QWidget):
             label=self.label_box.currentData(),
             search=self.search.text(),
             sort_by_score=self.sort_box.isChecked(),
+            per_second=self.sort_box.isChecked() and self.per_second_box.isChecked(),
             kind=self._kind,
         )
 

@@ -90,6 +90,9 @@ class DocFilter:
     label: str | None = None
     search: str = ""
     sort_by_score: bool = False
+    # With sort_by_score: rank by uncertainty per predicted second of labelling (the
+    # cost-aware order, core.active.time_model) instead of uncertainty alone.
+    per_second: bool = False
     kind: TaskKind | None = None  # the view's task: its status, labels and suggestions
 
 
@@ -145,9 +148,18 @@ def filtered_ids(session: Session, flt: DocFilter) -> list[int]:
         sql += " WHERE " + " AND ".join(where)
     # Most uncertain first, but only among the notes that still want labels: a note the user
     # labelled (or reviewed) for the view's kind comes after them, whatever its score.
+    score = "ds.score"
+    if flt.sort_by_score and flt.per_second:
+        from core.active import time_model
+
+        model = (time_model.fit_from_session(session, flt.kind) if flt.kind is not None
+                 else time_model.PRIOR)
+        # intercept >= 1 s and per_char >= 0 (time_model.fit): never a division by zero.
+        score = "ds.score / (:t_intercept + :t_per_char * length(d.text))"
+        params.update(t_intercept=model.intercept, t_per_char=model.per_char)
     sql += " ORDER BY " + (
         f"CASE WHEN {_wants_labels(flt.kind)} THEN 0 ELSE 1 END,"
-        " ds.score IS NULL, ds.score DESC, d.id" if flt.sort_by_score else "d.id"
+        f" ds.score IS NULL, {score} DESC, d.id" if flt.sort_by_score else "d.id"
     )
     # 100,000 ids: the driver's cursor directly is ~5x faster than a SQLAlchemy Result,
     # which builds a Row per id. Same connection, so the same transaction snapshot.

@@ -124,3 +124,16 @@ def test_fit_widths_shrinks_the_roomiest_columns_first() -> None:
     assert tight == {0: 70, 2: 76, 3: 36, 4: 38}
     assert fit_widths(preferred, floors, 100, 36, give_order=[3, 4, 2, 0]) == {
         0: 36, 2: 36, 3: 36, 4: 36}  # the least, however narrow
+
+
+def test_per_second_order_is_offered_with_the_uncertainty_order(qtbot, window) -> None:  # type: ignore[no-untyped-def]
+    doc_list = window.doc_list
+    assert not doc_list.per_second_box.isEnabled()
+    doc_list.per_second_box.setChecked(True)
+    assert not doc_list.current_filter().per_second  # only beside "most uncertain first"
+    doc_list.sort_box.setChecked(True)
+    assert doc_list.per_second_box.isEnabled()
+    flt = doc_list.current_filter()
+    assert flt.sort_by_score and flt.per_second
+    doc_list.per_second_box.setChecked(False)
+    assert not doc_list.current_filter().per_second

@@ -149,3 +149,22 @@ def test_labelled_note_stays_labelled_when_the_model_suggests_more(project: Proj
         "reviewed": 0, "skipped": 0, "suggested": 1, "labelled": 1, "unlabelled": 1,
     }
     assert len(project.documents.get(d0).suggestions_of("entity")) == 1  # still shown
+
+
+def test_per_second_order_puts_a_short_uncertain_note_before_a_long_one(
+    project: Project,
+) -> None:
+    """Cost-aware order in the list: uncertainty per predicted second of labelling."""
+    from core.types import DocumentRecord
+
+    project.documents.add([
+        DocumentRecord(text="Chest pain. " * 200, external_id="long"),
+        DocumentRecord(text="Chest pain.", external_id="short"),
+    ])
+    long_, short = doc_id(project, "long"), doc_id(project, "short")
+    _score(project, long_, "ner", 0.8)
+    _score(project, short, "ner", 0.6)
+    by_score = DocFilter(sort_by_score=True, kind=TaskKind.NER)
+    assert project.documents.filter(by_score)[:2] == [long_, short]
+    per_second = DocFilter(sort_by_score=True, per_second=True, kind=TaskKind.NER)
+    assert project.documents.filter(per_second)[:2] == [short, long_]
