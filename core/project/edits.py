@@ -99,6 +99,7 @@ class SuggestionCopy:
     state: str
     created_at: datetime
     decided_at: datetime | None
+    source: str | None = "model"
 
 
 @dataclass(frozen=True)
@@ -198,10 +199,14 @@ class SetSentenceClasses:
 @dataclass(frozen=True)
 class SetSentences:
     """Make ``sentences`` (offsets and classes) the document's segmentation: what a split
-    or a merge of sentences amounts to, and the inverse of either."""
+    or a merge of sentences amounts to, and the inverse of either.
+
+    Pending suggestions made for a sentence that is no longer there are removed (their
+    sentence is gone); ``suggestions`` (inverses) are such removed ones, put back."""
 
     doc_id: int
     sentences: tuple[SentenceMarks, ...]
+    suggestions: tuple[SuggestionCopy, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from core.engine.settings import TaskSpec, preset_settings
 from core.errors import AnnotatorError
 from core.project import DocFilter, Project
 from core.tasks.sentences import sentence_features
-from core.engine.settings import TaskSpec, preset_settings
 from core.types import DocumentRecord, SentenceLabel, TaskKind
 
 NOTE = ("Patient smokes ten cigarettes a day. Plan: start nicotine patch. "
@@ -144,3 +144,93 @@ def test_train_suggest_and_accept_a_sentence_class(project: Project, tiny_bert: 
     assert accepted.labels == tuple(pending[0].payload["labels"])
     project.undo(changes)
     assert project.documents.get(doc).sentences[0].labels == ()
+
+
+def _suggest(project: Project, doc: int, start: int, end: int, label: str,
+             confidence: float = 0.8, state: str = "pending") -> int:
+    from sqlalchemy import select
+
+    from core.store.models import Suggestion, Task
+
+    with project.write() as s:
+        row = Suggestion(
+            document_id=doc, task_id=s.scalar(select(Task.id).where(Task.kind == "sentence")),
+            kind="sentence", confidence=confidence, state=state,
+            payload={"start": start, "end": end, "label": label, "labels": [label],
+                     "probabilities": {label: confidence}},
+        )
+        s.add(row)
+        s.flush()
+        return row.id
+
+
+def _suggestions(project: Project, doc: int) -> dict[int, tuple[int, int, str, float, str]]:
+    """Every sentence suggestion of ``doc`` as stored: id -> (start, end, label, confidence,
+    state)."""
+    from sqlalchemy import select
+
+    from core.store.models import Suggestion
+
+    with project.read() as s:
+        return {r.id: (r.payload["start"], r.payload["end"], r.payload["label"], r.confidence,
+                       r.state)
+                for r in s.scalars(select(Suggestion).where(Suggestion.document_id == doc))}
+
+
+def _pending_extents(project: Project, doc: int) -> set[tuple[int, int]]:
+    shown = {(s.start, s.end) for s in project.documents.get(doc).suggestions_of("sentence")}
+    listed = {(p.start, p.end) for p in project.review.pending("sentence").get(doc, [])}
+    assert shown == listed
+    return shown
+
+
+def test_a_split_or_merge_resolves_the_suggestions_of_the_sentences_it_removed(
+    project: Project,
+) -> None:
+    doc = _doc(project)
+    first, second, third = project.documents.get(doc).sentences
+    ids = [_suggest(project, doc, s.start, s.end, lab, conf)
+           for s, lab, conf in zip((first, second, third), ("smoking", "plan", "other"),
+                                   (0.9, 0.7, 0.6))]
+    rejected = _suggest(project, doc, first.start, first.end, "other", state="rejected")
+    before = _suggestions(project, doc)
+
+    split = project.annotations.split_sentence(doc, first.start + 10)
+    assert split.suggestions  # the screens refresh their suggestions
+    # The split sentence's pending suggestion is gone: not shown, not listed, not accepted
+    # by "accept above"; the untouched sentences keep theirs; the decided one stays.
+    assert _pending_extents(project, doc) == {(second.start, second.end),
+                                              (third.start, third.end)}
+    assert set(_suggestions(project, doc)) == {ids[1], ids[2], rejected}
+    assert project.review.pending_above(doc, "sentence", 0.0) == [ids[1], ids[2]]
+
+    project.undo(split)  # back as it was: same id, payload, confidence, state
+    assert _suggestions(project, doc) == before
+    assert _pending_extents(project, doc) == {(s.start, s.end) for s in (first, second, third)}
+
+    merged = project.annotations.merge_sentences(doc, second.start)
+    assert _pending_extents(project, doc) == {(first.start, first.end)}
+    assert set(_suggestions(project, doc)) == {ids[0], rejected}
+    redo = project.undo(merged)
+    assert _suggestions(project, doc) == before
+    project.apply(redo.inverse)  # redo the merge: resolved again
+    assert set(_suggestions(project, doc)) == {ids[0], rejected}
+
+
+def test_undo_of_a_split_swaps_the_halves_suggestions_for_the_sentences(
+    project: Project,
+) -> None:
+    doc = _doc(project)
+    first = project.documents.get(doc).sentences[0]
+    old = _suggest(project, doc, first.start, first.end, "smoking")
+    split = project.annotations.split_sentence(doc, first.start + 10)
+    right = project.documents.get(doc).sentences[1]
+    # A pre-annotation after the split suggests for the halves...
+    half = _suggest(project, doc, right.start, right.end, "plan")
+    redo = project.undo(split)
+    # ... which undo removes with the halves, bringing back the whole sentence's one.
+    assert {i for i, v in _suggestions(project, doc).items() if v[4] == "pending"} == {old}
+    project.apply(redo.inverse)
+    assert set(_suggestions(project, doc)) == {half}
+    assert _pending_extents(project, doc) == {(right.start, right.end)}
+
