@@ -6,6 +6,7 @@ accept those above a confidence, undo any decision (the inverse comes with the r
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from core.project.changes import Changes
@@ -76,6 +77,31 @@ class Review:
         from core.active.pattern_suggestions import label_terms
 
         return label_terms(self._project, kind)
+
+    def label_all(self, doc_id: int, start: int, end: int, *, suggest: bool = False,
+                  annotator: str = "user") -> Changes | PatternResult:
+        """The entity ``[start, end)`` of ``doc_id``, its label on every other occurrence of
+        its phrase in the unreviewed, non-test documents, never over a human entity
+        (:mod:`core.project.occurrences`). Applied at once (``Changes``: one inverse takes
+        every added entity back), or with ``suggest`` stored as pending suggestions of
+        their own source (a ``PatternResult``; :meth:`withdraw_label_all` takes back what
+        is still pending)."""
+        from core.project import occurrences
+
+        if suggest:
+            return occurrences.suggest_all(self._project, doc_id, start, end)
+        op, phrase, label, n = occurrences.label_all_op(self._project, doc_id, start, end,
+                                                        annotator=annotator)
+        changes = self._project.apply(op)
+        return replace(changes, messages=changes.messages + (
+            f"labelled {n} more occurrence{'s' if n != 1 else ''} of \"{phrase}\" as {label}",))
+
+    def withdraw_label_all(self, source: str) -> int:
+        """Remove the pending suggestions a suggesting :meth:`label_all` stored
+        (``source``: its ``PatternResult.source``); the number removed."""
+        from core.project import occurrences
+
+        return occurrences.withdraw(self._project, source)
 
     def pending(
         self, kind: TaskKind | str | None = None, *, doc_ids: Sequence[int] | None = None
