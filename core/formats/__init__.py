@@ -185,7 +185,8 @@ def write_file(
 
     Sentences: jsonl writes every sentence of a record (``"sentences"``, with ``"label"``,
     or ``"labels"`` when ``sentence_multi_label``); ``unit="sentence"`` makes csv write one
-    row per sentence (document_id, external_id, start, end, text, label(s), split).
+    row per sentence (document_id, external_id, start, end, text, label(s), split, and the
+    text before and after it, so reading the table back rebuilds the same documents).
 
     ``suggestions`` (pending suggestions by document id; jsonl only) adds each record's
     ``"suggestions"`` list (:func:`core.formats.jsonl.suggestion_json`), which no reader

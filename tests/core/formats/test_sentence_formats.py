@@ -165,20 +165,148 @@ def test_csv_one_row_per_sentence(tmp_path: Path) -> None:
     out = tmp_path / "out.csv"
     assert write_file(records, out, "csv", unit="sentence") == 3
     assert _rows(out) == [
-        ["document_id", "external_id", "start", "end", "text", "label", "split"],
-        ["4", "n1", "0", "13", "Smokes daily.", "smoking", "dev"],
-        ["4", "n1", "14", "26", "Plan: patch.", "", "dev"],
-        ["4", "n1", "27", "38", "Seen today.", "", "dev"],
-        ["5", "", "0", "5", "'=cmd.", "'-x", ""],  # formulas escaped, as in the document csv
+        ["document_id", "external_id", "start", "end", "text", "label", "split", "before",
+         "after"],
+        ["4", "n1", "0", "13", "Smokes daily.", "smoking", "dev", "", " "],
+        ["4", "n1", "14", "26", "Plan: patch.", "", "dev", "", " "],
+        ["4", "n1", "27", "38", "Seen today.", "", "dev", "", ""],
+        # formulas escaped, as in the document csv; the text after the sentence kept
+        ["5", "", "0", "5", "'=cmd.", "'-x", "", "", " ok"],
     ]
     write_file(records[:1], out, "csv", unit="sentence", include_text=False,
                sentence_multi_label=True)
     assert _rows(out)[:2] == [["document_id", "external_id", "start", "end", "labels", "split"],
                               ["4", "n1", "0", "13", "smoking", "dev"]]
-    multi = DocumentRecord(NOTE, sentences=(SentenceLabel(0, 13, ("a", "b")),))
+    multi = DocumentRecord("\n" + NOTE, sentences=(SentenceLabel(1, 14, ("a", "b")),))
     tsv = tmp_path / "out.tsv"
     write_file([multi], tsv, "csv", unit="sentence", sentence_multi_label=True)
-    assert tsv.read_bytes().decode("utf-8-sig").splitlines()[1] == "\t\t0\t13\tSmokes daily.\ta|b\t"
+    assert list(csv.reader(tsv.read_bytes().decode("utf-8-sig").splitlines(keepends=True),
+                           delimiter="\t"))[1] == [
+        "", "", "1", "14", "Smokes daily.", "a|b", "", "\n", " Plan: patch. Seen today."]
+
+
+def _same(back: list[DocumentRecord], records: list[DocumentRecord]) -> None:
+    def key(r: DocumentRecord) -> tuple[object, ...]:
+        return r.text, r.external_id, r.split, r.sentences
+
+    assert [key(r) for r in back] == [key(r) for r in records]
+
+
+# Texts with what a CSV cell must carry: line ends of each kind, quotes, separators,
+# spreadsheet formulas and leading apostrophes, spaces at the edges.
+csv_text = st.lists(st.one_of(
+    st.characters(exclude_categories=["Cs"], exclude_characters="\x00"),
+    st.sampled_from(["\r\n", "\r", "\n", '"', ",", ";", "\t", "=", "'", " ", "|"]),
+), min_size=1, max_size=30).map("".join)
+
+
+@st.composite
+def table_records(draw: st.DrawFn) -> list[DocumentRecord]:
+    out = []
+    for doc_id in range(1, draw(st.integers(1, 4)) + 1):
+        text = draw(csv_text)
+        cuts = sorted(draw(st.sets(st.integers(0, len(text)), min_size=2, max_size=10)))
+        labels = st.lists(st.sampled_from(["a", "b", "c-d", "é"]), unique=True, max_size=2)
+        sentences = tuple(SentenceLabel(start, end, tuple(draw(labels)))
+                          for start, end in zip(cuts[::2], cuts[1::2], strict=False))
+        out.append(DocumentRecord(
+            text, external_id=draw(st.sampled_from([None, f"n{doc_id}", "=x"])),
+            doc_id=doc_id, sentences=sentences,
+            split=draw(st.sampled_from([None, Split.TRAIN, Split.TEST]))))
+    return out
+
+
+@settings(max_examples=150, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(records=table_records(), multi=st.booleans(), suffix=st.sampled_from([".csv", ".tsv"]))
+def test_csv_sentence_round_trip(tmp_path: Path, records: list[DocumentRecord], multi: bool,
+                                 suffix: str) -> None:
+    path = tmp_path / f"{uuid.uuid4().hex}{suffix}"
+    write_file(records, path, "csv", unit="sentence", sentence_multi_label=multi)
+    back = read_file(path)
+    _same(back, records)
+    assert all(r.labelled_for == ({TaskKind.SENTENCE} if any(s.labels for s in r.sentences)
+                                  else set()) for r in back)
+
+
+def test_csv_sentence_round_trip_through_projects(tmp_path: Path) -> None:
+    """A project's sentence task exported to CSV and imported into a new project gives the
+    same documents, sentences (a split one too) and classes."""
+    from core.project import DocFilter, Project
+
+    notes = [DocumentRecord(NOTE, external_id="n1", split=Split.TRAIN),
+             DocumentRecord("HISTORY:\n  Dr. Lee saw her.\r\n\nPlan: 2.5 mg b.i.d.\n",
+                            external_id="n2")]
+    source = Project.create(tmp_path / "a.db", tasks={"sentence": ["smoking", "plan"]})
+    source.documents.add(notes)
+    first, second = source.documents.filter(DocFilter())
+    s = source.documents.get(first).sentences
+    source.annotations.set_sentence_classes(first, s[0].start, s[0].end, ["smoking"])
+    source.annotations.split_sentence(first, s[1].start + 6)  # "Plan:" | "patch."
+    last = source.documents.get(second).sentences[-1]
+    source.annotations.set_sentence_classes(second, last.start, last.end, ["plan"])
+    records = source.documents.records()
+    source.close()
+    out = tmp_path / "out.csv"
+    write_file(records, out, "csv", unit="sentence")
+    target = Project.create(tmp_path / "b.db", tasks={"sentence": ["smoking", "plan"]})
+    target.documents.add(read_file(out))
+    back = target.documents.records()
+    target.close()
+    _same(back, records)
+    assert len(back[0].sentences) == 4 and back[0].sentences[0].labels == ("smoking",)
+
+
+def test_csv_sentence_rows_in_any_order_read_the_same(make_file: MakeFile) -> None:
+    header = "document_id,external_id,start,end,text,label,split,before,after\r\n"
+    rows = ['4,n1,14,26,Plan: patch.,,dev,," "\r\n', '5,,0,4,Fine,x,,,\r\n',
+            '4,n1,0,13,Smokes daily.,smoking,dev,," "\r\n', '4,n1,27,38,Seen today.,,dev,,\r\n']
+    first, other = read_file(make_file("sorted.csv", header + "".join(rows)))
+    assert (first.text, first.external_id, first.split, first.line) == (NOTE, "n1", Split.DEV, 2)
+    assert first.sentences == (SentenceLabel(0, 13, ("smoking",)), SentenceLabel(14, 26),
+                               SentenceLabel(27, 38))
+    assert (other.text, other.external_id, other.sentences) == (
+        "Fine", None, (SentenceLabel(0, 4, ("x",)),))
+    # without the before and after columns, the gaps are spaces
+    (bare,) = read_file(make_file("bare.csv", "document_id,start,end,sentence,label\n"
+                                              "1,2,7,Hello,a\n1,9,14,world,\n"))
+    assert bare.text == "  Hello  world" and bare.sentences == (
+        SentenceLabel(2, 7, ("a",)), SentenceLabel(9, 14))
+
+
+@pytest.mark.parametrize(
+    ("rows", "line", "words"),
+    [
+        (["1,0,5,Hello,,,", "1,3,9,lo you,,,"], 3, ["[3, 9)", "overlaps", "line 2"]),
+        (["1,0,5,Hello,,,", "1,7,10,you,,,"], 3, ["starts at 7", "is 5 characters", "missing"]),
+        (["1,0,5,Hello,,, "], None, []),  # fine: one document
+        (["1,0,4,Hello,,,"], 2, ["5 characters", "say 4"]),
+        (["1,0,x5,Hello,,,"], 2, ["'end'", "whole number"]),
+        (["1,5,5,Hello,,,"], 2, ["empty or reversed"]),
+        (["1,0,5,Hello,,train,", "1,6,9,you,,dev,"], 3, ["split", "line 2", "one split"]),
+        (["1,0,5,Hello,,,", "1,6,9,you,,,", "1,0,5"], 4, ["3 fields", "header has 7"]),
+    ],
+)
+def test_bad_sentence_tables_name_file_line_and_problem(
+    make_file: MakeFile, rows: list[str], line: int | None, words: list[str]
+) -> None:
+    path = make_file("bad.csv", "document_id,start,end,text,label,split,after\n"
+                     + "\n".join(rows) + "\n")
+    if line is None:
+        assert read_file(path)[0].text == "Hello "
+        return
+    with pytest.raises(InputError) as info:
+        read_file(path)
+    assert_input_error(info.value, path, line, *words)
+
+
+def test_a_sentence_table_without_its_text_says_it_cannot_be_imported(tmp_path: Path) -> None:
+    out = tmp_path / "out.csv"
+    record = DocumentRecord(NOTE, doc_id=1, sentences=(SentenceLabel(0, 13, ("a",)),))
+    write_file([record], out, "csv", unit="sentence", include_text=False)
+    with pytest.raises(InputError) as info:
+        read_file(out)
+    assert_input_error(info.value, out, 1, "table of sentences", "--no-text", "jsonl")
 
 
 def test_csv_sentence_export_refuses_what_it_cannot_write(tmp_path: Path) -> None:
