@@ -27,7 +27,7 @@ EXPECTED: dict[str, tuple[set[str], bool]] = {
     "bench_gui_stall": ({"documents", "p99_ms", "max_ms", "train_s", "targets"}, False),
     "bench_patterns": ({"speed", "quality", "seed"}, True),
     "bench_project_quality": ({"imported", "trained", "eval", "command"}, True),
-    "bench_preannotate": ({"pipeline", "predictor", "preannotate", "int8",
+    "bench_preannotate": ({"pipeline", "predictor", "preannotate", "int8", "span_f1_against_gold",
                            "speedup_preannotate_vs_pipeline", "batch_size"}, True),
     "bench_quality": ({"corpora", "max_train", "seed"}, True),
     "bench_segmentation": ({"corpus", "segmenters", "chosen", "not_installed"}, True),
