@@ -339,3 +339,39 @@ class AcceptAboveCommand(ChangeCommand):
 
     def _do(self) -> Changes:
         return self.ctx.project.review.accept_above(self.doc_id, self.kind, self.threshold)
+
+
+class LabelAllCommand(ChangeCommand):
+    """Label all occurrences of an entity's text (``project.review.label_all``): applied,
+    undo is core's inverse (every added entity removed); suggested, undo withdraws the
+    suggestions still pending and redo suggests again."""
+
+    def __init__(self, ctx: QtProjectContext, doc_id: int, start: int, end: int, *,
+                 suggest: bool) -> None:
+        super().__init__(ctx, doc_id, "suggest all occurrences" if suggest
+                         else "label all occurrences")
+        self.start, self.end, self.suggest = start, end, suggest
+        self._source: str | None = None
+
+    def _do(self) -> Changes:
+        review = self.ctx.project.review
+        if not self.suggest:
+            return review.label_all(self.doc_id, self.start, self.end,
+                                    annotator=self.ctx.annotator)
+        result = review.label_all(self.doc_id, self.start, self.end, suggest=True)
+        self._source = result.source
+        # No core inverse: undo withdraws the source's pending suggestions (below).
+        return Changes(suggestions=True, kinds=frozenset({TaskKind.NER}),
+                       messages=(f"{result.suggestions} occurrence(s) suggested",))
+
+    def undo(self) -> None:
+        if self.suggest and self._source is not None:
+            try:
+                n = self.ctx.project.review.withdraw_label_all(self._source)
+            except AnnotatorError as exc:
+                self.ctx.message.emit(str(exc))
+                return
+            self.ctx.announce(Changes(suggestions=True, kinds=frozenset({TaskKind.NER}),
+                                      messages=(f"{n} suggestion(s) withdrawn",)))
+            return  # a redo suggests afresh (_undone stays None, so redo calls _do)
+        super().undo()

@@ -35,7 +35,12 @@ from annotator.app.qt_annotator_name import (
 )
 from annotator.app.qt_answers import QtAnswersView
 from annotator.app.qt_classes import QtClassesView
-from annotator.app.qt_commands import AppliedChangeCommand, QtProjectContext, SetReviewStatusCommand
+from annotator.app.qt_commands import (
+    AppliedChangeCommand,
+    LabelAllCommand,
+    QtProjectContext,
+    SetReviewStatusCommand,
+)
 from annotator.app.qt_documents import QtDocumentList
 from annotator.app.qt_entities import QtEntitiesView
 from annotator.app.qt_help import how_to_page, shortcut_sheet
@@ -146,6 +151,23 @@ class QtMainWindow(QtWindowLayout, QMainWindow):
         self.act_reviewed = self._action("Mark &reviewed", self.mark_reviewed,
                                          ["Ctrl+Return", "Ctrl+Enter"],
                                          "Mark as reviewed and go to the next document")
+        self.act_patterns = self._action(
+            "Apply &patterns or term list…", self.patterns_dialog, None,
+            "Suggest entities from a pattern file (JSONL, as Prodigy writes them) or a term "
+            "list (one term a line): reviewed like the model's suggestions")
+        self.act_label_terms = self._action(
+            "Suggest from my &labels", self.suggest_from_labels, None,
+            "Every phrase you labelled as an entity, suggested wherever else it occurs")
+        self.act_label_all = self._action(
+            "Label &all occurrences", lambda: self.label_all_occurrences(suggest=False),
+            "Ctrl+Shift+A",
+            "The entity at the cursor: its label on every other place of its text in the "
+            "unreviewed notes outside the test split (one Undo takes them all back)")
+        self.act_suggest_all = self._action(
+            "Suggest all o&ccurrences", lambda: self.label_all_occurrences(suggest=True),
+            "Ctrl+Alt+A",
+            "The entity at the cursor: its label suggested on every other place of its text, "
+            "to review one by one")
         self.act_about = self._action("&About", self.show_about)
         self.act_shortcuts = self._action("&Keyboard shortcuts", self.show_shortcuts,
                                           ["F1", "?"], "Every key of the app on one page")
@@ -172,6 +194,10 @@ class QtMainWindow(QtWindowLayout, QMainWindow):
         edit.addAction(self.act_annotator)
         review = bar.addMenu("&Review")
         for a in (self.act_next, self.act_prev, self.act_skip, self.act_reviewed):
+            review.addAction(a)
+        review.addSeparator()
+        for a in (self.act_label_all, self.act_suggest_all, self.act_patterns,
+                  self.act_label_terms):
             review.addAction(a)
         self.view_menu = bar.addMenu("&View")
         theme_menu = self.view_menu.addMenu("&Theme")
@@ -536,6 +562,90 @@ class QtMainWindow(QtWindowLayout, QMainWindow):
             "Export", work,
             lambda n: self.statusBar().showMessage(f"{n} document(s) written to {path}", 8000),
         )
+
+    # --- patterns, term lists, label all occurrences ------------------------------------
+
+    def patterns_dialog(self) -> None:
+        if TaskKind.NER not in self.project.documents.tasks():
+            QMessageBox.information(self, "Patterns", "Patterns suggest entities: this "
+                                    "project has no entity task.")
+            return
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Apply patterns or a term list", "",
+            "Patterns or terms (*.jsonl *.json *.txt);;All files (*)")
+        if not path:
+            return
+        label: str | None = None
+        from core.formats.patterns import looks_like_pattern_file
+
+        try:
+            head = Path(path).read_text(encoding="utf-8", errors="replace")[:4096]
+        except OSError as exc:
+            QMessageBox.warning(self, "Patterns", f"{path}: cannot read it ({exc.strerror})")
+            return
+        if not looks_like_pattern_file(head):
+            labels = [lab.name for lab in self.project.documents.tasks()[TaskKind.NER].labels]
+            label, ok = _choose(self, "Term list", f"Label the terms of {Path(path).name} as:",
+                                labels)
+            if not ok:
+                return
+        self.apply_patterns_file(path, label)
+
+    def apply_patterns_file(self, path: str, label: str | None = None) -> QtBackgroundTask:
+        """Store the matches of a pattern file (``label``: a term list's label) as
+        suggestions of the source ``patterns:<file name>``."""
+        project = self.project
+
+        def work(emit: Callable[[object], None], control: JobControl) -> Any:
+            # Worker thread: never touches widgets.
+            from core.formats.patterns import read_patterns
+
+            patterns = read_patterns(path, label=label)
+            return project.review.apply_patterns(TaskKind.NER, patterns,
+                                                 source=f"patterns:{Path(path).name}")
+
+        return self.run_in_background("Patterns", work, self._patterns_done)
+
+    def suggest_from_labels(self) -> QtBackgroundTask | None:
+        """Every phrase labelled as an entity, suggested wherever else it occurs."""
+        if TaskKind.NER not in self.project.documents.tasks():
+            return None
+        project = self.project
+
+        def work(emit: Callable[[object], None], control: JobControl) -> Any:
+            # Worker thread: never touches widgets.
+            terms = project.review.label_terms(TaskKind.NER)
+            if not terms:
+                from core.errors import AnnotatorError
+
+                raise AnnotatorError("no entity labelled yet: label a few first")
+            return project.review.apply_patterns(TaskKind.NER, terms,
+                                                 source="patterns:my labels")
+
+        return self.run_in_background("Suggest from my labels", work, self._patterns_done)
+
+    def _patterns_done(self, result: Any) -> None:
+        self._after_bulk_change()
+        self.statusBar().showMessage(
+            f"{result.suggestions} suggestion(s) from {result.patterns} pattern(s) in "
+            f"{result.documents} document(s) ({result.source}); {result.kept} already "
+            f"pending, {result.removed} no longer found", 10000)
+
+    def label_all_occurrences(self, *, suggest: bool) -> None:
+        """The entity at the cursor of the entities view: its label on (or suggested for)
+        every other occurrence of its text; one undoable step."""
+        view = self.views.get(TaskKind.NER)
+        if view is None or self.doc is None or self.tabs.currentWidget() is not view:
+            self.statusBar().showMessage("put the cursor on an entity in the Entities tab", 5000)
+            return
+        entity = view.entity_at(view.editor.cursor_code_point())
+        if entity is None:
+            self.statusBar().showMessage("no entity at the cursor", 5000)
+            return
+        command = LabelAllCommand(self.ctx, self.doc.id, entity.start, entity.end,
+                                  suggest=suggest)
+        self.ctx.push(command)
+        self._after_bulk_change()
 
     # --- about and state -----------------------------------------------------------------
 
