@@ -377,10 +377,13 @@ def simulate(
 
 
 def strip_labels(doc: DocumentRecord) -> DocumentRecord:
-    """The document as the model sees it when predicting (no gold labels)."""
+    """The document as the model sees it when predicting: what it is asked (the text, the
+    questions, the sentences to classify) without any gold label."""
     questions = tuple(
         dataclasses.replace(q, answers=(), is_impossible=False) for q in doc.questions
     )
+    sentences = tuple(dataclasses.replace(s, labels=()) for s in doc.sentences)
     return dataclasses.replace(
-        doc, spans=(), classes=(), questions=questions, labelled_for=frozenset()
+        doc, spans=(), classes=(), questions=questions, sentences=sentences,
+        labelled_for=frozenset(),
     )

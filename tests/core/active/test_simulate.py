@@ -11,9 +11,11 @@ from core.active.simulate import (
     SimulationSettings,
     labels_to_reach,
     simulate,
+    strip_labels,
 )
 from core.errors import AnnotatorError
-from core.types import TaskKind
+from core.tasks import all_kinds
+from core.types import Answer, DocumentRecord, EntitySpan, Question, SentenceLabel, TaskKind
 
 
 def _settings(base: Path, task: TaskKind, **kw: object) -> SimulationSettings:
@@ -112,3 +114,66 @@ def test_min_steps_floor_reaches_every_training(
     assert steps == [2, 3], steps  # 12 then 18 documents, one epoch at batch 8
     with pytest.raises(AnnotatorError, match="min-steps must be >= 0"):
         _settings(tiny_bert, TaskKind.NER, min_steps=-1)
+
+
+def sentence_notes(n: int, seed: int, prefix: str) -> list[DocumentRecord]:
+    """Notes of three sentences each (the class-task sentences, pos or neg), every sentence
+    labelled."""
+    parts = class_docs(3 * n, seed=seed)
+    notes = []
+    for i in range(n):
+        text, sentences = "", []
+        for part in parts[3 * i: 3 * i + 3]:
+            if text:
+                text += " "
+            sentences.append(SentenceLabel(len(text), len(text) + len(part.text) + 1,
+                                           part.classes))
+            text += part.text + "."
+        notes.append(DocumentRecord(text, external_id=f"{prefix}-{i}",
+                                    sentences=tuple(sentences)))
+    return notes
+
+
+def test_strip_labels_leaves_no_gold_of_any_kind() -> None:
+    doc = DocumentRecord(
+        "Aspirin helps. Pain gone.", spans=(EntitySpan(0, 7, "DRUG"),), classes=("pos",),
+        questions=(Question("what drug", (Answer(0, 7, "Aspirin"),)),),
+        sentences=(SentenceLabel(0, 14, ("pos",)), SentenceLabel(15, 25, ("neg",))),
+        labelled_for=frozenset(TaskKind),
+    )
+    stripped = strip_labels(doc)
+    for kind in all_kinds():
+        assert kind.is_labelled(doc), kind.kind
+        assert not kind.is_labelled(stripped), kind.kind
+    # what the model is asked stays: the text, the questions, the sentences to classify
+    assert stripped.text == doc.text and [q.text for q in stripped.questions] == ["what drug"]
+    assert stripped.sentences == (SentenceLabel(0, 14), SentenceLabel(15, 25))
+
+
+def test_a_sentence_simulation_queries_without_the_gold_classes(
+        tiny_bert: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from core.engine.predict import Predictor
+
+    asked: list[DocumentRecord] = []
+    real_predict = Predictor.predict
+
+    def recording_predict(self: Predictor, docs: list[DocumentRecord], *a: object,
+                          **kw: object) -> object:
+        asked.extend(docs)
+        return real_predict(self, docs, *a, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Predictor, "predict", recording_predict)
+    result = simulate(
+        _settings(tiny_bert, TaskKind.SENTENCE, strategies=("random", "entropy"), seed_size=8,
+                  batch_size=4, rounds=1, epochs=1),
+        sentence_notes(20, 1, "pool"), sentence_notes(6, 2, "dev"),
+    )
+    data = result.to_dict()
+    assert data["metric"] == "accuracy"
+    for name in ("random", "entropy"):
+        assert [p["labels"] for p in data["curves"][name]] == [8, 12]
+        assert all(0.0 <= p["accuracy"] <= 1.0 for p in data["curves"][name])
+    queried = [d for d in asked if d.external_id.startswith("pool")]
+    assert len(queried) == 12  # the entropy round asked the model about the 12 left
+    assert all(len(d.sentences) == 3 and not any(s.labels for s in d.sentences)
+               for d in queried)
