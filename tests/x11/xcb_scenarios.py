@@ -1,8 +1,9 @@
 """The app in a real X server (run by test_real_window.py in a child pytest, with
 QT_QPA_PLATFORM=xcb and openbox): the window opens and gets the focus, real key presses and
 a mouse click (xdotool) reach it, the chosen class shows its colour on screen, an entity's
-edge is dragged with the real mouse, and the document list of a 1200 px window shows every
-column and stays put when a row is clicked."""
+edge is dragged with the real mouse, the document list of a 1200 px window shows every
+column and stays put when a row is clicked, and in the Sentences view real keys choose a
+sentence and give it a class, stored and tinted on screen."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ if os.environ.get("ANNOTATOR_REAL_X") != "1":  # collected only through test_rea
     pytest.skip("run by tests/x11/test_real_window.py", allow_module_level=True)
 
 from PySide6.QtCore import QPoint, QRect, Qt
-from PySide6.QtGui import QColor, QGuiApplication, QTextCursor
+from PySide6.QtGui import QColor, QGuiApplication, QImage, QTextCursor
 from PySide6.QtWidgets import QApplication
 
 from core.project import Project
@@ -41,10 +42,22 @@ def screenshot(qtbot, name: str) -> None:  # type: ignore[no-untyped-def]
                        check=False, timeout=30)
 
 
-@pytest.fixture
-def window(qtbot, tmp_path: Path) -> Iterator[object]:  # type: ignore[no-untyped-def]
+def _open_window(qtbot, path: Path):  # type: ignore[no-untyped-def]
+    """The app's window on ``path``, shown, with the focus (the window manager gave it)."""
     from annotator.app.qt_main_window import QtMainWindow
 
+    QtMainWindow.warm_up_delay_ms = None
+    win = QtMainWindow(Project.open(path))
+    qtbot.addWidget(win)
+    win.resize(1400, 900)
+    win.show()
+    qtbot.waitExposed(win)
+    qtbot.waitUntil(win.isActiveWindow, timeout=10000)
+    return win
+
+
+@pytest.fixture
+def window(qtbot, tmp_path: Path) -> Iterator[object]:  # type: ignore[no-untyped-def]
     assert QGuiApplication.platformName() == "xcb"
     path = tmp_path / "p.db"
     project = Project.create(path, tasks={TaskKind.NER: ["Disease", "Medication"],
@@ -58,13 +71,7 @@ def window(qtbot, tmp_path: Path) -> Iterator[object]:  # type: ignore[no-untype
             label = next(lab for lab in task.labels if lab.name == name)
             repo.update_label(session, label.id, color=colour)
     project.close()
-    QtMainWindow.warm_up_delay_ms = None
-    win = QtMainWindow(Project.open(path))
-    qtbot.addWidget(win)
-    win.resize(1400, 900)
-    win.show()
-    qtbot.waitExposed(win)
-    qtbot.waitUntil(win.isActiveWindow, timeout=10000)  # the window manager gave it focus
+    win = _open_window(qtbot, path)
     yield win
     win.close()
 
@@ -221,3 +228,85 @@ def test_the_document_list_of_a_1200_px_window(qtbot, window) -> None:  # type: 
         QRect(0, 0, counts.contentsRect().width(), 10_000), int(Qt.TextFlag.TextWordWrap),
         counts.text())
     assert needed.height() <= counts.contentsRect().height(), counts.text()
+
+
+NOTE = ("Smokes ten cigarettes a day. Chest clear on examination. Plan to start varenicline. "
+        "Review in four weeks.")
+SENTENCE_COLOURS = {"Finding": "#D55E00", "Plan": "#0072B2", "Other": "#009E73"}
+
+
+def _sentence_labels(window) -> list[tuple[str, ...]]:  # type: ignore[no-untyped-def]
+    return [s.labels for s in window.project.documents.get(window.doc.id).sentences]
+
+
+def _tint_on_screen(text_view, start: int, end: int) -> tuple[QColor, QColor]:  # type: ignore[no-untyped-def]
+    """From a grab of the note as drawn: the commonest colour inside the sentence
+    ``[start, end)`` (its background: glyphs are a minority of its pixels) and the
+    background where there is no text."""
+    viewport = text_view.viewport()
+    image: QImage = viewport.grab().toImage()
+    cursor = QTextCursor(text_view.document())
+    cursor.setPosition(text_view.utf16_of(start) + 1)
+    left = text_view.cursorRect(cursor)
+    cursor.setPosition(text_view.utf16_of(end) - 1)
+    right = text_view.cursorRect(cursor)
+    assert left.top() == right.top(), "the sentence should fit on one line here"
+    scale = image.width() / viewport.width()  # device pixels per logical pixel
+    counts: dict[str, int] = {}
+    for x in range(left.right() + 3, right.left() - 3):
+        for y in range(left.top() + 2, left.bottom() - 2):
+            name = image.pixelColor(round(x * scale), round(y * scale)).name()
+            counts[name] = counts.get(name, 0) + 1
+    tint = QColor(max(counts, key=lambda n: counts[n]))
+    empty = image.pixelColor(image.width() - 5, image.height() - 5)
+    return tint, empty
+
+
+def test_sentences_a_real_key_picks_a_sentence_and_another_sets_its_class(  # type: ignore[no-untyped-def]
+        qtbot, tmp_path: Path) -> None:
+    from annotator.app.qt_span_text import _HUMAN_ALPHA
+
+    path = tmp_path / "s.db"
+    project = Project.create(path, tasks={TaskKind.SENTENCE: list(SENTENCE_COLOURS)})
+    project.documents.add([DocumentRecord(NOTE, external_id="s0")])
+    for label in project.documents.tasks()[TaskKind.SENTENCE].labels:
+        project.annotations.update_label(label.id, color=SENTENCE_COLOURS[label.name])
+    project.close()
+    window = _open_window(qtbot, path)
+    try:
+        view = window.views[TaskKind.SENTENCE]
+        window.tabs.setCurrentWidget(view)
+        qtbot.waitUntil(lambda: view.text.isVisible() and view.doc is not None, timeout=5000)
+        view.text.setFocus()
+        qtbot.waitUntil(view.text.hasFocus, timeout=5000)
+        assert view.current == 0
+        xdotool("key", "--clearmodifiers", "Down")  # the second sentence
+        qtbot.waitUntil(lambda: view.current == 1, timeout=5000)
+        second = view.sentences[1]
+        assert NOTE[second.start:second.end] == "Chest clear on examination."
+        plan = QColor(SENTENCE_COLOURS["Plan"])
+        before, _ = _tint_on_screen(view.text, second.start, second.end)
+        assert before.name() != plan.name()
+        xdotool("key", "--clearmodifiers", "2")  # Plan, the second label's key
+        qtbot.waitUntil(lambda: _sentence_labels(window) == [(), ("Plan",), (), ()],
+                        timeout=5000)
+        qtbot.waitUntil(lambda: view.current == 2, timeout=5000)  # on to the next sentence
+        qtbot.wait(100)  # painted
+        screenshot(qtbot, "sentences_class_set")
+        # The sentence is drawn in the class's colour, blended onto the background as a
+        # labelled sentence that is not the current one is.
+        tint, back = _tint_on_screen(view.text, second.start, second.end)
+        alpha = _HUMAN_ALPHA[False] / 255
+        want = [alpha * a + (1 - alpha) * b for a, b in (
+            (plan.red(), back.red()), (plan.green(), back.green()), (plan.blue(), back.blue()))]
+        got = (tint.red(), tint.green(), tint.blue())
+        assert all(abs(g - w) <= 14 for g, w in zip(got, want)), (
+            tint.name(), back.name(), [round(w) for w in want])
+        from annotator.app.qt_sentence_parts import SentenceTableModel
+
+        row = view.model.index(1, SentenceTableModel.CLASS)  # the table's class column too
+        assert row.data() == "Plan"
+        xdotool("key", "--clearmodifiers", "ctrl+z")  # and a real Ctrl+Z takes it back
+        qtbot.waitUntil(lambda: _sentence_labels(window) == [(), (), (), ()], timeout=5000)
+    finally:
+        window.close()
