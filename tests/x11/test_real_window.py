@@ -39,3 +39,4 @@ def test_app_in_a_real_window(x_env: dict[str, str], tmp_path: Path) -> None:
     if report.exists():
         ran = [case.get("name") for case in ElementTree.parse(report).iter("testcase")]
     assert done.returncode == 0 and len(ran) >= 3, done.stdout[-6000:] + done.stderr[-2000:]
+    assert "test_sentences_a_real_key_picks_a_sentence_and_another_sets_its_class" in ran, ran
