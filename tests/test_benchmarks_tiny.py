@@ -19,6 +19,8 @@ BENCHMARKS = REPO / "benchmarks"
 # reads the shared corpora (../shared/data).
 EXPECTED: dict[str, tuple[set[str], bool]] = {
     "bench_crash_soak": ({"annotate", "import", "problems", "seconds"}, False),
+    "bench_first_suggestions": ({"wall_seconds", "parts", "pending_suggestions", "under_target"},
+                                True),
     "bench_fuzz_parsers": ({"fuzz", "failures", "big_single_line", "examples_per_format"}, False),
     "bench_gui_100k": ({"documents", "open_window_s", "scrollbar_jump_worst_s", "search_hits"},
                        False),
