@@ -61,7 +61,14 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--strategy", default="random,entropy",
                    help="comma-separated: " + STRATEGY_HELP)
     p.add_argument("--seeds", type=int, default=1, help="repeat with seeds 0..N-1")
-    p.add_argument("--epochs", type=int, default=3)
+    p.add_argument("--epochs", type=int, default=None,
+                   help="epochs per round (default: the preset's, with its small-data floor, "
+                   "as the app trains; giving epochs switches the floor off)")
+    p.add_argument("--seconds-per-document", type=float, default=None, metavar="S",
+                   help="simulated annotation time: S seconds a document plus --seconds-per-"
+                   "1000-characters (default: the length prior, 5 s + 50 s per 1,000 "
+                   "characters); what cost_aware divides by and labels per hour use")
+    p.add_argument("--seconds-per-1000-characters", type=float, default=None, metavar="S")
     p.add_argument("--base-model", default="default")
     p.add_argument("--max-pool", type=int, default=None, help="subsample the pool per seed")
     p.add_argument("--max-dev", type=int, default=None, help="subsample the dev set")
@@ -190,7 +197,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
             seeds=args.seeds, epochs=args.epochs, base_model=args.base_model,
             max_pool=args.max_pool, max_dev=args.max_dev, warm_start=args.warm_start,
             learning_rate=args.learning_rate, max_length=args.max_length,
-            min_steps=args.min_steps,
+            min_steps=args.min_steps, time_model=_time_model(args),
         )
     except ValueError as exc:
         raise UsageError(str(exc)) from None
@@ -227,12 +234,35 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         comp = payload.get("comparison") or {}
         for name, row in comp.get("strategies", {}).items():
             if name != "random" and row["labels_to_reach"] is not None:
+                hours = row.get("hours_to_reach")
                 print(f"{name} reaches random's final {metric} ({comp['target']:.3f}) with "
                       f"{row['labels_to_reach']:.0f} labels "
-                      f"({row['fraction_of_reference']:.0%} of random's)")
+                      f"({row['fraction_of_reference']:.0%} of random's)"
+                      + (f" in {hours:.2f} h of annotation "
+                         f"({row['hours_fraction_of_reference']:.0%} of random's)"
+                         if hours is not None and row.get("hours_fraction_of_reference")
+                         else ""))
+        for name, row in comp.get("strategies", {}).items():
+            if row.get("labels_per_hour") is not None:
+                print(f"{name:>16}  {row['labels_per_hour']:.0f} labels per hour (simulated)")
 
     emit(args, payload, human)
     return 0
+
+
+def _time_model(args: argparse.Namespace) -> Any:
+    from core.active.time_model import PRIOR, TimeModel
+
+    intercept, per_1000 = args.seconds_per_document, args.seconds_per_1000_characters
+    if intercept is None and per_1000 is None:
+        return PRIOR
+    for name, value in (("--seconds-per-document", intercept),
+                        ("--seconds-per-1000-characters", per_1000)):
+        if value is not None and value < 0:
+            raise UsageError(f"{name} must be >= 0")
+    return TimeModel(intercept=PRIOR.intercept if intercept is None else max(intercept, 1.0),
+                     per_char=PRIOR.per_char if per_1000 is None else per_1000 / 1000,
+                     source="given")
 
 
 # --- plotting -------------------------------------------------------------------------------

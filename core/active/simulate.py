@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from core.active import strategies as S
+from core.active.time_model import PRIOR, TimeModel
 from core.active.uncertainty import probability_matrix
 from core.errors import AnnotatorError, TrainingError
 from core.tasks import kind_of
@@ -47,7 +48,9 @@ class SimulationSettings:
     batch_size: int = 50
     rounds: int = 5
     seeds: int = 1
-    epochs: int | None = 3
+    # None: the preset's epochs with its small-data floor, as the app trains (explicit
+    # epochs switch the floor off, as everywhere).
+    epochs: int | None = None
     base_model: str | None = "default"
     max_pool: int | None = None
     max_dev: int | None = None
@@ -59,6 +62,9 @@ class SimulationSettings:
     device: str = "auto"
     top_k: int | None = S.DEFAULT_TOP_K
     first_seed: int = 0
+    # Simulated annotation time per document (core.active.time_model): what cost_aware
+    # divides by, and the hours each curve point reports.
+    time_model: TimeModel = PRIOR
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "task", TaskKind(self.task))
@@ -86,9 +92,11 @@ class CurvePoint:
     labels: int
     metrics: dict[str, Any]
     seconds: float
+    hours: float = 0.0  # simulated annotation time of the ``labels`` documents
 
     def as_dict(self, metric: str) -> dict[str, Any]:
-        out: dict[str, Any] = {"round": self.round, "labels": self.labels}
+        out: dict[str, Any] = {"round": self.round, "labels": self.labels,
+                               "hours": round(self.hours, 4)}
         out[metric] = self.metrics.get(metric)
         out.update({k: v for k, v in self.metrics.items()
                     if k != metric and isinstance(v, (int, float))})
@@ -130,6 +138,7 @@ class SimulationResult:
             values = [float(r[i].metrics.get(self.metric, 0.0)) for r in runs]
             out.append({
                 "round": i, "labels": runs[0][i].labels,
+                "hours": round(float(np.mean([r[i].hours for r in runs])), 4),
                 self.metric: round(float(np.mean(values)), 4),
                 "std": round(float(np.std(values)), 4),
                 "seeds": len(values),
@@ -137,23 +146,33 @@ class SimulationResult:
         return out
 
     def comparison(self, reference: str = "random") -> dict[str, Any]:
-        """For each strategy: labels needed (mean curve, linear interpolation) to reach the
-        reference's final mean score, and that as a fraction of the reference's labels."""
+        """For each strategy: labels and simulated hours of annotation needed (mean curve,
+        linear interpolation) to reach the reference's final mean score, the labels as a
+        fraction of the reference's, and labels per hour over the whole run (the time model
+        of the settings: uncertain documents may be the slow ones)."""
         ref = self.mean_curve(reference)
         if not ref:
             return {}
         target, ref_labels = ref[-1][self.metric], ref[-1]["labels"]
+        ref_hours = ref[-1]["hours"]
         out: dict[str, Any] = {"reference": reference, "target": target,
-                               "reference_labels": ref_labels, "strategies": {}}
+                               "reference_labels": ref_labels,
+                               "reference_hours": ref_hours, "strategies": {}}
         for name in self.per_seed:
             curve = self.mean_curve(name)
-            needed = labels_to_reach(
-                [p["labels"] for p in curve], [p[self.metric] for p in curve], target
-            )
+            values = [p[self.metric] for p in curve]
+            needed = labels_to_reach([p["labels"] for p in curve], values, target)
+            hours = labels_to_reach([p["hours"] for p in curve], values, target)
+            last = curve[-1] if curve else None
             out["strategies"][name] = {
-                "final": curve[-1][self.metric] if curve else None,
+                "final": last[self.metric] if last else None,
                 "labels_to_reach": needed,
                 "fraction_of_reference": round(needed / ref_labels, 3) if needed else None,
+                "hours_to_reach": round(hours, 4) if hours is not None else None,
+                "hours_fraction_of_reference": (round(hours / ref_hours, 3)
+                                                if hours and ref_hours else None),
+                "labels_per_hour": (round(last["labels"] / last["hours"], 1)
+                                    if last and last["hours"] else None),
             }
         return out
 
@@ -176,7 +195,7 @@ class SimulationResult:
         }
 
 
-def labels_to_reach(labels: Sequence[int], values: Sequence[float], target: float) -> float | None:
+def labels_to_reach(labels: Sequence[float], values: Sequence[float], target: float) -> float | None:
     """The first label count at which the curve reaches ``target`` (linear interpolation
     between points); None if it never does."""
     for i, (n, v) in enumerate(zip(labels, values)):
@@ -224,6 +243,8 @@ class Simulation:
         self.work_dir = Path(work_dir) if work_dir else None
         self._cancel = threading.Event()
         self.labels, self.multi_label = task_labels(task, self.pool + self.dev)
+        # Simulated seconds to label each pool document (its length under the time model).
+        self.doc_seconds = settings.time_model.seconds([len(d.text) for d in self.pool])
         if not self.pool:
             raise AnnotatorError("the pool holds no labelled document for this task")
         if not self.dev:
@@ -296,9 +317,11 @@ class Simulation:
             probs = [probs[i] for i in top]
             embeddings = predictor.embed([self.pool[i] for i in candidates])
             labelled_emb = predictor.embed([self.pool[i] for i in labelled])
+        costs = self.doc_seconds[candidates] if name == "cost_aware" else None
         ranked = S.rank(
             candidates, probs, strategy=name, embeddings=embeddings, batch_size=k,
             top_k=self.settings.top_k, seed=seed, labelled_embeddings=labelled_emb,
+            costs=costs,
         )
         return [int(r.doc_id) for r in ranked[:k]]
 
@@ -344,7 +367,8 @@ class Simulation:
                             picked = self._query(name, model_dir, candidates, labelled, k,
                                                  seed, round_) if k else []
                         seconds = time.perf_counter() - t0
-                        curve.append(CurvePoint(round_, len(labelled), metrics, seconds))
+                        hours = float(self.doc_seconds[labelled].sum()) / 3600
+                        curve.append(CurvePoint(round_, len(labelled), metrics, seconds, hours))
                         if self.on_event is not None:
                             self.on_event(SimulationEvent(
                                 name, seed, round_, s.rounds, len(labelled),

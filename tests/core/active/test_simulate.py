@@ -177,3 +177,42 @@ def test_a_sentence_simulation_queries_without_the_gold_classes(
     assert len(queried) == 12  # the entropy round asked the model about the 12 left
     assert all(len(d.sentences) == 3 and not any(s.labels for s in d.sentences)
                for d in queried)
+
+
+def test_cost_aware_simulation_reports_hours_and_labels_per_hour(tiny_bert: Path) -> None:
+    from core.active.time_model import TimeModel
+
+    pool = class_docs(30, seed=1)
+    # Some documents made long: under this time model they cost ten times as much.
+    pool = [DocumentRecord(text=d.text + (" filler" * 200 if i % 3 == 0 else ""),
+                           classes=d.classes, labelled_for=d.labelled_for)
+            for i, d in enumerate(pool)]
+    model = TimeModel(intercept=10.0, per_char=0.1, source="given")
+    result = simulate(
+        _settings(tiny_bert, TaskKind.CLASSIFY, strategies=("random", "cost_aware"), rounds=2,
+                  seed_size=6, batch_size=4, epochs=1, time_model=model),
+        pool, class_docs(10, seed=2),
+    )
+    data = json.loads(json.dumps(result.to_dict()))
+    for name in ("random", "cost_aware"):
+        hours = [p["hours"] for p in data["curves"][name]]
+        assert hours == sorted(hours) and hours[0] > 0
+        row = data["comparison"]["strategies"][name]
+        last = data["curves"][name][-1]
+        assert row["labels_per_hour"] == pytest.approx(last["labels"] / last["hours"], rel=1e-3)
+    # Round 0 is the same seed set for both: the same simulated hours.
+    assert data["curves"]["random"][0]["hours"] == data["curves"]["cost_aware"][0]["hours"]
+    # cost_aware picks cheap documents: its 8 picks are all short ones (random's are not
+    # bound to be), so they cost no more than 8 of the longest short documents.
+    picked_hours = {n: data["curves"][n][-1]["hours"] - data["curves"][n][0]["hours"]
+                    for n in ("random", "cost_aware")}
+    assert picked_hours["cost_aware"] <= picked_hours["random"]
+    longest_short = max(len(d.text) for d in pool if len(d.text) < 500)
+    assert picked_hours["cost_aware"] * 3600 <= 8 * (10.0 + 0.1 * longest_short) + 1e-6
+    assert data["settings"]["time_model"]["source"] == "given"
+
+
+def test_simulation_trains_as_the_app_does_unless_told() -> None:
+    """Default epochs: the preset's, so its small-data floor applies (explicit epochs
+    switch it off, as everywhere)."""
+    assert SimulationSettings(task=TaskKind.NER).epochs is None
