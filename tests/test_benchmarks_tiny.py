@@ -18,6 +18,7 @@ BENCHMARKS = REPO / "benchmarks"
 # The keys each script's JSON result must hold (a subset of what it writes), and whether it
 # reads the shared corpora (../shared/data).
 EXPECTED: dict[str, tuple[set[str], bool]] = {
+    "bench_agreement": ({"entities", "classes", "answers", "all_equal", "checks"}, True),
     "bench_crash_soak": ({"annotate", "import", "problems", "seconds"}, False),
     "bench_first_suggestions": ({"wall_seconds", "parts", "pending_suggestions", "under_target"},
                                 True),
