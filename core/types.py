@@ -8,6 +8,7 @@ sub-words and Qt's UTF-16 positions are derived.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
@@ -21,6 +22,9 @@ class TaskKind(str, Enum):
     CLASSIFY = "classify"
     QA = "qa"
     SENTENCE = "sentence"
+    # Attributes of entities (negation, temporality, ...): declared on the NER task, one
+    # value per entity and attribute; its own model versions (core/tasks/attributes.py).
+    ATTRIBUTE = "attribute"
 
 
 class Split(str, Enum):
@@ -32,15 +36,126 @@ class Split(str, Enum):
 
 @dataclass(frozen=True)
 class EntitySpan:
-    """An entity: ``text[start:end]`` carries ``label``."""
+    """An entity: ``text[start:end]`` carries ``label``; ``attributes`` its attribute
+    values by attribute name (from a project: every attribute that applies to the label,
+    the default where none was set; from a file: the values the file gives). Treat it as
+    read-only."""
 
     start: int
     end: int
     label: str
+    attributes: Mapping[str, str] = field(default_factory=dict, hash=False)
 
     def __post_init__(self) -> None:
         if not (0 <= self.start < self.end):
             raise ValueError(f"bad span offsets [{self.start}, {self.end})")
+
+
+# Characters an attribute's name, values and labels cannot hold: the separators of the
+# declaration syntax ``name=value,value@label,label`` (``annotator init --attribute``).
+ATTRIBUTE_RESERVED = "=,@"
+
+
+@dataclass(frozen=True)
+class AttributeSpec:
+    """An attribute the NER task declares: ``values`` in order, the first the default;
+    ``labels``: the entity labels it applies to (``None``: every label).
+
+    ``AttributeSpec.parse("negation=Affirmed,Negated@Condition")``; ``str(spec)`` gives that
+    text back. Names, values and labels cannot be empty nor hold ``=``, ``,`` or ``@``, so
+    the text form is never ambiguous."""
+
+    name: str
+    values: tuple[str, ...]
+    labels: tuple[str, ...] | None = None
+
+    def __post_init__(self) -> None:
+        problem = self.problem()
+        if problem is not None:
+            raise ValueError(problem)
+
+    def problem(self) -> str | None:
+        """What is wrong with the declaration, or ``None``."""
+        bad = _bad_attribute_word(self.name, "the attribute name")
+        if bad:
+            return bad
+        if len(self.values) < 2:
+            return (f"attribute {self.name!r} needs at least two values (the first is the "
+                    f"default), got {list(self.values)}")
+        for v in self.values:
+            bad = _bad_attribute_word(v, f"a value of attribute {self.name!r}")
+            if bad:
+                return bad
+        if len(set(self.values)) != len(self.values):
+            return f"attribute {self.name!r} names a value twice: {list(self.values)}"
+        if self.labels is not None:
+            for lab in self.labels:
+                bad = _bad_attribute_word(lab, f"a label of attribute {self.name!r}")
+                if bad:
+                    return bad
+            if len(set(self.labels)) != len(self.labels):
+                return f"attribute {self.name!r} names a label twice: {list(self.labels)}"
+        return None
+
+    @property
+    def default(self) -> str:
+        return self.values[0]
+
+    def applies_to(self, label: str) -> bool:
+        return self.labels is None or label in self.labels
+
+    @classmethod
+    def parse(cls, text: str) -> AttributeSpec:
+        """``name=value,value[,...][@label,label...]``; raises ``ValueError`` saying what is
+        wrong and how it should look."""
+        how = ('write it as name=value,value (the first value is the default), optionally '
+               '@label,label to limit it to those entity labels, e.g. '
+               '"negation=Affirmed,Negated@Condition"')
+        if text.count("=") != 1:
+            raise ValueError(f"bad attribute {text!r}: {how}")
+        name, rest = (x.strip() for x in text.split("="))
+        if rest.count("@") > 1:
+            raise ValueError(f"bad attribute {text!r}: one '@' at most; {how}")
+        values_text, _, labels_text = rest.partition("@")
+        values = tuple(v.strip() for v in values_text.split(","))
+        labels = tuple(x.strip() for x in labels_text.split(",")) if "@" in rest else None
+        try:
+            return cls(name, values, labels)
+        except ValueError as exc:
+            raise ValueError(f"bad attribute {text!r}: {exc}; {how}") from None
+
+    def __str__(self) -> str:
+        out = f"{self.name}={','.join(self.values)}"
+        return out if self.labels is None else out + "@" + ",".join(self.labels)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "values": list(self.values),
+                "labels": None if self.labels is None else list(self.labels)}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> AttributeSpec:
+        labels = data.get("labels")
+        return cls(str(data["name"]), tuple(str(v) for v in data["values"]),
+                   None if labels is None else tuple(str(x) for x in labels))
+
+
+def _bad_attribute_word(word: str, what: str) -> str | None:
+    if not isinstance(word, str) or not word.strip():
+        return f"{what} is empty"
+    if word != word.strip():
+        return f"{what} {word!r} starts or ends with white space"
+    clash = [c for c in ATTRIBUTE_RESERVED if c in word]
+    if clash:
+        return f"{what} {word!r} holds {clash[0]!r} (names and values cannot hold = , @)"
+    return None
+
+
+def fill_attributes(
+    specs: Sequence[AttributeSpec], label: str, given: Mapping[str, str]
+) -> dict[str, str]:
+    """The entity's value of every attribute that applies to ``label``: the one
+    ``given``, else the default (values of attributes that do not apply are left out)."""
+    return {s.name: given.get(s.name, s.default) for s in specs if s.applies_to(label)}
 
 
 @dataclass(frozen=True)

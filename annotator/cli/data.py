@@ -12,7 +12,7 @@ from annotator.cli.tasks import TASK_HELP, TASK_NAMES, UNITS, resolve_task, sent
 from core.errors import InputError, ProjectError
 from core.project import Project
 from core.project.timings import format_duration
-from core.types import Split, TaskKind
+from core.types import AttributeSpec, Split, TaskKind
 
 SPLITS = [s.value for s in Split]
 
@@ -27,6 +27,13 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--labels", default="", help="comma-separated label names")
     p.add_argument("--multi-label", action="store_true",
                    help="several classes per document (or per sentence)")
+    p.add_argument(
+        "--attribute", action="append", default=[], metavar="NAME=VALUE,VALUE[@LABEL,...]",
+        help="for --task ner: an attribute every entity carries, with its values, the first "
+             'the default: --attribute "negation=Affirmed,Negated"; limited to some entity '
+             'labels after an @: --attribute "negation=Affirmed,Negated@Condition". Repeat '
+             "the option for several. Names, values and labels cannot hold = , or @",
+    )
     p.add_argument("--name", help="project name (default: the file name)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=cmd_init)
@@ -82,6 +89,7 @@ def cmd_init(args: argparse.Namespace) -> int:
     if len(set(labels)) != len(labels):
         raise UsageError("--labels: a label is named twice")
     kind = resolve_task(args.task, args.unit)
+    attributes = _attribute_specs(args.attribute, kind, labels)
     path = Path(args.project)
     created = not path.exists()
     if created:
@@ -90,7 +98,15 @@ def cmd_init(args: argparse.Namespace) -> int:
         )
     else:
         project = Project.open(path)
-        project.annotations.add_task(kind, labels, multi_label=args.multi_label)
+    try:
+        project.annotations.add_task(kind, labels, multi_label=args.multi_label,
+                                     attributes=attributes)
+    except Exception:
+        project.close()
+        if created:  # nothing half-made: the new file goes again
+            for leftover in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+                leftover.unlink(missing_ok=True)
+        raise
     task = project.documents.tasks()[kind]
     payload = {
         "project": str(project.path),
@@ -100,13 +116,34 @@ def cmd_init(args: argparse.Namespace) -> int:
         "multi_label": task.multi_label,
         "labels": [label.name for label in task.labels],
     }
+    if task.attributes:
+        payload["attributes"] = [spec.to_json() for spec in task.attributes]
     project.close()
     what = " (classes of sentences)" if kind is TaskKind.SENTENCE else ""
+    attrs = "".join(f"\n  attribute {spec}" for spec in task.attributes)
     emit(args, payload, lambda: print(
         f"{'created' if created else 'updated'} {payload['project']}: task {payload['task']}"
-        f"{what}, labels: {', '.join(payload['labels']) or '(none yet)'}"
+        f"{what}, labels: {', '.join(payload['labels']) or '(none yet)'}{attrs}"
     ))
     return 0
+
+
+def _attribute_specs(texts: list[str], kind: TaskKind, labels: list[str]) -> list[AttributeSpec]:
+    """The ``--attribute`` options as declarations; a bad one is a usage error saying how
+    it should look."""
+    if texts and kind is not TaskKind.NER:
+        raise UsageError("--attribute: attributes are for --task ner (entities)")
+    specs = []
+    for text in texts:
+        try:
+            specs.append(AttributeSpec.parse(text))
+        except ValueError as exc:
+            raise UsageError(f"--attribute: {exc}") from None
+    names = [s.name for s in specs]
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise UsageError(f"--attribute: {', '.join(map(repr, twice))} given twice")
+    return specs
 
 
 def _open(path: str, *, readonly: bool = False) -> Project:

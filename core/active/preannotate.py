@@ -155,6 +155,7 @@ def _snapshot(session: Session, doc_ids: Sequence[int], kind: TaskKind) -> list[
         .order_by(Document.id)
         .options(
             selectinload(Document.entities).selectinload(EntityAnnotation.label),
+            selectinload(Document.entities).selectinload(EntityAnnotation.attribute_values),
             selectinload(Document.classes).selectinload(ClassAnnotation.label),
             selectinload(Document.questions).selectinload(QuestionRow.answers),
             selectinload(Document.task_marks),
@@ -162,7 +163,7 @@ def _snapshot(session: Session, doc_ids: Sequence[int], kind: TaskKind) -> list[
     ).all()
     out = []
     for doc in docs:
-        record, positions = kind_of(kind).prediction_input(repo.document_record(doc))
+        record, positions = kind_of(kind).prediction_snapshot(session, doc)
         out.append(_Snapshot(doc.id, record, [doc.questions[i].id for i in positions]))
     return out
 

@@ -13,6 +13,7 @@ import numpy as np
 
 from core.engine.results import (
     AnswerPrediction,
+    AttributesPrediction,
     ClassPrediction,
     DocumentPrediction,
     EntityPrediction,
@@ -81,6 +82,16 @@ def probability_matrix(
         chosen = range(len(pred.answers)) if questions is None else questions
         rows = [answer_distribution(pred.answers[i]) for i in chosen]
         return np.stack(rows) if rows else np.zeros((0, 3))
+    if isinstance(pred, AttributesPrediction):
+        # One row per entity and attribute over its values; attributes with fewer values
+        # are padded with zeros (exact for least confidence and margin; entropy is then
+        # normalised by the largest number of values).
+        width = max((len(v.probabilities) for v in pred.values), default=2)
+        out = np.zeros((len(pred.values), width))
+        for i, v in enumerate(pred.values):
+            p = list(v.probabilities.values())
+            out[i, :len(p)] = p
+        return out
     if isinstance(pred, SentencesPrediction):  # one row per sentence (per label: multi-label)
         rows = [class_matrix(ClassPrediction(s.probabilities, s.labels), multi_label=multi_label)
                 for s in pred.sentences]

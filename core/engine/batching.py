@@ -64,8 +64,9 @@ def pad_batch(
 ) -> dict[str, Any]:
     """Tensors of one batch, padded to its longest input.
 
-    ``with_targets``: None, "ner" (per-token ``labels``), "classify" (``labels``) or "qa"
-    (``start_positions``/``end_positions``).
+    ``with_targets``: None, "ner" (per-token ``labels``), "classify" (``labels``), "qa"
+    (``start_positions``/``end_positions``) or "attribute" (``attribute_labels``: per input
+    the value index of each attribute, see :mod:`core.tasks.attributes`).
     """
     import torch
 
@@ -94,6 +95,8 @@ def pad_batch(
             batch["labels"] = torch.tensor([f.label for f in features], dtype=torch.float)
         else:
             batch["labels"] = torch.tensor([f.label for f in features], dtype=torch.long)
+    elif with_targets == "attribute":  # per input, the value index of each attribute
+        batch["attribute_labels"] = torch.tensor([f.labels for f in features], dtype=torch.long)
     elif with_targets == "qa":
         batch["start_positions"] = torch.tensor([f.start_position for f in features])
         batch["end_positions"] = torch.tensor([f.end_position for f in features])

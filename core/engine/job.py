@@ -241,6 +241,9 @@ class TrainingJob:
                                                      self._warn)
         except TrainingError as exc:
             raise TrainingFailure(FailureKind.MISSING_MODEL, str(exc)) from exc
+        from core.tasks import kind_of
+
+        kind_of(prep.spec.task).adapt_model(model, tokenizer)
         self._fit_window(model)
         model.to(device)
         self._held["model"] = model
@@ -329,12 +332,12 @@ class TrainingJob:
         if plan.note:
             self._log.append(plan.note)
         optimisation = build_optimisation(model, s, plan.total_steps, device)
-        train_model: Any = model
+        train_model: Any = kind_of(spec.task).training_module(model, spec)
         if self._world > 1:
             from torch.nn.parallel import DistributedDataParallel
 
             train_model = DistributedDataParallel(
-                model, device_ids=[device.index] if device.type == "cuda" else None)
+                train_model, device_ids=[device.index] if device.type == "cuda" else None)
 
         def inputs(idx: Sequence[int]) -> dict[str, Any]:
             batch = pad_batch([feats[i] for i in idx], pad_id, with_targets=target,

@@ -54,12 +54,13 @@ def distributed_rank() -> int:
 def snapshot_task(project: Any, task: TaskKind | str) -> TaskSnapshot:
     """Labelled documents of ``task`` as plain records (one read session)."""
     from core.store import repo
-    from core.tasks import labelled_records
+    from core.tasks import kind_of, labelled_records
 
     kind = TaskKind(task)
     with project.read() as session:
         t = repo.require_task(session, kind)
-        labels = tuple(label.name for label in sorted(t.labels, key=lambda x: x.position))
+        labels = kind_of(kind).task_labels(session) or tuple(
+            label.name for label in sorted(t.labels, key=lambda x: x.position))
         multi_label = bool(t.multi_label)
         records = labelled_records(session, kind)
     train = tuple(r for r in records if r.split is not Split.DEV)

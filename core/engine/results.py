@@ -117,8 +117,34 @@ class SentencesPrediction:
     sentences: tuple[SentencePrediction, ...]
 
 
+@dataclass(frozen=True)
+class AttributeValuePrediction:
+    """The value of one attribute of the entity ``[start, end)`` (its ``label``), with the
+    probability of each of the attribute's values (a softmax over them)."""
+
+    start: int
+    end: int
+    label: str
+    attribute: str
+    value: str
+    probabilities: dict[str, float] = field(default_factory=dict, hash=False, compare=False)
+
+    @property
+    def confidence(self) -> float:
+        return float(self.probabilities.get(self.value, 0.0))
+
+
+@dataclass(frozen=True)
+class AttributesPrediction:
+    """The attribute values of a document's entities, entity by entity in the order of the
+    entities given, each entity's attributes in the declaration's order."""
+
+    values: tuple[AttributeValuePrediction, ...]
+
+
 DocumentPrediction = Union[
-    EntityPrediction, ClassPrediction, QuestionsPrediction, SentencesPrediction
+    EntityPrediction, ClassPrediction, QuestionsPrediction, SentencesPrediction,
+    AttributesPrediction,
 ]
 
 # --- training events ---------------------------------------------------------------------

@@ -159,6 +159,7 @@ PRESETS: dict[str, dict[TaskKind, dict[str, Any]]] = {
         TaskKind.CLASSIFY: {**_SEED_002, "max_length": 256, "stride": 64},
         TaskKind.QA: {**_SEED_002, "max_length": 384, "stride": 128},
         TaskKind.SENTENCE: {**_SEED_002, "max_length": 128, "stride": 32},
+        TaskKind.ATTRIBUTE: {**_SEED_002, "max_length": 128, "stride": 32},
     },
     "default": {
         TaskKind.NER: dict(
@@ -176,6 +177,12 @@ PRESETS: dict[str, dict[TaskKind, dict[str, Any]]] = {
         # The sentence and a window of its note around it: 128 tokens (one input per
         # sentence, so a longer window multiplies the cost by every sentence of a note).
         TaskKind.SENTENCE: dict(
+            learning_rate=5e-5, batch_size=16, epochs=4, warmup_ratio=0.1, weight_decay=0.01,
+            patience=2, max_length=128, stride=32, min_steps=150,
+        ),
+        # One input per entity: a window of 128 tokens around it (negation and time cues
+        # sit near the entity); the classes' recipe otherwise.
+        TaskKind.ATTRIBUTE: dict(
             learning_rate=5e-5, batch_size=16, epochs=4, warmup_ratio=0.1, weight_decay=0.01,
             patience=2, max_length=128, stride=32, min_steps=150,
         ),

@@ -38,7 +38,9 @@ def parse_jsonl(text: str, path: Path) -> list[DocumentRecord]:
     Prodigy record (``text``; ``spans``; ``accept`` for choices; ``answer``: "ignore" records
     are skipped, "reject" ones kept with ``meta["answer"]``) or a Label Studio task
     (``data.text``; the first annotation not cancelled: ``labels`` and ``choices`` results).
-    The first two may carry the document's sentences (see :func:`parse_sentences`).
+    The first two may carry the document's sentences (see :func:`parse_sentences`), and an
+    object span its attribute values (``"attributes": {"negation": "Negated"}``; the project
+    checks them against its declaration when importing).
     Suggestions are never read as labels: a record's ``"suggestions"`` list (what
     ``write_jsonl(..., suggestions=)`` writes) is ignored, and so is any span marked
     ``"suggested": true``.
@@ -313,7 +315,19 @@ def _dict_span(text: str, item: dict[str, Any], path: Path, line: int, where: st
         raise InputError(path, line, f"{where}: the span has no start or end offset")
     if "label" not in item:
         raise InputError(path, line, f"{where}: the span has no label")
-    return _span(text, start, end, item["label"], path, line, where)
+    span = _span(text, start, end, item["label"], path, line, where)
+    attributes = item.get("attributes")
+    if attributes is None:
+        return span
+    if not isinstance(attributes, dict) or not all(
+        isinstance(k, str) and k.strip() and isinstance(v, str) and v.strip()
+        for k, v in attributes.items()
+    ):
+        raise InputError(path, line, f'{where}: "attributes" should be an object of '
+                         f'attribute names to values (strings), e.g. {{"negation": '
+                         f'"Negated"}}; found {json.dumps(attributes, ensure_ascii=False)}')
+    return EntitySpan(span.start, span.end, span.label,
+                      {k.strip(): v.strip() for k, v in attributes.items()})
 
 
 def _span(
@@ -455,15 +469,15 @@ def write_jsonl(
         if include_text:
             obj["text"] = record.text
         if flavor == "doccano":
-            label = [[s.start, s.end, s.label] for s in record.spans] + list(record.classes)
+            # A span with attributes is written as an object (the reader takes both).
+            label = [_span_json(s) if s.attributes else [s.start, s.end, s.label]
+                     for s in record.spans] + list(record.classes)
             if label or not record.sentences:
                 obj["label"] = label
         else:
             # An empty list says "checked for entities, none found": not for sentences alone.
             if record.spans or not record.sentences or TaskKind.NER in record.labelled_for:
-                obj["spans"] = [
-                    {"start": s.start, "end": s.end, "label": s.label} for s in record.spans
-                ]
+                obj["spans"] = [_span_json(s) for s in record.spans]
             if record.classes:
                 obj["accept"] = list(record.classes)
             obj["answer"] = "accept"
@@ -478,6 +492,13 @@ def write_jsonl(
         out.write("\n")
         count += 1
     return count
+
+
+def _span_json(span: EntitySpan) -> dict[str, Any]:
+    obj: dict[str, Any] = {"start": span.start, "end": span.end, "label": span.label}
+    if span.attributes:
+        obj["attributes"] = dict(span.attributes)
+    return obj
 
 
 def _sentence_json(sentence: SentenceLabel, multi_label: bool) -> dict[str, Any]:

@@ -4,31 +4,42 @@ with the inverse; ``project.undo(changes)`` applies it."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from core.project.changes import Changes
 from core.project.edits import (
+    AddAttribute,
+    AddAttributeValue,
     AddEntity,
     AddLabel,
     AddQuestion,
     AnswerMark,
     DeleteLabel,
     MergeSentences,
+    MoveAttributeValue,
     RelabelEntity,
+    RemoveAttribute,
+    RemoveAttributeValue,
     RemoveEntity,
     RemoveQuestion,
+    RenameAttribute,
+    RenameAttributeValue,
     ResizeEntity,
     SetAnswer,
+    SetAttributeLabels,
     SetClasses,
+    SetEntityAttributes,
     SetReviewStatus,
     SetSentenceClasses,
     SplitSentence,
     UpdateLabel,
 )
+from core.store import attributes as attribute_store
 from core.store import repo
+from core.store.models import EntityAnnotation
 from core.store.sentences import ensure_sentences
-from core.types import TaskKind
+from core.types import AttributeSpec, TaskKind
 
 if TYPE_CHECKING:
     from core.project.base import Project
@@ -59,6 +70,70 @@ class Annotations:
 
     def relabel_entity(self, doc_id: int, start: int, end: int, label: str) -> Changes:
         return self._project.apply(RelabelEntity(doc_id, start, end, label))
+
+    # --- attributes of entities -------------------------------------------------------
+
+    def attribute_specs(self) -> tuple[AttributeSpec, ...]:
+        """The attributes the NER task declares, in order (``()``: none)."""
+        with self._project.read() as session:
+            return attribute_store.attribute_specs(session)
+
+    def set_entity_attributes(self, entity_id: int, values: Mapping[str, str | None]) -> Changes:
+        """Give the entity ``entity_id`` these attribute values (``None``: back to the
+        default). Refused, naming them, for an unknown attribute or value or one that does
+        not apply to the entity's label. The op (``SetEntityAttributes``) names the entity
+        by its span, so its inverse stays valid when undo re-creates the entity."""
+        with self._project.read() as session:
+            row = session.get(EntityAnnotation, entity_id)
+            if row is None:
+                raise repo.AnnotationError(f"no entity with id {entity_id}")
+            doc_id, start, end = row.document_id, row.start, row.end
+        return self._project.apply(SetEntityAttributes(doc_id, start, end, dict(values)))
+
+    def set_span_attributes(self, doc_id: int, start: int, end: int,
+                            values: Mapping[str, str | None]) -> Changes:
+        """The same as :meth:`set_entity_attributes`, the entity named by its span."""
+        return self._project.apply(SetEntityAttributes(doc_id, start, end, dict(values)))
+
+    def add_attribute(self, spec: AttributeSpec | str, *, position: int | None = None) -> Changes:
+        """Declare an attribute (an :class:`AttributeSpec` or its text form,
+        ``"negation=Affirmed,Negated@Condition"``) on the NER task."""
+        if isinstance(spec, str):
+            try:
+                spec = AttributeSpec.parse(spec)
+            except ValueError as exc:
+                raise repo.AnnotationError(str(exc)) from None
+        return self._project.apply(AddAttribute(spec, position))
+
+    def remove_attribute(self, name: str) -> Changes:
+        """Remove an attribute and every value given for it (undo puts them back)."""
+        return self._project.apply(RemoveAttribute(name))
+
+    def rename_attribute(self, name: str, new_name: str) -> Changes:
+        return self._project.apply(RenameAttribute(name, new_name))
+
+    def add_attribute_value(self, name: str, value: str, *,
+                            position: int | None = None) -> Changes:
+        return self._project.apply(AddAttributeValue(name, value, position))
+
+    def remove_attribute_value(self, name: str, value: str) -> Changes:
+        """Remove a value; entities that had it read the default again."""
+        return self._project.apply(RemoveAttributeValue(name, value))
+
+    def rename_attribute_value(self, name: str, value: str, new_value: str) -> Changes:
+        return self._project.apply(RenameAttributeValue(name, value, new_value))
+
+    def move_attribute_value(self, name: str, value: str, position: int) -> Changes:
+        """Move a value to ``position`` among the attribute's values (0: the default)."""
+        return self._project.apply(MoveAttributeValue(name, value, position))
+
+    def set_attribute_default(self, name: str, value: str) -> Changes:
+        return self.move_attribute_value(name, value, 0)
+
+    def set_attribute_labels(self, name: str, labels: Sequence[str] | None) -> Changes:
+        """The entity labels the attribute applies to (``None``: every label)."""
+        return self._project.apply(
+            SetAttributeLabels(name, None if labels is None else tuple(labels)))
 
     # --- classes, questions, answers --------------------------------------------------
 
@@ -102,16 +177,31 @@ class Annotations:
     # --- tasks and labels -----------------------------------------------------------
 
     def add_task(
-        self, kind: TaskKind | str, labels: Sequence[str] = (), *, multi_label: bool = False
+        self, kind: TaskKind | str, labels: Sequence[str] = (), *, multi_label: bool = False,
+        attributes: Sequence[AttributeSpec] = (),
     ) -> Changes:
         """Switch a task on (or extend it): its labels are added, ``multi_label`` only ever
-        turns on. Not undoable (the CLI's ``init``)."""
+        turns on; ``attributes`` (NER only) are declared, an attribute already declared
+        the same way is left as it is. Not undoable (the CLI's ``init``)."""
         kind = TaskKind(kind)
+        if attributes and kind is not TaskKind.NER:
+            raise repo.AnnotationError("attributes are declared on the ner task (entities)")
         with self._project.write() as session:
             task = repo.ensure_task(session, kind, multi_label=multi_label)
             if multi_label:
                 task.multi_label = True
             repo.ensure_labels(session, task, labels)
+            if attributes:
+                specs = list(attribute_store.specs_of(task))
+                for spec in attributes:
+                    same = next((s for s in specs if s.name == spec.name), None)
+                    if same is None:
+                        specs.append(spec)
+                    elif same != spec:
+                        raise repo.AnnotationError(
+                            f"the attribute {spec.name!r} is declared already as {same}; "
+                            "change it in the label editor")
+                attribute_store.write_specs(session, specs)
             if kind is TaskKind.SENTENCE:  # every document gets its sentences, once
                 ensure_sentences(session)
         return Changes(kinds=frozenset({kind}), labels=True)

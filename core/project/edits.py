@@ -3,19 +3,35 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from core.span_edit import ResizeEntity
 from core.store.sentences import SentenceClassMark, SentenceMarks
-from core.types import TaskKind
+from core.types import AttributeSpec, TaskKind
 
 # --- entities -----------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
+class AttributeMark:
+    """One attribute value of an entity with its provenance (what an inverse restores);
+    ``value`` None: no value stored (the entity reads the default)."""
+
+    name: str
+    value: str | None
+    origin: str = "human"
+    annotator: str = "user"
+    suggestion_id: int | None = None
+
+
+@dataclass(frozen=True)
 class AddEntity:
+    """Add an entity; ``attributes`` (inverses) are its stored attribute values as they
+    were."""
+
     doc_id: int
     start: int
     end: int
@@ -23,6 +39,7 @@ class AddEntity:
     origin: str = "human"
     annotator: str = "user"
     suggestion_id: int | None = None
+    attributes: tuple[AttributeMark, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -40,6 +57,112 @@ class RelabelEntity:
     start: int
     end: int
     label: str
+
+
+@dataclass(frozen=True)
+class SetEntityAttributes:
+    """Set attribute values of the entity ``[start, end)`` of a document (named by its span,
+    like every entity op, so undo and redo stay valid when an entity is re-created):
+    ``values`` by attribute name, ``None`` to take a stored value away (the default again).
+    Validated against the declaration: an unknown attribute or value, or one that does not
+    apply to the entity's label, is refused naming them. With ``marks`` (inverses), each
+    value also gets exactly that provenance."""
+
+    doc_id: int
+    start: int
+    end: int
+    values: Mapping[str, str | None] = field(default_factory=dict)
+    marks: tuple[AttributeMark, ...] | None = None
+
+
+# --- the declaration of attributes (the NER task's) --------------------------------------
+
+
+@dataclass(frozen=True)
+class AttributeRow:
+    """A stored value of one attribute on one entity (named by its span), for inverses."""
+
+    doc_id: int
+    start: int
+    end: int
+    value: str
+    origin: str = "human"
+    annotator: str = "user"
+    suggestion_id: int | None = None
+
+
+@dataclass(frozen=True)
+class AddAttribute:
+    """Declare an attribute on the NER task (at ``position``; default: last)."""
+
+    spec: AttributeSpec
+    position: int | None = None
+
+
+@dataclass(frozen=True)
+class RemoveAttribute:
+    """Remove an attribute and every value given for it (the inverse puts both back)."""
+
+    name: str
+
+
+@dataclass(frozen=True)
+class RenameAttribute:
+    name: str
+    new_name: str
+
+
+@dataclass(frozen=True)
+class AddAttributeValue:
+    """Add a value to an attribute (at ``position``; default: last; 0 makes it the
+    default)."""
+
+    name: str
+    value: str
+    position: int | None = None
+
+
+@dataclass(frozen=True)
+class RemoveAttributeValue:
+    """Remove a value of an attribute; entities that had it read the default again (the
+    first of the remaining values). An attribute keeps at least two values."""
+
+    name: str
+    value: str
+
+
+@dataclass(frozen=True)
+class RenameAttributeValue:
+    name: str
+    value: str
+    new_value: str
+
+
+@dataclass(frozen=True)
+class MoveAttributeValue:
+    """Move a value of an attribute to ``position`` (0: make it the default)."""
+
+    name: str
+    value: str
+    position: int
+
+
+@dataclass(frozen=True)
+class SetAttributeLabels:
+    """The entity labels the attribute applies to (``None``: every label). Values stored
+    on entities of other labels are kept, unread, until the attribute applies again."""
+
+    name: str
+    labels: tuple[str, ...] | None
+
+
+@dataclass(frozen=True)
+class SetAttributeRows:
+    """Store these values of the attribute ``name`` (what removing an attribute or a value
+    deleted, put back)."""
+
+    name: str
+    rows: tuple[AttributeRow, ...]
 
 
 # --- classes ------------------------------------------------------------------------------
@@ -233,7 +356,10 @@ class Batch:
 
 
 Op = (
-    AddEntity | RemoveEntity | RelabelEntity | ResizeEntity | SetClasses | SetAnswer | AddQuestion
+    AddEntity | RemoveEntity | RelabelEntity | ResizeEntity | SetEntityAttributes
+    | AddAttribute | RemoveAttribute | RenameAttribute | AddAttributeValue
+    | RemoveAttributeValue | RenameAttributeValue | MoveAttributeValue | SetAttributeLabels
+    | SetAttributeRows | SetClasses | SetAnswer | AddQuestion
     | RemoveQuestion | SetSentenceClasses | SetSentences | SplitSentence | MergeSentences
     | SetReviewStatus | SetSuggestionState
     | Decide | AddLabel | UpdateLabel | DeleteLabel | Batch

@@ -17,8 +17,11 @@ from collections.abc import Sequence
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core.project import attribute_ops as attr
 from core.project.changes import Changes, document_changes
 from core.project.edits import (
+    AddAttribute,
+    AddAttributeValue,
     AddEntity,
     AddLabel,
     AddQuestion,
@@ -28,12 +31,20 @@ from core.project.edits import (
     Decide,
     DeleteLabel,
     MergeSentences,
+    MoveAttributeValue,
     Op,
     RelabelEntity,
+    RemoveAttribute,
+    RemoveAttributeValue,
     RemoveEntity,
     RemoveQuestion,
+    RenameAttribute,
+    RenameAttributeValue,
     SetAnswer,
+    SetAttributeLabels,
+    SetAttributeRows,
     SetClasses,
+    SetEntityAttributes,
     SetReviewStatus,
     SetSentenceClasses,
     SetSentences,
@@ -141,21 +152,28 @@ def _write_answers(q: QuestionRow, answers: Sequence[AnswerMark], impossible: bo
 
 
 def _add_entity(session: Session, op: AddEntity) -> Changes:
-    repo.add_entity(
+    row = repo.add_entity(
         session, op.doc_id, op.start, op.end, op.label, annotator=op.annotator,
         origin=op.origin, suggestion_id=op.suggestion_id,
     )
+    if op.attributes:
+        attr.write_marks(session, row, op.attributes)
     return document_changes(op.doc_id, TaskKind.NER).with_inverse(
         RemoveEntity(op.doc_id, op.start, op.end)
     )
 
 
+def entity_copy(row: EntityAnnotation) -> AddEntity:
+    """The op that puts the entity back as it is, with its provenance and attributes."""
+    return AddEntity(
+        row.document_id, row.start, row.end, row.label.name, row.origin, row.annotator,
+        row.suggestion_id, attr.attribute_marks(row),
+    )
+
+
 def _remove_entity(session: Session, op: RemoveEntity) -> Changes:
     row = _entity_at(session, op.doc_id, op.start, op.end)
-    inverse = AddEntity(
-        op.doc_id, row.start, row.end, row.label.name, row.origin, row.annotator,
-        row.suggestion_id,
-    )
+    inverse = entity_copy(row)
     repo.delete_entity(session, row.id)
     return document_changes(op.doc_id, TaskKind.NER).with_inverse(inverse)
 
@@ -291,8 +309,11 @@ def _update_label(session: Session, op: UpdateLabel) -> Changes:
         None if op.color is None else label.color,
         None if op.shortcut is None else (label.shortcut or ""),
     )
+    old_name = label.name
     repo.update_label(session, label.id, name=op.name, color=op.color, shortcut=op.shortcut)
     kind = TaskKind(label.task.kind)
+    if kind is TaskKind.NER and op.name is not None and label.name != old_name:
+        attr.rename_label_in_specs(session, old_name, label.name)
     return Changes(kinds=frozenset({kind}), labels=True, inverse=inverse)
 
 
@@ -313,11 +334,9 @@ def _delete_label(session: Session, op: DeleteLabel) -> Changes:
     restore: list[Op] = [
         AddLabel(kind, label.name, label.color, label.shortcut or "", label.id, label.position)
     ]
-    restore += [
-        AddEntity(e.document_id, e.start, e.end, label.name, e.origin, e.annotator,
-                  e.suggestion_id)
-        for e in entities
-    ]
+    if kind is TaskKind.NER:
+        restore += attr.drop_label_from_specs(session, label.name)
+    restore += [entity_copy(e) for e in entities]
     restore += [restore_classes(doc) for doc in classed]
     sentences = session.scalars(
         select(Sentence).join(SentenceClass, SentenceClass.sentence_id == Sentence.id)
@@ -369,6 +388,16 @@ _APPLY = {
     SetSentences: set_sentences_op,
     SplitSentence: split_sentence_op,
     MergeSentences: merge_sentences_op,
+    SetEntityAttributes: attr.set_entity_attributes_op,
+    AddAttribute: attr.add_attribute_op,
+    RemoveAttribute: attr.remove_attribute_op,
+    RenameAttribute: attr.rename_attribute_op,
+    AddAttributeValue: attr.add_attribute_value_op,
+    RemoveAttributeValue: attr.remove_attribute_value_op,
+    RenameAttributeValue: attr.rename_attribute_value_op,
+    MoveAttributeValue: attr.move_attribute_value_op,
+    SetAttributeLabels: attr.set_attribute_labels_op,
+    SetAttributeRows: attr.set_attribute_rows_op,
 }
 
 

@@ -6,12 +6,14 @@ change, so what is on screen is always what is committed. Safe to hand between t
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from core.store.attributes import attribute_specs, entity_attributes, specs_of
 from core.store.models import (
     ClassAnnotation,
     Document,
@@ -24,7 +26,11 @@ from core.store.models import (
     TrainingRun,
 )
 from core.store.sentences import sentence_labels
-from core.types import SentenceLabel, TaskKind
+from core.types import AttributeSpec, SentenceLabel, TaskKind
+
+# Kinds whose task row belongs to another task's screen (the attribute model's versions and
+# suggestions hang on the NER task): not listed as tasks of their own.
+_SUBTASKS = frozenset({TaskKind.ATTRIBUTE})
 
 
 @dataclass(frozen=True)
@@ -40,6 +46,8 @@ class TaskInfo:
     kind: TaskKind
     multi_label: bool
     labels: tuple[LabelInfo, ...]
+    # The NER task's attributes of entities, in order (other tasks: ()).
+    attributes: tuple[AttributeSpec, ...] = ()
 
     def label(self, name: str) -> LabelInfo | None:
         return next((lab for lab in self.labels if lab.name == name), None)
@@ -52,6 +60,10 @@ class EntityView:
     end: int
     label: str
     origin: str = "human"
+    # The value of every attribute that applies to the label (the default where none was
+    # set), in the declaration's order; ``attributes_set``: the names a value was stored for.
+    attributes: Mapping[str, str] = field(default_factory=dict, hash=False)
+    attributes_set: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -151,8 +163,10 @@ def read_tasks(session: Session) -> dict[TaskKind, TaskInfo]:
             kind=TaskKind(t.kind),
             multi_label=t.multi_label,
             labels=tuple(LabelInfo(lab.id, lab.name, lab.color, lab.shortcut) for lab in t.labels),
+            attributes=specs_of(t) if t.kind == TaskKind.NER.value else (),
         )
         for t in tasks
+        if TaskKind(t.kind) not in _SUBTASKS
     }
 
 
@@ -163,6 +177,7 @@ def read_document(session: Session, doc_id: int) -> DocumentView | None:
         .where(Document.id == doc_id)
         .options(
             selectinload(Document.entities).selectinload(EntityAnnotation.label),
+            selectinload(Document.entities).selectinload(EntityAnnotation.attribute_values),
             selectinload(Document.classes).selectinload(ClassAnnotation.label),
             selectinload(Document.questions).selectinload(QuestionRow.answers),
             selectinload(Document.sentences).selectinload(Sentence.classes)
@@ -171,6 +186,7 @@ def read_document(session: Session, doc_id: int) -> DocumentView | None:
     ).first()
     if doc is None:
         return None
+    specs = attribute_specs(session)
     suggestions = session.scalars(
         select(Suggestion)
         .where(Suggestion.document_id == doc_id, Suggestion.state == "pending")
@@ -183,7 +199,12 @@ def read_document(session: Session, doc_id: int) -> DocumentView | None:
         split=doc.split,
         review_status=doc.review_status,
         entities=tuple(
-            EntityView(e.id, e.start, e.end, e.label.name, e.origin)
+            EntityView(
+                e.id, e.start, e.end, e.label.name, e.origin, entity_attributes(e, specs),
+                frozenset(r.name for r in e.attribute_values
+                          if any(s.name == r.name and s.applies_to(e.label.name)
+                                 for s in specs)),
+            )
             for e in sorted(doc.entities, key=lambda e: e.start)
         ),
         classes=tuple(c.label.name for c in doc.classes),

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from core.errors import ProjectError
 from core.store.models import Base, Meta, ProjectInfo
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 APPLICATION_ID = 0x414E4E54  # "ANNT", written into the SQLite header
 BUSY_TIMEOUT_MS = 30_000
 
@@ -143,8 +143,52 @@ def _v5_to_v6(conn: Connection) -> None:
     conn.exec_driver_sql("UPDATE suggestions SET source = 'model'")
 
 
+def _v6_to_v7(conn: Connection) -> None:
+    """Schema 7 adds attributes of entities: their values (``entity_attributes``, one row
+    per entity and attribute set) and the kind 'attribute' (its task holds the attribute
+    model's versions and suggestions); the kind CHECKs are loosened in place as in
+    :func:`_v4_to_v5`. Declarations live in the NER task's settings: nothing to move."""
+    conn.exec_driver_sql(
+        "CREATE TABLE entity_attributes (\n"
+        "\tid INTEGER NOT NULL, \n"
+        "\tentity_id INTEGER NOT NULL, \n"
+        "\tname VARCHAR(200) NOT NULL, \n"
+        "\tvalue VARCHAR(200) NOT NULL, \n"
+        "\tannotator VARCHAR(100) NOT NULL, \n"
+        "\tcreated_at DATETIME NOT NULL, \n"
+        "\torigin VARCHAR(16) NOT NULL, \n"
+        "\tsuggestion_id INTEGER, \n"
+        "\tPRIMARY KEY (id), \n"
+        "\tCONSTRAINT entity_attribute_unique UNIQUE (entity_id, name), \n"
+        "\tFOREIGN KEY(entity_id) REFERENCES entity_annotations (id) ON DELETE CASCADE, \n"
+        "\tFOREIGN KEY(suggestion_id) REFERENCES suggestions (id) ON DELETE SET NULL\n"
+        ")"
+    )
+    conn.exec_driver_sql(
+        "CREATE INDEX ix_entity_attribute_entity ON entity_attributes (entity_id)"
+    )
+    version = conn.exec_driver_sql("PRAGMA schema_version").scalar_one()
+    conn.exec_driver_sql("PRAGMA writable_schema = ON")
+    try:
+        conn.exec_driver_sql(
+            "UPDATE sqlite_master SET sql = replace(sql,"
+            " \"kind IN ('ner', 'classify', 'qa', 'sentence')\","
+            " \"kind IN ('ner', 'classify', 'qa', 'sentence', 'attribute')\")"
+            " WHERE type = 'table' AND name IN ('tasks', 'document_tasks', 'timings')"
+        )
+        conn.exec_driver_sql(
+            "UPDATE sqlite_master SET sql = replace(sql,"
+            " \"kind IN ('entity', 'class', 'answer', 'sentence')\","
+            " \"kind IN ('entity', 'class', 'answer', 'sentence', 'attribute')\")"
+            " WHERE type = 'table' AND name = 'suggestions'"
+        )
+        conn.exec_driver_sql(f"PRAGMA schema_version = {int(version) + 1}")
+    finally:
+        conn.exec_driver_sql("PRAGMA writable_schema = OFF")
+
+
 MIGRATIONS: dict[int, Callable[[Connection], None]] = {
-    1: _v1_to_v2, 2: _v2_to_v3, 3: _v3_to_v4, 4: _v4_to_v5, 5: _v5_to_v6,
+    1: _v1_to_v2, 2: _v2_to_v3, 3: _v3_to_v4, 4: _v4_to_v5, 5: _v5_to_v6, 6: _v6_to_v7,
 }
 
 

@@ -14,11 +14,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.errors import InputError
+from core.store.attributes import attribute_specs, validation_problems
 from core.store.models import (
     AnswerAnnotation,
     ClassAnnotation,
     Document,
     EntityAnnotation,
+    EntityAttribute,
     Label,
     QuestionRow,
     SentenceClass,
@@ -27,7 +29,7 @@ from core.store.models import (
 )
 from core.store.repo import content_hash, ensure_labels, ensure_task, get_task, mark_labelled
 from core.store.sentences import segment_document, store_sentences
-from core.types import DocumentRecord, Split, TaskKind
+from core.types import DocumentRecord, EntitySpan, Split, TaskKind
 
 # The kinds whose task may be multi-label (a store-level fact: which table a row fills).
 _CLASS_KINDS = (TaskKind.CLASSIFY, TaskKind.SENTENCE)
@@ -170,6 +172,7 @@ class _Importer:
         self.labels: dict[TaskKind, dict[str, Label]] = {}
         self.labels_before: dict[TaskKind, set[str]] = {}
         self.now = utcnow()
+        self.attribute_specs = attribute_specs(session)
 
     def task(self, kind: TaskKind) -> Task:
         if kind not in self.tasks:
@@ -195,6 +198,12 @@ class _Importer:
         session = self.session
         for record in records:
             _validate_record(record)
+            for sp in record.spans:
+                problems = validation_problems(self.attribute_specs, sp.label, sp.attributes)
+                if problems:
+                    raise InputError(record.source, record.line,
+                                     f"entity [{sp.start}, {sp.end}) {sp.label}: "
+                                     + "; ".join(problems))
             overlap = _spans_overlap([(sp.start, sp.end) for sp in record.spans])
             if overlap is not None:
                 raise InputError(
@@ -247,9 +256,12 @@ class _Importer:
 
     def _add_spans(self, doc: Document, record: DocumentRecord, fresh: bool) -> None:
         ids = self.label_ids(TaskKind.NER, [sp.label for sp in record.spans])
-        have = {(a.start, a.end) for a in doc.entities} if not fresh or doc.entities else set()
+        stored = {(a.start, a.end): a for a in doc.entities} if not fresh or doc.entities else {}
+        have = set(stored)
         for span in record.spans:
             if (span.start, span.end) in have:
+                if (span.start, span.end) in stored:
+                    self._merge_attributes(stored[(span.start, span.end)], span, record)
                 continue
             if any(s < span.end and span.start < e for s, e in have):
                 self._conflict(
@@ -258,14 +270,33 @@ class _Importer:
                     "of the same text; kept the first",
                 )
                 continue
-            doc.entities.append(
-                EntityAnnotation(
-                    label_id=ids[span.label], start=span.start, end=span.end,
-                    annotator=self.annotator, origin="imported", created_at=self.now,
-                )
+            entity = EntityAnnotation(
+                label_id=ids[span.label], start=span.start, end=span.end,
+                annotator=self.annotator, origin="imported", created_at=self.now,
             )
+            for name, value in span.attributes.items():
+                entity.attribute_values.append(self._attribute_row(name, value))
+            doc.entities.append(entity)
             have.add((span.start, span.end))
             self.summary.annotations_added += 1
+
+    def _attribute_row(self, name: str, value: str) -> EntityAttribute:
+        return EntityAttribute(name=name, value=value, annotator=self.annotator,
+                               origin="imported", created_at=self.now)
+
+    def _merge_attributes(self, entity: EntityAnnotation, span: EntitySpan,
+                          record: DocumentRecord) -> None:
+        """The attribute values of a span the project has already: those it lacks are
+        added, contradicting ones reported (the first seen wins)."""
+        rows = {row.name: row for row in entity.attribute_values}
+        for name, value in span.attributes.items():
+            row = rows.get(name)
+            if row is None:
+                entity.attribute_values.append(self._attribute_row(name, value))
+            elif row.value != value:
+                self._conflict(record, f"entity [{span.start}, {span.end}) {span.label}: "
+                               f"{name}={value} contradicts {name}={row.value} given before; "
+                               "kept the first")
 
     def _add_classes(self, doc: Document, record: DocumentRecord, fresh: bool) -> None:
         task = self.task(TaskKind.CLASSIFY)

@@ -25,9 +25,9 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 # The kinds a task, a mark, a timing and a suggestion may be of (schema 5 added
-# 'sentence'); the CHECK constraints are written from these.
-KINDS_SQL = "('ner', 'classify', 'qa', 'sentence')"
-SUGGESTION_KINDS_SQL = "('entity', 'class', 'answer', 'sentence')"
+# 'sentence', schema 7 'attribute'); the CHECK constraints are written from these.
+KINDS_SQL = "('ner', 'classify', 'qa', 'sentence', 'attribute')"
+SUGGESTION_KINDS_SQL = "('entity', 'class', 'answer', 'sentence', 'attribute')"
 
 
 def utcnow() -> datetime:
@@ -165,9 +165,34 @@ class EntityAnnotation(_Authored, Base):
     end: Mapped[int] = mapped_column(Integer)
     document: Mapped[Document] = relationship(back_populates="entities")
     label: Mapped[Label] = relationship()
+    attribute_values: Mapped[list[EntityAttribute]] = relationship(
+        back_populates="entity", cascade="all, delete-orphan", passive_deletes=True,
+        order_by="EntityAttribute.name",
+    )
     __table_args__ = (
         CheckConstraint("start >= 0 AND start < \"end\"", name="entity_offsets"),
         Index("ix_entity_doc", "document_id"),
+    )
+
+
+class EntityAttribute(_Authored, Base):
+    """The value an entity was given for one attribute (schema 7). An entity without a row
+    for an attribute that applies to its label has the attribute's default. The attributes
+    themselves are declared on the NER task (``tasks.settings["attributes"]``,
+    :mod:`core.store.attributes`); a row whose attribute no longer applies to the entity's
+    label is kept but not read."""
+
+    __tablename__ = "entity_attributes"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    entity_id: Mapped[int] = mapped_column(
+        ForeignKey("entity_annotations.id", ondelete="CASCADE")
+    )
+    name: Mapped[str] = mapped_column(String(200))
+    value: Mapped[str] = mapped_column(String(200))
+    entity: Mapped[EntityAnnotation] = relationship(back_populates="attribute_values")
+    __table_args__ = (
+        UniqueConstraint("entity_id", "name", name="entity_attribute_unique"),
+        Index("ix_entity_attribute_entity", "entity_id"),
     )
 
 

@@ -24,7 +24,15 @@ from core.store.models import (
     Task,
     utcnow,
 )
-from core.types import Answer, DocumentRecord, EntitySpan, Question, Split, TaskKind
+from core.types import (
+    Answer,
+    AttributeSpec,
+    DocumentRecord,
+    EntitySpan,
+    Question,
+    Split,
+    TaskKind,
+)
 
 # A palette that stays readable on light and dark backgrounds (Okabe-Ito plus extras).
 PALETTE = (
@@ -376,12 +384,25 @@ def delete_question(session: Session, question_id: int) -> None:
 # --- reading --------------------------------------------------------------------------------
 
 
-def document_record(doc: Document) -> DocumentRecord:
-    """A plain, thread-safe copy of a document and its human labels."""
+def document_record(
+    doc: Document, specs: Sequence[AttributeSpec] | None = None
+) -> DocumentRecord:
+    """A plain, thread-safe copy of a document and its human labels; each entity with the
+    value of every attribute that applies to it (``specs``: the declaration, read from the
+    document's session when not given)."""
+    from core.store.attributes import attribute_specs, entity_attributes
+
+    if specs is None:
+        session = Session.object_session(doc)
+        specs = attribute_specs(session) if session is not None else ()
     return DocumentRecord(
         text=doc.text,
         external_id=doc.external_id,
-        spans=tuple(EntitySpan(a.start, a.end, a.label.name) for a in doc.entities),
+        spans=tuple(
+            EntitySpan(a.start, a.end, a.label.name,
+                       entity_attributes(a, specs) if specs else {})
+            for a in doc.entities
+        ),
         classes=tuple(c.label.name for c in doc.classes),
         questions=tuple(
             Question(
@@ -404,6 +425,7 @@ def document_record(doc: Document) -> DocumentRecord:
 def _eager(stmt):  # type: ignore[no-untyped-def]
     return stmt.options(
         selectinload(Document.entities).selectinload(EntityAnnotation.label),
+        selectinload(Document.entities).selectinload(EntityAnnotation.attribute_values),
         selectinload(Document.classes).selectinload(ClassAnnotation.label),
         selectinload(Document.questions).selectinload(QuestionRow.answers),
         selectinload(Document.task_marks),
@@ -424,6 +446,9 @@ def iter_records(
     """Yield the project's documents as plain records, in id order, a batch at a time
     (``where``: a further condition on the ``documents`` row, e.g. a kind's labelled
     rule)."""
+    from core.store.attributes import attribute_specs
+
+    specs = attribute_specs(session)
     last = 0
     while True:
         stmt = select(Document).where(Document.id > last).order_by(Document.id).limit(batch)
@@ -439,7 +464,7 @@ def iter_records(
         if not docs:
             return
         for doc in docs:
-            yield document_record(doc)
+            yield document_record(doc, specs)
         last = docs[-1].id
 
 

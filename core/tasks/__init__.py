@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from core.tasks.attributes import ATTRIBUTE
 from core.tasks.base import DOCUMENTS, AnnotationKind
 from core.tasks.classify import CLASSIFY
 from core.tasks.ner import NER
@@ -23,7 +24,7 @@ from core.tasks.sentences import SENTENCE
 from core.types import DocumentRecord, Split, TaskKind
 
 _REGISTRY: dict[TaskKind, AnnotationKind] = {
-    k.kind: k for k in (NER, CLASSIFY, QA, SENTENCE)
+    k.kind: k for k in (NER, CLASSIFY, QA, SENTENCE, ATTRIBUTE)
 }
 
 

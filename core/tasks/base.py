@@ -213,6 +213,28 @@ class AnnotationKind(ABC):
         """What collapsed in the dev predictions (no entity at all, one class for every
         document, no question answered), or ``None``."""
 
+    def task_labels(self, session: Session) -> tuple[str, ...] | None:
+        """The label set a model of the kind trains with when it is not the task row's own
+        labels (attributes: every ``attribute=value`` the NER task declares); ``None``: the
+        task's labels."""
+        return None
+
+    def adapt_model(self, model: Any, tokenizer: Any) -> None:
+        """Change a freshly built model and tokenizer before training (attributes: add the
+        entity marker tokens). Default: nothing."""
+
+    def training_module(self, model: Any, spec: TaskSpec) -> Any:
+        """What the training loop calls on a batch (its output's ``loss`` is what is
+        minimised); default: the model itself (transformers' loss)."""
+        return model
+
+    def prediction_snapshot(self, session: Session, doc: Any) -> tuple[DocumentRecord, list[int]]:
+        """What pre-annotation predicts for the stored document ``doc`` (read in
+        ``session``): :meth:`prediction_input` of its record by default."""
+        from core.store import repo
+
+        return self.prediction_input(repo.document_record(doc))
+
     def prediction_input(self, record: DocumentRecord) -> tuple[DocumentRecord, list[int]]:
         """What the model is given to suggest labels for ``record``, and the positions in
         ``record.questions`` of the questions kept (QA: only the open ones)."""

@@ -451,3 +451,61 @@ def test_running_run_of_a_live_process_is_left_alone(project: Project) -> None:
     with project.read() as s:
         assert [r.status for r in s.scalars(select(TrainingRun).order_by(TrainingRun.id))] == [
             "running", "failed", "running"]
+
+
+def test_schema_6_file_gains_attributes_of_entities(tmp_path: Path) -> None:
+    """A real file of schema 6 (tests/core/data/schema6.sql) upgrades to schema 7: its kind
+    CHECKs take 'attribute' (and equal a new file's), it stores attribute values that go with
+    their entity, and an unknown kind is still refused."""
+    import re
+
+    path = tmp_path / "v6.db"
+    raw = sqlite3.connect(path)
+    raw.executescript((Path(__file__).parent / "data" / "schema6.sql").read_text(encoding="utf-8"))
+    original = list(raw.iterdump())
+    raw.close()
+    with Project.open(path) as p:
+        with p.read() as s:
+            assert s.execute(text("SELECT value FROM meta WHERE key='schema_version'")).scalar() \
+                == str(dbmod.SCHEMA_VERSION)
+        p.annotations.add_attribute("negation=Affirmed,Negated@Condition")
+        doc = p.documents.get(p.documents.filter(DocFilter())[0])
+        assert doc is not None
+        assert [dict(e.attributes) for e in doc.entities] == [{"negation": "Affirmed"}, {}]
+        p.annotations.set_entity_attributes(doc.entities[0].id, {"negation": "Negated"})
+        with p.read() as s:  # declaring an attribute made the attribute model's task
+            assert s.execute(text("SELECT count(*) FROM tasks WHERE kind = 'attribute'")
+                             ).scalar() == 1
+        p.annotations.remove_entity(doc.id, doc.entities[0].start, doc.entities[0].end)
+        with p.read() as s:  # the value went with its entity (ON DELETE CASCADE)
+            assert s.execute(text("SELECT count(*) FROM entity_attributes")).scalar() == 0
+    fresh = tmp_path / "fresh.db"
+    Project.create(fresh).close()
+
+    def schema(file: Path) -> dict[str, object]:
+        conn = sqlite3.connect(file)
+        try:
+            rows = conn.execute("SELECT name, sql FROM sqlite_master").fetchall()
+            out: dict[str, object] = {
+                name: sorted(re.findall(r"CHECK \((kind IN [^)]*\))", sql or ""))
+                for name, sql in rows
+                if name in ("tasks", "document_tasks", "timings", "suggestions")}
+            out["columns"] = [tuple(r[1:4]) for r in
+                              conn.execute("PRAGMA table_info(entity_attributes)")]
+            out["fks"] = [tuple(r[2:7]) for r in
+                          conn.execute("PRAGMA foreign_key_list(entity_attributes)")]
+            out["indexes"] = sorted(r[1] for r in conn.execute(
+                "PRAGMA index_list(entity_attributes)"))
+            return out
+        finally:
+            conn.close()
+
+    assert schema(path) == schema(fresh)
+    raw = sqlite3.connect(path)
+    assert raw.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    with pytest.raises(sqlite3.IntegrityError, match="task_kind"):
+        raw.execute("INSERT INTO tasks (kind, multi_label, settings) VALUES ('bogus', 0, '{}')")
+    raw.close()
+    old = sqlite3.connect(tmp_path / "v6.db.v6.bak")
+    assert list(old.iterdump()) == original
+    old.close()

@@ -16,11 +16,12 @@ from core.formats import read_file
 from core.project import Project
 from core.store import db as dbmod
 from core.store import repo
-from core.store.models import Document, DocumentTask, ModelVersion
+from core.store.models import Document, DocumentTask, ModelVersion, Suggestion
 from core.tasks import any_labelled_sql, kind_of, labelled_records
 from core.types import Answer, DocumentRecord, EntitySpan, Question, SentenceLabel, Split, TaskKind
 
 NER, CLASSIFY, QA, SENTENCE = TaskKind.NER, TaskKind.CLASSIFY, TaskKind.QA, TaskKind.SENTENCE
+ATTRIBUTE = TaskKind.ATTRIBUTE
 
 CONLL = """\
 Aspirin\tO
@@ -41,6 +42,7 @@ def project(tmp_path: Path) -> Project:
         tmp_path / "p.db",
         tasks={"ner": ["Disease"], "classify": ["pos", "neg"], "qa": [], "sentence": ["plan"]},
     )
+    p.annotations.add_attribute("negation=Affirmed,Negated")
     yield p
     p.close()
 
@@ -62,6 +64,8 @@ def _mixed_records() -> list[DocumentRecord]:
                                                       SentenceLabel(8, 16))),
         DocumentRecord("sentences, none classified", labelled_for=frozenset({SENTENCE})),
         DocumentRecord("sentences, none classified. not marked either"),
+        DocumentRecord("no fever", spans=(EntitySpan(3, 8, "Disease", {"negation": "Negated"}),)),
+        DocumentRecord("attributes checked, no entity", labelled_for=frozenset({ATTRIBUTE})),
     ]
 
 
@@ -93,8 +97,15 @@ def test_what_each_kind_counts_as_labelled(project: Project) -> None:
     labelled = {k: {t for t, r in records.items() if kind_of(k).is_labelled(r)} for k in TaskKind}
     # Entities: a span, an import that said so, or the user's "done".
     assert labelled[NER] == {
-        "with an entity", "imported with no entity", "to be reviewed by the user",
+        "with an entity", "imported with no entity", "to be reviewed by the user", "no fever",
     }
+    # Attributes: an entity (each has a value of every attribute, the default when none was
+    # set), a mark; the examples are the entities.
+    assert labelled[ATTRIBUTE] == {"with an entity", "no fever", "to be reviewed by the user",
+                                   "attributes checked, no entity"}
+    assert {t for t in labelled[ATTRIBUTE] if kind_of(ATTRIBUTE).is_example(records[t])} == {
+        "with an entity", "no fever"}
+    assert records["with an entity"].spans[0].attributes == {"negation": "Affirmed"}
     # Classes need a class; answers an answered or unanswerable question.
     assert labelled[CLASSIFY] == {"classified"}
     assert labelled[QA] == {"answered", "unanswerable", "both"}
@@ -102,7 +113,7 @@ def test_what_each_kind_counts_as_labelled(project: Project) -> None:
     assert labelled[SENTENCE] == {"a plan. and more", "sentences, none classified",
                                   "to be reviewed by the user"}
     assert records["to be reviewed by the user"].labelled_for == frozenset(
-        {NER, CLASSIFY, QA, SENTENCE})
+        {NER, CLASSIFY, QA, SENTENCE, ATTRIBUTE})
     assert ids  # every text was stored
 
 
@@ -153,6 +164,19 @@ def test_queue_and_preannotation_leave_out_what_is_labelled(project: Project) ->
     assert ids["classified"] not in classify_queue
     # A document wants answers while a question is open.
     assert qa_queue == {ids["only an open question"], ids["both"]}
+    # Attribute values are predicted for the entities of unreviewed documents, a person's
+    # and the tagger's pending ones.
+    with project.write() as s:
+        task = repo.require_task(s, ATTRIBUTE)
+        s.add(ModelVersion(task_id=task.id, version=1, base_model="x", path="a"))
+        s.add(Suggestion(document_id=ids["plain text, never labelled"],
+                         task_id=repo.require_task(s, NER).id, kind="entity",
+                         payload={"start": 0, "end": 5, "label": "Disease"}, confidence=0.5))
+    with project.read() as s:
+        mv = s.scalars(select(ModelVersion.id).where(ModelVersion.path == "a")).one()
+        attribute_predict = set(documents_to_predict(s, ATTRIBUTE, mv))
+    assert attribute_predict == {ids["with an entity"], ids["no fever"],
+                                 ids["plain text, never labelled"]}
 
 
 def test_readers_say_what_a_file_labels(tmp_path: Path) -> None:
@@ -226,6 +250,7 @@ def test_schema_2_file_upgrades_reviewed_documents_to_user_marks(tmp_path: Path)
     raw.execute("DROP TABLE sentence_classes")  # schema 5
     raw.execute("DROP TABLE sentences")
     raw.execute("ALTER TABLE suggestions DROP COLUMN source")  # schema 6
+    raw.execute("DROP TABLE entity_attributes")  # schema 7
     raw.execute("UPDATE meta SET value='2' WHERE key='schema_version'")
     raw.commit()
     raw.close()

@@ -11,6 +11,7 @@ from core.project import Project
 from core.store import repo
 from core.store.models import Suggestion
 from core.tasks import kind_of, kind_of_suggestion
+from core.tasks.attributes import AttributePayload
 from core.tasks.base import PayloadError
 from core.tasks.classify import ClassPayload
 from core.tasks.ner import EntityPayload
@@ -23,6 +24,8 @@ from core.types import DocumentRecord, TaskKind
     ClassPayload(("pos", "neg"), {"pos": 0.75, "neg": 0.6}),
     AnswerPayload(0, 4, "Mild"),
     AnswerPayload(),
+    AttributePayload(3, 7, "Condition", "negation", "Negated",
+                     {"Affirmed": 0.25, "Negated": 0.75}),
 ])
 def test_payload_round_trips_through_json(payload) -> None:  # type: ignore[no-untyped-def]
     back = type(payload).from_json(payload.to_json())
@@ -42,6 +45,13 @@ def test_older_class_payload_without_labels_list_still_reads() -> None:
     ("class", {"labels": []}, "without a class"),
     ("class", {"labels": "pos"}, "list of names"),
     ("answer", {"start": 1}, "no 'end'"),
+    ("attribute", {"start": 1, "end": 4, "label": "X", "attribute": "negation"}, "no 'value'"),
+    ("attribute", {"start": 1, "end": 4, "label": "X", "attribute": "negation", "value": 1},
+     "'value' should be str"),
+    ("attribute", {"start": 4, "end": 4, "label": "X", "attribute": "n", "value": "v"},
+     "bad offsets"),
+    ("attribute", {"start": 1, "end": 4, "label": "X", "attribute": "n", "value": "v",
+                   "probabilities": {"v": "high"}}, "probabilities"),
 ])
 def test_bad_payloads_are_refused_when_read(kind: str, data: dict, problem: str) -> None:
     with pytest.raises(PayloadError, match=problem):
@@ -64,6 +74,6 @@ def test_a_damaged_stored_payload_names_its_suggestion(tmp_path: Path) -> None:
 
 def test_each_kind_has_its_own_suggestion_kind() -> None:
     names = {kind_of(k).suggestion_kind for k in TaskKind}
-    assert names == {"entity", "class", "answer", "sentence"}
+    assert names == {"entity", "class", "answer", "sentence", "attribute"}
     for k in TaskKind:
         assert kind_of_suggestion(kind_of(k).suggestion_kind).kind is k
