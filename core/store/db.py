@@ -1,25 +1,35 @@
-"""Opening, creating and upgrading project files.
+"""Opening, creating and upgrading projects: SQLite files and PostgreSQL databases.
 
-A project is one SQLite file in WAL mode with foreign keys on. Two engines share it:
+A project file is one SQLite file in WAL mode with foreign keys on. Two engines share it:
 reads run in ordinary deferred transactions (a consistent snapshot under WAL, never
 blocking writers), writes run in ``BEGIN IMMEDIATE`` transactions so two writers queue on
 the busy timeout instead of failing with "database is locked" half-way through.
+
+A project may also live in a PostgreSQL database (``postgresql://user@host/dbname``, driver
+psycopg 3), with the same schema: writes take the project's write lock first (a
+transaction-level advisory lock, in READ COMMITTED), reads run on one REPEATABLE READ,
+READ ONLY snapshot (see :func:`_make_pg_engine`).
+
+Schema upgrades run through Alembic (:mod:`core.store.migrations`), one revision per step
+of :data:`MIGRATIONS`.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy import URL, Connection, Engine, create_engine, event, inspect, make_url, text
 from sqlalchemy.exc import DatabaseError
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.errors import ProjectError
+from core.store import migrations
 from core.store.models import Base, Meta, ProjectInfo
 
 SCHEMA_VERSION = 7
@@ -192,6 +202,13 @@ MIGRATIONS: dict[int, Callable[[Connection], None]] = {
 }
 
 
+# Steps released before PostgreSQL support: a PostgreSQL project starts at
+# FIRST_DATABASE_SCHEMA (``create_all`` at the head), so these only ever run on SQLite files
+# (their DDL is SQLite's: DATETIME columns, writable_schema). run_step refuses them
+# elsewhere with a clear message instead of failing half-way through.
+FIRST_DATABASE_SCHEMA = 6
+
+
 def _configure(engine: Engine, *, immediate: bool, readonly: bool) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: sqlite3.Connection, _record: Any) -> None:
@@ -242,35 +259,129 @@ def _make_engine(path: Path, *, immediate: bool, readonly: bool) -> Engine:
     return engine
 
 
+# --- PostgreSQL ------------------------------------------------------------------------------
+
+# The key of the project's write lock (a transaction-level advisory lock; advisory locks are
+# per database, so one key serves every project).
+WRITE_LOCK_KEY = APPLICATION_ID
+_URL_START = re.compile(r"^postgres(ql)?(\+[a-z0-9_]+)?://", re.IGNORECASE)
+
+
+def is_database_url(target: object) -> bool:
+    """Whether ``target`` names a PostgreSQL database (``postgresql://user@host/dbname``,
+    ``postgresql+psycopg://...``) rather than a project file."""
+    return isinstance(target, (str, URL)) and bool(_URL_START.match(str(target)))
+
+
+def database_url(target: str | URL) -> URL:
+    """The SQLAlchemy URL (driver psycopg 3) of a PostgreSQL project URL."""
+    try:
+        url = make_url(target) if isinstance(target, str) else target
+    except Exception as exc:  # noqa: BLE001 - SQLAlchemy's ArgumentError and friends
+        raise ProjectError(f"{target}: not a database URL ({exc})") from None
+    backend, _, driver = url.drivername.partition("+")
+    if backend not in ("postgresql", "postgres") or driver not in ("", "psycopg"):
+        raise ProjectError(
+            f"{url.render_as_string(hide_password=True)}: use postgresql://user@host/dbname "
+            "(or postgresql+psycopg://...); the project store speaks PostgreSQL through psycopg 3"
+        )
+    if not url.database:
+        raise ProjectError(
+            f"{url.render_as_string(hide_password=True)}: the URL names no database "
+            "(postgresql://user@host/dbname)"
+        )
+    try:
+        import psycopg  # noqa: F401
+    except ImportError:
+        raise ProjectError(
+            "a project in PostgreSQL needs psycopg 3: pip install 'psycopg[binary]' "
+            "(or the package's extra: pip install 'text-annotator[postgres]')"
+        ) from None
+    return url.set(drivername="postgresql+psycopg")
+
+
+def display_url(url: URL) -> str:
+    """The URL as the user wrote it, its password hidden (for messages and titles)."""
+    return url.set(drivername="postgresql").render_as_string(hide_password=True)
+
+
+def _make_pg_engine(url: URL, *, write: bool) -> Engine:
+    """The write engine: READ COMMITTED, every transaction begins by taking the project's
+    write lock (``pg_advisory_xact_lock``), so writers queue one at a time as SQLite's
+    ``BEGIN IMMEDIATE`` makes them, and each statement after the lock sees every earlier
+    commit: no lost update, no serialization failure to retry. The read engine: REPEATABLE
+    READ, READ ONLY: one snapshot per session, never blocking writers nor blocked by them
+    (read-only transactions never fail to serialize at this level)."""
+    connect_args: dict[str, Any] = {}
+    if "options" not in url.query:
+        # Times are stored as UTC (SQLite files hand them back naive, in UTC): a server in
+        # another time zone must not shift the naive ones a copy writes.
+        connect_args["options"] = "-c timezone=UTC"
+    engine = create_engine(
+        url,
+        isolation_level="READ COMMITTED" if write else "REPEATABLE READ",
+        pool_pre_ping=True,
+        connect_args=connect_args,
+    )
+    if write:
+        @event.listens_for(engine, "begin")
+        def _take_write_lock(conn: Connection) -> None:
+            conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({WRITE_LOCK_KEY})")
+    else:
+        @event.listens_for(engine, "begin")
+        def _read_only(conn: Connection) -> None:
+            conn.exec_driver_sql("SET TRANSACTION READ ONLY")
+    return engine
+
+
 class ProjectDB:
-    """The engines and session factories of one open project file.
+    """The engines and session factories of one open project (a file or a database).
 
     Sessions never cross threads: each thread makes its own with :meth:`read` or
     :meth:`write`. ``write()`` is one unit of work: committed when the block ends,
     rolled back entirely if it raises.
     """
 
-    def __init__(self, path: Path, *, readonly: bool = False) -> None:
-        self.path = path
+    def __init__(self, location: Path | URL, *, readonly: bool = False) -> None:
         self.readonly = readonly
-        self.write_engine = _make_engine(path, immediate=True, readonly=readonly)
-        self.read_engine = _make_engine(path, immediate=False, readonly=readonly)
+        if isinstance(location, URL):
+            self.path: Path | None = None
+            self.url = location
+            self.location = display_url(location)
+            self.write_engine = _make_pg_engine(location, write=True)
+            self.read_engine = _make_pg_engine(location, write=False)
+        else:
+            self.path = location
+            self.url = make_url("sqlite:///" + str(location))
+            self.location = str(location)
+            self.write_engine = _make_engine(location, immediate=True, readonly=readonly)
+            self.read_engine = _make_engine(location, immediate=False, readonly=readonly)
         self._write_sessions = sessionmaker(self.write_engine, expire_on_commit=False)
         self._read_sessions = sessionmaker(self.read_engine, expire_on_commit=False)
 
+    @property
+    def dialect(self) -> str:
+        """``sqlite`` or ``postgresql``."""
+        return self.write_engine.dialect.name
+
+    @property
+    def is_file(self) -> bool:
+        return self.path is not None
+
     @contextmanager
     def write(self) -> Iterator[Session]:
-        """A session in a ``BEGIN IMMEDIATE`` transaction, committed on success."""
+        """A session holding the project's write lock (SQLite: ``BEGIN IMMEDIATE``;
+        PostgreSQL: the advisory lock), committed on success."""
         if self.readonly:
-            raise ProjectError(f"{self.path}: the project is open read-only")
-        with _damage_as_project_error(self.path):
+            raise ProjectError(f"{self.location}: the project is open read-only")
+        with _damage_as_project_error(self.location):
             with self._write_sessions.begin() as session:
                 yield session
 
     @contextmanager
     def read(self) -> Iterator[Session]:
         """A session on one consistent snapshot; nothing it does is committed."""
-        with _damage_as_project_error(self.path):
+        with _damage_as_project_error(self.location):
             with self._read_sessions() as session:
                 with session.begin():
                     yield session
@@ -285,7 +396,7 @@ _DAMAGE_MARKERS = ("malformed", "not a database", "disk image", "database corrup
 
 
 @contextmanager
-def _damage_as_project_error(path: Path) -> Iterator[None]:
+def _damage_as_project_error(location: str | Path) -> Iterator[None]:
     """Turn SQLite's "the file is damaged" errors into a message the user can act on."""
     try:
         yield
@@ -293,7 +404,7 @@ def _damage_as_project_error(path: Path) -> Iterator[None]:
         text_ = str(exc.orig).lower()
         if any(marker in text_ for marker in _DAMAGE_MARKERS):
             raise ProjectError(
-                f"{path}: the project file is damaged ({exc.orig}); restore a backup copy "
+                f"{location}: the project file is damaged ({exc.orig}); restore a backup copy "
                 "(files ending in .bak beside it are copies made before upgrades)"
             ) from None
         raise
@@ -306,6 +417,15 @@ def _check_sqlite_file(path: Path) -> None:
         raise ProjectError(f"{path}: the file is empty (0 bytes), not a project")
     if header != b"SQLite format 3\x00":
         raise ProjectError(f"{path}: this file is not a project (not an SQLite database)")
+
+
+def _meta_version(location: str | Path, value: str | None) -> int:
+    if value is None:
+        raise ProjectError(f"{location}: the project has no schema version")
+    try:
+        return int(value)
+    except ValueError:
+        raise ProjectError(f"{location}: the project's schema version {value!r} is not a number") from None
 
 
 def _identify(path: Path) -> int:
@@ -325,12 +445,7 @@ def _identify(path: Path) -> int:
                 f"{path}: this SQLite file is not an annotator project (no project tables)"
             )
         row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
-        if row is None:
-            raise ProjectError(f"{path}: the project file has no schema version")
-        try:
-            version = int(row[0])
-        except ValueError:
-            raise ProjectError(f"{path}: the project's schema version {row[0]!r} is not a number") from None
+        version = _meta_version(path, None if row is None else row[0])
         # Catch a damaged file at open, before the user labels into it (reads every page
         # once: about 0.1 s per 100 MB).
         check = conn.execute("PRAGMA quick_check(1)").fetchone()[0]
@@ -346,6 +461,22 @@ def _identify(path: Path) -> int:
         ) from None
     finally:
         conn.close()
+
+
+def _identify_database(conn: Connection, location: str) -> int:
+    """A PostgreSQL database's schema version (``meta.schema_version``)."""
+    tables = set(inspect(conn).get_table_names())
+    if not tables:
+        raise ProjectError(
+            f"{location}: the database is empty, no project there yet; create one in it with "
+            f"`annotator init {location}` (or copy one: `annotator copy FILE {location}`)"
+        )
+    if "meta" not in tables or "project" not in tables:
+        raise ProjectError(
+            f"{location}: this database is not an annotator project (no project tables)"
+        )
+    value = conn.execute(text("SELECT value FROM meta WHERE key = 'schema_version'")).scalar()
+    return _meta_version(location, value)
 
 
 def backup_file(path: Path, suffix: str) -> Path:
@@ -371,34 +502,84 @@ def backup_file(path: Path, suffix: str) -> Path:
     return target
 
 
-def _upgrade(db: ProjectDB, found: int) -> Path:
-    """Upgrade the file from schema ``found`` in one transaction, after a backup copy."""
+def _check_steps(location: str, found: int) -> None:
+    revisions = {r.revision for r in migrations.script_directory().walk_revisions()}
     for version in range(found, SCHEMA_VERSION):
         if version not in MIGRATIONS:
-            raise ProjectError(f"{db.path}: no upgrade step from schema version {version}")
-    backup = backup_file(db.path, f".v{found}.bak")
-    version = found
+            raise ProjectError(f"{location}: no upgrade step from schema version {version}")
+        if migrations.revision_for(version + 1) not in revisions:
+            raise ProjectError(
+                f"{location}: no migration revision {migrations.revision_for(version + 1)} "
+                f"for the step from schema {version} (core/store/migrations/versions)"
+            )
+
+
+def _upgrade(db: ProjectDB, found: int) -> Path | None:
+    """Upgrade the project from schema ``found`` in one transaction (Alembic, each step's
+    revision in turn); a file after a backup copy (returned)."""
+    _check_steps(db.location, found)
+    backup = backup_file(db.path, f".v{found}.bak") if db.path is not None else None
     try:
         with db.write_engine.connect() as conn:
             with conn.begin():
-                for version in range(found, SCHEMA_VERSION):
-                    MIGRATIONS[version](conn)
-                conn.execute(
-                    Meta.__table__.update()
-                    .where(Meta.key == "schema_version")
-                    .values(value=str(SCHEMA_VERSION))
-                )
+                # Read again under the lock: another process may have upgraded it meanwhile.
+                now = conn.execute(
+                    text("SELECT value FROM meta WHERE key = 'schema_version'")).scalar()
+                _follow_meta(conn, _meta_version(db.location, now))
+                migrations.upgrade(conn, SCHEMA_VERSION)
     except Exception as exc:  # noqa: BLE001 - any failure rolls the whole upgrade back
+        where = (f"the file is unchanged and a copy is at {backup}" if backup is not None else
+                 "the database is unchanged (the upgrade is one transaction, rolled back)")
         raise ProjectError(
-            f"{db.path}: upgrading the project from schema {version} to {version + 1} failed "
-            f"({type(exc).__name__}: {exc}); the file is unchanged and a copy is at {backup}"
+            f"{db.location}: upgrading the project from schema {found} to {SCHEMA_VERSION} "
+            f"failed ({type(exc).__name__}: {exc}); {where}"
         ) from exc
     return backup
 
 
-def open_db(path: str | os.PathLike[str], *, readonly: bool = False) -> ProjectDB:
-    """Open an existing project file, upgrading an older schema after a backup copy."""
-    path = Path(path).resolve()
+def _follow_meta(conn: Connection, version: int) -> None:
+    """Make Alembic's table name schema ``version``, the one ``meta.schema_version`` records.
+
+    The meta row is the record of truth: every released program reads it (and refuses a
+    newer schema by it), and programs before Alembic wrote only it. So a file they made, or
+    one whose meta row was set back by hand (as tests make older files), is stamped at its
+    meta version; every revision then writes both, so they stay in step."""
+    if migrations.current_revision(conn) != migrations.revision_for(version):
+        migrations.stamp(conn, version)
+
+
+def _stamp_current(db: ProjectDB) -> None:
+    """Make Alembic's table agree with a current project's meta row."""
+    with db.write_engine.connect() as conn:
+        with conn.begin():
+            _follow_meta(conn, SCHEMA_VERSION)
+
+
+def _bring_to_current(db: ProjectDB, version: int, *, stamped: bool) -> None:
+    """Refuse a newer schema, upgrade an older one, stamp a current one made before Alembic."""
+    if version > SCHEMA_VERSION:
+        raise ProjectError(
+            f"{db.location}: made by a newer version of the tool (schema {version}, "
+            f"this one reads up to {SCHEMA_VERSION}); please upgrade the tool"
+        )
+    if version < SCHEMA_VERSION:
+        if db.readonly:
+            raise ProjectError(
+                f"{db.location}: schema {version} needs an upgrade, which a read-only open "
+                "cannot do"
+            )
+        _upgrade(db, version)
+    elif not stamped and not db.readonly:
+        _stamp_current(db)
+
+
+def open_db(target: str | os.PathLike[str] | URL, *, readonly: bool = False) -> ProjectDB:
+    """Open an existing project: a file (an older schema upgraded after a backup copy) or a
+    PostgreSQL database URL (an older schema upgraded in one transaction)."""
+    if is_database_url(target):
+        return _open_database(database_url(str(target) if not isinstance(target, URL) else target),
+                              readonly=readonly)
+    path = Path(target).resolve()  # type: ignore[arg-type]
     if not path.exists():
         raise ProjectError(f"{path}: no such project file")
     if path.is_dir():
@@ -417,17 +598,10 @@ def open_db(path: str | os.PathLike[str], *, readonly: bool = False) -> ProjectD
     version = _identify(path)
     db = ProjectDB(path, readonly=readonly)
     try:
-        if version > SCHEMA_VERSION:
-            raise ProjectError(
-                f"{path}: made by a newer version of the tool (schema {version}, "
-                f"this one reads up to {SCHEMA_VERSION}); please upgrade the tool"
-            )
-        if version < SCHEMA_VERSION:
-            if readonly:
-                raise ProjectError(
-                    f"{path}: schema {version} needs an upgrade, which a read-only open cannot do"
-                )
-            _upgrade(db, version)
+        with db.read_engine.connect() as conn:
+            stamped = (migrations.current_revision(conn)
+                            == migrations.revision_for(SCHEMA_VERSION))
+        _bring_to_current(db, version, stamped=stamped)
     except DatabaseError as exc:
         db.close()
         raise ProjectError(f"{path}: cannot open the project ({exc.orig})") from None
@@ -437,9 +611,49 @@ def open_db(path: str | os.PathLike[str], *, readonly: bool = False) -> ProjectD
     return db
 
 
-def create_db(path: str | os.PathLike[str], *, name: str | None = None) -> ProjectDB:
-    """Create a new, empty project file. Refuses to overwrite an existing file."""
-    path = Path(path).resolve()
+def _unreachable(location: str, exc: DatabaseError) -> ProjectError:
+    detail = " ".join(str(exc.orig).split())
+    return ProjectError(f"{location}: cannot open the project database ({detail})")
+
+
+def _open_database(url: URL, *, readonly: bool) -> ProjectDB:
+    db = ProjectDB(url, readonly=readonly)
+    try:
+        with db.read_engine.connect() as conn:
+            version = _identify_database(conn, db.location)
+            stamped = (migrations.current_revision(conn)
+                            == migrations.revision_for(SCHEMA_VERSION))
+        _bring_to_current(db, version, stamped=stamped)
+    except DatabaseError as exc:
+        db.close()
+        raise _unreachable(db.location, exc) from None
+    except BaseException:
+        db.close()
+        raise
+    return db
+
+
+def _fill_new_schema(conn: Connection, name: str) -> None:
+    """Create the current schema, its meta and project rows, and Alembic's stamp."""
+    Base.metadata.create_all(conn)
+    conn.execute(
+        Meta.__table__.insert(),
+        [
+            {"key": "schema_version", "value": str(SCHEMA_VERSION)},
+            {"key": "application", "value": "text-annotator"},
+        ],
+    )
+    conn.execute(ProjectInfo.__table__.insert(), [{"name": name, "settings": {}}])
+    migrations.stamp(conn, SCHEMA_VERSION)
+
+
+def create_db(target: str | os.PathLike[str] | URL, *, name: str | None = None) -> ProjectDB:
+    """Create a new, empty project: a file (refuses to overwrite an existing one) or the
+    schema in an empty PostgreSQL database (refuses a database with tables)."""
+    if is_database_url(target):
+        return _create_database(database_url(str(target) if not isinstance(target, URL) else target),
+                                name=name)
+    path = Path(target).resolve()  # type: ignore[arg-type]
     if path.exists():
         raise ProjectError(f"{path}: a file already exists there")
     if not path.parent.is_dir():
@@ -455,23 +669,43 @@ def create_db(path: str | os.PathLike[str], *, name: str | None = None) -> Proje
         conn.close()
     engine = create_engine("sqlite:///" + str(tmp))
     try:
-        Base.metadata.create_all(engine)
         with engine.begin() as conn2:
-            conn2.execute(
-                Meta.__table__.insert(),
-                [
-                    {"key": "schema_version", "value": str(SCHEMA_VERSION)},
-                    {"key": "application", "value": "text-annotator"},
-                ],
-            )
-            conn2.execute(
-                ProjectInfo.__table__.insert(), [{"name": name or path.stem, "settings": {}}]
-            )
+            _fill_new_schema(conn2, name or path.stem)
     finally:
         engine.dispose()
     # The file appears complete or not at all.
     os.replace(tmp, path)
     return open_db(path)
+
+
+def check_empty_database(conn: Connection, location: str) -> None:
+    """Refuse a database that already has tables (a project, or anything else)."""
+    tables = sorted(inspect(conn).get_table_names())
+    if {"meta", "project"} <= set(tables):
+        raise ProjectError(f"{location}: a project already exists in this database")
+    if tables:
+        shown = ", ".join(tables[:5]) + (", ..." if len(tables) > 5 else "")
+        raise ProjectError(
+            f"{location}: the database is not empty (tables: {shown}); a project needs an "
+            "empty database of its own (createdb NAME)"
+        )
+
+
+def _create_database(url: URL, *, name: str | None) -> ProjectDB:
+    engine = _make_pg_engine(url, write=True)
+    location = display_url(url)
+    try:
+        # One transaction (PostgreSQL's DDL is transactional): the schema appears whole
+        # or not at all; the write lock keeps two creators from racing.
+        with engine.connect() as conn:
+            with conn.begin():
+                check_empty_database(conn, location)
+                _fill_new_schema(conn, name or str(url.database))
+    except DatabaseError as exc:
+        raise _unreachable(location, exc) from None
+    finally:
+        engine.dispose()
+    return _open_database(url, readonly=False)
 
 
 def schema_sql() -> str:

@@ -16,6 +16,7 @@ from core.errors import InputError, ProjectError
 from core.patterns import PhrasePattern
 from core.project import DocFilter, Project
 from core.store import db as dbmod
+from core.store import migrations
 from core.store import repo
 from core.store.models import Document, EntityAnnotation
 from core.tasks import labelled_records
@@ -266,6 +267,12 @@ def test_newer_schema_is_refused(tmp_path: Path) -> None:
         Project.open(path)
 
 
+def add_step(monkeypatch: pytest.MonkeyPatch, folder: Path, step) -> int:  # type: ignore[no-untyped-def]
+    from tests.schema_steps import add_next_step
+
+    return add_next_step(step, folder, monkeypatch)
+
+
 def test_older_schema_is_upgraded_after_a_backup(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -273,13 +280,10 @@ def test_older_schema_is_upgraded_after_a_backup(
     with Project.create(path) as p:
         with p.write() as s:
             repo.add_documents(s, [DocumentRecord("kept through the upgrade")])
-    current = dbmod.SCHEMA_VERSION
-
     def add_column(conn) -> None:  # type: ignore[no-untyped-def]
         conn.exec_driver_sql("ALTER TABLE documents ADD COLUMN upgraded_marker INTEGER DEFAULT 7")
 
-    monkeypatch.setattr(dbmod, "SCHEMA_VERSION", current + 1)
-    monkeypatch.setitem(dbmod.MIGRATIONS, current, add_column)
+    current = add_step(monkeypatch, tmp_path, add_column)
     with Project.open(path) as p:
         with p.read() as s:
             assert s.execute(text("SELECT upgraded_marker FROM documents")).scalar() == 7
@@ -297,21 +301,102 @@ def test_failed_upgrade_leaves_file_at_old_version(
 ) -> None:
     path = tmp_path / "old.db"
     Project.create(path).close()
-    current = dbmod.SCHEMA_VERSION
 
     def broken(conn) -> None:  # type: ignore[no-untyped-def]
         conn.exec_driver_sql("ALTER TABLE documents ADD COLUMN half INTEGER")
         raise RuntimeError("step failed")
 
-    monkeypatch.setattr(dbmod, "SCHEMA_VERSION", current + 1)
-    monkeypatch.setitem(dbmod.MIGRATIONS, current, broken)
-    with pytest.raises(ProjectError, match="the file is unchanged"):
+    current = add_step(monkeypatch, tmp_path, broken)
+    with pytest.raises(ProjectError, match="the file is unchanged") as info:
         Project.open(path)
+    backup = path.with_name(f"old.db.v{current}.bak")
+    assert f"a copy is at {backup}" in str(info.value) and backup.exists()
     raw = sqlite3.connect(path)
     cols = [r[1] for r in raw.execute("PRAGMA table_info(documents)")]
     assert "half" not in cols
     assert raw.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()[0] == str(current)
+    assert raw.execute("SELECT version_num FROM alembic_version").fetchone()[0] == \
+        migrations.revision_for(current)
     raw.close()
+
+
+def test_every_migration_step_has_its_revision() -> None:
+    """Each step N -> N + 1 of MIGRATIONS is the Alembic revision schema_<N+1> after
+    schema_<N>, and the newest revision is the current schema."""
+    script = migrations.script_directory()
+    assert script.get_current_head() == migrations.revision_for(dbmod.SCHEMA_VERSION)
+    assert sorted(dbmod.MIGRATIONS) == list(range(1, dbmod.SCHEMA_VERSION))
+    for step in dbmod.MIGRATIONS:
+        revision = script.get_revision(migrations.revision_for(step + 1))
+        assert revision is not None, f"MIGRATIONS[{step}] has no revision"
+        assert revision.down_revision == migrations.revision_for(step)
+    assert script.get_revision(migrations.revision_for(1)).down_revision is None
+
+
+def test_each_revision_runs_its_step_in_order(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A file of schema 1 made before Alembic (no alembic_version) is stamped at schema 1,
+    then every revision calls its own step once, in order, and records its version."""
+    path = tmp_path / "old.db"
+    Project.create(path).close()
+    raw = sqlite3.connect(path)
+    raw.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
+    raw.execute("DROP TABLE alembic_version")
+    raw.commit()
+    raw.close()
+    calls: list[tuple[int, str]] = []
+
+    def spy(step: int):  # type: ignore[no-untyped-def]
+        def run(conn) -> None:  # type: ignore[no-untyped-def]
+            seen = conn.exec_driver_sql(
+                "SELECT value FROM meta WHERE key = 'schema_version'").scalar()
+            calls.append((step, seen))
+        return run
+
+    for step in list(dbmod.MIGRATIONS):
+        monkeypatch.setitem(dbmod.MIGRATIONS, step, spy(step))
+    Project.open(path).close()
+    assert calls == [(step, str(step)) for step in range(1, dbmod.SCHEMA_VERSION)]
+    raw = sqlite3.connect(path)
+    assert raw.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()[0] == \
+        str(dbmod.SCHEMA_VERSION)
+    assert raw.execute("SELECT version_num FROM alembic_version").fetchone()[0] == \
+        migrations.revision_for(dbmod.SCHEMA_VERSION)
+    raw.close()
+    assert path.with_name("old.db.v1.bak").exists()
+
+
+def test_a_current_file_made_before_alembic_is_stamped_without_an_upgrade(tmp_path: Path) -> None:
+    path = tmp_path / "p.db"
+    Project.create(path).close()
+    raw = sqlite3.connect(path)
+    raw.execute("DROP TABLE alembic_version")
+    raw.commit()
+    raw.close()
+    Project.open(path).close()
+    raw = sqlite3.connect(path)
+    assert raw.execute("SELECT version_num FROM alembic_version").fetchone()[0] == \
+        migrations.revision_for(dbmod.SCHEMA_VERSION)
+    raw.close()
+    assert not list(tmp_path.glob("*.bak"))
+
+
+def test_alembic_follows_the_meta_row_where_they_disagree(tmp_path: Path) -> None:
+    """meta.schema_version is the record every program reads: a current file whose Alembic
+    table names another revision is stamped again, with no upgrade step run."""
+    path = tmp_path / "p.db"
+    Project.create(path).close()
+    raw = sqlite3.connect(path)
+    raw.execute("UPDATE alembic_version SET version_num = 'schema_2'")
+    raw.commit()
+    raw.close()
+    Project.open(path).close()
+    raw = sqlite3.connect(path)
+    assert raw.execute("SELECT version_num FROM alembic_version").fetchall() == [
+        (migrations.revision_for(dbmod.SCHEMA_VERSION),)]
+    raw.close()
+    assert not list(tmp_path.glob("*.bak"))
 
 
 def test_seconds_per_annotation_uses_human_gaps(project: Project) -> None:

@@ -163,17 +163,14 @@ def job_create(job: dict[str, Any], log: Log) -> None:
 
 def job_upgrade(job: dict[str, Any], log: Log) -> None:
     """Opening an old file: backup, then a (slow) migration step in one transaction."""
-    from core.store import db as dbmod
-
-    current = dbmod.SCHEMA_VERSION
+    from tests.schema_steps import add_next_step
 
     def slow_step(conn: Any) -> None:
         conn.exec_driver_sql("ALTER TABLE documents ADD COLUMN marker INTEGER DEFAULT 0")
         for _ in range(job["passes"]):
             conn.exec_driver_sql("UPDATE documents SET marker = marker + 1")
 
-    dbmod.SCHEMA_VERSION = current + 1
-    dbmod.MIGRATIONS[current] = slow_step
+    add_next_step(slow_step)  # with its Alembic revision, as a real step has
     log.write(t="try")
     Project.open(job["db"]).close()
     log.write(t="ok")

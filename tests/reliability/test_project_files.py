@@ -287,14 +287,12 @@ def test_read_only_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsy
 
 UPGRADE_SCRIPT = r"""
 import sys
-from core.store import db as dbmod
-old = dbmod.SCHEMA_VERSION
-dbmod.SCHEMA_VERSION = old + 1
+from tests.schema_steps import add_next_step
 def step(conn):
     conn.exec_driver_sql("ALTER TABLE documents ADD COLUMN upgraded INTEGER DEFAULT 1")
     if sys.argv[1] == "fail":
         raise RuntimeError("simulated failure in the upgrade step")
-dbmod.MIGRATIONS[old] = step
+add_next_step(step)
 from annotator.cli.main import run
 sys.exit(run(sys.argv[2:]))
 """

@@ -1,0 +1,46 @@
+"""A simulated next schema step for the upgrade tests, added as a developer adds one: the
+step in ``MIGRATIONS``, its Alembic revision file (in a folder of its own, added to
+``core.store.migrations.VERSION_LOCATIONS``) and ``SCHEMA_VERSION`` bumped."""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+REVISION = '''
+from core.store.migrations import run_step
+
+revision = "schema_{new}"
+down_revision = "schema_{old}"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    run_step({old})
+'''
+
+
+def add_next_step(step: Callable[[Any], None], folder: Path | None = None,
+                  monkeypatch: Any = None) -> int:
+    """Add ``step`` as the step from the current schema; returns that schema's version.
+    With ``monkeypatch`` (pytest's) everything is put back after the test."""
+    from core.store import db as dbmod
+    from core.store import migrations
+
+    current = dbmod.SCHEMA_VERSION
+    versions = Path(tempfile.mkdtemp(prefix="test-versions-", dir=folder))
+    (versions / f"v{current + 1}_test_step.py").write_text(
+        REVISION.format(new=current + 1, old=current), encoding="utf-8")
+    locations = [*migrations.VERSION_LOCATIONS, versions]
+    if monkeypatch is not None:
+        monkeypatch.setattr(migrations, "VERSION_LOCATIONS", locations)
+        monkeypatch.setattr(dbmod, "SCHEMA_VERSION", current + 1)
+        monkeypatch.setitem(dbmod.MIGRATIONS, current, step)
+    else:
+        migrations.VERSION_LOCATIONS[:] = locations
+        dbmod.SCHEMA_VERSION = current + 1
+        dbmod.MIGRATIONS[current] = step
+    return current
