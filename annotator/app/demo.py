@@ -1,8 +1,9 @@
 """The demo project: synthetic clinical-style notes, created once under the user data dir.
 
-Its tasks: entities, a class per note, a class per sentence (notes 001-012 have every
-sentence classed) and questions. The notes are written for the demo (resources/demo/
-demo_notes.json, "about"), never copied from a record."""
+Its tasks: entities (with two attributes of a Disease: negation and temporality), a class
+per note, a class per sentence (notes 001-012 have every sentence classed) and questions.
+The notes are written for the demo (resources/demo/demo_notes.json, "about"), never copied
+from a record."""
 
 from __future__ import annotations
 
@@ -15,7 +16,16 @@ import platformdirs
 
 from core.errors import AnnotatorError
 from core.project import Project
-from core.types import Answer, DocumentRecord, EntitySpan, Question, SentenceLabel, TaskKind
+from core.project.edits import AddAttribute
+from core.types import (
+    Answer,
+    AttributeSpec,
+    DocumentRecord,
+    EntitySpan,
+    Question,
+    SentenceLabel,
+    TaskKind,
+)
 
 DEMO_DATA = Path(__file__).resolve().parents[2] / "resources" / "demo" / "demo_notes.json"
 APP_NAME = "text-annotator"
@@ -40,7 +50,8 @@ def demo_records(data: dict[str, Any]) -> list[DocumentRecord]:
         out.append(DocumentRecord(
             text=text,
             external_id=d["external_id"],
-            spans=tuple(EntitySpan(s["start"], s["end"], s["label"]) for s in d.get("spans", [])),
+            spans=tuple(EntitySpan(s["start"], s["end"], s["label"], s.get("attributes", {}))
+                        for s in d.get("spans", [])),
             classes=tuple(d.get("classes", [])),
             questions=tuple(questions),
             sentences=tuple(SentenceLabel(s, e, (label,) if label else ())
@@ -51,12 +62,30 @@ def demo_records(data: dict[str, Any]) -> list[DocumentRecord]:
     return out
 
 
+def demo_attributes(data: dict[str, Any]) -> list[AttributeSpec]:
+    """The attributes the demo's entities task declares ("name=values@labels" each)."""
+    return [AttributeSpec.parse(text) for text in data.get("attributes", [])]
+
+
+def _declare_attributes(project: Project, data: dict[str, Any]) -> list[str]:
+    """Declare the demo's attributes the project does not have yet; their names."""
+    ner = project.documents.tasks().get(TaskKind.NER)
+    have = {spec.name for spec in ner.attributes} if ner is not None else set()
+    added = []
+    for spec in demo_attributes(data):
+        if spec.name not in have:
+            project.apply(AddAttribute(spec))
+            added.append(spec.name)
+    return added
+
+
 def build_demo_project(path: Path) -> Path:
     """Create the demo project at ``path`` (which must not exist)."""
     data = json.loads(DEMO_DATA.read_text(encoding="utf-8"))
     tasks = {TaskKind(k): v for k, v in data["tasks"].items()}
     project = Project.create(path, tasks=tasks, name="Demo: clinical notes")
     try:
+        _declare_attributes(project, data)  # before the notes, whose entities carry values
         project.documents.add(demo_records(data), annotator="demo")
     finally:
         project.close()
@@ -65,8 +94,9 @@ def build_demo_project(path: Path) -> Path:
 
 def upgrade_demo_project(path: Path) -> list[TaskKind]:
     """Give a demo project made by an earlier version the tasks the shipped demo has gained
-    since (the sentence task, with the demo's sentence classes); what was labelled in it
-    stays as it is. The tasks added."""
+    since (the sentence task, with the demo's sentence classes) and its attributes (with the
+    notes written for them; the older notes keep their entities as they are); what was
+    labelled in it stays as it is. The tasks added."""
     data = json.loads(DEMO_DATA.read_text(encoding="utf-8"))
     project = Project.open(path)
     try:
@@ -82,6 +112,11 @@ def upgrade_demo_project(path: Path) -> list[TaskKind]:
                                source="demo")
                 for r in demo_records(data) if r.sentences
             ], annotator="demo")
+        if TaskKind.NER in have and _declare_attributes(project, data):
+            known = {r.external_id for r in project.documents.records()}
+            new = [r for r in demo_records(data) if r.external_id not in known]
+            if new:
+                project.documents.add(new, annotator="demo")
     finally:
         project.close()
     return added

@@ -1,4 +1,12 @@
-"""The entities view: select text, press a label's key; review the model's spans."""
+"""The entities view: select text, press a label's key; review the model's spans.
+
+When the task declares attributes (negation, temporality...), the attribute bar under the
+text shows the entity under the cursor with one button per attribute that applies to its
+label; the attribute's key (shown on its button) moves to the next value, one undoable
+edit each. A value other than the default marks the span (wavy underline, a badge such as
+"Neg" after it) and is named in its tooltip. The model's attribute suggestions are reviewed
+like its entities: A / R take the next suggestion of either kind, the bar shows them with
+their confidence, and setting the value by hand corrects one."""
 
 from __future__ import annotations
 
@@ -14,6 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from annotator.app.qt_attribute_bar import QtAttributeBar, attribute_keys, badge_of
 from annotator.app.qt_commands import (
     AddEntityCommand,
     DecideSuggestionsCommand,
@@ -22,12 +31,14 @@ from annotator.app.qt_commands import (
     RelabelEntityCommand,
 )
 from annotator.app.qt_labels import QtLabelBar
-from annotator.app.qt_span_commands import ResizeEntityCommand
+from annotator.app.qt_span_commands import ResizeEntityCommand, SetEntityAttributesCommand
 from annotator.app.qt_span_text import QtSpanTextEdit, SpanStyle
-from core.project import DocumentView, EntityView, SuggestionView, TaskInfo
+from core.project import RESERVED_KEYS, DocumentView, EntityView, SuggestionView, TaskInfo
+from core.types import AttributeSpec
 
 ACCEPT_KEY = Qt.Key.Key_A
 REJECT_KEY = Qt.Key.Key_R
+ATTRIBUTE_SUGGESTION = "attribute"  # the kind attribute suggestions are stored under
 
 
 class QtEntitiesView(QWidget):
@@ -38,6 +49,12 @@ class QtEntitiesView(QWidget):
         self.ctx = ctx
         self.task: TaskInfo | None = None
         self.doc: DocumentView | None = None
+        self.attributes: tuple[AttributeSpec, ...] = ()
+        self.attribute_keys: dict[str, str] = {}
+        self._applicable: dict[str, tuple[AttributeSpec, ...]] = {}  # by label
+        # The pending attribute suggestions of the document read last, by entity span.
+        self._attribute_pending_of: DocumentView | None = None
+        self._attribute_pending: dict[tuple[int, int], dict[str, tuple[int, str, float]]] = {}
 
         self.label_bar = QtLabelBar()
         self.label_bar.labelClicked.connect(self.apply_label)
@@ -46,9 +63,15 @@ class QtEntitiesView(QWidget):
         self.editor.cursorMoved.connect(self._on_cursor_moved)
         self.editor.contextRequested.connect(self._on_context_menu)
         self.editor.spanResized.connect(self._on_span_resized)
+        ctx.returnTo.connect(self._on_return_to)
         self.info = QLabel()
         self.info.setObjectName("hintLabel")
         self.info.setWordWrap(True)
+        self.attribute_bar = QtAttributeBar()
+        self.attribute_bar.cycleRequested.connect(self.cycle_attribute)
+        self.attribute_bar.valueChosen.connect(self.set_attribute)
+        self.attribute_bar.suggestionDecided.connect(self._decide_suggestion)
+        self.attribute_bar.setVisible(False)
 
         self.threshold = QDoubleSpinBox(minimum=0.0, maximum=1.0, singleStep=0.05, value=0.8)
         self.threshold.setToolTip("Confidence threshold for \"Accept all ≥\"")
@@ -67,6 +90,7 @@ class QtEntitiesView(QWidget):
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(self.label_bar)
         layout.addWidget(self.editor, 1)
+        layout.addWidget(self.attribute_bar)
         layout.addLayout(review)
         layout.addWidget(self.info)
 
@@ -75,6 +99,11 @@ class QtEntitiesView(QWidget):
     def set_task(self, task: TaskInfo | None) -> None:
         self.task = task
         self.label_bar.set_labels(task.labels if task else ())
+        self.attributes = task.attributes if task else ()
+        taken = {lab.shortcut for lab in task.labels if lab.shortcut} if task else set()
+        self.attribute_keys = attribute_keys(self.attributes, taken | set(RESERVED_KEYS))
+        self._applicable = {}
+        self.attribute_bar.setVisible(bool(self.attributes))
         self._redraw()
 
     def show_document(self, doc: DocumentView | None, *, keep_cursor: bool = False) -> None:
@@ -99,31 +128,75 @@ class QtEntitiesView(QWidget):
             self.suggestion_count.setText("")
             return
         cp = self.editor.cursor_code_point()
-        text = self.doc.text
-        spans = [
-            SpanStyle(
-                e.start, e.end, self._color(e.label),
-                f"{e.label}: {text[e.start:e.end]!r}" + ("" if e.origin == "human" else f" ({e.origin})"),
-                current=e.start <= cp < e.end, editable=True,
-            )
-            for e in self.doc.entities
-        ]
+        spans = [self._entity_span(e, cp) for e in self.doc.entities]
         suggestions = self.doc.suggestions_of("entity")
+        text = self.doc.text
         spans += [
             SpanStyle(
                 s.start, s.end, self._color(s.label),
-                f"suggested {s.label} ({s.confidence:.0%} confident): {text[s.start:s.end]!r}",
+                f"suggested {s.label} ({s.confidence:.0%} confident): {text[s.start:s.end]!r}"
+                + self._suggested_attributes_tip(s.start, s.end),
                 suggestion=True, current=s.start <= cp < s.end,
             )
             for s in suggestions
         ]
         self.editor.set_spans(spans)
-        n = len(suggestions)
+        n = len(suggestions) + len(self.doc.suggestions_of(ATTRIBUTE_SUGGESTION))
         self.suggestion_count.setText(
             f"{n} suggestion{'s' if n != 1 else ''} to review" if n else "No pending suggestions"
         )
         self.accept_all.setEnabled(bool(n))
         self._update_info(cp)
+
+    def applicable(self, label: str) -> tuple[AttributeSpec, ...]:
+        """The declared attributes that apply to entities of ``label``, in order."""
+        specs = self._applicable.get(label)
+        if specs is None:
+            specs = self._applicable[label] = tuple(
+                spec for spec in self.attributes if spec.applies_to(label)
+            )
+        return specs
+
+    def _entity_span(self, e: EntityView, cp: int) -> SpanStyle:
+        assert self.doc is not None
+        tip = f"{e.label}: {self.doc.text[e.start:e.end]!r}" + (
+            "" if e.origin == "human" else f" ({e.origin})"
+        )
+        specs = self.applicable(e.label)
+        if not specs:
+            return SpanStyle(e.start, e.end, self._color(e.label), tip,
+                             current=e.start <= cp < e.end, editable=True)
+        values = {spec.name: e.attributes.get(spec.name, spec.default) for spec in specs}
+        set_ = [spec for spec in specs if values[spec.name] != spec.default]
+        tip += "".join(f"\n{spec.name}: {values[spec.name]}" for spec in specs)
+        tip += self._suggested_attributes_tip(e.start, e.end)
+        return SpanStyle(
+            e.start, e.end, self._color(e.label), tip, current=e.start <= cp < e.end,
+            editable=True, marked=bool(set_),
+            badge=" ".join(badge_of(values[spec.name]) for spec in set_),
+        )
+
+    def _suggested_attributes_tip(self, start: int, end: int) -> str:
+        return "".join(
+            f"\nsuggested {name}: {value} ({confidence:.0%} confident)"
+            for name, (_sid, value, confidence) in self._pending_attributes(start, end).items()
+        )
+
+    def attribute_suggestions(self, entity: EntityView) -> dict[str, tuple[int, str, float]]:
+        """The pending attribute suggestions of ``entity``: name -> (id, value, confidence)."""
+        return self._pending_attributes(entity.start, entity.end)
+
+    def _pending_attributes(self, start: int, end: int) -> dict[str, tuple[int, str, float]]:
+        """The pending attribute suggestions for the span ``[start, end)`` (an entity's or
+        a suggested entity's)."""
+        if self._attribute_pending_of is not self.doc:  # once per document read
+            self._attribute_pending_of = self.doc
+            self._attribute_pending = {}
+            for s in self.doc.suggestions_of(ATTRIBUTE_SUGGESTION) if self.doc else ():
+                self._attribute_pending.setdefault((s.start, s.end), {})[
+                    str(s.payload.get("attribute"))
+                ] = (s.id, str(s.payload.get("value")), s.confidence)
+        return self._attribute_pending.get((start, end), {})
 
     # --- what is under the cursor ----------------------------------------------------------
 
@@ -140,12 +213,20 @@ class QtEntitiesView(QWidget):
         return next((s for s in self.doc.suggestions_of("entity") if s.start <= cp < s.end), None)
 
     def next_suggestion(self, cp: int) -> SuggestionView | None:
-        """The suggestion under the cursor, else the next one after it, else the first."""
+        """The suggestion under the cursor (an entity's, else one of the attributes of the
+        entity there), else the next one after it, else the first."""
         if self.doc is None:
             return None
-        pending = sorted(self.doc.suggestions_of("entity"), key=lambda s: s.start)
+        pending = sorted(
+            self.doc.suggestions_of("entity") + self.doc.suggestions_of(ATTRIBUTE_SUGGESTION),
+            key=lambda s: (s.start, s.kind != "entity", s.id),
+        )
+        here = self.suggestion_at(cp) or next(
+            (s for s in pending if s.kind == ATTRIBUTE_SUGGESTION and s.start <= cp < s.end),
+            None,
+        )
         return (
-            self.suggestion_at(cp)
+            here
             or next((s for s in pending if s.start >= cp), None)
             or (pending[0] if pending else None)
         )
@@ -153,17 +234,42 @@ class QtEntitiesView(QWidget):
     def _on_cursor_moved(self, cp: int) -> None:
         self._redraw()
 
+    def _on_return_to(self, doc_id: int, cp: int) -> None:
+        """An edit of this note undone or redone (an attribute's): back to its entity."""
+        if self.doc is not None and doc_id == self.doc.id and self.entity_at(
+            self.editor.cursor_code_point()
+        ) is not self.entity_at(cp):
+            self.editor.set_cursor_code_point(cp)
+
+    def _update_attribute_bar(self, entity: EntityView | None) -> None:
+        if not self.attributes:
+            return
+        if entity is None or self.doc is None:  # the bar stays, so the text does not jump
+            self.attribute_bar.show_entity(self.attributes, self.attribute_keys, None)
+            return
+        specs = self.applicable(entity.label)
+        values = {spec.name: entity.attributes.get(spec.name, spec.default) for spec in specs}
+        what = f"{entity.label} “{self.doc.text[entity.start:entity.end][:40]}”"
+        self.attribute_bar.show_entity(
+            specs, self.attribute_keys, values, self.attribute_suggestions(entity), what=what
+        )
+
     def _update_info(self, cp: int) -> None:
         if self.doc is None:
             self.info.setText("")
+            self._update_attribute_bar(None)
             return
         entity = self.entity_at(cp)
         suggestion = self.suggestion_at(cp)
+        self._update_attribute_bar(entity)
         if entity is not None:
+            keys = [self.attribute_keys[s.name].upper() for s in self.applicable(entity.label)
+                    if s.name in self.attribute_keys]
             self.info.setText(
                 f"<b>{entity.label}</b> “{self.doc.text[entity.start:entity.end]}” — press a "
                 "label key to change it, Delete to remove it, drag an edge or press Alt+←/→ "
                 "(moves the edge nearer the cursor) to resize it, or right-click"
+                + (f"; {' / '.join(keys)} change its attributes" if keys else "")
             )
         elif suggestion is not None:
             self.info.setText(
@@ -220,6 +326,57 @@ class QtEntitiesView(QWidget):
                 self.ctx, self.doc.id, (start, end), (new_start, new_end), entity.label
             ))
 
+    def cycle_attribute(self, name: str, step: int = 1) -> None:
+        """Give the entity under the cursor the next (``step`` 1) or previous (-1) value of
+        the attribute ``name``."""
+        entity = self._attribute_target(name)
+        if entity is None:
+            return
+        spec = next(s for s in self.attributes if s.name == name)
+        current = entity.attributes.get(name, spec.default)
+        index = spec.values.index(current) if current in spec.values else 0
+        self.set_attribute(name, spec.values[(index + step) % len(spec.values)])
+
+    def set_attribute(self, name: str, value: str) -> None:
+        """Give the entity under the cursor ``value`` for the attribute ``name``: one undoable
+        edit, written at once. With a pending suggestion for it, that suggestion is decided
+        with the value: accepted when it suggested that value, else corrected to it."""
+        entity = self._attribute_target(name)
+        if entity is None or self.doc is None:
+            return
+        pending = self.attribute_suggestions(entity).get(name)
+        if pending is not None:
+            sid, suggested, _confidence = pending
+            self.ctx.push(DecideSuggestionsCommand(
+                self.ctx, self.doc.id, [sid], accept=True,
+                label=None if value == suggested else value,
+            ))
+            return
+        if entity.attributes.get(name) == value:
+            return
+        self.ctx.push(SetEntityAttributesCommand(
+            self.ctx, self.doc.id, (entity.start, entity.end), {name: value}, entity.label
+        ))
+
+    def _attribute_target(self, name: str) -> EntityView | None:
+        """The entity under the cursor if ``name`` applies to it, else None (and why)."""
+        if self.doc is None:
+            return None
+        entity = self.entity_at(self.editor.cursor_code_point())
+        if entity is None:
+            self.ctx.message.emit(f"put the cursor on an entity to set its {name}")
+            return None
+        if not any(s.name == name for s in self.applicable(entity.label)):
+            self.ctx.message.emit(f"the attribute {name} does not apply to {entity.label}")
+            return None
+        return entity
+
+    def _decide_suggestion(self, suggestion_id: int, accept: bool) -> None:
+        if self.doc is not None:
+            self.ctx.push(
+                DecideSuggestionsCommand(self.ctx, self.doc.id, [suggestion_id], accept=accept)
+            )
+
     def delete_at_cursor(self) -> None:
         if self.doc is None:
             return
@@ -240,7 +397,8 @@ class QtEntitiesView(QWidget):
         if suggestion is None:
             self.ctx.message.emit("no suggestion to review in this document")
             return
-        self.editor.set_cursor_code_point(suggestion.start)
+        if not suggestion.start <= self.editor.cursor_code_point() < suggestion.end:
+            self.editor.set_cursor_code_point(suggestion.start)
         self.ctx.push(
             DecideSuggestionsCommand(self.ctx, self.doc.id, [suggestion.id], accept=accept)
         )
@@ -249,7 +407,8 @@ class QtEntitiesView(QWidget):
         if self.doc is None:
             return
         ids = [
-            s.id for s in self.doc.suggestions_of("entity")
+            s.id
+            for s in self.doc.suggestions_of("entity") + self.doc.suggestions_of(ATTRIBUTE_SUGGESTION)
             if s.confidence >= self.threshold.value()
         ]
         if not ids:
@@ -279,7 +438,16 @@ class QtEntitiesView(QWidget):
         if label is not None:
             self.apply_label(label)
             return True
+        name = self.attribute_for_key(event.text())
+        if name is not None:
+            self.cycle_attribute(name, -1 if mods & Qt.KeyboardModifier.ShiftModifier else 1)
+            return True
         return False
+
+    def attribute_for_key(self, text: str) -> str | None:
+        if not text:
+            return None
+        return next((n for n, k in self.attribute_keys.items() if k == text.lower()), None)
 
     def _on_context_menu(self, cp: int, global_pos: QPoint) -> None:
         if self.doc is None or self.task is None:
@@ -295,6 +463,15 @@ class QtEntitiesView(QWidget):
                 act = sub.addAction(lab.name)
                 act.setEnabled(lab.name != entity.label)
                 act.triggered.connect(lambda _=False, n=lab.name: self.apply_label(n))
+            for spec in self.applicable(entity.label):
+                key = self.attribute_keys.get(spec.name)
+                value = entity.attributes.get(spec.name, spec.default)
+                sub = menu.addMenu(f"{spec.name}: {value}" + (f"\t{key.upper()}" if key else ""))
+                for v in spec.values:
+                    act = sub.addAction(v)
+                    act.setCheckable(True)
+                    act.setChecked(v == value)
+                    act.triggered.connect(lambda _=False, n=spec.name, v=v: self.set_attribute(n, v))
             menu.addAction("Delete entity\tDel", self.delete_at_cursor)
         elif suggestion is not None:
             self.editor.set_cursor_code_point(cp)

@@ -15,8 +15,12 @@ VIEW_KEYS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
         ("drag an entity's edge", "make the entity longer or shorter, by whole words"),
         ("Alt+← / Alt+→", "move the entity's edge nearer the cursor by one word"),
         ("Delete / Backspace", "remove the entity under the cursor"),
-        ("A / R", "accept / reject the next suggestion"),
+        ("A / R", "accept / reject the next suggestion (an entity's or an attribute's)"),
         ("Shift+A", "accept all suggestions above the threshold"),
+        ("an attribute's key (N, T…: shown in the attribute bar)",
+         ("the next value of that attribute (negation, temporality…) of the entity under "
+          "the cursor; Shift with it: the previous value; a click on the bar's button works "
+          "too")),
     )),
     ("Classes", (
         ("1 … 9 (a class's key)", "choose the class (tick or untick when several are allowed)"),
@@ -43,8 +47,11 @@ HOW_TO_HTML = """
 <h3>How to work</h3>
 <ol>
 <li><b>Label.</b> Pick a document in the list on the left (J / K: next / previous). In
-<i>Entities</i>, select words with the mouse and press a label's key (1, 2, …); in
-<i>Classes</i>, press the class's key; in <i>Sentences</i>, the note's sentences are listed
+<i>Entities</i>, select words with the mouse and press a label's key (1, 2, …; when the
+task has attributes, such as negation, put the cursor on an entity and press the
+attribute's key shown in the bar under the text: each press gives the next value, and a
+value other than the default is marked on the span); in <i>Classes</i>, press the class's
+key; in <i>Sentences</i>, the note's sentences are listed
 under it and the current one is framed: press a class's key to give it that class and go on
 to the next (↑ / ↓ move; Ctrl+B splits a sentence at the caret, Ctrl+M merges it with the
 next, when the tool cut the note in the wrong place); in <i>Answers</i>, type a question,

@@ -1,4 +1,5 @@
-"""Label chips (click or press their key) and the dialog that edits label sets."""
+"""Label chips (click or press their key) and the dialog that edits label sets and the
+attributes of entities."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
+    QMenu,
     QMessageBox,
     QPushButton,
     QTableWidget,
@@ -25,8 +27,20 @@ from PySide6.QtWidgets import (
 from annotator.app.qt_theme import text_color_for
 from annotator.app.qt_training_settings import TASK_TITLES
 from core.errors import AnnotatorError
-from core.project import RESERVED_KEYS, Changes, LabelInfo, Project
-from core.types import TaskKind
+from core.project import RESERVED_KEYS, Changes, LabelInfo, Op, Project
+from core.project.edits import (
+    AddAttribute,
+    AddAttributeValue,
+    MoveAttributeValue,
+    RemoveAttribute,
+    RemoveAttributeValue,
+    RenameAttribute,
+    RenameAttributeValue,
+    SetAttributeLabels,
+)
+from core.types import AttributeSpec, TaskKind
+
+ALL_LABELS = "all labels"  # what the "Applies to" column shows for an attribute of every label
 
 
 class QtLabelBar(QWidget):
@@ -75,15 +89,18 @@ class QtLabelBar(QWidget):
 
 
 class QtLabelsDialog(QDialog):
-    """Edit a task's label set: name, colour, shortcut key; add and delete labels.
+    """Edit a task's label set: name, colour, shortcut key; add and delete labels. For the
+    entities task also its attributes: name, values in order (the first is the default),
+    the labels each applies to; add, rename and delete them.
 
-    Each change is written at once (one transaction per change), like every other edit.
+    Each change is written at once (one transaction per change), like every other edit;
+    ``applied`` keeps them for the window's undo stack.
     """
 
     def __init__(self, project: Project, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Labels")
-        self.resize(520, 420)
+        self.resize(620, 640)
         self.project = project
         self.changed = False
         # Each edit as written, for the window's undo stack (core computed the inverses).
@@ -115,6 +132,8 @@ class QtLabelsDialog(QDialog):
                       f"Keys {', '.join(sorted(RESERVED_KEYS)).upper()} are used by review.")
         hint.setWordWrap(True)
         layout.addWidget(hint)
+        self.attributes = QtAttributesEditor(self)
+        layout.addWidget(self.attributes, 1)
         layout.addWidget(buttons)
         self.task_box.currentIndexChanged.connect(self._fill)
         self.table.itemChanged.connect(self._on_item_changed)
@@ -133,6 +152,9 @@ class QtLabelsDialog(QDialog):
         kind = self._kind()
         task = self.project.documents.tasks().get(kind) if kind else None
         self._labels = list(task.labels) if task else []
+        self.attributes.setVisible(kind == TaskKind.NER)
+        if task is not None and kind == TaskKind.NER:
+            self.attributes.fill(task.attributes, [lab.name for lab in self._labels])
         self._filling = True
         self.table.setRowCount(len(self._labels))
         for row, lab in enumerate(self._labels):
@@ -148,7 +170,7 @@ class QtLabelsDialog(QDialog):
     def _write(self, action: Callable[[], Changes]) -> bool:
         try:
             self.applied.append(action())
-        except AnnotatorError as exc:
+        except (AnnotatorError, ValueError) as exc:  # ValueError: a malformed AttributeSpec
             QMessageBox.warning(self, "Labels", str(exc))
             self._fill()
             return False
@@ -210,3 +232,188 @@ class QtLabelsDialog(QDialog):
         )
         if answer == QMessageBox.StandardButton.Yes:
             self._write(lambda: self.project.annotations.delete_label(lab.id))
+
+
+def _values_text(spec: AttributeSpec) -> str:
+    return ", ".join(spec.values)
+
+
+def _split_values(text: str) -> tuple[str, ...]:
+    return tuple(v.strip() for v in text.split(",") if v.strip())
+
+
+class QtAttributesEditor(QWidget):
+    """The attributes part of the labels dialog: a row per attribute (name, values with the
+    default first, the labels it applies to), writing through the dialog's ``_write``."""
+
+    def __init__(self, dialog: QtLabelsDialog) -> None:
+        super().__init__(dialog)
+        self.dialog = dialog
+        self.project = dialog.project
+        self.specs: tuple[AttributeSpec, ...] = ()
+        self.label_names: list[str] = []
+        self._filling = False
+        self.table = QTableWidget(0, 3)
+        self.table.setHorizontalHeaderLabels(["Attribute", "Values (first: the default)",
+                                              "Applies to"])
+        self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.setColumnWidth(0, 130)
+        self.table.setColumnWidth(1, 260)
+        self.table.itemChanged.connect(self._on_item_changed)
+        self.table.cellClicked.connect(self._on_cell_clicked)
+        self.new_name = QLineEdit(placeholderText="New attribute")
+        self.new_values = QLineEdit(placeholderText="Values, e.g. Affirmed, Negated")
+        self.new_values.returnPressed.connect(self.add)
+        add = QPushButton("Add attribute")
+        add.clicked.connect(self.add)
+        delete = QPushButton("Delete selected")
+        delete.setToolTip("Delete the attribute and every entity's value of it")
+        delete.clicked.connect(self.delete)
+        row = QHBoxLayout()
+        row.addWidget(self.new_name, 2)
+        row.addWidget(self.new_values, 3)
+        row.addWidget(add)
+        row.addWidget(delete)
+        hint = QLabel("Double-click a name or the values to edit them (rename a value in "
+                      "place, add one at the end, drop one to delete it); click "
+                      "“Applies to” to choose the labels. An entity without a value has "
+                      "the first one.")
+        hint.setObjectName("hintLabel")
+        hint.setWordWrap(True)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 8, 0, 0)
+        title = QLabel("<b>Attributes of entities</b>")
+        layout.addWidget(title)
+        layout.addWidget(self.table, 1)
+        layout.addLayout(row)
+        layout.addWidget(hint)
+
+    def fill(self, specs: tuple[AttributeSpec, ...], label_names: list[str]) -> None:
+        self.specs = tuple(specs)
+        self.label_names = list(label_names)
+        self._filling = True
+        self.table.setRowCount(len(self.specs))
+        for row, spec in enumerate(self.specs):
+            self.table.setItem(row, 0, QTableWidgetItem(spec.name))
+            self.table.setItem(row, 1, QTableWidgetItem(_values_text(spec)))
+            applies = QTableWidgetItem(", ".join(spec.labels) if spec.labels is not None
+                                       else ALL_LABELS)
+            applies.setFlags(applies.flags() & ~Qt.ItemFlag.ItemIsEditable)
+            applies.setToolTip("Click to choose the labels it applies to")
+            self.table.setItem(row, 2, applies)
+        self._filling = False
+
+    def _refill(self) -> None:
+        task = self.project.documents.tasks().get(TaskKind.NER)
+        self.fill(task.attributes if task else (), self.label_names)
+
+    def _write(self, action: Callable[[], Changes]) -> bool:
+        done = self.dialog._write(action)
+        self._refill()
+        return done
+
+    def _apply(self, op: Op) -> bool:
+        return self._write(lambda: self.project.apply(op))
+
+    def add(self) -> None:
+        name = self.new_name.text().strip()
+        values = _split_values(self.new_values.text())
+        if not name:
+            return
+        if self._write(lambda: self.project.apply(AddAttribute(AttributeSpec(name, values)))):
+            self.new_name.clear()
+            self.new_values.clear()
+
+    def delete(self) -> None:
+        row = self.table.currentRow()
+        if not 0 <= row < len(self.specs):
+            return
+        spec = self.specs[row]
+        answer = QMessageBox.question(
+            self, "Delete attribute",
+            f"Delete the attribute {spec.name!r} and every entity's value of it?",
+        )
+        if answer == QMessageBox.StandardButton.Yes:
+            self._apply(RemoveAttribute(spec.name))
+
+    def _on_item_changed(self, item: QTableWidgetItem) -> None:
+        if self._filling:
+            return
+        spec = self.specs[item.row()]
+        text = item.text().strip()
+        if item.column() == 0 and text != spec.name:
+            self._apply(RenameAttribute(spec.name, text))
+        elif item.column() == 1:
+            self._change_values(spec, _split_values(text))
+
+    def _change_values(self, spec: AttributeSpec, new: tuple[str, ...]) -> None:
+        """Turn the edited list into the edits it means: a value renamed in place, values
+        dropped (their entities read the default), values added, then moved to their place.
+        A dropped value is gone with its entities' values: an added one never inherits
+        them (a rename is only a value changed in place)."""
+        old = spec.values
+        if new == old:
+            return
+        if len(set(new)) != len(new):
+            QMessageBox.warning(self, "Labels", f"{spec.name} names a value twice")
+            self._refill()
+            return
+        changed = [i for i, (a, b) in enumerate(zip(old, new, strict=False)) if a != b]
+        if len(new) == len(old) and len(changed) == 1 and new[changed[0]] not in old:
+            i = changed[0]
+            self._apply(RenameAttributeValue(spec.name, old[i], new[i]))
+            return
+        ops: list[Op] = [AddAttributeValue(spec.name, v) for v in new if v not in old]
+        ops += [RemoveAttributeValue(spec.name, v) for v in old if v not in new]
+        ops += [MoveAttributeValue(spec.name, v, i) for i, v in enumerate(new)]
+        order = [v for v in old]
+        for op in ops:
+            if isinstance(op, AddAttributeValue):
+                order.append(op.value)
+            elif isinstance(op, RemoveAttributeValue):
+                order.remove(op.value)
+            elif order.index(op.value) == op.position:
+                continue  # already in its place
+            else:
+                order.remove(op.value)
+                order.insert(op.position, op.value)
+            if not self._apply(op):
+                return
+
+    def _on_cell_clicked(self, row: int, column: int) -> None:
+        if column != 2 or not 0 <= row < len(self.specs):
+            return
+        spec = self.specs[row]
+        menu = QMenu(self)
+        every = menu.addAction(ALL_LABELS)
+        every.setCheckable(True)
+        every.setChecked(spec.labels is None)
+        menu.addSeparator()
+        chosen = set(spec.labels or ())
+        for name in self.label_names:
+            act = menu.addAction(name)
+            act.setCheckable(True)
+            act.setChecked(spec.labels is not None and name in chosen)
+        picked = menu.exec(self.table.viewport().mapToGlobal(
+            self.table.visualItemRect(self.table.item(row, column)).bottomLeft()))
+        if picked is None:
+            return
+        self.choose_labels(spec.name, picked.text(), picked.isChecked())
+
+    def choose_labels(self, name: str, label: str, checked: bool) -> None:
+        """Tick (``checked``) or untick ``label`` (or :data:`ALL_LABELS`) for ``name``."""
+        spec = next(s for s in self.specs if s.name == name)
+        labels: tuple[str, ...] | None
+        if label == ALL_LABELS:
+            labels = None if checked else ()
+        else:
+            current = set(spec.labels) if spec.labels is not None else set(self.label_names)
+            current = current | {label} if checked else current - {label}
+            labels = tuple(n for n in self.label_names if n in current)
+            if set(labels) == set(self.label_names):
+                labels = None
+        if labels == ():
+            QMessageBox.warning(self, "Labels", f"{name} must apply to at least one label")
+            return
+        if labels != spec.labels:
+            self._apply(SetAttributeLabels(name, labels))

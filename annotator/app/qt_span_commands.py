@@ -1,4 +1,5 @@
-"""The undoable edge move of an entity: a thin command over ``project.annotations``.
+"""The undoable edits of an entity's extent and attributes: thin commands over
+``project.annotations``.
 
 Like every edit it is committed at once; core computes the inverse that undo applies (see
 :class:`annotator.app.qt_commands.ChangeCommand`). A refused move (it would overlap another
@@ -7,8 +8,11 @@ entity...) reports why and leaves the undo stack.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from annotator.app.qt_commands import ChangeCommand, QtProjectContext
 from core.project import Changes
+from core.project.edits import SetEntityAttributes
 
 
 class ResizeEntityCommand(ChangeCommand):
@@ -23,3 +27,20 @@ class ResizeEntityCommand(ChangeCommand):
 
     def _do(self) -> Changes:
         return self.ctx.project.annotations.resize_entity(self.doc_id, *self.old, *self.new)
+
+
+class SetEntityAttributesCommand(ChangeCommand):
+    """Give the entity ``span`` (``(start, end)``) of a document these attribute ``values``
+    (name -> value; the others keep theirs)."""
+
+    def __init__(
+        self, ctx: QtProjectContext, doc_id: int, span: tuple[int, int],
+        values: Mapping[str, str], label: str,
+    ) -> None:
+        what = ", ".join(f"{name} {value}" for name, value in values.items())
+        super().__init__(ctx, doc_id, f"{label}: {what}")
+        self.span, self.values = span, dict(values)
+        self.focus = span[0]  # undo and redo go back to the entity
+
+    def _do(self) -> Changes:
+        return self.ctx.project.apply(SetEntityAttributes(self.doc_id, *self.span, self.values))

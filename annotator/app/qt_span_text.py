@@ -11,6 +11,12 @@ nearer the cursor by one word (the cursor then sits on that edge, so the next pr
 again; a one-word span grows in the arrow's direction). Alt alone, as window managers bind
 Shift+Alt and Ctrl+Alt with the arrows (openbox, GNOME, Xfce). The view only reports the new
 extent (``spanResized``), snapped to words; the owner changes the store.
+
+A span with a non-default attribute value (``marked``) gets a wavy underline in the
+attribute colour, in the same block formats; its ``badge`` (short text such as "neg") is a
+small tag painted after the span's last character, in a gap the format leaves there (letter
+spacing on that character), so it covers no text. Only the badges of the lines on screen are
+painted.
 """
 
 from __future__ import annotations
@@ -19,12 +25,15 @@ from bisect import bisect_left
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from PySide6.QtCore import QEvent, QPoint, Qt, Signal
+from PySide6.QtCore import QEvent, QPoint, QRectF, Qt, Signal
 from PySide6.QtGui import (
     QColor,
     QFont,
+    QFontMetricsF,
     QKeyEvent,
     QMouseEvent,
+    QPainter,
+    QPaintEvent,
     QTextCharFormat,
     QTextCursor,
     QTextLayout,
@@ -32,7 +41,7 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import QPlainTextEdit, QTextEdit, QToolTip, QWidget
 
 from annotator.app.offsets import Utf16Index, display_text, snap_to_words
-from annotator.app.qt_theme import text_color_for
+from annotator.app.qt_theme import attribute_colors, text_color_for
 from core.words import move_edge
 
 # Background alpha of a span's label colour: [dark base][current] for suggestions,
@@ -45,6 +54,12 @@ _HUMAN_ALPHA = {False: 140, True: 200}
 _FAINT_ALPHA = {False: {False: 40, True: 80}, True: {False: 50, True: 100}}
 EDGE_GRAB_PX = 4  # how close to a span's edge the mouse must be to drag it
 EDGE_KEYS = {Qt.Key.Key_Left: -1, Qt.Key.Key_Right: 1}  # with Alt: move an edge one word
+BADGE_SCALE = 0.7  # the badge's font size, as a share of the text's
+BADGE_PAD_PX = 3  # space each side of the badge's text inside its tag
+
+
+# How a range of a block looks: colour, suggestion, faint, marked, gap after it (px; a badge).
+_Look = tuple[str, bool, bool, bool, float]
 
 
 @dataclass(frozen=True)
@@ -59,6 +74,8 @@ class SpanStyle:
     current: bool = False
     editable: bool = False  # its edges can be dragged / moved with the keyboard
     faint: bool = False  # a light tint only: where a thing is, not what it is
+    marked: bool = False  # an attribute has a value other than its default: a wavy underline
+    badge: str = ""  # short text painted after the span (what the mark means), or none
 
 
 class QtSpanTextEdit(QPlainTextEdit):
@@ -89,10 +106,13 @@ class QtSpanTextEdit(QPlainTextEdit):
         self._starts: list[int] = []
         self._max_len = 0
         self._dark = self.palette().base().color().lightness() < 128
-        self._formats: dict[tuple[str, bool, bool, bool, bool], QTextCharFormat] = {}
+        self._formats: dict[tuple[object, ...], QTextCharFormat] = {}
         # Block number -> the (start, length, look) ranges set on its layout.
-        self._applied: dict[int, tuple[tuple[int, int, tuple[str, bool, bool]], ...] | None] = {}
-        self._looks: list[tuple[int, int, str, bool, bool]] = []  # what _applied was made from
+        self._applied: dict[int, tuple[tuple[int, int, _Look], ...] | None] = {}
+        self._looks: list[tuple[int, int, _Look]] = []  # what _applied was made from
+        self._badges: list[SpanStyle] = []  # spans with a badge, by end
+        self._badge_ends: list[int] = []
+        self._badge_widths: dict[str, float] = {}
         self.snap_words = True
         self.key_filter: Callable[[QKeyEvent], bool] | None = None
         self._drag: tuple[SpanStyle, str] | None = None  # span and edge being dragged
@@ -109,6 +129,8 @@ class QtSpanTextEdit(QPlainTextEdit):
         self._starts = []
         self._applied = {}  # new blocks, no formats yet
         self._looks = []
+        self._badges = []
+        self._badge_ends = []
         self.setPlainText(display_text(text))
         self.moveCursor(QTextCursor.MoveOperation.Start)
 
@@ -119,10 +141,13 @@ class QtSpanTextEdit(QPlainTextEdit):
         self._spans = sorted(spans, key=lambda s: (s.start, s.end))
         self._starts = [s.start for s in self._spans]
         self._max_len = max((s.end - s.start for s in self._spans), default=0)
-        looks = [(s.start, s.end, s.color, s.suggestion, s.faint) for s in self._spans]
+        looks = [(s.start, s.end, self._look(s)) for s in self._spans]
         if looks != self._looks:  # a cursor move changes only which span is current
             self._looks = looks
+            self._badges = sorted((s for s in self._spans if s.badge), key=lambda s: s.end)
+            self._badge_ends = [s.end for s in self._badges]
             self._apply_spans()
+            self.viewport().update()
         self._update_current()
 
     # --- positions ---------------------------------------------------------------------
@@ -193,12 +218,43 @@ class QtSpanTextEdit(QPlainTextEdit):
         n = self._index.utf16_len
         return self._index.to_code_point(min(start16, n)), self._index.to_code_point(min(end16, n))
 
+    def _badge_font(self) -> QFont:
+        font = QFont(self.font())
+        font.setPointSizeF(font.pointSizeF() * BADGE_SCALE)
+        font.setBold(True)
+        return font
+
+    def _badge_width(self, badge: str) -> float:
+        """The width of a badge's tag, in pixels (the gap left after its span)."""
+        if not badge:
+            return 0.0
+        width = self._badge_widths.get(badge)
+        if width is None:
+            advance = QFontMetricsF(self._badge_font()).horizontalAdvance(badge)
+            width = self._badge_widths[badge] = round(advance + 2 * BADGE_PAD_PX + 3)
+        return width
+
+    def _look(self, span: SpanStyle) -> _Look:
+        return (span.color, span.suggestion, span.faint, span.marked,
+                self._badge_width(span.badge))
+
     def _span_format(self, color_name: str, *, suggestion: bool, current: bool,
-                     faint: bool = False) -> QTextCharFormat:
-        """The look of a span; ``current`` marks the one under the cursor."""
-        key = (color_name, suggestion, current, self._dark, faint)
+                     faint: bool = False, marked: bool = False,
+                     gap: float = 0.0) -> QTextCharFormat:
+        """The look of a span; ``current`` marks the one under the cursor; ``marked``: a
+        non-default attribute (wavy underline); ``gap``: pixels left after each character
+        (set on a span's last one, where its badge is painted)."""
+        key = (color_name, suggestion, current, self._dark, faint, marked, gap)
         fmt = self._formats.get(key)
         if fmt is not None:
+            return fmt
+        if gap:
+            fmt = QTextCharFormat(self._span_format(
+                color_name, suggestion=suggestion, current=current, faint=faint, marked=marked
+            ))
+            fmt.setFontLetterSpacingType(QFont.SpacingType.AbsoluteSpacing)
+            fmt.setFontLetterSpacing(gap)
+            self._formats[key] = fmt
             return fmt
         fmt = QTextCharFormat()
         color = QColor(color_name)
@@ -227,6 +283,10 @@ class QtSpanTextEdit(QPlainTextEdit):
             fmt.setForeground(self.palette().text().color())
             if current:
                 fmt.setFontUnderline(True)
+        if marked and not suggestion:  # on a dark base: the span's own (black or white) text
+            fmt.setUnderlineStyle(QTextCharFormat.UnderlineStyle.WaveUnderline)
+            fmt.setUnderlineColor(QColor(text_color_for(color_name) if self._dark
+                                         else attribute_colors(False)["mark"]))
         self._formats[key] = fmt
         return fmt
 
@@ -238,20 +298,25 @@ class QtSpanTextEdit(QPlainTextEdit):
         on a 50,000-character note without line breaks, one block, a scroll step took ~400
         ms.) Only blocks whose formats changed are set again and laid out anew."""
         doc = self.document()
-        per_block: dict[int, list[tuple[int, int, tuple[str, bool, bool]]]] = {}
-        for span in self._spans:
+        per_block: dict[int, list[tuple[int, int, _Look]]] = {}
+        for (_start, _end, look), span in zip(self._looks, self._spans, strict=True):
             if span.end <= span.start:
                 continue
             start16 = self._index.to_utf16(span.start)
             end16 = self._index.to_utf16(span.end)
             block = doc.findBlock(start16)
+            plain = (*look[:4], 0.0)
             while block.isValid() and block.position() < end16:
                 pos = block.position()
                 s, e = max(start16, pos) - pos, min(end16, pos + block.length() - 1) - pos
-                if e > s:
-                    per_block.setdefault(block.blockNumber(), []).append(
-                        (s, e - s, (span.color, span.suggestion, span.faint))
-                    )
+                ranges = per_block.setdefault(block.blockNumber(), [])
+                if e > s and look[4] and pos + e == end16:  # the last character: its gap
+                    last = self._index.to_utf16(span.end - 1) - pos
+                    if last > s:
+                        ranges.append((s, last - s, plain))
+                    ranges.append((last, e - last, look))
+                elif e > s:
+                    ranges.append((s, e - s, plain))
                 block = block.next()
         for number in set(self._applied) | set(per_block):
             ranges = tuple(per_block.get(number, ()))
@@ -261,11 +326,11 @@ class QtSpanTextEdit(QPlainTextEdit):
             if not block.isValid():
                 continue
             out = []
-            for s, n, (color, suggestion, faint) in ranges:
+            for s, n, (color, suggestion, faint, marked, gap) in ranges:
                 r = QTextLayout.FormatRange()
                 r.start, r.length = s, n
                 r.format = self._span_format(color, suggestion=suggestion, current=False,
-                                             faint=faint)
+                                             faint=faint, marked=marked, gap=gap)
                 out.append(r)
             block.layout().setFormats(out)
             doc.markContentsDirty(block.position(), block.length())
@@ -286,7 +351,7 @@ class QtSpanTextEdit(QPlainTextEdit):
             cursor.setPosition(self._index.to_utf16(span.end), QTextCursor.MoveMode.KeepAnchor)
             sel.cursor = cursor
             sel.format = self._span_format(span.color, suggestion=span.suggestion, current=True,
-                                           faint=span.faint)
+                                           faint=span.faint, marked=span.marked)
             selections.append(sel)
         self.setExtraSelections(selections)
 
@@ -294,9 +359,42 @@ class QtSpanTextEdit(QPlainTextEdit):
         """The palette changed (light/dark, text colour): every span format is made anew."""
         self._dark = self.palette().base().color().lightness() < 128
         self._formats.clear()
+        self._badge_widths.clear()
         self._applied = {number: None for number in self._applied}  # set every block again
         self._apply_spans()
         self._update_current()
+
+    def badge_rect(self, span: SpanStyle) -> QRectF:
+        """Where ``span``'s badge is painted (viewport coordinates): the gap after its last
+        character, in the middle of its line."""
+        cursor = QTextCursor(self.document())
+        cursor.setPosition(self._index.to_utf16(span.end))
+        rect = self.cursorRect(cursor)
+        width = self._badge_width(span.badge)
+        height = QFontMetricsF(self._badge_font()).height() + 2
+        top = rect.top() + (rect.height() - height) / 2
+        return QRectF(rect.left() - width + 1, top, width - 2, height)
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        super().paintEvent(event)
+        if not self._badges:
+            return
+        first, last = self.visible_range()
+        lo = bisect_left(self._badge_ends, first)
+        colors = attribute_colors(self._dark)
+        painter = QPainter(self.viewport())
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.setFont(self._badge_font())
+        for span in self._badges[lo:]:
+            if span.end - 1 > last:
+                break
+            rect = self.badge_rect(span)
+            painter.setPen(Qt.PenStyle.NoPen)
+            painter.setBrush(QColor(colors["badge"]))
+            painter.drawRoundedRect(rect, 3, 3)
+            painter.setPen(QColor(colors["badge_text"]))
+            painter.drawText(rect, Qt.AlignmentFlag.AlignCenter, span.badge)
+        painter.end()
 
     def changeEvent(self, event: QEvent) -> None:
         super().changeEvent(event)

@@ -33,6 +33,21 @@ STATUS_COLORS_DARK = {
     "skipped": "#E59ACB",
 }
 
+# Entity attributes with a value other than their default: the wavy underline under the span
+# (light theme; on a dark one the span is opaque and the wave takes its black or white text
+# colour) and the badge after it (light text on a dark tag in the light theme and the
+# reverse in the dark one, so it reads the same over any label colour).
+ATTRIBUTE_COLORS_LIGHT = {"mark": "#B0005A", "badge": "#3B3B3B", "badge_text": "#FFFFFF"}
+ATTRIBUTE_COLORS_DARK = {"badge": "#ECECEC", "badge_text": "#1A1A1A"}
+
+
+def attribute_colors(dark: bool | None = None) -> dict[str, str]:
+    """The attribute mark's colours for a dark or light base (None: the current theme)."""
+    if dark is None:
+        dark = is_dark()
+    return ATTRIBUTE_COLORS_DARK if dark else ATTRIBUTE_COLORS_LIGHT
+
+
 # The user's choices in View › Theme; "system" (follow the desktop) is the default.
 THEMES = {"system": "Follow the system", "light": "Light", "dark": "Dark"}
 
