@@ -3,7 +3,8 @@
 A button shows the attribute's key, its name and the entity's value ("[N] negation:
 Affirmed", bold when it is not the default); a click or the key moves to the next value
 (Shift+key: the previous one), its menu picks one. A pending model suggestion for the value
-shows beside it with its confidence and accept / reject buttons. The bar only reports what
+shows on a second row with its confidence and accept / reject buttons (so the buttons keep
+their full text in a narrow view; the title gives way first). The bar only reports what
 the user asked for (signals); the view makes the change.
 """
 
@@ -12,7 +13,15 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QMenu, QToolButton, QWidget
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QMenu,
+    QSizePolicy,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from core.types import AttributeSpec
 
@@ -50,20 +59,29 @@ class QtAttributeBar(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self._layout = QHBoxLayout(self)
-        self._layout.setContentsMargins(0, 0, 0, 0)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.setSpacing(2)
+        self._layout = QHBoxLayout()  # the title and one button per attribute
+        self._pending = QHBoxLayout()  # the pending suggestions, when there are some
+        outer.addLayout(self._layout)
+        outer.addLayout(self._pending)
         self.title = QLabel()
         self.title.setObjectName("hintLabel")
+        # The entity's name is the part that may be cut in a narrow view (the buttons are
+        # of fixed size): below its text's width, down to this.
+        self.title.setMinimumWidth(40)
         self.buttons: dict[str, QToolButton] = {}
         self.suggestion_buttons: dict[str, tuple[QToolButton, QToolButton]] = {}
         self._shown: tuple[object, ...] | None = None
 
     def _clear(self) -> None:
-        while self._layout.count():
-            item = self._layout.takeAt(0)
-            widget = item.widget()
-            if widget is not None and widget is not self.title:
-                widget.deleteLater()
+        for layout in (self._layout, self._pending):
+            while layout.count():
+                item = layout.takeAt(0)
+                widget = item.widget()
+                if widget is not None and widget is not self.title:
+                    widget.deleteLater()
         self.buttons = {}
         self.suggestion_buttons = {}
 
@@ -121,21 +139,26 @@ class QtAttributeBar(QWidget):
                     lambda _=False, n=spec.name, v=v: self.valueChosen.emit(n, v)
                 )
             button.setMenu(menu)
+            button.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
             button.clicked.connect(lambda _=False, n=spec.name: self.cycleRequested.emit(n, 1))
             self._layout.addWidget(button)
             self.buttons[spec.name] = button
             pending = suggestions.get(spec.name)
             if pending is not None:
                 sid, suggested, confidence = pending
-                label = QLabel(f"suggested <b>{suggested}</b> ({confidence:.0%})")
+                label = QLabel(f"Suggested {spec.name}: <b>{suggested}</b> "
+                               f"({confidence:.0%} confident)")
                 accept = QToolButton(text="✓", toolTip=f"Accept {spec.name}: {suggested} (A)")
                 reject = QToolButton(text="✗", toolTip="Reject the suggestion (R)")
                 for b in (accept, reject):
                     b.setFocusPolicy(Qt.FocusPolicy.NoFocus)
                 accept.clicked.connect(lambda _=False, i=sid: self.suggestionDecided.emit(i, True))
                 reject.clicked.connect(lambda _=False, i=sid: self.suggestionDecided.emit(i, False))
-                self._layout.addWidget(label)
-                self._layout.addWidget(accept)
-                self._layout.addWidget(reject)
+                self._pending.addWidget(label)
+                self._pending.addWidget(accept)
+                self._pending.addWidget(reject)
+                self._pending.addSpacing(12)
                 self.suggestion_buttons[spec.name] = (accept, reject)
         self._layout.addStretch(1)
+        if self._pending.count():
+            self._pending.addStretch(1)

@@ -171,6 +171,10 @@ def test_attribute_suggestion_is_reviewed_with_its_confidence(qtbot, attr_window
     assert "suggested negation: Negated (87% confident)" in view.editor.spans_at(s + 1)[0].tooltip
     assert "negation" in view.attribute_bar.suggestion_buttons
     assert view.suggestion_count.text() == "1 suggestion to review"
+    # In the view's width every button keeps its whole text (the suggestion has its own row).
+    qtbot.waitUntil(lambda: view.attribute_bar.buttons["negation"].isVisible())
+    for button in view.attribute_bar.buttons.values():
+        assert button.width() >= button.sizeHint().width()
     qtbot.keyClick(view.editor, "a")  # accept, as an entity suggestion is accepted
     assert suggestion_state(project, sid) == "accepted"
     assert _stored(project, did, "type 2 diabetes")["negation"] == "Negated"
@@ -282,3 +286,39 @@ def test_the_demo_declares_attributes_with_examples(qtbot, tmp_path: Path) -> No
         assert given[("temporality", "Not particular")] == ["sepsis"]
     finally:
         project.close()
+
+
+def test_a_value_changes_only_the_block_of_its_span(qtbot, attr_window) -> None:  # type: ignore[no-untyped-def]
+    """A value is part of its span's block format: setting one lays out that block again
+    and leaves the others' formats as they were (no redraw of the whole note)."""
+    project = attr_window.project
+    did = doc_id(project, "d2")  # two lines: "Progress note: hypertension stable." / "Continue ..."
+    text = project.documents.get(did).text
+    for word, label in (("hypertension", "Disease"), ("amlodipine", "Medication")):
+        s = text.index(word)
+        project.annotations.add_entity(did, s, s + len(word), label)
+    attr_window.doc_list.select_doc(did)
+    attr_window.tabs.setCurrentWidget(attr_window.views[TaskKind.NER])
+    view = attr_window.views[TaskKind.NER]
+    view.show_document(project.documents.get(did))
+    editor = view.editor
+    before = dict(editor._applied)
+    assert set(before) == {0, 1}
+    layouts = {n: editor.document().findBlockByNumber(n).layout().formats() for n in (0, 1)}
+    editor.set_cursor_code_point(text.index("amlodipine") + 1)
+    doc = editor.document()
+    dirty: list[int] = []
+    real = doc.markContentsDirty
+    doc.markContentsDirty = lambda pos, n: (dirty.append(pos), real(pos, n))  # type: ignore[method-assign]
+    qtbot.keyClick(editor, "t")
+    del doc.markContentsDirty
+    assert _stored(project, did, "amlodipine")["temporality"] == "Historical"
+    assert dirty == [doc.findBlockByNumber(1).position()]  # that line was laid out again, only
+    after = dict(editor._applied)
+    assert after[0] == before[0] and after[1] != before[1]
+    first = editor.document().findBlockByNumber(0).layout().formats()
+    assert [(r.start, r.length) for r in first] == [(r.start, r.length) for r in layouts[0]]
+    # The second line's span now ends in a range of its own: its last character, with the gap.
+    second = editor.document().findBlockByNumber(1).layout().formats()
+    assert len(second) == len(layouts[1]) + 1
+    assert second[-1].format.fontLetterSpacing() > 0
