@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QPainter, QPaintEvent
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -50,6 +51,18 @@ def badge_of(value: str) -> str:
     return value[:3]
 
 
+class _ElidedLabel(QLabel):
+    """A one-line plain-text label that ends in "…" when it has less room than its text."""
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        painter = QPainter(self)
+        painter.setPen(self.palette().color(self.foregroundRole()))
+        text = self.fontMetrics().elidedText(self.text(), Qt.TextElideMode.ElideRight,
+                                             self.width())
+        painter.drawText(self.rect(), int(self.alignment()), text)
+        painter.end()
+
+
 class QtAttributeBar(QWidget):
     """One button per attribute of the selected entity, with its pending suggestion."""
 
@@ -66,8 +79,9 @@ class QtAttributeBar(QWidget):
         self._pending = QHBoxLayout()  # the pending suggestions, when there are some
         outer.addLayout(self._layout)
         outer.addLayout(self._pending)
-        self.title = QLabel()
+        self.title = _ElidedLabel()
         self.title.setObjectName("hintLabel")
+        self.title.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
         # The entity's name is the part that may be cut in a narrow view (the buttons are
         # of fixed size): below its text's width, down to this.
         self.title.setMinimumWidth(40)
