@@ -322,3 +322,41 @@ def test_a_value_changes_only_the_block_of_its_span(qtbot, attr_window) -> None:
     second = editor.document().findBlockByNumber(1).layout().formats()
     assert len(second) == len(layouts[1]) + 1
     assert second[-1].format.fontLetterSpacing() > 0
+
+
+def test_a_demo_made_before_gains_the_attributes(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """A demo project of an earlier version (no attributes) gets them at the next start with
+    the notes written for them; the notes it had keep their entities as the user left them."""
+    import json
+
+    from annotator.app import demo
+
+    data = json.loads(demo.DEMO_DATA.read_text(encoding="utf-8"))
+    new_notes = {"note-043", "note-044", "note-045"}
+    del data["attributes"]
+    data["documents"] = [d for d in data["documents"] if d["external_id"] not in new_notes]
+    for d in data["documents"]:
+        for span in d.get("spans", []):
+            span.pop("attributes", None)
+    old = tmp_path / "old_demo.json"
+    old.write_text(json.dumps(data), encoding="utf-8")
+    monkeypatch.setattr(demo, "DEMO_DATA", old)
+    path = demo.build_demo_project(tmp_path / "demo.db")
+    with Project.open(path) as project:
+        assert project.documents.tasks()[TaskKind.NER].attributes == ()
+        did = doc_id(project, "note-001")
+        before = project.documents.get(did).entities
+    monkeypatch.undo()
+    assert demo.upgrade_demo_project(path) == []  # no task added, the attributes declared
+    with Project.open(path) as project:
+        assert [s.name for s in project.documents.tasks()[TaskKind.NER].attributes] == [
+            "negation", "temporality"]
+        after = project.documents.get(did).entities
+        assert [(e.start, e.end, e.label) for e in after] == [
+            (e.start, e.end, e.label) for e in before]
+        assert all(e.attributes.get("temporality", "Recent") == "Recent" for e in after)
+        assert _stored(project, doc_id(project, "note-043"), "pneumonia")["negation"] == "Negated"
+        count = len(project.documents.records())
+    demo.upgrade_demo_project(path)  # once
+    with Project.open(path) as project:
+        assert len(project.documents.records()) == count
