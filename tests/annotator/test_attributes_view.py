@@ -360,3 +360,26 @@ def test_a_demo_made_before_gains_the_attributes(tmp_path: Path, monkeypatch) ->
     demo.upgrade_demo_project(path)  # once
     with Project.open(path) as project:
         assert len(project.documents.records()) == count
+
+
+def test_accept_all_above_takes_attribute_suggestions_too(qtbot, attr_window) -> None:  # type: ignore[no-untyped-def]
+    project = attr_window.project
+    did, _s, sid = _suggest_negated(project)  # 0.87
+    text = project.documents.get(did).text
+    m = text.index("metformin")
+    low = add_suggestion(project, did, "attribute",
+                         {"start": m, "end": m + 9, "label": "Medication",
+                          "attribute": "temporality", "value": "Historical"}, 0.55, "attribute")
+    d = text.index("daily")
+    entity = add_suggestion(project, did, "entity",
+                            {"start": d, "end": d + 5, "label": "Medication"}, 0.9, "ner")
+    did, view = _on_entity(attr_window, "diabetes")
+    view.show_document(project.documents.get(did), keep_cursor=True)
+    assert view.suggestion_count.text() == "3 suggestions to review"
+    view.threshold.setValue(0.8)
+    qtbot.keyClick(view.editor, "a", Qt.KeyboardModifier.ShiftModifier)
+    assert (suggestion_state(project, sid), suggestion_state(project, entity),
+            suggestion_state(project, low)) == ("accepted", "accepted", "pending")
+    assert _stored(project, did, "type 2 diabetes")["negation"] == "Negated"
+    attr_window.act_undo.trigger()  # one step
+    assert suggestion_state(project, sid) == suggestion_state(project, entity) == "pending"
