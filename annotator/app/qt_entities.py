@@ -34,7 +34,7 @@ from annotator.app.qt_labels import QtLabelBar
 from annotator.app.qt_span_commands import ResizeEntityCommand, SetEntityAttributesCommand
 from annotator.app.qt_span_text import QtSpanTextEdit, SpanStyle
 from core.project import RESERVED_KEYS, DocumentView, EntityView, SuggestionView, TaskInfo
-from core.types import AttributeSpec
+from core.types import AttributeSpec, TaskKind
 
 ACCEPT_KEY = Qt.Key.Key_A
 REJECT_KEY = Qt.Key.Key_R
@@ -64,6 +64,8 @@ class QtEntitiesView(QWidget):
         self.editor.contextRequested.connect(self._on_context_menu)
         self.editor.spanResized.connect(self._on_span_resized)
         ctx.returnTo.connect(self._on_return_to)
+        # An undo or redo of the labels dialog's edits: the labels and attributes again.
+        ctx.labelsChanged.connect(self._on_labels_changed)
         self.info = QLabel()
         self.info.setObjectName("hintLabel")
         self.info.setWordWrap(True)
@@ -105,6 +107,9 @@ class QtEntitiesView(QWidget):
         self._applicable = {}
         self.attribute_bar.setVisible(bool(self.attributes))
         self._redraw()
+
+    def _on_labels_changed(self) -> None:
+        self.set_task(self.ctx.project.documents.tasks().get(TaskKind.NER))
 
     def show_document(self, doc: DocumentView | None, *, keep_cursor: bool = False) -> None:
         same = doc is not None and self.doc is not None and doc.id == self.doc.id

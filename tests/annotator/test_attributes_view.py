@@ -236,6 +236,7 @@ def test_labels_dialog_declares_an_attribute_and_one_undo_removes_it(
     assert view.attribute_keys == {"certainty level": "c"}  # the view was rebuilt with it
     window.act_undo.trigger()  # one step takes every edit of the dialog back
     assert window.project.documents.tasks()[TaskKind.NER].attributes == ()
+    assert view.attribute_keys == {} and not view.attribute_bar.isVisibleTo(view)
     window.act_redo.trigger()
     assert [s.name for s in window.project.documents.tasks()[TaskKind.NER].attributes] == [
         "certainty level"]
