@@ -10,6 +10,8 @@ their confidence, and setting the value by hand corrects one."""
 
 from __future__ import annotations
 
+import html
+
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
@@ -139,7 +141,9 @@ class QtEntitiesView(QWidget):
         spans += [
             SpanStyle(
                 s.start, s.end, self._color(s.label),
-                f"suggested {s.label} ({s.confidence:.0%} confident): {text[s.start:s.end]!r}"
+                (f"suggested {s.label} by {s.source_text}: {text[s.start:s.end]!r}"
+                 if s.by_rule else
+                 f"suggested {s.label} ({s.confidence:.0%} confident): {text[s.start:s.end]!r}")
                 + self._suggested_attributes_tip(s.start, s.end),
                 suggestion=True, current=s.start <= cp < s.end,
             )
@@ -277,8 +281,10 @@ class QtEntitiesView(QWidget):
                 + (f"; {' / '.join(keys)} change its attributes" if keys else "")
             )
         elif suggestion is not None:
+            by = (f"by {html.escape(suggestion.source_text)}" if suggestion.by_rule
+                  else f"{suggestion.confidence:.0%}")
             self.info.setText(
-                f"Suggested <b>{suggestion.label}</b> ({suggestion.confidence:.0%}) — "
+                f"Suggested <b>{suggestion.label}</b> ({by}) — "
                 "A accept · R reject · a label key accepts it as that label"
             )
         else:

@@ -95,6 +95,17 @@ class SuggestionView:
     payload: dict[str, Any]
     confidence: float
     question_id: int | None = None
+    source: str = "model"  # "model", or the pattern run that made it ("patterns:<name>")
+
+    @property
+    def by_rule(self) -> bool:
+        """Made by a pattern, term list or label-all run, not by a model."""
+        return self.source.startswith("patterns:")
+
+    @property
+    def source_text(self) -> str:
+        """Who proposed it, for a tooltip: "the model" or the pattern run's name."""
+        return self.source[len("patterns:"):] if self.by_rule else "the model"
 
     @property
     def start(self) -> int:
@@ -216,7 +227,8 @@ def read_document(session: Session, doc_id: int) -> DocumentView | None:
             for q in doc.questions
         ),
         suggestions=tuple(
-            SuggestionView(s.id, s.kind, dict(s.payload or {}), float(s.confidence), s.question_id)
+            SuggestionView(s.id, s.kind, dict(s.payload or {}), float(s.confidence),
+                           s.question_id, s.source or "model")
             for s in suggestions
         ),
         sentences=sentence_labels(doc),

@@ -96,3 +96,17 @@ def test_a_term_list_and_my_labels_become_suggestions(qtbot, window, tmp_path: P
                     window.statusBar().currentMessage(), timeout=10000)
     sources = {s.source for v in window.project.review.pending("ner").values() for s in v}
     assert "patterns:my labels" in sources
+
+
+def test_a_pattern_suggestion_says_where_it_came_from(qtbot, window, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    terms = tmp_path / "drugs.txt"
+    terms.write_text("metformin\n", encoding="utf-8")
+    task = window.apply_patterns_file(str(terms), "Medication")
+    qtbot.waitUntil(lambda: not task.is_running() and "suggestion" in
+                    window.statusBar().currentMessage(), timeout=10000)
+    view = _cursor_on(window, "b", 20)  # inside "metformin"
+    drawn = [sp for sp in view.editor._spans if sp.suggestion]
+    assert [sp.tooltip for sp in drawn] == ["suggested Medication by drugs.txt: 'metformin'"]
+    assert "by drugs.txt" in view.info.text()
+    (suggestion,) = view.doc.suggestions
+    assert suggestion.by_rule and suggestion.source == "patterns:drugs.txt"
