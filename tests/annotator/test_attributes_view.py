@@ -384,3 +384,18 @@ def test_accept_all_above_takes_attribute_suggestions_too(qtbot, attr_window) ->
     assert _stored(project, did, "type 2 diabetes")["negation"] == "Negated"
     attr_window.act_undo.trigger()  # one step
     assert suggestion_state(project, sid) == suggestion_state(project, entity) == "pending"
+
+
+def test_attribute_keys_avoid_label_and_review_keys() -> None:
+    from annotator.app.qt_attribute_bar import attribute_keys, badge_of
+    from core.project import RESERVED_KEYS
+
+    specs = [NEGATION, TEMPORALITY, AttributeSpec("tense", ("Past", "Present"))]
+    assert attribute_keys(specs, RESERVED_KEYS) == {
+        "negation": "n", "temporality": "t", "tense": "e"}
+    # A label with the key N: negation takes the next letter of its name; an attribute
+    # whose every letter is taken takes a free one.
+    taken = set(RESERVED_KEYS) | {"n", "e", "g"}
+    assert attribute_keys([NEGATION], taken) == {"negation": "t"}
+    assert attribute_keys([AttributeSpec("sa", ("a", "s"))], RESERVED_KEYS) == {"sa": "b"}
+    assert [badge_of(v) for v in ("Negated", "Not particular", "No")] == ["Neg", "NP", "No"]
