@@ -63,7 +63,7 @@ class _ProjectLike(Protocol):
     """What these functions need of a project (``core.project.Project``)."""
 
     @property
-    def path(self) -> Path: ...
+    def path(self) -> Path | None: ...
 
     def read(self) -> Any: ...
 
@@ -226,7 +226,10 @@ def _session(source: _ProjectLike | Session, *, write: bool) -> Iterator[Session
 def _project_file(source: _ProjectLike | Session) -> Path | None:
     """The project file behind ``source`` (for relative model paths and messages)."""
     if not isinstance(source, Session):
-        return Path(source.path)
+        # A project in a database has no file: its versions store absolute paths.
+        return Path(source.path) if source.path is not None else None
     url = source.get_bind().url
+    if url.get_backend_name() != "sqlite":
+        return None
     database = (url.database or "").removeprefix("file:")  # "file:": a read-only URI
     return Path(database) if database and database != ":memory:" else None

@@ -116,7 +116,8 @@ def make_application(argv: list[str] | None = None, *, theme: str | None = None)
 
 
 def run_app(project_path: str | None) -> int:
-    """Open ``project_path`` (or the demo project) in the desktop app; the exit code."""
+    """Open ``project_path`` (a file or a PostgreSQL URL; else the demo project) in the
+    desktop app; the exit code."""
     setup_logging()
     install_excepthook()
     app = make_application()
@@ -128,8 +129,9 @@ def run_app(project_path: str | None) -> int:
     from core.project import Project
 
     try:
-        path = Path(project_path) if project_path else ensure_demo_project()
-        project = Project.open(path)
+        # A project file, or a database URL (postgresql://user@host/dbname) as it is.
+        target = project_path if project_path else ensure_demo_project()
+        project = Project.open(target)
     except AnnotatorError as exc:
         QMessageBox.warning(None, "Annotator", str(exc))
         return 2

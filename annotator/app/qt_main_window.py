@@ -50,6 +50,7 @@ from annotator.app.qt_project_dialogs import (
     EXPORT_FORMATS,
     IMPORT_SPLITS,
     QtNewProjectDialog,
+    ask_database_url,
     export_default_path,
 )
 from annotator.app.qt_project_dialogs import choose as _choose
@@ -58,7 +59,7 @@ from annotator.app.qt_training import QtTrainingPanel
 from annotator.app.qt_training_settings import TASK_TITLES
 from annotator.app.qt_window_layout import MIN_EDITOR_WIDTH, QtWindowLayout, app_settings
 from core.errors import AnnotatorError
-from core.project import CountsView, DocumentView, Project
+from core.project import CountsView, DocumentView, Project, is_project_url
 from core.types import TaskKind
 
 log = logging.getLogger(__name__)
@@ -69,10 +70,11 @@ def recent_projects() -> list[str]:
     value = app_settings().value("recentProjects", [])
     if isinstance(value, str):
         value = [value]
-    return [p for p in (value or []) if Path(p).exists()]
+    return [p for p in (value or []) if is_project_url(p) or Path(p).exists()]
 
 
-def remember_project(path: Path) -> None:
+def remember_project(path: Path | str) -> None:
+    """``path``: a project file, or a database URL (its password hidden)."""
     items = [str(path)] + [p for p in recent_projects() if p != str(path)]
     app_settings().setValue("recentProjects", items[:MAX_RECENT])
 
@@ -131,6 +133,9 @@ class QtMainWindow(QtWindowLayout, QMainWindow):
         self.act_new = self._action("&New project…", self.new_project, QKeySequence.StandardKey.New)
         self.act_open = self._action("&Open project…", self.open_project_dialog,
                                      QKeySequence.StandardKey.Open)
+        self.act_open_database = self._action(
+            "Open &database…", self.open_database_dialog, None,
+            "Open a project shared in a PostgreSQL database (postgresql://user@host/dbname)")
         self.act_import = self._action("&Import…", self.import_dialog, "Ctrl+I",
                                        "Add documents (and their labels) from a file")
         self.act_export = self._action("&Export…", self.export_dialog, "Ctrl+E",
@@ -179,6 +184,7 @@ class QtMainWindow(QtWindowLayout, QMainWindow):
         file = bar.addMenu("&File")
         file.addAction(self.act_new)
         file.addAction(self.act_open)
+        file.addAction(self.act_open_database)
         self.recent_menu = file.addMenu("Open &recent")
         self.recent_menu.aboutToShow.connect(self._fill_recent)
         file.addSeparator()
@@ -288,8 +294,8 @@ class QtMainWindow(QtWindowLayout, QMainWindow):
         self._on_tab_changed()
         if previous is not None:
             QTimer.singleShot(0, self._ensure_usable_layout)
-        self.setWindowTitle(f"{project.path.stem} — Annotator")
-        remember_project(project.path)
+        self.setWindowTitle(f"{project.short_name} — Annotator")
+        remember_project(project.location)
         self.update_counts()
         if self.doc_list.model.rowCount():
             self.doc_list.select_row(0)
@@ -437,6 +443,11 @@ class QtMainWindow(QtWindowLayout, QMainWindow):
         if path:
             self.open_project(path)
 
+    def open_database_dialog(self) -> None:
+        url = ask_database_url(self)
+        if url:
+            self.open_project(url)
+
     def open_project(self, path: str) -> None:
         try:
             project = Project.open(path)
@@ -545,7 +556,7 @@ class QtMainWindow(QtWindowLayout, QMainWindow):
             return
         fmt = titles.get(title, title)
         path, _ = QFileDialog.getSaveFileName(
-            self, "Export", export_default_path(self.project.path, fmt), "All files (*)")
+            self, "Export", export_default_path(self.project.path, fmt, self.project.short_name), "All files (*)")
         if path:
             self.export_file(path, fmt)
 
@@ -660,7 +671,7 @@ class QtMainWindow(QtWindowLayout, QMainWindow):
             "fine-tune a local model; review its suggestions.</p>"
             f"<p>Qt {v['qt']} · PySide6 {v['pyside']}<br>torch {v['torch']} · "
             f"transformers {v['transformers']}<br>Device: <b>{v['device']}</b></p>"
-            f"<p>Project: {self.project.path}</p>",
+            f"<p>Project: {self.project.location}</p>",
         )
 
     def show_shortcuts(self) -> None:

@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QFormLayout,
     QHBoxLayout,
+    QInputDialog,
     QLabel,
     QLineEdit,
     QPushButton,
@@ -40,20 +41,41 @@ EXPORT_FORMATS: dict[str, str] = {
 }
 
 
-def export_default_path(project_path: Path, fmt: str) -> str:
-    """Beside the project, named after it: ``notes.db`` -> ``notes.jsonl``."""
+def export_default_path(project_path: Path | None, fmt: str, name: str = "export") -> str:
+    """Beside the project, named after it: ``notes.db`` -> ``notes.jsonl``; a project in a
+    database (no file): ``<name>.jsonl`` in the home folder."""
     suffix = {"squad": ".json", "lines": ".txt", "text": ".txt"}.get(fmt, f".{fmt}")
+    if project_path is None:
+        return str(Path.home() / (name + suffix))
     return str(project_path.with_name(project_path.stem + suffix))
 
 
+DATABASE_URL_HELP = (
+    "A project shared by a team lives in a PostgreSQL database. Its URL:\n"
+    "postgresql://user@host/dbname  (a password, if the server wants one: user:password@host;\n"
+    "or put it in ~/.pgpass)"
+)
+
+
+def ask_database_url(parent: QWidget | None, current: str = "") -> str | None:
+    """Ask for the URL of a project in a PostgreSQL database; ``None`` when cancelled."""
+    url, ok = QInputDialog.getText(parent, "Open database", DATABASE_URL_HELP,
+                                   QLineEdit.EchoMode.Normal, current or "postgresql://")
+    url = url.strip()
+    return url if ok and url and url != "postgresql://" else None
+
+
 class QtNewProjectDialog(QDialog):
-    """Choose a file and the tasks of a new project, with their first labels."""
+    """Choose a file (or a PostgreSQL database URL) and the tasks of a new project, with
+    their first labels."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("New project")
         self.path = QLineEdit()
-        self.path.setPlaceholderText("where to save the project, e.g. notes.db")
+        self.path.setPlaceholderText(
+            "where to save the project, e.g. notes.db, or an empty database: "
+            "postgresql://user@host/dbname")
         self.browse = QPushButton("Browse…")
         self.browse.clicked.connect(self._browse)
         path_row = QHBoxLayout()
@@ -71,7 +93,7 @@ class QtNewProjectDialog(QDialog):
         self.error = QLabel()
         self.error.setObjectName("errorLabel")
         form = QFormLayout(self)
-        form.addRow("Project file", path_row)
+        form.addRow("Project file or database", path_row)
         form.addRow(self.ner)
         form.addRow("  entity labels (comma-separated)", self.ner_labels)
         form.addRow(self.classify)

@@ -84,9 +84,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 
 def _open(path: str) -> Any:
-    from core.project import Project
+    from core.project import Project, is_project_url
 
-    if not Path(path).exists():
+    if not is_project_url(path) and not Path(path).exists():
         raise ProjectError(f"{path}: no such project (create it with: annotator init {path} --task ...)")
     return Project.open(path)
 

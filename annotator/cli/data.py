@@ -10,7 +10,7 @@ from annotator.cli.main import UsageError, emit
 from annotator.cli.progress import ProgressBar
 from annotator.cli.tasks import TASK_HELP, TASK_NAMES, UNITS, resolve_task, sentence_level
 from core.errors import InputError, ProjectError
-from core.project import Project
+from core.project import Project, is_project_url
 from core.project.timings import format_duration
 from core.types import AttributeSpec, Split, TaskKind
 
@@ -91,25 +91,25 @@ def cmd_init(args: argparse.Namespace) -> int:
     kind = resolve_task(args.task, args.unit)
     attributes = _attribute_specs(args.attribute, kind, labels)
     path = Path(args.project)
-    created = not path.exists()
+    created = not Project.exists(args.project)  # a file, or a database with a project
     if created:
         project = Project.create(
-            path, tasks={kind: labels}, multi_label=args.multi_label, name=args.name
+            args.project, tasks={kind: labels}, multi_label=args.multi_label, name=args.name
         )
     else:
-        project = Project.open(path)
+        project = Project.open(args.project)
     try:
         project.annotations.add_task(kind, labels, multi_label=args.multi_label,
                                      attributes=attributes)
     except Exception:
         project.close()
-        if created:  # nothing half-made: the new file goes again
+        if created and project.path is not None:  # nothing half-made: the new file goes
             for leftover in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
                 leftover.unlink(missing_ok=True)
         raise
     task = project.documents.tasks()[kind]
     payload = {
-        "project": str(project.path),
+        "project": project.location,
         "created": created,
         "task": task.kind.value,
         "unit": "sentence" if kind is TaskKind.SENTENCE else "document",
@@ -147,7 +147,7 @@ def _attribute_specs(texts: list[str], kind: TaskKind, labels: list[str]) -> lis
 
 
 def _open(path: str, *, readonly: bool = False) -> Project:
-    if not Path(path).exists():
+    if not is_project_url(path) and not Path(path).exists():
         raise ProjectError(f"{path}: no such project (create it with: annotator init {path} --task ...)")
     return Project.open(path, readonly=readonly)
 

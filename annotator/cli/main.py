@@ -1,5 +1,8 @@
 """Argument parsing and the one error path of the command line.
 
+Wherever a command takes a project, it takes a project file (``notes.db``) or the URL of a
+project in a PostgreSQL database (``postgresql://user@host/dbname``).
+
 Every subcommand takes ``--json`` (exactly one JSON object on stdout). Exit codes:
 0 success, 2 bad input or unusable project (message on stderr, project unchanged),
 1 a run that failed for another reason (e.g. a training run that diverged).
@@ -21,6 +24,7 @@ from core.errors import AnnotatorError
 # a partial install still runs the commands it has.
 COMMAND_MODULES = (
     "annotator.cli.data", "annotator.cli.engine", "annotator.cli.active", "annotator.cli.patterns",
+    "annotator.cli.copy",
 )
 
 
@@ -48,7 +52,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     gui = sub.add_parser("gui", help="open the desktop app (the demo project when none is given)")
-    gui.add_argument("project", nargs="?", help="project file (.db) to open")
+    gui.add_argument("project", nargs="?", help="project file (.db) or database URL "
+                     "(postgresql://user@host/dbname) to open")
     gui.set_defaults(func=_run_gui)
     for name in COMMAND_MODULES:
         try:
@@ -88,12 +93,23 @@ def emit(args: argparse.Namespace, payload: dict[str, Any], human: Callable[[], 
         human()
 
 
+def _opens_in_app(arg: str) -> bool:
+    """``annotator notes.db`` and ``annotator postgresql://...`` open the app."""
+    if arg.endswith(".db") and os.path.isfile(arg):
+        return True
+    if "://" not in arg:
+        return False
+    from core.project import is_project_url
+
+    return is_project_url(arg)
+
+
 def run(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
     if not argv:
         argv = ["gui"]
-    elif argv[0].endswith(".db") and os.path.isfile(argv[0]):
+    elif _opens_in_app(argv[0]):
         argv = ["gui", *argv]
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):

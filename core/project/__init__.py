@@ -7,7 +7,7 @@ Every change returns a :class:`Changes` carrying its inverse.
 
 from core.models import ModelVersionInfo, NoModelError
 from core.project.annotations import RESERVED_KEYS
-from core.project.base import Project
+from core.project.base import Project, is_project_url
 from core.project.changes import Changes
 from core.project.documents import ImportSummary
 from core.project.edits import Op
@@ -44,4 +44,5 @@ __all__ = [
     "SuggestionView",
     "TaskInfo",
     "TrainingRunInfo",
+    "is_project_url",
 ]

@@ -1,7 +1,9 @@
-"""A project: one SQLite file plus a folder of trained models beside it, and the facade the
-app and the CLI use (in the spirit of anki's collection object).
+"""A project: one SQLite file plus a folder of trained models beside it, or a PostgreSQL
+database (``postgresql://user@host/dbname``) shared by a team, and the facade the app and
+the CLI use (in the spirit of anki's collection object).
 
 >>> project = Project.create("notes.db", tasks={"ner": ["Disease", "Medication"]})
+>>> shared = Project.open("postgresql://anna@db.example.org/notes")
 >>> changes = project.annotations.add_entity(doc_id, 10, 18, "Disease")
 >>> project.undo(changes)  # the inverse was computed when the change was made
 
@@ -29,14 +31,25 @@ from core.project.timings import Timings
 from core.project.training import Training
 from core.project.versions import Models
 from core.store import repo
-from core.store.db import ProjectDB, create_db, open_db
+from core.store.db import ProjectDB, create_db, is_database_url, open_db, project_exists
 from core.store.models import TrainingRun
 from core.tasks import kind_of
 from core.types import TaskKind
 
 
+# Where a database project's trained models are written (every machine that trains or
+# predicts must see the same folder: a shared drive); default: the user's data folder.
+MODELS_DIR_ENV = "ANNOTATOR_MODELS_DIR"
+
+
+def is_project_url(target: object) -> bool:
+    """Whether ``target`` names a project in a PostgreSQL database rather than a file."""
+    return is_database_url(target)
+
+
 class Project:
-    """An open project file. Thread-safe: every thread opens its own sessions."""
+    """An open project (a file or a database). Thread-safe: every thread opens its own
+    sessions."""
 
     def __init__(self, db: ProjectDB) -> None:
         self.db = db
@@ -65,16 +78,52 @@ class Project:
         return self.apply(changes.inverse)
 
     @property
-    def path(self) -> Path:
+    def path(self) -> Path | None:
+        """The project file; ``None`` for a project in a database (see :attr:`location`)."""
         return self.db.path
 
     @property
+    def location(self) -> str:
+        """Where the project is, for people: the file's path, or the database URL with its
+        password hidden (what ``Project.open`` takes back)."""
+        return self.db.location
+
+    @property
+    def is_database(self) -> bool:
+        return self.db.path is None
+
+    @property
+    def short_name(self) -> str:
+        """The file's name without ``.db``, or the database's name (window titles)."""
+        return self.db.path.stem if self.db.path is not None else str(self.db.url.database)
+
+    @property
     def models_dir(self) -> Path:
-        """Where trained model versions live: ``<project>.models/`` beside the file."""
-        return self.path.with_name(self.path.stem + ".models")
+        """Where trained model versions live: ``<project>.models/`` beside the file; for a
+        database project ``$ANNOTATOR_MODELS_DIR/<database>``, by default under the user's
+        data folder (model versions store absolute paths: a team shares one folder)."""
+        if self.db.path is not None:
+            return self.db.path.with_name(self.db.path.stem + ".models")
+        root = os.environ.get(MODELS_DIR_ENV)
+        if not root:
+            import platformdirs
+
+            root = str(Path(platformdirs.user_data_dir("text-annotator", appauthor=False))
+                       / "models")
+        url = self.db.url
+        where = "-".join(str(x) for x in (url.host or url.query.get("host") or "local",
+                                          url.port, url.database) if x)
+        return Path(root).expanduser().resolve() / where.replace("/", "_").strip("_")
+
+    @staticmethod
+    def exists(target: str | os.PathLike[str]) -> bool:
+        """Whether there is a project at ``target``: the file exists, or the database holds
+        a project's tables."""
+        return project_exists(target)
 
     @classmethod
     def open(cls, path: str | os.PathLike[str], *, readonly: bool = False) -> Project:
+        """Open a project file or a database URL (``postgresql://user@host/dbname``)."""
         project = cls(open_db(path, readonly=readonly))
         if not readonly:
             project.recover()
@@ -102,7 +151,8 @@ class Project:
         multi_label: bool = False,
         name: str | None = None,
     ) -> Project:
-        """Create a project file with the given tasks and their label sets."""
+        """Create a project file, or the project's schema in an empty PostgreSQL database
+        (``postgresql://user@host/dbname``), with the given tasks and their label sets."""
         project = cls(create_db(path, name=name))
         if tasks:
             with project.write() as session:
@@ -114,7 +164,8 @@ class Project:
 
     @contextmanager
     def write(self) -> Iterator[Session]:
-        """One unit of work, committed when the block ends (``BEGIN IMMEDIATE``)."""
+        """One unit of work, committed when the block ends, holding the project's write lock
+        (SQLite: ``BEGIN IMMEDIATE``; PostgreSQL: a transaction-level advisory lock)."""
         with self.db.write() as session:
             yield session
 

@@ -60,7 +60,7 @@ def _score_filter(kind: TaskKind | None, prefix: str = "") -> str:
     """The ``document_scores`` rows shown for ``kind``: its task's, under
     :data:`SCORE_STRATEGY` (``None``: every task and strategy, the highest shown)."""
     if kind is None:
-        return "1"
+        return "1 = 1"  # a boolean on both back ends (PostgreSQL refuses WHERE 1)
     return (
         f"{prefix}strategy = '{SCORE_STRATEGY}' AND {prefix}task_id IN"
         f" (SELECT id FROM tasks WHERE kind = '{TaskKind(kind).value}')"
@@ -136,10 +136,12 @@ def filtered_ids(session: Session, flt: DocFilter) -> list[int]:
         params["split"] = flt.split
     if flt.label:
         named = [_label_named(table) for table in _label_tables(flt.kind).values()]
-        where.append("(" + " OR ".join(named) + ")" if named else "0")
+        where.append("(" + " OR ".join(named) + ")" if named else "1 = 0")
         params["label"] = flt.label
     if flt.search.strip():
-        where.append("d.text LIKE :search ESCAPE '\\'")
+        # Case-insensitive on both back ends (SQLite's LIKE folds ASCII case).
+        like = "LIKE" if session.get_bind().dialect.name == "sqlite" else "ILIKE"
+        where.append(f"d.text {like} :search ESCAPE '\\'")
         params["search"] = f"%{_like_escape(flt.search.strip())}%"
     sql = "SELECT d.id FROM documents d"
     if flt.sort_by_score:
@@ -161,6 +163,9 @@ def filtered_ids(session: Session, flt: DocFilter) -> list[int]:
         f"CASE WHEN {_wants_labels(flt.kind)} THEN 0 ELSE 1 END,"
         f" ds.score IS NULL, {score} DESC, d.id" if flt.sort_by_score else "d.id"
     )
+    if session.get_bind().dialect.name != "sqlite":
+        # psycopg's cursor takes %(name)s parameters; through SQLAlchemy, which converts.
+        return list(session.execute(text(sql), params).scalars())
     # 100,000 ids: the driver's cursor directly is ~5x faster than a SQLAlchemy Result,
     # which builds a Row per id. Same connection, so the same transaction snapshot.
     cursor = session.connection().connection.dbapi_connection.cursor()  # type: ignore[union-attr]
@@ -196,7 +201,7 @@ def page_rows(
     ]
     label_rows = session.execute(
         text(
-            "SELECT document_id, name FROM (" + " UNION ".join(parts) + ")"
+            "SELECT document_id, name FROM (" + " UNION ".join(parts) + ") AS labelled"
             " ORDER BY document_id, position"
         )
     ) if parts else []

@@ -206,7 +206,7 @@ MIGRATIONS: dict[int, Callable[[Connection], None]] = {
 # FIRST_DATABASE_SCHEMA (``create_all`` at the head), so these only ever run on SQLite files
 # (their DDL is SQLite's: DATETIME columns, writable_schema). run_step refuses them
 # elsewhere with a clear message instead of failing half-way through.
-FIRST_DATABASE_SCHEMA = 6
+FIRST_DATABASE_SCHEMA = 7
 
 
 def _configure(engine: Engine, *, immediate: bool, readonly: bool) -> None:
@@ -631,6 +631,22 @@ def _open_database(url: URL, *, readonly: bool) -> ProjectDB:
         db.close()
         raise
     return db
+
+
+def project_exists(target: str | os.PathLike[str] | URL) -> bool:
+    """Whether a project is there: the file exists, or the database has the project's
+    tables (an unreachable server raises :class:`ProjectError`)."""
+    if not is_database_url(target):
+        return Path(target).exists()  # type: ignore[arg-type]
+    url = database_url(str(target) if not isinstance(target, URL) else target)
+    engine = _make_pg_engine(url, write=False)
+    try:
+        with engine.connect() as conn:
+            return {"meta", "project"} <= set(inspect(conn).get_table_names())
+    except DatabaseError as exc:
+        raise _unreachable(display_url(url), exc) from None
+    finally:
+        engine.dispose()
 
 
 def _fill_new_schema(conn: Connection, name: str) -> None:

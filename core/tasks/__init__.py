@@ -54,7 +54,7 @@ def any_labelled_sql(alias: str = DOCUMENTS, kinds: Iterable[TaskKind | str] | N
     when ``None``): the document list's "labelled" status."""
     chosen = [kind_of(k) for k in kinds] if kinds is not None else list(_REGISTRY.values())
     if not chosen:
-        return "0"
+        return "1 = 0"  # false on both back ends (PostgreSQL has no integer truth)
     return "(" + " OR ".join(k.labelled_sql(alias) for k in chosen) + ")"
 
 

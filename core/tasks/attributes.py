@@ -151,7 +151,7 @@ class AttributeKind(AnnotationKind):
         )
 
     def wants_labels_sql(self, alias: str = DOCUMENTS) -> str:
-        return self.predict_sql(alias) or "1"
+        return self.predict_sql(alias) or "1 = 1"
 
     # --- the model --------------------------------------------------------------------
 

@@ -23,9 +23,23 @@ from core.tasks import labelled_records
 from core.types import Answer, DocumentRecord, EntitySpan, Question
 
 
+TASKS = {"ner": ["Disease"], "classify": ["pos", "neg"]}
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def project(request: pytest.FixtureRequest, tmp_path: Path) -> Project:
+    """The same project in a file and in a PostgreSQL database (the test server of
+    tests/pg_server.py): the tests of the store that are not about files run on both."""
+    where = (str(tmp_path / "p.db") if request.param == "sqlite"
+             else request.getfixturevalue("pg_url"))
+    p = Project.create(where, tasks=TASKS)
+    yield p
+    p.close()
+
+
 @pytest.fixture
-def project(tmp_path: Path) -> Project:
-    p = Project.create(tmp_path / "p.db", tasks={"ner": ["Disease"], "classify": ["pos", "neg"]})
+def file_project(tmp_path: Path) -> Project:
+    p = Project.create(tmp_path / "p.db", tasks=TASKS)
     yield p
     p.close()
 
@@ -35,7 +49,8 @@ def _counts(project: Project) -> dict[str, object]:
         return repo.stats(session)
 
 
-def test_new_project_is_wal_with_foreign_keys(project: Project) -> None:
+def test_new_project_is_wal_with_foreign_keys(file_project: Project) -> None:
+    project = file_project
     with project.read() as session:
         assert session.execute(text("PRAGMA journal_mode")).scalar() == "wal"
         assert session.execute(text("PRAGMA foreign_keys")).scalar() == 1
