@@ -9,6 +9,7 @@ from core.models import ModelVersionInfo, NoModelError
 from core.project.annotations import RESERVED_KEYS
 from core.project.base import Project, is_project_url
 from core.project.changes import Changes
+from core.project.copying import CopySummary, copy_project
 from core.project.documents import ImportSummary
 from core.project.edits import Op
 from core.project.queries import STATUSES, DocFilter, DocRow
@@ -29,6 +30,7 @@ __all__ = [
     "STATUSES",
     "AnswerView",
     "Changes",
+    "CopySummary",
     "CountsView",
     "DocFilter",
     "DocRow",
@@ -44,5 +46,6 @@ __all__ = [
     "SuggestionView",
     "TaskInfo",
     "TrainingRunInfo",
+    "copy_project",
     "is_project_url",
 ]
