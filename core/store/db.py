@@ -613,7 +613,12 @@ def open_db(target: str | os.PathLike[str] | URL, *, readonly: bool = False) -> 
 
 def _unreachable(location: str, exc: DatabaseError) -> ProjectError:
     detail = " ".join(str(exc.orig).split())
-    return ProjectError(f"{location}: cannot open the project database ({detail})")
+    hint = ""
+    if "does not exist" in detail and "database" in detail:
+        hint = "; create it first (createdb NAME, or CREATE DATABASE), then annotator init URL"
+    elif "password" in detail:
+        hint = "; give the password in ~/.pgpass (or user:password@host in the URL)"
+    return ProjectError(f"{location}: cannot open the project database ({detail}){hint}")
 
 
 def _open_database(url: URL, *, readonly: bool) -> ProjectDB:

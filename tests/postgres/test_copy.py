@@ -87,10 +87,17 @@ def test_file_to_database_and_back_equals_the_source(tmp_path: Path, pg_url: str
     assert not (tmp_path / "back.db.copying").exists()
 
 
-def test_file_to_file(tmp_path: Path) -> None:
+def test_file_to_file_and_database_to_database(tmp_path: Path, postgres_server, pg_url: str) -> None:  # type: ignore[no-untyped-def]
     source = _rich_project(tmp_path / "a.db")
     copy_project(source, tmp_path / "b.db")
     assert _rows(tmp_path / "b.db") == _rows(source)
+    copy_project(source, pg_url)
+    other = postgres_server.new_database()
+    try:
+        copy_project(pg_url, postgres_server.url(other))
+        assert _rows(postgres_server.url(other)) == _rows(source)
+    finally:
+        postgres_server.drop_database(other)
 
 
 def test_a_destination_that_is_not_new_is_refused(tmp_path: Path, pg_url: str) -> None:

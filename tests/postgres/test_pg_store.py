@@ -19,10 +19,10 @@ from core.store.models import Base
 from core.types import DocumentRecord
 from tests.schema_steps import add_next_step
 
-psycopg = pytest.importorskip("psycopg", reason="psycopg 3 is not installed (the test extra has it)")
-
 
 def _sql(url: str, statement: str) -> list[tuple]:
+    import psycopg  # the pg_url fixture has checked it is there (or skipped, saying why)
+
     u = make_url(url)
     with psycopg.connect(host=u.query["host"], port=int(u.query["port"]), user="postgres",
                          dbname=u.database, autocommit=True) as conn:
@@ -96,8 +96,11 @@ def test_bad_urls_and_missing_databases_say_so(postgres_server) -> None:  # type
         Project.open("postgresql+asyncpg://u@h/db")
     with pytest.raises(ProjectError, match="names no database"):
         Project.open("postgresql://u@h/")
-    with pytest.raises(ProjectError, match="cannot open the project database.*does not exist"):
+    with pytest.raises(ProjectError, match="cannot open the project database.*does not exist"
+                                           ".*createdb"):
         Project.open(postgres_server.url("no_such_database"))
+    with pytest.raises(ProjectError, match="does not exist"):
+        Project.create(postgres_server.url("no_such_database"))
 
 
 def test_failed_upgrade_leaves_the_database_unchanged(
