@@ -3,7 +3,7 @@
 A button shows the attribute's key, its name and the entity's value ("[N] negation:
 Affirmed", bold when it is not the default); a click or the key moves to the next value
 (Shift+key: the previous one), its menu picks one. A pending model suggestion for the value
-shows on a second row with its confidence and accept / reject buttons (so the buttons keep
+shows on a row of its own with its confidence and accept / reject buttons (so the buttons keep
 their full text in a narrow view; the title gives way first). The bar only reports what
 the user asked for (signals); the view makes the change.
 """
@@ -15,6 +15,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QPainter, QPaintEvent
 from PySide6.QtWidgets import (
+    QBoxLayout,
     QHBoxLayout,
     QLabel,
     QMenu,
@@ -76,7 +77,7 @@ class QtAttributeBar(QWidget):
         outer.setContentsMargins(0, 0, 0, 0)
         outer.setSpacing(2)
         self._layout = QHBoxLayout()  # the title and one button per attribute
-        self._pending = QHBoxLayout()  # the pending suggestions, when there are some
+        self._pending = QVBoxLayout()  # a row per pending suggestion, when there are some
         outer.addLayout(self._layout)
         outer.addLayout(self._pending)
         self.title = _ElidedLabel()
@@ -89,13 +90,17 @@ class QtAttributeBar(QWidget):
         self.suggestion_buttons: dict[str, tuple[QToolButton, QToolButton]] = {}
         self._shown: tuple[object, ...] | None = None
 
-    def _clear(self) -> None:
-        for layout in (self._layout, self._pending):
-            while layout.count():
-                item = layout.takeAt(0)
+    def _clear(self, layout: QBoxLayout | None = None) -> None:
+        for box in (self._layout, self._pending) if layout is None else (layout,):
+            while box.count():
+                item = box.takeAt(0)
                 widget = item.widget()
                 if widget is not None and widget is not self.title:
                     widget.deleteLater()
+                inner = item.layout()
+                if isinstance(inner, QBoxLayout):
+                    self._clear(inner)
+                    inner.deleteLater()
         self.buttons = {}
         self.suggestion_buttons = {}
 
@@ -161,18 +166,19 @@ class QtAttributeBar(QWidget):
             if pending is not None:
                 sid, suggested, confidence = pending
                 label = QLabel(f"Suggested {spec.name}: <b>{suggested}</b> "
-                               f"({confidence:.0%} confident)")
+                               f"({confidence:.0%} confident)"
+                               + (", as it is now" if suggested == value else ""))
                 accept = QToolButton(text="✓", toolTip=f"Accept {spec.name}: {suggested} (A)")
                 reject = QToolButton(text="✗", toolTip="Reject the suggestion (R)")
                 for b in (accept, reject):
                     b.setFocusPolicy(Qt.FocusPolicy.NoFocus)
                 accept.clicked.connect(lambda _=False, i=sid: self.suggestionDecided.emit(i, True))
                 reject.clicked.connect(lambda _=False, i=sid: self.suggestionDecided.emit(i, False))
-                self._pending.addWidget(label)
-                self._pending.addWidget(accept)
-                self._pending.addWidget(reject)
-                self._pending.addSpacing(12)
+                row = QHBoxLayout()
+                row.addWidget(label)
+                row.addWidget(accept)
+                row.addWidget(reject)
+                row.addStretch(1)
+                self._pending.addLayout(row)
                 self.suggestion_buttons[spec.name] = (accept, reject)
         self._layout.addStretch(1)
-        if self._pending.count():
-            self._pending.addStretch(1)

@@ -23,7 +23,9 @@ from core.types import TaskKind
 
 # The display name of each kind: its tab, its Train button, "Settings for".
 TASK_TITLES = {TaskKind.NER: "Entities", TaskKind.CLASSIFY: "Classes", TaskKind.QA: "Answers",
-               TaskKind.SENTENCE: "Sentences"}
+               TaskKind.SENTENCE: "Sentences",
+               # The attribute model's versions and runs (trained with the entities).
+               TaskKind.ATTRIBUTE: "Attributes"}
 
 # Presets in plain words (the CLI's --preset names in brackets).
 PRESET_TITLES = {

@@ -399,3 +399,17 @@ def test_attribute_keys_avoid_label_and_review_keys() -> None:
     assert attribute_keys([NEGATION], taken) == {"negation": "t"}
     assert attribute_keys([AttributeSpec("sa", ("a", "s"))], RESERVED_KEYS) == {"sa": "b"}
     assert [badge_of(v) for v in ("Negated", "Not particular", "No")] == ["Neg", "NP", "No"]
+
+
+def test_the_window_opens_with_an_attribute_model_version(qtbot, attributes_project: Path) -> None:  # type: ignore[no-untyped-def]
+    """The attribute model's versions are listed in the training panel (its title was
+    missing: opening a project that had one raised KeyError)."""
+    from annotator.app.qt_main_window import QtMainWindow
+
+    project = Project.open(attributes_project)
+    project.models.register(TaskKind.ATTRIBUTE, path=str(attributes_project.parent / "m"),
+                            base_model="tiny", metrics={"f1": 0.5}, labels=["negation=Negated"])
+    win = QtMainWindow(project)
+    qtbot.addWidget(win)
+    assert "Attributes" in [win.training.version_table.item(r, 0).text()
+                            for r in range(win.training.version_table.rowCount())]
