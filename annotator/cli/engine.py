@@ -75,9 +75,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 
 def _open(path: str) -> Any:
-    from core.project import Project, is_project_url
+    from core.project import Project
 
-    if not is_project_url(path) and not Path(path).is_file():
+    if not Path(path).is_file():
         raise ProjectError(f"{path}: no such project (create it with: annotator init {path} ...)")
     return Project.open(path)
 
@@ -148,6 +148,11 @@ def cmd_train(args: argparse.Namespace) -> int:
             emit(args, _train_payload(r, outcome), lambda: None)
         return code
     payload = _train_payload(r, outcome)
+    if outcome.attributes is not None or outcome.attributes_skipped:
+        head = outcome.attributes
+        payload["attributes"] = (
+            {"skipped": outcome.attributes_skipped} if head is None
+            else _train_payload(head.result, head))
     payload["preannotation"] = preannotation.to_dict() if preannotation is not None else None
     emit(args, payload, lambda: _print_train_summary(r, outcome, preannotation))
     if r.status == "failed" and not args.json:
@@ -195,6 +200,16 @@ def _print_train_summary(r: Any, outcome: Any, preannotation: Any = None) -> Non
         return
     print(f"model version {outcome.version} saved to {r.model_path} (best epoch "
           f"{r.best_epoch}; {r.tokens_per_second:.0f} tokens/s)")
+    head = getattr(outcome, "attributes", None)
+    if head is not None:
+        h = head.result
+        if h.status == "completed":
+            print(f"attribute model version {head.version} saved to {h.model_path} (best "
+                  f"epoch {h.best_epoch}; dev accuracy {h.dev_metrics.get('accuracy', 0):.4f})")
+        else:
+            print(f"attribute model {h.status}: {h.reason}")
+    elif getattr(outcome, "attributes_skipped", None):
+        print(f"attribute model not trained: {outcome.attributes_skipped}")
     if preannotation is not None:
         print(f"pre-annotated {preannotation.documents} unreviewed documents: "
               f"{preannotation.suggestions} suggestions to review")
@@ -237,6 +252,22 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     metrics = predictor.evaluate(docs, batch_size=args.batch_size)
     metrics = {"model_path": str(model_dir), "task": task.value, "documents": len(docs),
                **metrics}
+    if task is TaskKind.NER and Path(args.project).is_file():
+        # Beside the spans: each attribute, scored on the gold entities.
+        from core.engine.project_bridge import evaluate_attributes
+
+        project = _open(args.project)
+        try:
+            scored = evaluate_attributes(project, docs, batch_size=args.batch_size)
+        finally:
+            project.close()
+        if scored is not None:
+            metrics["attributes"] = scored["attributes"]
+            metrics["attribute_model"] = {
+                "model_path": scored["model_path"], "model_version": scored["model_version"],
+                "accuracy": scored["accuracy"], "macro_f1": scored["f1"],
+                "entities": scored["support"],
+            }
     if task is TaskKind.SENTENCE:
         metrics["documents_scored"] = len(docs) - len(without_gold)
         metrics["documents_without_gold"] = [
@@ -254,6 +285,12 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
             cells = "  ".join(f"{k} {v:.4f}" if isinstance(v, float) else f"{k} {v}"
                               for k, v in row.items())
             print(f"  {label}: {cells}")
+        for name, scores in metrics.get("attributes", {}).items():
+            print(f"attribute {name} (gold entities): accuracy {scores['accuracy']:.4f}  "
+                  f"macro-F1 {scores['macro_f1']:.4f}")
+            for value, row in scores["per_value"].items():
+                print(f"  {value}: precision {row['precision']:.4f}  recall "
+                      f"{row['recall']:.4f}  f1 {row['f1']:.4f}  support {row['support']}")
 
     emit(args, metrics, human)
     return 0

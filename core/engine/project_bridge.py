@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as _dt
 import os
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,7 +21,7 @@ from typing import Any
 from core.engine.prepare import Preparation
 from core.engine.results import TrainingEvent, TrainingResult
 from core.engine.settings import TrainingSettings
-from core.errors import TrainingError
+from core.errors import AnnotatorError, TrainingError
 from core.types import DocumentRecord, Split, TaskKind
 
 
@@ -42,6 +42,11 @@ class ProjectTrainingOutcome:
     run_id: int | None  # None in a worker rank of a distributed run (rank 0 records it)
     model_version_id: int | None
     version: int | None
+    # Training entities also trains the attribute head when the NER task declares
+    # attributes (its own run and model version, task 'attribute'): that run's outcome, or
+    # None when there was none; ``skipped`` says why it was not trained.
+    attributes: ProjectTrainingOutcome | None = None
+    attributes_skipped: str | None = None
 
 
 def distributed_rank() -> int:
@@ -92,12 +97,94 @@ def train_project(
     on_event: Callable[[TrainingEvent], None] | None = None,
     on_job: Callable[[Any], None] | None = None,
 ) -> ProjectTrainingOutcome:
-    """Train ``task`` on the project's labelled documents and record the run.
+    """Train ``task`` on the project's labelled documents and record the run; for
+    entities, then the attribute head too (:func:`train_with_attributes`).
 
     Called on the worker thread (or the caller's): opens its own sessions, touches no
     GUI; ``on_event`` receives the job's events on this thread; ``on_job`` gets the
     :class:`TrainingJob` before it runs (to keep a handle for ``cancel()``).
     """
+    if TaskKind(task) is TaskKind.NER:
+        return train_with_attributes(project, settings, on_event=on_event, on_job=on_job)
+    return _train_one(project, task, settings, on_event=on_event, on_job=on_job)
+
+
+# The attribute head reads a window around one entity: at most this many tokens.
+ATTRIBUTE_MAX_LENGTH = 128
+
+
+def attribute_settings(settings: TrainingSettings) -> TrainingSettings:
+    """The settings the attribute head trains with after the tagger: the tagger's (one
+    click, one recipe), the window cut to :data:`ATTRIBUTE_MAX_LENGTH` tokens."""
+    import dataclasses
+
+    length = min(settings.max_length, ATTRIBUTE_MAX_LENGTH)
+    return dataclasses.replace(settings, max_length=length,
+                               stride=min(settings.stride, length // 4))
+
+
+def train_with_attributes(
+    project: Any,
+    settings: TrainingSettings,
+    *,
+    on_event: Callable[[TrainingEvent], None] | None = None,
+    on_job: Callable[[Any], None] | None = None,
+) -> ProjectTrainingOutcome:
+    """Train the tagger, then, when the NER task declares attributes and the tagger's run
+    completed, the attribute head on the same labelled entities (its own run and model
+    version). Its warnings and progress go to ``on_event`` too (warnings prefixed
+    "attributes: "); the tagger's :class:`FinishedEvent` is sent last, after both."""
+    from core.engine.results import FinishedEvent, WarningEvent
+    from core.store.attributes import attribute_specs
+
+    held: list[TrainingEvent] = []
+
+    def tagger_event(event: TrainingEvent) -> None:
+        if isinstance(event, FinishedEvent):
+            held.append(event)
+        elif on_event is not None:
+            on_event(event)
+
+    def head_event(event: TrainingEvent) -> None:
+        if on_event is None or isinstance(event, FinishedEvent):
+            return
+        if isinstance(event, WarningEvent):
+            event = WarningEvent(f"attributes: {event.message}")
+        on_event(event)
+
+    outcome = _train_one(project, TaskKind.NER, settings, on_event=tagger_event, on_job=on_job)
+    with project.read() as session:
+        declared = bool(attribute_specs(session))
+    skipped: str | None = None
+    head: ProjectTrainingOutcome | None = None
+    if declared and outcome.result.status == "completed":
+        head_settings = attribute_settings(settings)
+        prep = prepare_project(project, TaskKind.ATTRIBUTE, head_settings)
+        if prep.problem is None:
+            head = _train_one(project, TaskKind.ATTRIBUTE, head_settings, on_event=head_event,
+                              on_job=on_job)
+        else:
+            skipped = prep.problem
+            head_event(WarningEvent(f"the attribute model was not trained: {prep.problem}"))
+    elif declared:
+        skipped = f"the entity model's run {outcome.result.status}"
+    if on_event is not None:
+        for event in held:
+            on_event(event)
+    import dataclasses
+
+    return dataclasses.replace(outcome, attributes=head, attributes_skipped=skipped)
+
+
+def _train_one(
+    project: Any,
+    task: TaskKind | str,
+    settings: TrainingSettings,
+    *,
+    on_event: Callable[[TrainingEvent], None] | None = None,
+    on_job: Callable[[Any], None] | None = None,
+) -> ProjectTrainingOutcome:
+    """Train ``task`` alone and record the run (see :func:`train_project`)."""
     from core import models
     from core.engine.job import TrainingJob
     from core.engine.modelio import new_model_dir_name
@@ -154,3 +241,46 @@ def train_project(
 def require_labels_known(snap: TaskSnapshot) -> None:
     if not snap.labels:
         raise TrainingError(f"the {snap.task.value} task has no labels: add some first")
+
+
+def evaluate_attributes(
+    project: Any, docs: Sequence[DocumentRecord], *, version: int | None = None,
+    batch_size: int = 32,
+) -> dict[str, Any] | None:
+    """The attribute model's scores on the gold entities of ``docs`` (given the gold
+    entities, so the tagger's mistakes do not count): per attribute ``accuracy``,
+    ``macro_f1`` and ``per_value`` precision, recall, F1 and support (see
+    :func:`core.tasks.attributes.attribute_metrics`). Each gold entity has every attribute
+    that applies to its label, the default where the file gives none; an unknown attribute
+    or value in the file raises :class:`InputError` naming file and line. ``None`` when the
+    project declares no attributes or has no attribute model yet."""
+    import dataclasses
+
+    from core import models
+    from core.engine.predict import Predictor
+    from core.errors import InputError
+    from core.store.attributes import attribute_specs, validation_problems
+    from core.types import fill_attributes
+
+    with project.read() as session:
+        specs = attribute_specs(session)
+        if not specs:
+            return None
+        try:
+            mv = models.resolve(session, TaskKind.ATTRIBUTE, version)
+        except (models.NoModelError, AnnotatorError):  # no model yet, or no such task
+            return None
+    gold = []
+    for doc in docs:
+        spans = []
+        for span in doc.spans:
+            problems = validation_problems(specs, span.label, span.attributes)
+            if problems:
+                raise InputError(doc.source, doc.line, f"entity [{span.start}, {span.end}) "
+                                 f"{span.label}: " + "; ".join(problems))
+            spans.append(dataclasses.replace(
+                span, attributes=fill_attributes(specs, span.label, span.attributes)))
+        gold.append(dataclasses.replace(doc, spans=tuple(spans)))
+    predictor = Predictor(mv.path)
+    metrics = predictor.evaluate(gold, batch_size=batch_size)
+    return {"model_path": str(mv.path), "model_version": mv.version, **metrics}

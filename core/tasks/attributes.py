@@ -122,6 +122,7 @@ class AttributeKind(AnnotationKind):
 
     kind = TaskKind.ATTRIBUTE
     suggestion_kind = "attribute"
+    hangs_on = TaskKind.NER
     Payload = AttributePayload
     batch_targets = "attribute"
     auto_model = "AutoModelForSequenceClassification"
@@ -170,8 +171,7 @@ class AttributeKind(AnnotationKind):
     def adapt_model(self, model: Any, tokenizer: Any) -> None:
         """Add the entity markers to the tokenizer (and rows for them to the embeddings);
         a model trained before has them already."""
-        added = tokenizer.add_special_tokens({"additional_special_tokens": list(MARKERS)},
-                                             replace_additional_special_tokens=False)
+        added = tokenizer.add_tokens(list(MARKERS), special_tokens=True)
         if added or len(tokenizer) > model.get_input_embeddings().num_embeddings:
             model.resize_token_embeddings(len(tokenizer))
 

@@ -1,0 +1,167 @@
+"""The attribute head on a tiny random BERT: one click on entities trains the tagger and
+then the attribute head, which learns trivially learnable attributes ("no" just before a
+drug: Negated; "today" just after it: Today), and ``annotator evaluate`` scores it on the
+gold entities. Also the small-data warnings and the grouped loss."""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from core.engine.prepare import prepare
+from core.engine.settings import TrainingSettings
+from core.project import Project
+from core.types import DocumentRecord, EntitySpan, Split, TaskKind
+from tiny_models import DRUGS, FILLER, build_tiny_bert
+
+CUES = {"no", "given", "daily", "today"}
+WORDS = [w for w in FILLER if w not in CUES]
+NEGATION = "negation=Affirmed,Negated"
+FREQUENCY = "frequency=Daily,Today"
+
+
+def attribute_docs(n: int, seed: int) -> list[DocumentRecord]:
+    """A drug in filler, "no" or "given" before it, "daily" or "today" after it."""
+    rng = random.Random(seed)
+    docs = []
+    for i in range(n):
+        negated, today = rng.random() < 0.5, rng.random() < 0.5
+        left = [rng.choice(WORDS) for _ in range(rng.randint(1, 3))]
+        right = [rng.choice(WORDS) for _ in range(rng.randint(1, 3))]
+        drug = rng.choice(DRUGS)
+        head = " ".join([*left, "no" if negated else "given"]) + " "
+        text = head + drug + " " + " ".join(["today" if today else "daily", *right])
+        docs.append(DocumentRecord(text, external_id=f"att-{seed}-{i}", spans=(EntitySpan(
+            len(head), len(head) + len(drug), "DRUG",
+            {"negation": "Negated" if negated else "Affirmed",
+             "frequency": "Today" if today else "Daily"}),)))
+    return docs
+
+
+def fast(base: Path, **kw: Any) -> TrainingSettings:
+    values: dict[str, Any] = dict(
+        base_model=str(base), learning_rate=3e-3, batch_size=8, epochs=8, max_length=32,
+        stride=8, patience=0, warmup_ratio=0.0, device="cpu", min_steps=0,
+    )
+    values.update(kw)
+    return TrainingSettings(**values)
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Any, list[Any]]:
+    tmp = tmp_path_factory.mktemp("attributes")
+    base = build_tiny_bert(tmp / "bert")
+    path = tmp / "notes.db"
+    project = Project.create(path, tasks={"ner": ["DRUG"]})
+    project.annotations.add_task("ner", attributes=[])
+    project.annotations.add_attribute(NEGATION)
+    project.annotations.add_attribute(FREQUENCY)
+    docs = attribute_docs(96, seed=1)
+    project.documents.add(docs[:80])
+    project.documents.add(docs[80:], split=Split.DEV)
+    events: list[Any] = []
+    outcome = project.training.start("ner", fast(base), on_event=events.append)
+    project.close()
+    return path, outcome, events
+
+
+def test_one_click_trains_the_tagger_then_the_attribute_head(
+    trained: tuple[Path, Any, list[Any]],
+) -> None:
+    from core.engine.results import FinishedEvent
+
+    path, outcome, events = trained
+    assert outcome.result.status == "completed", outcome.result.reason
+    head = outcome.attributes
+    assert head is not None and head.result.status == "completed", head and head.result.reason
+    dev = head.result.dev_metrics
+    assert dev["attributes"]["negation"]["accuracy"] >= 0.9, dev
+    # The tiny random encoder learns one signal from its [CLS] (its tanh pooler saturates;
+    # tests/core/engine/test_training.py, multi-label): the second attribute is scored, not
+    # learned here.
+    assert dev["attributes"]["frequency"]["support"] == 16
+    # one FinishedEvent, the tagger's, after everything else
+    finished = [e for e in events if isinstance(e, FinishedEvent)]
+    assert len(finished) == 1 and events[-1] is finished[0]
+    with Project.open(path) as project:
+        assert [v.version for v in project.models.list(TaskKind.ATTRIBUTE)] == [1]
+        assert [v.version for v in project.models.list(TaskKind.NER)] == [1]
+        model_dir = project.models.current(TaskKind.ATTRIBUTE).path
+    # a plain transformers directory: the markers are in the tokenizer, the pairs in the head
+    import transformers
+
+    tok = transformers.AutoTokenizer.from_pretrained(model_dir)
+    model = transformers.AutoModelForSequenceClassification.from_pretrained(model_dir)
+    marked = tok("no [E] zorblax [/E] today", add_special_tokens=False)["input_ids"]
+    assert tok.convert_tokens_to_ids(["[E]", "[/E]"]) == [marked[1], marked[-2]]
+    assert tok.unk_token_id not in marked
+    assert list(model.config.id2label.values()) == [
+        "negation=Affirmed", "negation=Negated", "frequency=Daily", "frequency=Today"]
+
+
+def test_evaluate_reports_attributes_on_the_gold_entities(
+    trained: tuple[Path, Any, list[Any]], tmp_path: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    from annotator.cli.main import run
+    from core.formats import write_file
+
+    path, _, _ = trained
+    gold = attribute_docs(40, seed=7)
+    # a file may leave the default out: the entity reads it
+    gold[0] = DocumentRecord(gold[0].text, spans=(EntitySpan(
+        gold[0].spans[0].start, gold[0].spans[0].end, "DRUG",
+        {k: v for k, v in gold[0].spans[0].attributes.items() if v not in ("Affirmed",
+                                                                            "Daily")}),))
+    data = tmp_path / "gold.jsonl"
+    write_file(gold, data, "jsonl", flavor="prodigy")
+    assert run(["evaluate", str(path), "--task", "ner", "--data", str(data), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert "f1" in out and "precision" in out  # the spans, as before
+    negation = out["attributes"]["negation"]
+    assert negation["accuracy"] >= 0.9, negation
+    negated = negation["per_value"]["Negated"]
+    expected = sum(d.spans[0].attributes.get("negation") == "Negated" for d in gold)
+    assert negated["support"] == expected and negated["f1"] >= 0.9
+    assert set(negated) >= {"precision", "recall", "f1", "support"}
+    assert out["attributes"]["frequency"]["support"] == 40
+    # an undeclared value in the gold file: file and line, no numbers
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text(data.read_text(encoding="utf-8").replace('"Negated"', '"Denied"', 1),
+                   encoding="utf-8")
+    assert run(["evaluate", str(path), "--task", "ner", "--data", str(bad), "--json"]) != 0
+    err = capsys.readouterr().err
+    assert "bad.jsonl:" in err and "'Denied'" in err
+
+
+def test_small_data_warnings_name_rare_values() -> None:
+    docs = attribute_docs(30, seed=3)
+    few = [DocumentRecord(d.text, spans=(EntitySpan(
+        d.spans[0].start, d.spans[0].end, "DRUG",
+        {**d.spans[0].attributes, "negation": "Negated" if i < 3 else "Affirmed"}),))
+        for i, d in enumerate(docs)]
+    labels = ["negation=Affirmed", "negation=Negated", "frequency=Daily", "frequency=Today"]
+    prep = prepare(task="attribute", labels=labels, train=few, settings=TrainingSettings())
+    assert prep.problem is None
+    rare = [w for w in prep.warnings if "fewer than 10" in w]
+    assert rare and "'negation=Negated' (3)" in rare[0] and "negation=Affirmed" not in rare[0]
+    prep = prepare(task="attribute", labels=labels, train=few[:4], settings=TrainingSettings())
+    assert any("only 4 entity(ies) with the attribute 'negation'" in w for w in prep.warnings)
+
+
+def test_grouped_loss_is_one_cross_entropy_per_attribute() -> None:
+    import torch
+
+    from core.tasks.attributes import attribute_groups, grouped_loss
+
+    groups = attribute_groups(["a=x", "a=y", "b=p", "b=q", "b=r"])
+    assert [(n, i) for n, i, _ in groups] == [("a", [0, 1]), ("b", [2, 3, 4])]
+    logits = torch.tensor([[2.0, 0.0, 0.0, 1.0, 0.0], [0.0, 1.0, 3.0, 0.0, 0.0]])
+    targets = torch.tensor([[0, 1], [1, -100]])
+    ce = torch.nn.functional.cross_entropy
+    a = ce(logits[:, :2], targets[:, 0])
+    b = ce(logits[:1, 2:], targets[:1, 1])
+    assert torch.isclose(grouped_loss(logits, targets, groups), (a + b) / 2)
