@@ -155,7 +155,7 @@ def start_server() -> PostgresServer:
             try:
                 with server.admin():
                     break
-            except Exception as exc:  # noqa: BLE001 - retried until the deadline
+            except Exception as exc:
                 if time.monotonic() > deadline:
                     server.stop()
                     raise NoServer(f"the PostgreSQL server does not accept connections: {exc}") from None
