@@ -382,6 +382,30 @@ def test_each_revision_runs_its_step_in_order(
     assert path.with_name("old.db.v1.bak").exists()
 
 
+def test_upgrade_needs_no_alembic_ini_in_the_working_directory(tmp_path: Path) -> None:
+    """The migration scripts ship inside the package: a schema-5 file upgrades from a
+    process whose working directory is an unrelated, empty folder."""
+    path = tmp_path / "v5.db"
+    raw = sqlite3.connect(path)
+    raw.executescript((Path(__file__).parent / "data" / "schema5.sql").read_text(encoding="utf-8"))
+    raw.close()
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    repo_root = Path(__file__).resolve().parents[2]
+    done = subprocess.run(
+        [sys.executable, "-c", "import sys; from core.project import Project; "
+         "Project.open(sys.argv[1]).close()", str(path)],
+        cwd=elsewhere, capture_output=True, text=True, timeout=120, check=False,
+        env={**os.environ, "PYTHONPATH": str(repo_root)},
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    raw = sqlite3.connect(path)
+    assert raw.execute("SELECT version_num FROM alembic_version").fetchone()[0] == \
+        migrations.revision_for(dbmod.SCHEMA_VERSION)
+    raw.close()
+    assert list(elsewhere.iterdir()) == []
+
+
 def test_a_current_file_made_before_alembic_is_stamped_without_an_upgrade(tmp_path: Path) -> None:
     path = tmp_path / "p.db"
     Project.create(path).close()
