@@ -88,3 +88,14 @@ def test_new_project_dialog_takes_a_database_url(qtbot, pg_url: str) -> None:  #
     assert dialog.result() == 1
     with Project.create(dialog.path.text().strip(), tasks=dialog.tasks()) as p:
         assert p.is_database and "ner" in {t.value for t in p.documents.tasks()}
+
+
+def test_annotator_url_opens_the_app_on_it(monkeypatch, pg_url: str) -> None:  # type: ignore[no-untyped-def]
+    """``annotator postgresql://...`` is ``annotator gui postgresql://...``, as for a file."""
+    from annotator.app import main as app_main
+
+    opened: list[str | None] = []
+    monkeypatch.setattr(app_main, "run_app", lambda target: opened.append(target) or 0)
+    monkeypatch.setenv("QT_QPA_PLATFORM", "offscreen")
+    assert run([pg_url]) == 0
+    assert opened == [pg_url]
