@@ -52,7 +52,8 @@ class PendingSuggestion:
 
     Entities: ``start``/``end``/``label``/``text``. Classes: ``label`` (the top class),
     ``labels`` (all predicted classes) and ``probabilities``. Answers: ``question_id``,
-    ``question``, and either ``start``/``end``/``text`` or ``no_answer=True``.
+    ``question``, and either ``start``/``end``/``text`` or ``no_answer=True``. Attributes:
+    the entity's ``start``/``end``/``label``/``text``, ``attribute``, ``value``.
     ``confidence`` is in [0, 1].
     """
 
@@ -72,6 +73,10 @@ class PendingSuggestion:
     question: str | None = None
     no_answer: bool = False
     source: str = "model"  # who proposed it: "model" or "patterns:<name>"
+    # Attributes: the entity's span and ``label``; the attribute and the suggested value
+    # (``probabilities``: of each of its values).
+    attribute: str | None = None
+    value: str | None = None
 
 
 # --- helpers ------------------------------------------------------------------------------
@@ -348,7 +353,7 @@ def pending_by_document(
 
 
 def _pending_order(s: PendingSuggestion) -> tuple[int, int, int, int]:
-    order = {"class": 0, "sentence": 1, "entity": 1, "answer": 2}
+    order = {"class": 0, "sentence": 1, "entity": 1, "attribute": 1, "answer": 2}
     return (order.get(s.kind, 3), s.start if s.start is not None else -1, s.question_id or 0,
             s.id)
 

@@ -90,9 +90,16 @@ class PreannotateResult:
     documents_per_second: float
     cancelled: bool = False
     quantized: bool = False
+    # The documents predicted (not in to_dict: the counts say it).
+    document_ids: tuple[int, ...] = field(default=(), repr=False)
+    # The kinds hanging on this one that pre-annotated after it (entities: attributes).
+    followed: tuple[PreannotateResult, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        out = asdict(self)
+        out.pop("document_ids", None)
+        out["followed"] = [r.to_dict() for r in self.followed]
+        return out
 
 
 @dataclass
@@ -126,9 +133,10 @@ def quantize_predictor(predictor: Predictor) -> None:
 
 def documents_to_predict(
     session: Session, task: TaskKind | str, model_version_id: int,
-    *, doc_ids: Sequence[int] | None = None,
+    *, doc_ids: Sequence[int] | None = None, refresh: bool = False,
 ) -> list[int]:
-    """Ids of the unreviewed, non-test documents this version has not predicted yet."""
+    """Ids of the unreviewed, non-test documents this version has not predicted yet
+    (``refresh``: predicted already or not, e.g. after the entities they hang on changed)."""
     task_id = repo.require_task(session, task).id
     predicted = exists().where(
         DocumentScore.document_id == Document.id,
@@ -138,8 +146,9 @@ def documents_to_predict(
     stmt = select(Document.id).where(
         Document.split != Split.TEST.value,
         Document.review_status == "unreviewed",
-        ~predicted,
     )
+    if not refresh:
+        stmt = stmt.where(~predicted)
     wanted = kind_of(task).predict_sql(DOCUMENTS)
     if wanted is not None:
         stmt = stmt.where(text(f"({wanted})"))
@@ -264,6 +273,7 @@ def preannotate(
     quantize: bool = False,
     on_progress: Callable[[PreannotateProgress], None] | None = None,
     cancel: threading.Event | Callable[[], bool] | None = None,
+    refresh: bool = False,
 ) -> PreannotateResult:
     """Predict the unreviewed documents with a model version and store suggestions and
     active-learning scores (see the module docstring). Incremental: documents this
@@ -281,7 +291,7 @@ def preannotate(
     with project.read() as session:
         mv = models.resolve(session, kind, version, model_version_id=model_version_id)
         task_id = repo.require_task(session, kind).id
-        todo = documents_to_predict(session, kind, mv.id, doc_ids=doc_ids)
+        todo = documents_to_predict(session, kind, mv.id, doc_ids=doc_ids, refresh=refresh)
     if predictor is None:
         from core.engine.predict import Predictor
 
@@ -295,6 +305,7 @@ def preannotate(
     multi = bool(predictor.spec.multi_label)
     done = stored_total = replaced_total = skipped_total = 0
     cancelled = False
+    predicted: list[int] = []
     for c in range(0, len(todo), chunk_size):
         if _cancelled(cancel):
             cancelled = True
@@ -317,6 +328,7 @@ def preannotate(
                 session, task_id, mv.id, [s.doc_id for s in snaps], new, scores, kind
             )
         done += len(snaps)
+        predicted += [s.doc_id for s in snaps]
         stored_total += stored
         replaced_total += replaced
         skipped_total += skipped
@@ -337,4 +349,5 @@ def preannotate(
         documents_per_second=round(done / seconds, 2) if seconds > 0 else 0.0,
         cancelled=cancelled,
         quantized=quantize,
+        document_ids=tuple(predicted),
     )

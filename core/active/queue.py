@@ -61,8 +61,27 @@ def queue_candidates(session: Session, task: TaskKind | str) -> list[int]:
 def stored_scores(
     session: Session, task: TaskKind | str, strategy: str, doc_ids: Sequence[int] | None = None
 ) -> dict[int, tuple[float, int | None]]:
-    """``{doc_id: (score, model_version_id)}`` stored by pre-annotation for a strategy."""
+    """``{doc_id: (score, model_version_id)}`` stored by pre-annotation for a strategy.
+
+    The scores of the kinds that hang on ``task`` (entities: their attributes) count too: a
+    document is as uncertain as its most uncertain part (the larger score; the version is
+    ``task``'s own)."""
+    from core.tasks import dependent_kinds
+
     task_id = repo.require_task(session, task).id
+    out = _scores_of(session, task_id, strategy, doc_ids)
+    for dep in dependent_kinds(task):
+        dep_task = repo.get_task(session, dep.kind)
+        if dep_task is None:
+            continue
+        for d, (score, _) in _scores_of(session, dep_task.id, strategy, doc_ids).items():
+            if d in out and score > out[d][0]:
+                out[d] = (score, out[d][1])
+    return out
+
+
+def _scores_of(session: Session, task_id: int, strategy: str,
+               doc_ids: Sequence[int] | None) -> dict[int, tuple[float, int | None]]:
     stmt = select(
         DocumentScore.document_id, DocumentScore.score, DocumentScore.model_version_id
     ).where(DocumentScore.task_id == task_id, DocumentScore.strategy == strategy)

@@ -524,6 +524,9 @@ def suggestion_json(s: Any) -> dict[str, Any]:
         obj.update(label=s.label, labels=list(s.labels) or [s.label])
         if s.probabilities:
             obj["probabilities"] = {k: round(float(v), 4) for k, v in s.probabilities.items()}
+    elif s.kind == "attribute":
+        obj.update(start=s.start, end=s.end, label=s.label, attribute=s.attribute,
+                   value=s.value)
     elif s.kind == "sentence":
         obj.update(start=s.start, end=s.end, labels=list(s.labels) or
                    ([s.label] if s.label else []))

@@ -41,6 +41,10 @@ def _accept_one(session: Session, row: Suggestion, label: str | None) -> Op:
         q = session.get(QuestionRow, row.question_id)
         if q is not None:
             undo.append(restore_answer(q))
+    elif row.kind == "attribute":
+        payload = row.payload or {}
+        if isinstance(payload.get("start"), int) and isinstance(payload.get("attribute"), str):
+            undo += _restore_attribute(session, row.document_id, payload)
     elif row.kind == "sentence":
         doc = session.get(Document, row.document_id)
         payload = row.payload or {}
@@ -63,6 +67,34 @@ def _accept_one(session: Session, row: Suggestion, label: str | None) -> Op:
     return Batch(tuple(undo))
 
 
+def _attribute_suggestions_on(session: Session, row: Suggestion) -> list[Suggestion]:
+    """The pending attribute suggestions on the span of the entity suggestion ``row``."""
+    span = ((row.payload or {}).get("start"), (row.payload or {}).get("end"))
+    return [
+        s for s in session.scalars(select(Suggestion).where(
+            Suggestion.document_id == row.document_id, Suggestion.kind == "attribute",
+            Suggestion.state == "pending"))
+        if ((s.payload or {}).get("start"), (s.payload or {}).get("end")) == span
+    ]
+
+
+def _restore_attribute(session: Session, doc_id: int, payload: dict) -> list[Op]:
+    """The op that puts back the entity's value of the suggested attribute (none when the
+    entity is not there: accepting then fails, saying so)."""
+    from core.project.attribute_ops import entity_at
+    from core.project.edits import AttributeMark, SetEntityAttributes
+
+    try:
+        entity = entity_at(session, doc_id, payload["start"], payload["end"])
+    except AnnotatorError:
+        return []
+    name = payload["attribute"]
+    row = next((r for r in entity.attribute_values if r.name == name), None)
+    mark = (AttributeMark(name, None) if row is None else
+            AttributeMark(name, row.value, row.origin, row.annotator, row.suggestion_id))
+    return [SetEntityAttributes(doc_id, entity.start, entity.end, {name: mark.value}, (mark,))]
+
+
 def decide(session: Session, op: Decide) -> Changes:
     """Apply a :class:`Decide` op (see there); its inverse puts every decision back."""
     undo: list[Op] = []
@@ -74,6 +106,11 @@ def decide(session: Session, op: Decide) -> Changes:
         if not op.accept:
             review.reject_suggestion(session, sid)
             undo.append(SetSuggestionState(sid, "pending"))
+            if row.kind == "entity":  # its suggested attribute values go with it
+                for other in _attribute_suggestions_on(session, row):
+                    if other.id not in op.suggestion_ids:
+                        review.reject_suggestion(session, other.id)
+                        undo.append(SetSuggestionState(other.id, "pending"))
         elif len(op.suggestion_ids) == 1:
             undo.append(_accept_one(session, row, op.label))
         else:

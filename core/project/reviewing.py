@@ -42,11 +42,31 @@ class Review:
         """Suggestions and active-learning scores for the unreviewed documents of ``kind``
         from a model version (the named one, else the active one, else the newest; see
         :mod:`core.models`). Incremental; never over human labels. Runs on the caller's
-        thread (a worker's, in the app); ``options``: chunk_size, batch_size, quantize."""
-        from core.active.preannotate import preannotate
+        thread (a worker's, in the app); ``options``: chunk_size, batch_size, quantize.
 
-        return preannotate(self._project, kind, version=version, predictor=predictor,
-                           on_progress=on_progress, cancel=cancel, **options)
+        Entities: then, when there is an attribute model, attribute values are suggested
+        for the entities of the documents just predicted, a person's and the suggested
+        ones (``result.followed``; ``on_progress`` sees that run too)."""
+        import dataclasses
+
+        from core import models
+        from core.active.preannotate import preannotate
+        from core.tasks import dependent_kinds
+
+        result = preannotate(self._project, kind, version=version, predictor=predictor,
+                             on_progress=on_progress, cancel=cancel, **options)
+        followed = []
+        for dep in dependent_kinds(kind):
+            if result.cancelled or not result.document_ids:
+                break
+            try:
+                models.resolve(self._project, dep.kind)
+            except (models.NoModelError, AnnotationError):  # no model, or no such task
+                continue
+            followed.append(preannotate(
+                self._project, dep.kind, doc_ids=result.document_ids, refresh=True,
+                on_progress=on_progress, cancel=cancel, **options))
+        return dataclasses.replace(result, followed=tuple(followed)) if followed else result
 
     def apply_patterns(
         self,

@@ -41,6 +41,12 @@ def all_kinds() -> tuple[AnnotationKind, ...]:
     return tuple(_REGISTRY.values())
 
 
+def dependent_kinds(kind: TaskKind | str) -> tuple[AnnotationKind, ...]:
+    """The kinds whose labels hang on ``kind``'s (entities: attributes)."""
+    base = TaskKind(kind)
+    return tuple(k for k in _REGISTRY.values() if k.hangs_on is base)
+
+
 def kind_of_suggestion(suggestion_kind: str) -> AnnotationKind:
     """The annotation kind whose suggestions are stored as ``suggestion_kind``."""
     for k in _REGISTRY.values():
@@ -73,6 +79,7 @@ __all__ = [
     "AnnotationKind",
     "all_kinds",
     "any_labelled_sql",
+    "dependent_kinds",
     "kind_of",
     "kind_of_suggestion",
     "labelled_records",

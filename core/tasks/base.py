@@ -84,6 +84,10 @@ class AnnotationKind(ABC):
     suggestion_kind: ClassVar[str]
     # The typed suggestion payload (a frozen dataclass with ``to_json`` / ``from_json``).
     Payload: ClassVar[type]
+    # The kind whose labels this kind's labels hang on (attributes: entities), or None. Its
+    # model pre-annotates after that kind's, on the same documents, and its uncertainty
+    # counts in that kind's review queue.
+    hangs_on: ClassVar[TaskKind | None] = None
 
     # --- which documents are labelled ---------------------------------------------------
 

@@ -137,6 +137,92 @@ def test_evaluate_reports_attributes_on_the_gold_entities(
     assert "bad.jsonl:" in err and "'Denied'" in err
 
 
+def test_pre_annotation_suggests_attribute_values_reviewed_like_every_other(
+    trained: tuple[Path, Any, list[Any]],
+) -> None:
+    from core.active.queue import stored_scores
+    from core.store.repo import AnnotationError
+
+    path, _, _ = trained
+    with Project.open(path) as project:
+        fresh = attribute_docs(12, seed=11)
+        # a person's entity with no value set (the defaults): values are suggested for it
+        truth = fresh[0].spans[0].attributes
+        human = DocumentRecord(fresh[0].text, spans=(EntitySpan(
+            fresh[0].spans[0].start, fresh[0].spans[0].end, "DRUG"),))
+        project.documents.add([human, *[DocumentRecord(d.text) for d in fresh[1:]]])
+        result = project.review.preannotate("ner")
+        # every unreviewed document: the 12 new ones and the labelled, unreviewed ones
+        assert result.documents == 108 and result.suggestions > 0
+        (attr,) = result.followed
+        assert attr.task == "attribute" and attr.documents == 108
+        pending = project.review.pending("attribute")
+        total = sum(len(v) for v in pending.values())
+        assert total == attr.suggestions > 0
+        # the person's entity: one suggestion per attribute, with its probabilities
+        ids = {project.documents.get(i).text: i for i in project.documents.filter()}
+        hid = ids[human.text]
+        mine = {s.attribute: s for s in pending[hid]}
+        assert set(mine) == {"negation", "frequency"}
+        neg = mine["negation"]
+        assert neg.value == truth["negation"]
+        assert set(neg.probabilities) == {"Affirmed", "Negated"}
+        assert 0.5 <= neg.confidence <= 1.0
+        # accepting sets the value (provenance "accepted"); undo puts the default back
+        entity = project.documents.get(hid).entities[0]
+        before = dict(entity.attributes)
+        changes = project.review.edit(hid, neg.id, label="Negated"
+                                      if neg.value == "Affirmed" else "Affirmed")
+        after = project.documents.get(hid).entities[0]
+        assert after.attributes["negation"] != neg.value and "negation" in after.attributes_set
+        project.review.undo(changes)
+        assert dict(project.documents.get(hid).entities[0].attributes) == before
+        assert project.documents.get(hid).entities[0].attributes_set == frozenset()
+        # a suggested entity's values wait for the entity
+        other = next(i for i in ids.values() if i != hid and pending.get(i))
+        doc = project.documents.get(other)
+        entity_s = doc.suggestions_of("entity")[0]
+        attr_s = next(s for s in pending[other] if (s.start, s.end) == (entity_s.start,
+                                                                       entity_s.end))
+        with pytest.raises(AnnotationError, match="accept the suggested entity first"):
+            project.review.accept(other, [attr_s.id])
+        project.review.accept(other, [entity_s.id])
+        project.review.accept(other, [attr_s.id])
+        got = project.documents.get(other).entities[0]
+        assert got.attributes[attr_s.attribute] == attr_s.value
+        # rejecting a suggested entity rejects its suggested values; undo brings both back
+        third = next(i for i in ids.values() if i not in (hid, other) and pending.get(i))
+        entity_r = project.documents.get(third).suggestions_of("entity")[0]
+        on_it = {s.id for s in pending[third] if (s.start, s.end) == (entity_r.start,
+                                                                     entity_r.end)}
+        assert on_it
+        changes = project.review.reject(third, [entity_r.id])
+        assert not {s.id for s in project.documents.get(third).suggestions} & (
+            on_it | {entity_r.id})
+        project.review.undo(changes)
+        assert on_it | {entity_r.id} <= {s.id for s in project.documents.get(third).suggestions}
+        # a value a person set is never suggested over
+        project.annotations.set_entity_attributes(got.id, {"frequency": "Daily"})
+        assert project.review.preannotate("ner").documents == 0  # incremental
+        from core.active.preannotate import preannotate
+
+        redo = preannotate(project, "attribute", doc_ids=[other], refresh=True)
+        assert redo.documents == 1 and redo.skipped_conflicts >= 1
+        left = project.review.pending("attribute").get(other, [])
+        assert not [s for s in left if (s.start, s.end) == (got.start, got.end)
+                    and s.attribute == "frequency"]
+        # the queue of entities counts the attributes' uncertainty
+        with project.read() as s:
+            ner = stored_scores(s, "ner", "entropy")
+            from core.store import repo
+            from core.store.models import DocumentScore
+
+            att_task = repo.require_task(s, "attribute").id
+            att = {d: sc for d, sc in s.query(DocumentScore.document_id, DocumentScore.score)
+                   .filter_by(task_id=att_task, strategy="entropy")}
+        assert att and all(ner[d][0] >= score for d, score in att.items() if d in ner)
+
+
 def test_small_data_warnings_name_rare_values() -> None:
     docs = attribute_docs(30, seed=3)
     few = [DocumentRecord(d.text, spans=(EntitySpan(
