@@ -104,7 +104,9 @@ def train_project(
     GUI; ``on_event`` receives the job's events on this thread; ``on_job`` gets the
     :class:`TrainingJob` before it runs (to keep a handle for ``cancel()``).
     """
-    if TaskKind(task) is TaskKind.NER:
+    from core.tasks import dependent_kinds
+
+    if dependent_kinds(task):  # entities: their attributes hang on them
         return train_with_attributes(project, settings, on_event=on_event, on_job=on_job)
     return _train_one(project, task, settings, on_event=on_event, on_job=on_job)
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
+from core.project.attribute_ops import DECLARED_ON
 from core.project.changes import Changes
 from core.project.edits import (
     AddAttribute,
@@ -184,7 +185,7 @@ class Annotations:
         turns on; ``attributes`` (NER only) are declared, an attribute already declared
         the same way is left as it is. Not undoable (the CLI's ``init``)."""
         kind = TaskKind(kind)
-        if attributes and kind is not TaskKind.NER:
+        if attributes and kind is not DECLARED_ON:
             raise repo.AnnotationError("attributes are declared on the ner task (entities)")
         with self._project.write() as session:
             task = repo.ensure_task(session, kind, multi_label=multi_label)

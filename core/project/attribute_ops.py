@@ -35,8 +35,11 @@ from core.project.edits import (
 from core.store import attributes as store
 from core.store.models import EntityAnnotation, EntityAttribute
 from core.store.repo import AnnotationError
+from core.tasks import kind_of
 from core.types import AttributeSpec, TaskKind
 
+# The kind whose task declares the attributes (entities), and the kinds an edit touches.
+DECLARED_ON = kind_of(TaskKind.ATTRIBUTE).hangs_on
 KINDS = frozenset({TaskKind.NER, TaskKind.ATTRIBUTE})
 
 

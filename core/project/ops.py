@@ -312,7 +312,7 @@ def _update_label(session: Session, op: UpdateLabel) -> Changes:
     old_name = label.name
     repo.update_label(session, label.id, name=op.name, color=op.color, shortcut=op.shortcut)
     kind = TaskKind(label.task.kind)
-    if kind is TaskKind.NER and op.name is not None and label.name != old_name:
+    if kind is attr.DECLARED_ON and op.name is not None and label.name != old_name:
         attr.rename_label_in_specs(session, old_name, label.name)
     return Changes(kinds=frozenset({kind}), labels=True, inverse=inverse)
 
@@ -334,7 +334,7 @@ def _delete_label(session: Session, op: DeleteLabel) -> Changes:
     restore: list[Op] = [
         AddLabel(kind, label.name, label.color, label.shortcut or "", label.id, label.position)
     ]
-    if kind is TaskKind.NER:
+    if kind is attr.DECLARED_ON:
         restore += attr.drop_label_from_specs(session, label.name)
     restore += [entity_copy(e) for e in entities]
     restore += [restore_classes(doc) for doc in classed]

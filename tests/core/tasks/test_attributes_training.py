@@ -11,12 +11,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tiny_models import DRUGS, FILLER, build_tiny_bert
 
 from core.engine.prepare import prepare
 from core.engine.settings import TrainingSettings
 from core.project import Project
 from core.types import DocumentRecord, EntitySpan, Split, TaskKind
-from tiny_models import DRUGS, FILLER, build_tiny_bert
 
 CUES = {"no", "given", "daily", "today"}
 WORDS = [w for w in FILLER if w not in CUES]
