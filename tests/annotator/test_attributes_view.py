@@ -196,9 +196,6 @@ def test_attribute_suggestion_is_reviewed_with_its_confidence(qtbot, attr_window
         "negation": "Affirmed", "temporality": "Historical"}
 
 
-@pytest.mark.xfail(strict=True, reason="core: undoing an accepted attribute suggestion puts "
-                   "it back to pending but keeps the value (core/project/decisions.py has no "
-                   "attribute branch in _accept_one's undo)")
 def test_undoing_an_accepted_attribute_suggestion_restores_the_value(qtbot, attr_window) -> None:  # type: ignore[no-untyped-def]
     project = attr_window.project
     did, _s, sid = _suggest_negated(project)
@@ -413,3 +410,36 @@ def test_the_window_opens_with_an_attribute_model_version(qtbot, attributes_proj
     qtbot.addWidget(win)
     assert "Attributes" in [win.training.version_table.item(r, 0).text()
                             for r in range(win.training.version_table.rowCount())]
+
+
+def test_a_suggested_entity_and_its_suggested_values_are_reviewed_in_order(qtbot, attr_window) -> None:  # type: ignore[no-untyped-def]
+    """A model entity with a suggested value: A takes the entity first, then its value;
+    R on the entity rejects the values suggested on it too."""
+    project = attr_window.project
+    did = doc_id(project, "d1")
+    text = project.documents.get(did).text
+    s = text.index("asthma")
+    entity = add_suggestion(project, did, "entity", {"start": s, "end": s + 6, "label": "Disease"},
+                            0.9, "ner")
+    value = add_suggestion(project, did, "attribute",
+                           {"start": s, "end": s + 6, "label": "Disease", "attribute": "negation",
+                            "value": "Negated"}, 0.7, "attribute")
+    attr_window.doc_list.select_doc(did)
+    attr_window.tabs.setCurrentWidget(attr_window.views[TaskKind.NER])
+    view = attr_window.views[TaskKind.NER]
+    view.show_document(project.documents.get(did))
+    suggested = next(sp for sp in view.editor.spans_at(s + 1) if sp.suggestion)
+    assert "suggested negation: Negated (70% confident)" in suggested.tooltip
+    qtbot.keyClick(view.editor, "a")
+    assert (suggestion_state(project, entity), suggestion_state(project, value)) == (
+        "accepted", "pending")
+    qtbot.keyClick(view.editor, "a")
+    assert suggestion_state(project, value) == "accepted"
+    assert _stored(project, did, "asthma")["negation"] == "Negated"
+    attr_window.act_undo.trigger()
+    attr_window.act_undo.trigger()
+    assert (suggestion_state(project, entity), suggestion_state(project, value)) == (
+        "pending", "pending")
+    qtbot.keyClick(view.editor, "r")
+    assert (suggestion_state(project, entity), suggestion_state(project, value)) == (
+        "rejected", "rejected")
