@@ -84,9 +84,25 @@ def prepare_project(project: Any, task: TaskKind | str,
     """What training ``task`` with ``settings`` would do now: the preparation the run makes
     (training and dev documents, warnings, the plan of steps, and the problem when the run
     could not train). Any thread (one short read session)."""
-    from core.engine.prepare import prepare
+    import dataclasses
 
-    return prepare(**job_inputs(snapshot_task(project, task)), settings=settings)
+    from core.engine.prepare import prepare
+    from core.tasks import dependent_kinds
+
+    prep = prepare(**job_inputs(snapshot_task(project, task)), settings=settings)
+    # Entities: what the attribute head trained along would warn about, too.
+    extra: list[str] = []
+    for dep in dependent_kinds(task):
+        with project.read() as session:
+            declared = bool(dep.task_labels(session))
+        if not declared:
+            continue
+        head = prepare(**job_inputs(snapshot_task(project, dep.kind)),
+                       settings=attribute_settings(settings))
+        extra += [f"attributes: {w}" for w in head.warnings if w not in prep.warnings]
+        if head.problem is not None:
+            extra.append(f"attributes: not trained: {head.problem}")
+    return dataclasses.replace(prep, warnings=prep.warnings + tuple(extra)) if extra else prep
 
 
 def train_project(

@@ -251,3 +251,18 @@ def test_grouped_loss_is_one_cross_entropy_per_attribute() -> None:
     a = ce(logits[:, :2], targets[:, 0])
     b = ce(logits[:1, 2:], targets[:1, 1])
     assert torch.isclose(grouped_loss(logits, targets, groups), (a + b) / 2)
+
+
+def test_the_entities_preparation_shows_the_attribute_heads_warnings(tmp_path: Path) -> None:
+    project = Project.create(tmp_path / "p.db", tasks={"ner": ["DRUG"]})
+    project.annotations.add_attribute(NEGATION)
+    docs = attribute_docs(30, seed=5)
+    project.documents.add([DocumentRecord(d.text, spans=(EntitySpan(
+        d.spans[0].start, d.spans[0].end, "DRUG",
+        {"negation": "Negated" if i < 4 else "Affirmed"}),)) for i, d in enumerate(docs)])
+    warnings = project.training.prepare("ner").warnings
+    project.close()
+    rare = [w for w in warnings if w.startswith("attributes: ") and "fewer than 10" in w]
+    assert rare and "'negation=Negated' (" in rare[0]
+    # the warnings both runs share are not said twice
+    assert len([w for w in warnings if "labelled document(s)" in w]) <= 1
