@@ -19,6 +19,8 @@ BENCHMARKS = REPO / "benchmarks"
 # reads the shared corpora (../shared/data).
 EXPECTED: dict[str, tuple[set[str], bool]] = {
     "bench_agreement": ({"entities", "classes", "answers", "all_equal", "checks"}, True),
+    "bench_attributes": ({"data", "rules", "per_seed", "summary", "code",
+                          "load_average_start"}, True),
     "bench_crash_soak": ({"annotate", "import", "problems", "seconds"}, False),
     "bench_first_suggestions": ({"wall_seconds", "parts", "pending_suggestions", "under_target"},
                                 True),
@@ -28,6 +30,7 @@ EXPECTED: dict[str, tuple[set[str], bool]] = {
     "bench_gui_long_note": ({"chars", "entities", "open_document", "scroll", "cursor_move"},
                             False),
     "bench_gui_stall": ({"documents", "p99_ms", "max_ms", "train_s", "targets"}, False),
+    "bench_pg_load": ({"load", "list", "lost"}, False),
     "bench_patterns": ({"speed", "quality", "seed"}, True),
     "bench_project_quality": ({"imported", "trained", "eval", "command"}, True),
     "bench_preannotate": ({"pipeline", "predictor", "preannotate", "int8", "span_f1_against_gold",
@@ -39,6 +42,8 @@ EXPECTED: dict[str, tuple[set[str], bool]] = {
     "bench_simulation": ({"curves", "per_seed", "comparison", "metric", "settings"}, True),
     "bench_training": ({"engine", "plain", "speedup", "sentences"}, True),
 }
+# Scripts that start a throw-away PostgreSQL server of their own (tests/pg_server.py).
+NEEDS_POSTGRES = {"bench_pg_load"}
 SCRIPTS = sorted(p.stem for p in BENCHMARKS.glob("bench_*.py"))
 
 
@@ -54,6 +59,8 @@ def test_benchmark_tiny_run_writes_its_json(name: str, tmp_path: Path,
     keys, needs_corpora = EXPECTED[name]
     if needs_corpora:
         request.getfixturevalue("shared_data")  # fails under CI, skips elsewhere, when absent
+    if name in NEEDS_POSTGRES:
+        request.getfixturevalue("postgres_server")  # the same: fails under CI, else skips
     out = tmp_path / f"{name}.json"
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "HF_HUB_OFFLINE": "1",
            "TRANSFORMERS_OFFLINE": "1", "XDG_CONFIG_HOME": str(tmp_path / "config")}
