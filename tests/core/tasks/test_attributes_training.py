@@ -266,3 +266,22 @@ def test_the_entities_preparation_shows_the_attribute_heads_warnings(tmp_path: P
     assert rare and "'negation=Negated' (" in rare[0]
     # the warnings both runs share are not said twice
     assert len([w for w in warnings if "labelled document(s)" in w]) <= 1
+
+
+def test_cli_train_reports_the_attribute_head(trained: tuple[Path, Any, list[Any]],
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    from annotator.cli.main import run
+
+    path, _, _ = trained
+    base = path.parent / "bert"
+    args = ["--base-model", str(base), "--epochs", "2", "--lr", "3e-3", "--batch-size", "8",
+            "--device", "cpu", "--no-predict", "--json"]
+    assert run(["train", str(path), "--task", "ner", *args]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["status"] == "completed" and out["model_version"] == 2
+    head = out["attributes"]
+    assert head["status"] == "completed" and head["model_version"] == 2
+    assert set(head["dev"]["attributes"]) == {"negation", "frequency"}
+    assert run(["train", str(path), "--task", "attribute", *args]) == 0
+    alone = json.loads(capsys.readouterr().out)
+    assert alone["model_version"] == 3 and "attributes" not in alone
