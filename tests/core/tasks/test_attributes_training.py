@@ -285,3 +285,21 @@ def test_cli_train_reports_the_attribute_head(trained: tuple[Path, Any, list[Any
     assert run(["train", str(path), "--task", "attribute", *args]) == 0
     alone = json.loads(capsys.readouterr().out)
     assert alone["model_version"] == 3 and "attributes" not in alone
+
+
+def test_cli_predict_says_what_the_attribute_model_suggested(
+    trained: tuple[Path, Any, list[Any]], capsys: pytest.CaptureFixture[str],
+) -> None:
+    """After test_cli_train_reports_the_attribute_head: new versions predict everything."""
+    from annotator.cli.main import run
+
+    path, _, _ = trained
+    with Project.open(path) as project:
+        if len(project.models.list(TaskKind.NER)) < 2:
+            pytest.skip("needs the versions trained by test_cli_train_reports_the_attribute_head")
+    assert run(["predict", str(path), "--task", "ner"]) == 0
+    out = capsys.readouterr().out
+    assert "attribute model version 3:" in out and "suggestions on the entities of" in out
+    assert run(["predict", str(path), "--task", "ner", "--json"]) == 0
+    payload = json.loads(capsys.readouterr().out)
+    assert payload["documents"] == 0 and payload["followed"] == []  # nothing new: incremental
