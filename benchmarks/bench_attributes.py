@@ -508,6 +508,18 @@ def code_hash(source: Path) -> str:
     return digest.hexdigest()
 
 
+def resumed_seeds(out: Path | None, code: dict[str, Any]) -> list[dict[str, Any]]:
+    """The seeds a cut-short invocation wrote to ``out``, if it ran the same code."""
+    if out is None or not out.is_file():
+        return []
+    data = json.loads(out.read_text(encoding="utf-8"))
+    if "partial" not in data:
+        raise SystemExit(f"--resume: {out} holds a finished result; nothing to resume")
+    if data.get("code", {}).get("code_hash") != code["code_hash"]:
+        raise SystemExit(f"--resume: {out} was made by other code: {data.get('code')}")
+    return list(data["per_seed"])
+
+
 def presets(source: Path) -> dict[str, Any]:
     """The 'default' preset of the tagger and of the attribute head, as the CLI that ran
     reads them (``core.engine.settings`` of ``source``)."""
@@ -551,6 +563,8 @@ def main() -> int:
     ap.add_argument("--source", type=Path, default=ROOT,
                     help="the checkout whose CLI to run (a copy of a work tree, a worktree)")
     ap.add_argument("--rules-only", action="store_true", help="score the rules alone")
+    ap.add_argument("--resume", action="store_true",
+                    help="keep the seeds a cut-short invocation wrote to --out (same code)")
     ap.add_argument("--max-docs", type=int, default=None,
                     help="at most N documents of each part (a quick run)")
     add_common_args(ap)
@@ -583,6 +597,8 @@ def main() -> int:
     # The tiny run scores the test file only (a CLI call less: seconds count there).
     scored_on = ("test",) if args.tiny else ("test", "test_unseen")
     code = code_state(args.source)
+    kept = resumed_seeds(args.out, code) if args.resume else []
+    per_seed.extend(s for s in kept if s["seed"] < 42 + args.seeds)
     if not args.rules_only:
         base_model = tiny_base_model() if args.tiny else args.base_model
         with tempfile.TemporaryDirectory(prefix="bench-attributes-") as tmp, \
@@ -591,7 +607,8 @@ def main() -> int:
             runs = {pool.submit(run_head, files, seed=seed, base_model=base_model,
                                 train_args=train_args, workdir=Path(tmp),
                                 source=args.source, evaluate=scored_on): seed
-                    for seed in [42 + k for k in range(args.seeds)]}
+                    for seed in [42 + k for k in range(args.seeds)]
+                    if seed not in {s["seed"] for s in per_seed}}
             for done in as_completed(runs):
                 row, seed = done.result(), runs[done]
                 row["seed"] = seed
@@ -639,6 +656,10 @@ def main() -> int:
                      "train_args": train_args, "attributes": {k: list(v) for k, v in
                                                               ATTRIBUTES.items()},
                      "max_docs": args.max_docs, "tiny": args.tiny, "jobs": args.jobs},
+        "resumed_seeds": [s["seed"] for s in kept],
+        "resumed_note": "seeds listed in 'resumed_seeds' were trained by an earlier "
+                        "invocation that was cut short (kept with --resume), with the same "
+                        "code (code_hash); their load average is that invocation's",
         "cpu_count": os.cpu_count(),
         "load_average_start": load_before,
         "load_average_end": [round(x, 2) for x in os.getloadavg()],
