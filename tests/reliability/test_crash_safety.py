@@ -110,6 +110,20 @@ def test_killed_while_importing(zygote: Zygote, tmp_path: Path) -> None:
     path = tmp_path / "import.db"
     Project.create(path, tasks={"ner": ["Disease", "Drug"], "classify": ["pos", "neg"]}).close()
     log = tmp_path / "import.log"
+    # A calibration run into a project of its own, not killed and not counted: how long one
+    # import of 150 documents takes here, so that the kills fall inside the trials' imports
+    # however loaded the machine is (a fixed 1.3 s ended every trial before its first
+    # import was acknowledged on a loaded CI machine).
+    calibration_db = tmp_path / "calibration.db"
+    Project.create(calibration_db, tasks={"ner": ["Disease", "Drug"],
+                                          "classify": ["pos", "neg"]}).close()
+    calibration = zygote.run(
+        {"mode": "import", "db": str(calibration_db), "log": str(tmp_path / "calibration.log"),
+         "seed": 0, "first_batch": 0, "batches": 1, "size": 150},
+        kill_after=None,
+    )
+    assert calibration["status"] == 0, calibration
+    one_import = max(float(calibration["seconds"]), 0.05)
     trials = scaled(10)
     rng = random.Random(7)
     kills = mid_action = 0
@@ -121,7 +135,9 @@ def test_killed_while_importing(zygote: Zygote, tmp_path: Path) -> None:
                 "mode": "import", "db": str(path), "log": str(log), "seed": trial,
                 "first_batch": next_batch, "batches": 4, "size": 150,
             },
-            kill_after=rng.uniform(0.05, 1.3),
+            # From inside the first of the four imports to after the last (opening the
+            # project and the first write take longer than the calibration's steady state).
+            kill_after=max(0.05, rng.uniform(0.2, 5.0) * one_import),
         )
         assert result["killed"] or result["status"] == 0, result
         kills += result["killed"]
