@@ -75,9 +75,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 
 def _open(path: str) -> Any:
-    from core.project import Project
+    from core.project import Project, is_project_url
 
-    if not Path(path).is_file():
+    if not is_project_url(path) and not Path(path).is_file():
         raise ProjectError(f"{path}: no such project (create it with: annotator init {path} ...)")
     return Project.open(path)
 

@@ -99,3 +99,17 @@ def test_annotator_url_opens_the_app_on_it(monkeypatch, pg_url: str) -> None:  #
     monkeypatch.setenv("QT_QPA_PLATFORM", "offscreen")
     assert run([pg_url]) == 0
     assert opened == [pg_url]
+
+
+def test_training_commands_take_a_database_url(
+    pg_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """train, evaluate and the other engine commands open the database project (they
+    checked for a file first and said "no such project")."""
+    assert run(["init", pg_url, "--task", "ner", "--labels", "Disease", "--json"]) == 0
+    capsys.readouterr()
+    code = run(["train", pg_url, "--task", "ner", "--json"])
+    err = capsys.readouterr().err
+    assert "no such project" not in err
+    # It got as far as the training data: none labelled yet.
+    assert code == 2 and "no labelled training documents" in err
