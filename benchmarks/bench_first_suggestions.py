@@ -22,10 +22,8 @@ counted in the project file afterwards. Prints one JSON object (``--out FILE`` t
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sqlite3
-import subprocess
 import sys
 import tempfile
 import time
@@ -57,15 +55,10 @@ def sentence_text(block: list[str]) -> str:
 
 
 def run_cli(cmd: list[str], log: list[dict[str, Any]]) -> dict[str, Any]:
-    env = dict(os.environ, HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", PYTHONPATH=str(ROOT))
-    started = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", "annotator", *cmd], cwd=ROOT, env=env,
-                          capture_output=True, text=True)
-    seconds = time.perf_counter() - started
-    log.append({"command": cmd[0], "seconds": round(seconds, 2), "exit": proc.returncode})
-    if proc.returncode != 0:
-        raise SystemExit(f"annotator {' '.join(cmd)} failed ({proc.returncode}):\n{proc.stderr}")
-    return json.loads(proc.stdout) if "--json" in cmd else {}
+    """Run ``annotator CMD`` from this checkout (bench_project_quality's runner)."""
+    from bench_project_quality import _run
+
+    return _run(cmd, source=ROOT, log=log)
 
 
 def main(argv: list[str] | None = None) -> int:
