@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -65,3 +66,14 @@ def pg_url(postgres_server):  # type: ignore[no-untyped-def]
     name = postgres_server.new_database()
     yield postgres_server.url(name)
     postgres_server.drop_database(name)
+
+
+@pytest.fixture(autouse=True)
+def _collect_garbage_as_the_app_does():  # type: ignore[no-untyped-def]
+    """Once a window has switched automatic garbage collection off (it collects on the GUI
+    thread's timer, annotator.app.qt_jobs), tests that run no event loop would collect
+    nothing: after each test, collect as that timer would, on this (the main) thread."""
+    yield
+    jobs = sys.modules.get("annotator.app.qt_jobs")
+    if jobs is not None and getattr(jobs, "_GUI_GC", None) is not None:
+        jobs._collect_by_threshold()

@@ -6,13 +6,21 @@ plain frozen dataclasses.
 
 The worker thread touches no Qt object at all, not even to emit a signal: ``emit`` puts the
 event on a thread-safe queue, and a timer of the task's, on the GUI thread, empties it and
-emits the Qt signals there. A Python thread emitting on a QObject that the GUI thread is
-deleting (a window closing while a count query ends) crashed PySide6 (a segmentation fault
-in CI); with the queue no Qt call ever crosses threads.
+emits the Qt signals there.
+
+Nor may the worker hold the last reference to anything the GUI owns: a function run on it
+is often a closure over a window (the count query reads the view's kind), and if the worker
+dropped the last reference, the window would be destroyed on the worker thread. That
+crashed CI (a segmentation fault) and, once, deadlocked it (the widget's destructor waited
+for the GIL while holding Qt's connection lock, which the GUI thread wanted). So the worker
+function is a module function that gets the work through a one-item box and lets go of it
+before it reports ``done``: the GUI thread, which keeps the task (and so the function)
+until ``done`` is delivered, always drops the last reference.
 """
 
 from __future__ import annotations
 
+import gc
 import logging
 import queue
 import threading
@@ -20,7 +28,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtCore import QCoreApplication, QObject, QTimer, Signal
 
 from core.errors import AnnotatorError
 from core.project import Project
@@ -93,7 +101,10 @@ class QtBackgroundTask(QObject):
 
     def start(self) -> None:
         self._pump.start()
-        self._thread = threading.Thread(target=self._run, name=self.name, daemon=True)
+        self._thread = threading.Thread(
+            target=_work, args=([self.fn], self.control, self._events, self.name),
+            name=self.name, daemon=True,
+        )
         self._thread.start()
 
     def cancel(self) -> None:
@@ -105,20 +116,6 @@ class QtBackgroundTask(QObject):
     def wait(self, timeout: float | None = None) -> None:
         if self._thread is not None:
             self._thread.join(timeout)
-
-    def _run(self) -> None:
-        """Worker thread: touches no Qt object; every outcome goes on the queue."""
-        put = self._events.put
-        try:
-            result = self.fn(lambda event: put(("progress", event)), self.control)
-        except AnnotatorError as exc:
-            put(("failed", str(exc)))
-        except Exception as exc:
-            log.exception("%s failed", self.name)
-            put(("failed", f"{self.name} failed: {type(exc).__name__}: {exc} (details in the log)"))
-        else:
-            put(("succeeded", result))
-        put(("done", None))
 
     def _deliver(self) -> None:
         """GUI thread (the timer): emit what the worker queued, in order."""
@@ -138,6 +135,27 @@ class QtBackgroundTask(QObject):
                 self._finished = True
                 self.done.emit()
                 return
+
+
+def _work(box: list[WorkFn], control: JobControl,
+          events: queue.SimpleQueue[tuple[str, object]], name: str) -> None:
+    """Worker thread: run the one function in ``box``; every outcome goes on ``events``.
+    Touches no Qt object and holds no reference to the task; lets go of the function (and
+    whatever its closure holds) before it puts ``done``, so that the last reference is
+    never dropped here."""
+    fn = box.pop()
+    put = events.put
+    outcome: tuple[str, object]
+    try:
+        outcome = ("succeeded", fn(lambda event: put(("progress", event)), control))
+    except AnnotatorError as exc:
+        outcome = ("failed", str(exc))
+    except Exception as exc:
+        log.exception("%s failed", name)
+        outcome = ("failed", f"{name} failed: {type(exc).__name__}: {exc} (details in the log)")
+    del fn
+    put(outcome)
+    put(("done", None))
 
 
 class QtLatestQuery(QObject):
@@ -196,6 +214,42 @@ class QtLatestQuery(QObject):
             task.deleteLater()
         if self._again:
             self.request()
+
+
+# --- garbage collection on the GUI thread ----------------------------------------------------
+
+_GUI_GC: QTimer | None = None
+
+
+def collect_garbage_on_gui_thread(interval_ms: int = 500) -> None:
+    """Run Python's cyclic garbage collector only on the GUI thread (idempotent).
+
+    The collector runs in whatever thread happens to allocate past its threshold. A window
+    and the closures connected to its signals form reference cycles, so a closed window is
+    cyclic garbage, and a collection on a worker thread (a count query, training) destroyed
+    its widgets there: a segmentation fault in CI, and a deadlock (Qt's connection lock
+    against the GIL). So automatic collection is switched off and a timer on the GUI thread
+    collects, by generation, when the allocation counts pass the usual thresholds (the
+    pattern PyQt/PySide applications use for this)."""
+    global _GUI_GC
+    app = QCoreApplication.instance()
+    if _GUI_GC is not None or app is None:
+        return
+    gc.disable()
+    timer = QTimer(app)
+    timer.setInterval(interval_ms)
+    timer.timeout.connect(_collect_by_threshold)
+    timer.start()
+    _GUI_GC = timer
+
+
+def _collect_by_threshold() -> None:
+    """GUI thread (timer): collect the oldest generation whose count passed its threshold."""
+    counts, thresholds = gc.get_count(), gc.get_threshold()
+    for generation in (2, 1, 0):
+        if counts[generation] > thresholds[generation]:
+            gc.collect(generation)
+            return
 
 
 # --- engine warm-up ---------------------------------------------------------------------------

@@ -44,7 +44,13 @@ from annotator.app.qt_commands import (
 from annotator.app.qt_documents import QtDocumentList
 from annotator.app.qt_entities import QtEntitiesView
 from annotator.app.qt_help import how_to_page, shortcut_sheet
-from annotator.app.qt_jobs import JobControl, QtBackgroundTask, QtLatestQuery, warm_up_engine
+from annotator.app.qt_jobs import (
+    JobControl,
+    QtBackgroundTask,
+    QtLatestQuery,
+    collect_garbage_on_gui_thread,
+    warm_up_engine,
+)
 from annotator.app.qt_labels import QtLabelsDialog
 from annotator.app.qt_project_dialogs import (
     EXPORT_FORMATS,
@@ -91,6 +97,7 @@ class QtMainWindow(QtWindowLayout, QMainWindow):
 
     def __init__(self, project: Project) -> None:
         super().__init__()
+        collect_garbage_on_gui_thread()  # Qt objects are destroyed on this thread only
         self.setMinimumSize(900, 600)
         self.project = project
         self.ctx: QtProjectContext

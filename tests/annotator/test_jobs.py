@@ -80,3 +80,23 @@ def test_a_query_deleted_while_its_worker_runs_does_not_crash(qtbot) -> None:  #
     assert finished.wait(5)
     qtbot.wait(100)  # anything queued would be delivered now
     assert got == []
+
+
+def test_garbage_is_collected_on_the_gui_thread_only(qtbot, window) -> None:  # type: ignore[no-untyped-def]
+    """A closed window is cyclic garbage; collected on a worker thread, its widgets would be
+    destroyed there. With a window open, automatic collection is off and the GUI thread's
+    timer collects when the counts pass the thresholds."""
+    import gc
+
+    from annotator.app import qt_jobs
+
+    assert not gc.isenabled()
+    assert qt_jobs._GUI_GC is not None and qt_jobs._GUI_GC.isActive()
+    junk = []
+    for _ in range(gc.get_threshold()[0] * 2):
+        a: list[object] = []
+        a.append(a)  # a cycle: only the collector frees it
+        junk.append(a)
+    del junk, a
+    assert gc.get_count()[0] > gc.get_threshold()[0]
+    qtbot.waitUntil(lambda: gc.get_count()[0] < gc.get_threshold()[0], timeout=3000)
