@@ -99,19 +99,6 @@ def _question(session: Session, question_id: int) -> QuestionRow:
     return q
 
 
-def _entity_at(session: Session, doc_id: int, start: int, end: int) -> EntityAnnotation:
-    row = session.scalars(
-        select(EntityAnnotation).where(
-            EntityAnnotation.document_id == doc_id,
-            EntityAnnotation.start == start,
-            EntityAnnotation.end == end,
-        )
-    ).first()
-    if row is None:
-        raise AnnotationError(f"no entity at [{start}, {end}) in document {doc_id}")
-    return row
-
-
 def class_marks(doc: Document) -> tuple[ClassMark, ...]:
     return tuple(
         ClassMark(c.label.name, c.origin, c.annotator, c.suggestion_id)
@@ -172,14 +159,14 @@ def entity_copy(row: EntityAnnotation) -> AddEntity:
 
 
 def _remove_entity(session: Session, op: RemoveEntity) -> Changes:
-    row = _entity_at(session, op.doc_id, op.start, op.end)
+    row = attr.entity_at(session, op.doc_id, op.start, op.end)
     inverse = entity_copy(row)
     repo.delete_entity(session, row.id)
     return document_changes(op.doc_id, TaskKind.NER).with_inverse(inverse)
 
 
 def _relabel_entity(session: Session, op: RelabelEntity) -> Changes:
-    row = _entity_at(session, op.doc_id, op.start, op.end)
+    row = attr.entity_at(session, op.doc_id, op.start, op.end)
     inverse = RelabelEntity(op.doc_id, op.start, op.end, row.label.name)
     repo.relabel_entity(session, row.id, op.label)
     return document_changes(op.doc_id, TaskKind.NER).with_inverse(inverse)
