@@ -242,6 +242,32 @@ def class_report(layers: Mapping[str, Mapping[Hashable, Sequence[str]]], *,
     return out
 
 
+def attribute_pair(a: Mapping[Hashable, Mapping[Hashable, Mapping[str, str]]],
+                   b: Mapping[Hashable, Mapping[Hashable, Mapping[str, str]]]) -> dict[str, Any]:
+    """Attribute agreement of two annotators on the entities both gave (same document,
+    start, end and label): per attribute, the share of such entities with the same value
+    and Cohen's kappa over the values."""
+    per: dict[str, tuple[list[str], list[str]]] = {}
+    both = 0
+    for doc in (d for d in a if d in b):
+        for span in (s for s in a[doc] if s in b[doc]):
+            both += 1
+            for name in sorted({*a[doc][span], *b[doc][span]}):
+                xs, ys = per.setdefault(name, ([], []))
+                xs.append(a[doc][span].get(name, ""))
+                ys.append(b[doc][span].get(name, ""))
+    return {"entities": both, "per_attribute": {
+        name: {"agreement": _round(sum(x == y for x, y in zip(xs, ys)) / len(xs)),
+               "kappa": _round(cohen_kappa(xs, ys)), "entities": len(xs)}
+        for name, (xs, ys) in per.items()}}
+
+
+def attribute_report(layers: Mapping[str, Mapping[Hashable, Mapping[Hashable, Mapping[str, str]]]]
+                     ) -> dict[str, Any]:
+    return {"pairs": [{"a": x, "b": y, **attribute_pair(layers[x], layers[y])}
+                      for x, y in pairs(layers)]}
+
+
 def answer_report(layers: Mapping[str, Mapping[Hashable, str | None]]) -> dict[str, Any]:
     return {"pairs": [{"a": x, "b": y, **answer_pair(layers[x], layers[y])}
                       for x, y in pairs(layers)]}

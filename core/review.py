@@ -135,7 +135,7 @@ def _accept(session: Session, row: Suggestion, *, annotator: str) -> None:
 # --- single suggestions ---------------------------------------------------------------------
 
 
-def accept_suggestion(session: Session, suggestion_id: int, *, annotator: str = "user") -> None:
+def accept_suggestion(session: Session, suggestion_id: int, *, annotator: str | None = None) -> None:
     """Turn a pending suggestion into a human annotation with ``origin="accepted"``.
 
     Raises :class:`AnnotationError` if the suggestion is not pending, or (entities) if it
@@ -147,7 +147,7 @@ def accept_suggestion(session: Session, suggestion_id: int, *, annotator: str = 
     session.flush()
 
 
-def reject_suggestion(session: Session, suggestion_id: int, *, annotator: str = "user") -> None:
+def reject_suggestion(session: Session, suggestion_id: int, *, annotator: str | None = None) -> None:
     """Mark a pending suggestion rejected (kept for the report; no annotation is made)."""
     del annotator  # kept for a symmetric signature; the schema records no decider
     row = _suggestion(session, suggestion_id)
@@ -165,7 +165,7 @@ def edit_suggestion(
     label: str | None = None,
     labels: Sequence[str] | None = None,
     no_answer: bool | None = None,
-    annotator: str = "user",
+    annotator: str | None = None,
 ) -> None:
     """Accept a suggestion after changing it; the annotation gets ``origin="edited"``.
 
@@ -233,7 +233,7 @@ def accept_document(
     doc_id: int,
     task: TaskKind | str,
     *,
-    annotator: str = "user",
+    annotator: str | None = None,
     mark_reviewed: bool = False,
 ) -> int:
     """Accept every pending suggestion of one document for ``task``; returns how many.
@@ -250,7 +250,7 @@ def accept_document(
 
 
 def reject_document(
-    session: Session, doc_id: int, task: TaskKind | str, *, annotator: str = "user"
+    session: Session, doc_id: int, task: TaskKind | str, *, annotator: str | None = None
 ) -> int:
     """Reject every pending suggestion of one document for ``task``; returns how many."""
     del annotator
@@ -267,7 +267,7 @@ def accept_above(
     *,
     task: TaskKind | str,
     doc_ids: Sequence[int] | None = None,
-    annotator: str = "user",
+    annotator: str | None = None,
 ) -> int:
     """Accept all pending suggestions of ``task`` with confidence >= ``threshold`` (in
     ``doc_ids`` if given) in one action; returns how many were accepted.

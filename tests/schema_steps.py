@@ -44,3 +44,24 @@ def add_next_step(step: Callable[[Any], None], folder: Path | None = None,
         dbmod.SCHEMA_VERSION = current + 1
         dbmod.MIGRATIONS[current] = step
     return current
+
+
+def undo_schema_8(raw: Any) -> None:
+    """Take a file of schema 8 back to schema 7's tables (an ``sqlite3`` connection): no
+    ``assignments``, and ``documents`` rebuilt without ``layer_of``/``layer`` (SQLite
+    cannot drop a column a foreign key uses)."""
+    import re
+
+    raw.execute("PRAGMA foreign_keys = OFF")
+    raw.execute("DROP TABLE assignments")
+    sql = raw.execute("SELECT sql FROM sqlite_master WHERE name = 'documents'").fetchone()[0]
+    sql = re.sub(r"\s*layer_of INTEGER,|\s*layer VARCHAR\(100\),", "", sql)
+    sql = re.sub(r",\s*FOREIGN KEY\(layer_of\) REFERENCES documents \(id\) ON DELETE CASCADE",
+                 "", sql)
+    columns = [r[1] for r in raw.execute("PRAGMA table_info(documents)")
+               if r[1] not in ("layer_of", "layer")]
+    raw.execute(sql.replace("CREATE TABLE documents", "CREATE TABLE documents_v7", 1))
+    raw.execute(f"INSERT INTO documents_v7 ({', '.join(columns)}) "
+                f"SELECT {', '.join(columns)} FROM documents")
+    raw.execute("DROP TABLE documents")
+    raw.execute("ALTER TABLE documents_v7 RENAME TO documents")

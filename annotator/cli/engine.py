@@ -154,6 +154,8 @@ def cmd_train(args: argparse.Namespace) -> int:
             {"skipped": outcome.attributes_skipped} if head is None
             else _train_payload(head.result, head))
     payload["preannotation"] = preannotation.to_dict() if preannotation is not None else None
+    if getattr(outcome, "sources", None) is not None:  # team work: gold and single
+        payload["sources"] = outcome.sources
     emit(args, payload, lambda: _print_train_summary(r, outcome, preannotation))
     if r.status == "failed" and not args.json:
         print(f"annotator: training failed: {r.reason}", file=sys.stderr)
@@ -200,6 +202,11 @@ def _print_train_summary(r: Any, outcome: Any, preannotation: Any = None) -> Non
         return
     print(f"model version {outcome.version} saved to {r.model_path} (best epoch "
           f"{r.best_epoch}; {r.tokens_per_second:.0f} tokens/s)")
+    from core.engine.project_bridge import sources_line
+
+    line = sources_line(getattr(outcome, "sources", None))
+    if line:
+        print(line)
     head = getattr(outcome, "attributes", None)
     if head is not None:
         h = head.result

@@ -27,7 +27,7 @@ from sqlalchemy import delete, select
 
 from core.patterns import Pattern, PatternMatcher, PhrasePattern, terms_from_spans
 from core.store import repo
-from core.store.models import Document, Suggestion
+from core.store.models import Document, Suggestion, originals
 from core.store.repo import AnnotationError
 from core.tasks import kind_of
 from core.tasks.ner import EntityPayload
@@ -110,8 +110,9 @@ def suggest_from_patterns(
                 f"PROJECT --task ner --labels {','.join(unknown)}"
             )
         task_id = task_row.id
-        stmt = select(Document.id).where(
-            Document.split != Split.TEST.value, Document.review_status == "unreviewed"
+        stmt = select(Document.id).where(  # never on an annotator's layer (independent)
+            Document.split != Split.TEST.value, Document.review_status == "unreviewed",
+            originals(),
         )
         if doc_ids is not None:
             stmt = stmt.where(Document.id.in_(list(doc_ids)))

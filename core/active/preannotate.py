@@ -48,6 +48,7 @@ from core.store.models import (
     EntityAnnotation,
     QuestionRow,
     Suggestion,
+    originals,
 )
 from core.tasks import kind_of
 from core.tasks.base import DOCUMENTS, NewSuggestion
@@ -146,6 +147,7 @@ def documents_to_predict(
     stmt = select(Document.id).where(
         Document.split != Split.TEST.value,
         Document.review_status == "unreviewed",
+        originals(),  # an annotator's layer of a double-annotated note is labelled unaided
     )
     if not refresh:
         stmt = stmt.where(~predicted)

@@ -21,12 +21,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
-from sqlalchemy import func, select, text
-from sqlalchemy.orm import Session
+from sqlalchemy import exists, func, select, text
+from sqlalchemy.orm import Session, aliased
 
 from core.active import strategies, time_model
 from core.store import repo
-from core.store.models import Document, DocumentScore
+from core.store.models import Assignment, Document, DocumentScore, originals
 from core.tasks import kind_of
 from core.tasks.base import DOCUMENTS
 from core.types import Split, TaskKind
@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from core.project import Project
 
 QUEUE_SPLITS = (Split.TRAIN.value, Split.UNASSIGNED.value)
+Layer = aliased(Document)
 
 
 @dataclass(frozen=True)
@@ -48,14 +49,43 @@ class QueueEntry:
     model_version_id: int | None = None
 
 
-def queue_candidates(session: Session, task: TaskKind | str) -> list[int]:
-    """Ids of the documents that may enter the queue for ``task``, in id order."""
+def queue_candidates(
+    session: Session, task: TaskKind | str, annotator: str | None = None
+) -> list[int]:
+    """Ids of the documents that may enter the queue for ``task``, in id order.
+
+    With ``annotator``, in a project with assignments (team work): the documents given to
+    them or to nobody, and in place of a double-annotated document their own layer of it;
+    documents given to others, and others' layers, never. Without: the documents
+    themselves (no layer)."""
     stmt = select(Document.id).where(
         Document.split.in_(QUEUE_SPLITS),
         Document.review_status == "unreviewed",
         text(f"({kind_of(task).wants_labels_sql(DOCUMENTS)})"),
     )
-    return list(session.scalars(stmt.order_by(Document.id)))
+    if annotator is None:
+        stmt = stmt.where(originals())
+    else:
+        given_to_others = exists().where(
+            Assignment.document_id == Document.id, Assignment.annotator != annotator
+        ) & ~exists().where(
+            Assignment.document_id == Document.id, Assignment.annotator == annotator
+        )
+        layered = exists().where(Layer.layer_of == Document.id)
+        stmt = stmt.where(
+            (originals() & ~given_to_others & ~layered) | (Document.layer == annotator)
+        )
+    return list(session.scalars(stmt.order_by(func.coalesce(Document.layer_of, Document.id))))
+
+
+def _layer_origins(session: Session, ids: Sequence[int]) -> dict[int, int]:
+    """``{layer_id: original_id}`` for the layers among ``ids``."""
+    if not ids:
+        return {}
+    return {int(d): int(o) for d, o in session.execute(
+        select(Document.id, Document.layer_of)
+        .where(Document.id.in_(list(ids)), Document.layer_of.is_not(None))
+    )}
 
 
 def stored_scores(
@@ -99,20 +129,27 @@ def review_queue(
     seed: int = 0,
     embeddings: Mapping[int, np.ndarray] | None = None,
     batch_size: int = strategies.DEFAULT_BATCH,
+    annotator: str | None = None,
 ) -> list[QueueEntry]:
-    """The queue under ``strategy``, most useful first (at most ``limit`` entries).
+    """The queue under ``strategy``, most useful first (at most ``limit`` entries), for
+    ``annotator`` (see :func:`queue_candidates`; a layer ranks by its document's score).
 
     ``diverse`` needs ``embeddings`` for (at least) the top candidates; candidates
     without one follow the diverse batch by uncertainty.
     """
     name = strategies.canonical_strategy(strategy)
-    ids = queue_candidates(session, task)
+    ids = queue_candidates(session, task, annotator)
     if name == "random":
         ranked = strategies.rank(ids, None, strategy="random", seed=seed)
         entries = [QueueEntry(int(r.doc_id), r.score) for r in ranked]
         return entries[:limit] if limit is not None else entries
     base = strategies.COST_AWARE_BASE if name in ("diverse", "cost_aware") else name
     scores = stored_scores(session, task, base)
+    for layer, original in _layer_origins(session, ids).items():
+        if original in scores:
+            scores[layer] = scores[original]
+        if embeddings is not None and original in embeddings and layer not in embeddings:
+            embeddings = {**embeddings, layer: embeddings[original]}
     if name == "cost_aware" and scores:
         model = time_model.fit_from_session(session, task)
         lengths = dict(session.execute(
@@ -151,6 +188,7 @@ def build_queue(
     predictor: Predictor | None = None,
     batch_size: int = strategies.DEFAULT_BATCH,
     prefilter: int = strategies.DEFAULT_PREFILTER,
+    annotator: str | None = None,
 ) -> list[QueueEntry]:
     """The queue, opening its own sessions; for ``diverse`` embeds the
     ``prefilter * batch_size`` most uncertain candidates with ``predictor`` (no session
@@ -161,7 +199,7 @@ def build_queue(
         if predictor is None:
             raise ValueError("strategy 'diverse' needs a model to embed documents")
         with project.read() as session:
-            pre = review_queue(session, task, strategy="entropy")
+            pre = review_queue(session, task, strategy="entropy", annotator=annotator)
             top = [e.doc_id for e in pre if e.score is not None][: prefilter * batch_size]
             records = list(repo.iter_records(session, doc_ids=top)) if top else []
         vectors = predictor.embed(records) if records else np.zeros((0, 1))
@@ -170,5 +208,5 @@ def build_queue(
     with project.read() as session:
         return review_queue(
             session, task, strategy=name, limit=limit, seed=seed, embeddings=embeddings,
-            batch_size=batch_size,
+            batch_size=batch_size, annotator=annotator,
         )

@@ -34,6 +34,24 @@ class TaskSnapshot:
     multi_label: bool
     train: tuple[DocumentRecord, ...]  # every labelled document not marked dev
     dev: tuple[DocumentRecord, ...]  # labelled documents marked dev
+    # Team work: where the documents' labels come from ({"single_annotator", "gold",
+    # "awaiting_adjudication"} counts); None in a project without double annotation.
+    sources: dict[str, int] | None = None
+
+    def sources_line(self) -> str | None:
+        return sources_line(self.sources)
+
+
+def sources_line(s: dict[str, int] | None) -> str | None:
+    """The training log's line saying which documents came from where (None: no team)."""
+    if s is None:
+        return None
+    line = (f"documents: {s['single_annotator']} labelled by one annotator, {s['gold']} "
+            "gold (adjudicated from two annotators' layers)")
+    if s["awaiting_adjudication"]:
+        line += (f"; {s['awaiting_adjudication']} double-annotated awaiting adjudication, "
+                 "left out")
+    return line
 
 
 @dataclass(frozen=True)
@@ -47,6 +65,7 @@ class ProjectTrainingOutcome:
     # None when there was none; ``skipped`` says why it was not trained.
     attributes: ProjectTrainingOutcome | None = None
     attributes_skipped: str | None = None
+    sources: dict[str, int] | None = None  # TaskSnapshot.sources
 
 
 def distributed_rank() -> int:
@@ -68,9 +87,30 @@ def snapshot_task(project: Any, task: TaskKind | str) -> TaskSnapshot:
             label.name for label in sorted(t.labels, key=lambda x: x.position))
         multi_label = bool(t.multi_label)
         records = labelled_records(session, kind)
+        sources = _sources(session, records)
     train = tuple(r for r in records if r.split is not Split.DEV)
     dev = tuple(r for r in records if r.split is Split.DEV)
-    return TaskSnapshot(kind, labels, multi_label, train, dev)
+    return TaskSnapshot(kind, labels, multi_label, train, dev, sources)
+
+
+def _sources(session: Any, records: Sequence[DocumentRecord]) -> dict[str, int] | None:
+    """Counts of the training documents by where their labels come from: the one annotator
+    who labelled them, or the gold of a double-annotated document (adjudicated); and the
+    double-annotated documents left out because nobody has adjudicated them yet."""
+    from sqlalchemy import select
+
+    from core.store.models import Document
+    from core.store.team import layered_originals
+
+    layered = layered_originals(session)
+    if not layered:
+        return None
+    ids = {r.doc_id for r in records}
+    gold = sum(1 for d in ids if d in layered)
+    not_test = set(session.scalars(select(Document.id).where(
+        Document.id.in_(list(layered)), Document.split != Split.TEST.value)))
+    return {"single_annotator": len(ids) - gold, "gold": gold,
+            "awaiting_adjudication": len(not_test - ids)}
 
 
 def job_inputs(snap: TaskSnapshot) -> dict[str, Any]:
@@ -89,9 +129,13 @@ def prepare_project(project: Any, task: TaskKind | str,
     from core.engine.prepare import prepare
     from core.tasks import dependent_kinds
 
-    prep = prepare(**job_inputs(snapshot_task(project, task)), settings=settings)
-    # Entities: what the attribute head trained along would warn about, too.
+    snap = snapshot_task(project, task)
+    prep = prepare(**job_inputs(snap), settings=settings)
+    # Team work: double-annotated documents nobody adjudicated yet are not trained on.
     extra: list[str] = []
+    if snap.sources and snap.sources["awaiting_adjudication"]:
+        extra.append(snap.sources_line() or "")
+    # Entities: what the attribute head trained along would warn about, too.
     for dep in dependent_kinds(task):
         with project.read() as session:
             declared = bool(dep.task_labels(session))
@@ -249,11 +293,12 @@ def _train_one(
             run.status = result.status
             run.epochs = [row.flat() for row in result.epochs]
             run.warnings = list(result.warnings)
-            run.log = "\n".join(result.log)
+            line = snap.sources_line()
+            run.log = "\n".join(([line] if line else []) + list(result.log))
             run.error = result.reason or None
             run.finished_at = _dt.datetime.now(_dt.timezone.utc)
             run.model_version_id = version_id
-    return ProjectTrainingOutcome(result, run_id, version_id, version)
+    return ProjectTrainingOutcome(result, run_id, version_id, version, sources=snap.sources)
 
 
 def require_labels_known(snap: TaskSnapshot) -> None:

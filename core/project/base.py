@@ -27,12 +27,13 @@ from core.project.changes import Changes
 from core.project.documents import Documents
 from core.project.ops import Op, apply_op
 from core.project.reviewing import Review
+from core.project.team import Team
 from core.project.timings import Timings
 from core.project.training import Training
 from core.project.versions import Models
 from core.store import repo
 from core.store.db import ProjectDB, create_db, is_database_url, open_db, project_exists
-from core.store.models import TrainingRun
+from core.store.models import TrainingRun, acting_as
 from core.tasks import kind_of
 from core.types import TaskKind
 
@@ -51,14 +52,18 @@ class Project:
     """An open project (a file or a database). Thread-safe: every thread opens its own
     sessions."""
 
-    def __init__(self, db: ProjectDB) -> None:
+    def __init__(self, db: ProjectDB, annotator: str | None = None) -> None:
         self.db = db
+        # Who is working: every label, decision and review status written through this
+        # project object is theirs (the app asks the name; the CLI's --annotator).
+        self.annotator = annotator or "user"
         self.documents = Documents(self)
         self.annotations = Annotations(self)
         self.review = Review(self)
         self.models = Models(self)
         self.training = Training(self)
         self.timings = Timings(self)
+        self.team = Team(self)
 
     @property
     def name(self) -> str:
@@ -122,9 +127,11 @@ class Project:
         return project_exists(target)
 
     @classmethod
-    def open(cls, path: str | os.PathLike[str], *, readonly: bool = False) -> Project:
-        """Open a project file or a database URL (``postgresql://user@host/dbname``)."""
-        project = cls(open_db(path, readonly=readonly))
+    def open(cls, path: str | os.PathLike[str], *, readonly: bool = False,
+             annotator: str | None = None) -> Project:
+        """Open a project file or a database URL (``postgresql://user@host/dbname``), to
+        work in as ``annotator`` (default "user")."""
+        project = cls(open_db(path, readonly=readonly), annotator)
         if not readonly:
             project.recover()
         return project
@@ -166,7 +173,7 @@ class Project:
     def write(self) -> Iterator[Session]:
         """One unit of work, committed when the block ends, holding the project's write lock
         (SQLite: ``BEGIN IMMEDIATE``; PostgreSQL: a transaction-level advisory lock)."""
-        with self.db.write() as session:
+        with acting_as(self.annotator), self.db.write() as session:
             yield session
 
     @contextmanager

@@ -71,11 +71,12 @@ class Documents:
                 if (doc := session.get(Document, doc_id)) is not None
             }
 
-    def counts(self, kind: TaskKind | None = None) -> CountsView:
-        """Whole-project counts and the per-status counts of the view of ``kind``. A few
-        hundred ms at 100,000 documents: callers run it on a worker thread."""
+    def counts(self, kind: TaskKind | None = None, annotator: str | None = None) -> CountsView:
+        """Whole-project counts and the per-status counts of the view of ``kind`` (as
+        ``annotator`` sees the list). A few hundred ms at 100,000 documents: callers run it
+        on a worker thread."""
         with self._project.read() as session:
-            return CountsView(dict(repo.stats(session)), status_counts(session, kind))
+            return CountsView(dict(repo.stats(session)), status_counts(session, kind, annotator))
 
     def stats(self) -> dict[str, Any]:
         """Counts of documents, annotations, splits, review statuses and labels."""

@@ -23,7 +23,7 @@ class AttributeMark:
     name: str
     value: str | None
     origin: str = "human"
-    annotator: str = "user"
+    annotator: str | None = None
     suggestion_id: int | None = None
 
 
@@ -37,7 +37,7 @@ class AddEntity:
     end: int
     label: str
     origin: str = "human"
-    annotator: str = "user"
+    annotator: str | None = None
     suggestion_id: int | None = None
     attributes: tuple[AttributeMark, ...] = ()
 
@@ -87,7 +87,7 @@ class AttributeRow:
     end: int
     value: str
     origin: str = "human"
-    annotator: str = "user"
+    annotator: str | None = None
     suggestion_id: int | None = None
 
 
@@ -174,7 +174,7 @@ class ClassMark:
 
     label: str
     origin: str = "human"
-    annotator: str = "user"
+    annotator: str | None = None
     suggestion_id: int | None = None
 
 
@@ -196,7 +196,7 @@ class AnswerMark:
     start: int
     end: int
     origin: str = "human"
-    annotator: str = "user"
+    annotator: str | None = None
     suggestion_id: int | None = None
 
 
@@ -235,7 +235,7 @@ class AddQuestion:
     question_id: int | None = None
     external_id: str | None = None
     origin: str = "human"
-    annotator: str = "user"
+    annotator: str | None = None
     answers: tuple[AnswerMark, ...] = ()
     impossible: bool = False
     suggestions: tuple[SuggestionCopy, ...] = ()

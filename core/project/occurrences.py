@@ -25,7 +25,7 @@ from sqlalchemy import delete, select
 from core.patterns import PatternMatcher, PhrasePattern, normalise_phrase
 from core.project.edits import AddEntity, Batch
 from core.store import repo
-from core.store.models import Document, EntityAnnotation, Label, Suggestion
+from core.store.models import Document, EntityAnnotation, Label, Suggestion, originals
 from core.store.repo import AnnotationError
 from core.types import Split, TaskKind
 
@@ -78,6 +78,7 @@ def find(session: Session, phrase: str, label: str) -> list[Occurrence]:
     docs = session.execute(
         select(Document.id, Document.text).where(
             Document.split != Split.TEST.value, Document.review_status == "unreviewed",
+            originals(),
         ).order_by(Document.id)
     ).all()
     if not docs:
@@ -96,7 +97,7 @@ def find(session: Session, phrase: str, label: str) -> list[Occurrence]:
 
 
 def label_all_op(project: Project, doc_id: int, start: int, end: int, *,
-                 annotator: str = "user") -> tuple[Batch, str, str, int]:
+                 annotator: str | None = None) -> tuple[Batch, str, str, int]:
     """The op that labels every other occurrence of the entity ``[start, end)`` of
     ``doc_id`` as it is labelled, with its phrase, label and the number of places."""
     with project.read() as session:

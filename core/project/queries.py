@@ -94,6 +94,20 @@ class DocFilter:
     # cost-aware order, core.active.time_model) instead of uncertainty alone.
     per_second: bool = False
     kind: TaskKind | None = None  # the view's task: its status, labels and suggestions
+    # Who is looking: where they have a layer of a double-annotated document, the list
+    # shows it in the document's place (everyone else sees the document: its gold labels).
+    annotator: str | None = None
+
+
+def visible_sql(annotator: str | None) -> str:
+    """Documents ``d`` a list shows: the documents themselves, except that where
+    ``annotator`` has a layer of a double-annotated document, that layer instead."""
+    if not annotator:
+        return "d.layer_of IS NULL"
+    return (
+        "((d.layer_of IS NULL AND NOT EXISTS (SELECT 1 FROM documents c"
+        " WHERE c.layer_of = d.id AND c.layer = :annotator)) OR d.layer = :annotator)"
+    )
 
 
 @dataclass(frozen=True)
@@ -125,8 +139,10 @@ def _like_escape(s: str) -> str:
 
 def filtered_ids(session: Session, flt: DocFilter) -> list[int]:
     """The ids of the documents matching ``flt``, in display order."""
-    where: list[str] = []
+    where: list[str] = [visible_sql(flt.annotator)]
     params: dict[str, object] = {}
+    if flt.annotator:
+        params["annotator"] = flt.annotator
     if flt.status:
         if flt.status not in STATUSES:
             raise ValueError(f"unknown status {flt.status!r} (known: {', '.join(STATUSES)})")
@@ -145,7 +161,9 @@ def filtered_ids(session: Session, flt: DocFilter) -> list[int]:
         params["search"] = f"%{_like_escape(flt.search.strip())}%"
     sql = "SELECT d.id FROM documents d"
     if flt.sort_by_score:
-        sql += f" LEFT JOIN ({_scores_sql(flt.kind)}) ds ON ds.document_id = d.id"
+        # A layer ranks by its document's score (layers are not predicted).
+        sql += (f" LEFT JOIN ({_scores_sql(flt.kind)}) ds"
+                " ON ds.document_id = COALESCE(d.layer_of, d.id)")
     if where:
         sql += " WHERE " + " AND ".join(where)
     # Most uncertain first, but only among the notes that still want labels: a note the user
@@ -161,7 +179,8 @@ def filtered_ids(session: Session, flt: DocFilter) -> list[int]:
         params.update(t_intercept=model.intercept, t_per_char=model.per_char)
     sql += " ORDER BY " + (
         f"CASE WHEN {_wants_labels(flt.kind)} THEN 0 ELSE 1 END,"
-        f" ds.score IS NULL, {score} DESC, d.id" if flt.sort_by_score else "d.id"
+        f" ds.score IS NULL, {score} DESC, COALESCE(d.layer_of, d.id)" if flt.sort_by_score
+        else "COALESCE(d.layer_of, d.id)"
     )
     if session.get_bind().dialect.name != "sqlite":
         # psycopg's cursor takes %(name)s parameters; through SQLAlchemy, which converts.
@@ -228,14 +247,17 @@ def page_rows(
     return [by_id[i] for i in ids if i in by_id]
 
 
-def status_counts(session: Session, kind: TaskKind | None = None) -> dict[str, int]:
-    """How many documents have each derived status (as the view of ``kind`` shows it)."""
+def status_counts(session: Session, kind: TaskKind | None = None,
+                  annotator: str | None = None) -> dict[str, int]:
+    """How many documents have each derived status (as the view of ``kind`` shows it, to
+    ``annotator``: see :func:`visible_sql`)."""
     statuses = status_sql(kind)
     row = session.execute(
         text(
             "SELECT"
             + ",".join(f" SUM(CASE WHEN {sql} THEN 1 ELSE 0 END)" for sql in statuses.values())
-            + " FROM documents d"
-        )
+            + f" FROM documents d WHERE {visible_sql(annotator)}"
+        ),
+        {"annotator": annotator} if annotator else {},
     ).one()
     return {name: int(v or 0) for name, v in zip(statuses, row)}

@@ -99,7 +99,7 @@ class Review:
         return label_terms(self._project, kind)
 
     def label_all(self, doc_id: int, start: int, end: int, *, suggest: bool = False,
-                  annotator: str = "user") -> Changes | PatternResult:
+                  annotator: str | None = None) -> Changes | PatternResult:
         """The entity ``[start, end)`` of ``doc_id``, its label on every other occurrence of
         its phrase in the unreviewed, non-test documents, never over a human entity
         (:mod:`core.project.occurrences`). Applied at once (``Changes``: one inverse takes

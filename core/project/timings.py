@@ -26,7 +26,7 @@ class Timings:
 
     def record(
         self, doc_id: int, kind: TaskKind | str, action: str, seconds: float,
-        *, annotator: str = "user",
+        *, annotator: str | None = None,
     ) -> None:
         """Record that ``action`` on document ``doc_id`` (a decision of ``kind``) took
         ``seconds``."""

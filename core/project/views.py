@@ -133,6 +133,9 @@ class DocumentView:
     suggestions: tuple[SuggestionView, ...] = field(default=())
     # The sentences in order, each with its classes (the sentence task; () without one).
     sentences: tuple[SentenceLabel, ...] = ()
+    # An annotator's layer of a double-annotated document: the document's id and whose.
+    layer_of: int | None = None
+    layer: str | None = None
 
     def suggestions_of(self, kind: str) -> tuple[SuggestionView, ...]:
         return tuple(s for s in self.suggestions if s.kind == kind)
@@ -232,6 +235,8 @@ def read_document(session: Session, doc_id: int) -> DocumentView | None:
             for s in suggestions
         ),
         sentences=sentence_labels(doc),
+        layer_of=doc.layer_of,
+        layer=doc.layer,
     )
 
 

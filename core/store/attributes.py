@@ -125,7 +125,7 @@ def set_values(
     values: Mapping[str, str],
     *,
     specs: Sequence[AttributeSpec] | None = None,
-    annotator: str = "user",
+    annotator: str | None = None,
     origin: str = "human",
     suggestion_id: int | None = None,
 ) -> None:

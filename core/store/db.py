@@ -32,7 +32,7 @@ from core.errors import ProjectError
 from core.store import migrations
 from core.store.models import Base, Meta, ProjectInfo
 
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 APPLICATION_ID = 0x414E4E54  # "ANNT", written into the SQLite header
 BUSY_TIMEOUT_MS = 30_000
 
@@ -197,8 +197,37 @@ def _v6_to_v7(conn: Connection) -> None:
         conn.exec_driver_sql("PRAGMA writable_schema = OFF")
 
 
+def _v7_to_v8(conn: Connection) -> None:
+    """Schema 8, team work: an annotator's own copy of a double-annotated document (its
+    layer: ``documents.layer_of`` the original, ``documents.layer`` the annotator) and who
+    labels which document (``assignments``). What a project holds stays the documents'
+    single layer, so a project with one annotator behaves as before. The first step that
+    also runs on PostgreSQL: plain DDL for both."""
+    stamp_type = "DATETIME" if conn.dialect.name == "sqlite" else "TIMESTAMP WITH TIME ZONE"
+    conn.exec_driver_sql(
+        "ALTER TABLE documents ADD COLUMN layer_of INTEGER"
+        " REFERENCES documents (id) ON DELETE CASCADE"
+    )
+    conn.exec_driver_sql("ALTER TABLE documents ADD COLUMN layer VARCHAR(100)")
+    conn.exec_driver_sql("CREATE INDEX ix_documents_layer_of ON documents (layer_of)")
+    key = "INTEGER NOT NULL" if conn.dialect.name == "sqlite" else "SERIAL NOT NULL"
+    conn.exec_driver_sql(
+        "CREATE TABLE assignments (\n"
+        f"\tid {key}, \n"
+        "\tdocument_id INTEGER NOT NULL, \n"
+        "\tannotator VARCHAR(100) NOT NULL, \n"
+        f"\tcreated_at {stamp_type} NOT NULL, \n"
+        "\tPRIMARY KEY (id), \n"
+        "\tCONSTRAINT assignment_unique UNIQUE (document_id, annotator), \n"
+        "\tFOREIGN KEY(document_id) REFERENCES documents (id) ON DELETE CASCADE\n"
+        ")"
+    )
+    conn.exec_driver_sql("CREATE INDEX ix_assignments_annotator ON assignments (annotator)")
+
+
 MIGRATIONS: dict[int, Callable[[Connection], None]] = {
     1: _v1_to_v2, 2: _v2_to_v3, 3: _v3_to_v4, 4: _v4_to_v5, 5: _v5_to_v6, 6: _v6_to_v7,
+    7: _v7_to_v8,
 }
 
 

@@ -6,6 +6,9 @@ One SQLite file holds one project. Character offsets (Python code points) into
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import datetime, timezone
 from typing import Any
 
@@ -22,6 +25,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
+from sqlalchemy import event
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 # The kinds a task, a mark, a timing and a suggestion may be of (schema 5 added
@@ -32,6 +36,28 @@ SUGGESTION_KINDS_SQL = "('entity', 'class', 'answer', 'sentence', 'attribute')"
 
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
+
+
+# Who is acting: every label, decision and status written without a name gets this one
+# (``Project.write`` sets it from ``Project.annotator``; "user" when nobody said).
+_ACTING: ContextVar[str] = ContextVar("acting_annotator", default="user")
+
+
+def acting_annotator() -> str:
+    return _ACTING.get()
+
+
+@contextmanager
+def acting_as(name: str | None) -> Iterator[None]:
+    """Write as ``name`` inside the block (``None``: as whoever acts already)."""
+    if not name:
+        yield
+        return
+    token = _ACTING.set(name)
+    try:
+        yield
+    finally:
+        _ACTING.reset(token)
 
 
 class Base(DeclarativeBase):
@@ -98,6 +124,14 @@ class Document(Base):
     review_status: Mapped[str] = mapped_column(String(16), default="unreviewed")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     reviewed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    # Schema 8, team work: a document labelled by two annotators independently has one
+    # copy per annotator, their layer (``layer_of`` the original, ``layer`` the annotator);
+    # the original holds the gold labels (adjudicated). Copies are never listed, trained
+    # on, predicted or exported as documents of their own: ``originals()`` is the filter.
+    layer_of: Mapped[int | None] = mapped_column(
+        ForeignKey("documents.id", ondelete="CASCADE"), default=None
+    )
+    layer: Mapped[str | None] = mapped_column(String(100), default=None)
     entities: Mapped[list[EntityAnnotation]] = relationship(
         back_populates="document", cascade="all, delete-orphan", order_by="EntityAnnotation.start"
     )
@@ -118,6 +152,28 @@ class Document(Base):
         CheckConstraint("review_status IN ('unreviewed', 'reviewed', 'skipped')", name="doc_status"),
         Index("ix_documents_split_status", "split", "review_status"),
         Index("ix_documents_external_id", "external_id"),
+        Index("ix_documents_layer_of", "layer_of"),
+    )
+
+
+def originals() -> Any:
+    """The clause that keeps the documents themselves and leaves out annotators' layers
+    (``select(Document).where(originals())``)."""
+    return Document.layer_of.is_(None)
+
+
+class Assignment(Base):
+    """Who labels a document (schema 8): one row per annotator given the document; two rows
+    for a double-annotated one (whose copies are the annotators' layers)."""
+
+    __tablename__ = "assignments"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    document_id: Mapped[int] = mapped_column(ForeignKey("documents.id", ondelete="CASCADE"))
+    annotator: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    __table_args__ = (
+        UniqueConstraint("document_id", "annotator", name="assignment_unique"),
+        Index("ix_assignments_annotator", "annotator"),
     )
 
 
@@ -145,7 +201,7 @@ class DocumentTask(Base):
 class _Authored:
     """Who made an annotation, when, and whether it came from the model."""
 
-    annotator: Mapped[str] = mapped_column(String(100), default="user")
+    annotator: Mapped[str] = mapped_column(String(100), default=acting_annotator)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     # human | imported | accepted (suggestion as is) | edited (suggestion changed)
     origin: Mapped[str] = mapped_column(String(16), default="human")
@@ -385,7 +441,16 @@ class Timing(Base):
     document_id: Mapped[int] = mapped_column(ForeignKey("documents.id", ondelete="CASCADE"), index=True)
     kind: Mapped[str] = mapped_column(String(16))
     action: Mapped[str] = mapped_column(String(64))
-    annotator: Mapped[str] = mapped_column(String(100), default="user")
+    annotator: Mapped[str] = mapped_column(String(100), default=acting_annotator)
     seconds: Mapped[float] = mapped_column(Float)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     __table_args__ = (CheckConstraint(f"kind IN {KINDS_SQL}", name="timing_kind"),)
+
+
+@event.listens_for(_Authored, "before_insert", propagate=True)
+@event.listens_for(_Authored, "before_update", propagate=True)
+@event.listens_for(Timing, "before_insert")
+def _name_the_annotator(_mapper: Any, _connection: Any, target: Any) -> None:
+    """A row given no annotator (``None``) is the acting annotator's."""
+    if target.annotator is None:
+        target.annotator = acting_annotator()

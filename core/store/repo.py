@@ -22,6 +22,7 @@ from core.store.models import (
     Sentence,
     SentenceClass,
     Task,
+    originals,
     utcnow,
 )
 from core.types import (
@@ -240,7 +241,7 @@ def add_entity(
     end: int,
     label: str,
     *,
-    annotator: str = "user",
+    annotator: str | None = None,
     origin: str = "human",
     suggestion_id: int | None = None,
 ) -> EntityAnnotation:
@@ -287,7 +288,7 @@ def set_classes(
     doc_id: int,
     labels: Sequence[str],
     *,
-    annotator: str = "user",
+    annotator: str | None = None,
     origin: str = "human",
     suggestion_id: int | None = None,
 ) -> list[ClassAnnotation]:
@@ -320,7 +321,7 @@ def set_classes(
 
 
 def add_question(
-    session: Session, doc_id: int, text: str, *, annotator: str = "user"
+    session: Session, doc_id: int, text: str, *, annotator: str | None = None
 ) -> QuestionRow:
     doc = _document(session, doc_id)
     if not text.strip():
@@ -344,7 +345,7 @@ def set_answer(
     start: int | None,
     end: int | None,
     *,
-    annotator: str = "user",
+    annotator: str | None = None,
     origin: str = "human",
     suggestion_id: int | None = None,
 ) -> QuestionRow:
@@ -445,7 +446,8 @@ def iter_records(
 ) -> Iterable[DocumentRecord]:
     """Yield the project's documents as plain records, in id order, a batch at a time
     (``where``: a further condition on the ``documents`` row, e.g. a kind's labelled
-    rule)."""
+    rule). Annotators' layers (copies of double-annotated documents) are left out unless
+    ``doc_ids`` names them."""
     from core.store.attributes import attribute_specs
 
     specs = attribute_specs(session)
@@ -458,6 +460,8 @@ def iter_records(
             stmt = stmt.where(Document.review_status == "reviewed")
         if doc_ids is not None:
             stmt = stmt.where(Document.id.in_(list(doc_ids)))
+        else:
+            stmt = stmt.where(originals())
         if where is not None:
             stmt = stmt.where(where)
         docs = session.scalars(_eager(stmt)).all()

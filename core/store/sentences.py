@@ -29,7 +29,7 @@ class SentenceClassMark:
 
     label: str
     origin: str = "human"
-    annotator: str = "user"
+    annotator: str | None = None
     suggestion_id: int | None = None
 
 
@@ -121,7 +121,7 @@ def sentence_at(doc: Document, start: int, end: int | None = None) -> Sentence:
 
 def set_sentence_classes(
     session: Session, doc: Document, start: int, end: int, labels: Sequence[str], *,
-    annotator: str = "user", origin: str = "human", suggestion_id: int | None = None,
+    annotator: str | None = None, origin: str = "human", suggestion_id: int | None = None,
     marks: Sequence[SentenceClassMark] | None = None,
 ) -> None:
     """Make ``labels`` the classes of the sentence ``[start, end)`` of ``doc``. Classes it

@@ -23,26 +23,41 @@ from core.store.models import (
     SentenceClass,
     Suggestion,
     Task,
+    originals,
 )
 from core.store.repo import project_name
 from core.types import Split, TaskKind
 
 
+def _originals() -> object:
+    """The ids of the documents themselves (annotators' layers left out: counted apart)."""
+    return select(Document.id).where(originals()).scalar_subquery()
+
+
 def stats(session: Session) -> dict[str, object]:
-    """Counts for the status bar and ``annotator stats``."""
-    documents = session.scalar(select(func.count(Document.id))) or 0
+    """Counts for the status bar and ``annotator stats`` (of the documents themselves:
+    the annotators' layers of double-annotated documents are counted under ``layers``)."""
+    own = _originals()
+    documents = session.scalar(select(func.count(Document.id)).where(originals())) or 0
     per_split = dict(
-        session.execute(select(Document.split, func.count(Document.id)).group_by(Document.split)).all()
+        session.execute(select(Document.split, func.count(Document.id)).where(originals())
+                        .group_by(Document.split)).all()
     )
     per_status = dict(
         session.execute(
-            select(Document.review_status, func.count(Document.id)).group_by(Document.review_status)
+            select(Document.review_status, func.count(Document.id)).where(originals())
+            .group_by(Document.review_status)
         ).all()
     )
+    layers = dict(session.execute(
+        select(Document.layer, func.count(Document.id)).where(Document.layer_of.is_not(None))
+        .group_by(Document.layer)
+    ).all())
     entity_labels = dict(
         session.execute(
             select(Label.name, func.count(EntityAnnotation.id))
             .join(EntityAnnotation, EntityAnnotation.label_id == Label.id)
+            .where(EntityAnnotation.document_id.in_(own))
             .group_by(Label.name)
         ).all()
     )
@@ -50,6 +65,7 @@ def stats(session: Session) -> dict[str, object]:
         session.execute(
             select(Label.name, func.count(ClassAnnotation.id))
             .join(ClassAnnotation, ClassAnnotation.label_id == Label.id)
+            .where(ClassAnnotation.document_id.in_(own))
             .group_by(Label.name)
         ).all()
     )
@@ -58,25 +74,37 @@ def stats(session: Session) -> dict[str, object]:
         session.execute(
             select(Label.name, func.count(SentenceClass.id))
             .join(SentenceClass, SentenceClass.label_id == Label.id)
+            .join(Sentence, Sentence.id == SentenceClass.sentence_id)
+            .where(Sentence.document_id.in_(own))
             .group_by(Label.name)
         ).all()
     )
-    sentences = session.scalar(select(func.count(Sentence.id))) or 0
+    sentences = session.scalar(
+        select(func.count(Sentence.id)).where(Sentence.document_id.in_(own))
+    ) or 0
     sentences_classified = session.scalar(
         select(func.count(func.distinct(SentenceClass.sentence_id)))
+        .join(Sentence, Sentence.id == SentenceClass.sentence_id)
+        .where(Sentence.document_id.in_(own))
     ) or 0
-    questions = session.scalar(select(func.count(QuestionRow.id))) or 0
+    own_questions = QuestionRow.document_id.in_(own)
+    questions = session.scalar(select(func.count(QuestionRow.id)).where(own_questions)) or 0
     answered = (
         session.scalar(
             select(func.count(QuestionRow.id)).where(
-                (QuestionRow.is_impossible.is_(True)) | QuestionRow.answers.any()
+                own_questions,
+                (QuestionRow.is_impossible.is_(True)) | QuestionRow.answers.any(),
             )
         )
         or 0
     )
-    answers = session.scalar(select(func.count(AnswerAnnotation.id))) or 0
+    answers = session.scalar(
+        select(func.count(AnswerAnnotation.id))
+        .join(QuestionRow, QuestionRow.id == AnswerAnnotation.question_id).where(own_questions)
+    ) or 0
     impossible = (
-        session.scalar(select(func.count(QuestionRow.id)).where(QuestionRow.is_impossible.is_(True)))
+        session.scalar(select(func.count(QuestionRow.id))
+                       .where(own_questions, QuestionRow.is_impossible.is_(True)))
         or 0
     )
     n_entities = sum(entity_labels.values())
@@ -85,14 +113,19 @@ def stats(session: Session) -> dict[str, object]:
     labelled_docs = {
         "ner": session.scalar(
             select(func.count(func.distinct(EntityAnnotation.document_id)))
+            .where(EntityAnnotation.document_id.in_(own))
         ) or 0,
         "classify": session.scalar(
             select(func.count(func.distinct(ClassAnnotation.document_id)))
+            .where(ClassAnnotation.document_id.in_(own))
         ) or 0,
-        "qa": session.scalar(select(func.count(func.distinct(QuestionRow.document_id)))) or 0,
+        "qa": session.scalar(
+            select(func.count(func.distinct(QuestionRow.document_id))).where(own_questions)
+        ) or 0,
         "sentence": session.scalar(
             select(func.count(func.distinct(Sentence.document_id)))
             .join(SentenceClass, SentenceClass.sentence_id == Sentence.id)
+            .where(Sentence.document_id.in_(own))
         ) or 0,
     }
     pending = session.scalar(
@@ -129,6 +162,7 @@ def stats(session: Session) -> dict[str, object]:
         "unanswerable": impossible,
         "pending_suggestions": pending,
         "seconds_per_annotation": seconds_per_annotation(session),
+        "layers": {str(k): int(v) for k, v in sorted(layers.items())},
     }
 
 

@@ -14,6 +14,7 @@ from core.active.preannotate import documents_to_predict
 from core.active.queue import queue_candidates
 from core.formats import read_file
 from core.project import Project
+from tests.schema_steps import undo_schema_8
 from core.store import db as dbmod
 from core.store import repo
 from core.store.models import Document, DocumentTask, ModelVersion, Suggestion
@@ -251,6 +252,7 @@ def test_schema_2_file_upgrades_reviewed_documents_to_user_marks(tmp_path: Path)
     raw.execute("DROP TABLE sentences")
     raw.execute("ALTER TABLE suggestions DROP COLUMN source")  # schema 6
     raw.execute("DROP TABLE entity_attributes")  # schema 7
+    undo_schema_8(raw)
     raw.execute("UPDATE meta SET value='2' WHERE key='schema_version'")
     raw.commit()
     raw.close()
