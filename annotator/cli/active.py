@@ -42,6 +42,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--seed", type=int, default=0, help="seed of the random strategy")
     p.add_argument("--batch-size", type=int, default=None,
                    help="diverse: size of the diverse batch (default: --limit)")
+    p.add_argument("--annotator", default=None,
+                   help="the queue of this annotator (team work: their documents, and their "
+                        "layer of a double-annotated one)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_queue)
 
@@ -152,6 +155,7 @@ def cmd_queue(args: argparse.Namespace) -> int:
         entries = project.review.queue(
             task, strategy=name, limit=limit, seed=args.seed,
             predictor=predictor, batch_size=args.batch_size or limit or strategies.DEFAULT_BATCH,
+            annotator=args.annotator,
         )
         previews = {
             doc_id: (external_id, head.replace("\n", " "))

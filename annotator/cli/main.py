@@ -24,7 +24,7 @@ from core.errors import AnnotatorError
 # a partial install still runs the commands it has.
 COMMAND_MODULES = (
     "annotator.cli.data", "annotator.cli.engine", "annotator.cli.active", "annotator.cli.patterns",
-    "annotator.cli.copy",
+    "annotator.cli.copy", "annotator.cli.team",
 )
 
 
