@@ -633,3 +633,54 @@ def test_schema_6_file_gains_attributes_of_entities(tmp_path: Path) -> None:
     old = sqlite3.connect(tmp_path / "v6.db.v6.bak")
     assert list(old.iterdump()) == original
     old.close()
+
+
+def test_schema_7_file_gains_layers_and_assignments(tmp_path: Path) -> None:
+    """A real file of schema 7 (tests/core/data/schema7.sql) upgrades to schema 8: what it
+    holds stays the documents' one layer (same labels, same status, nothing assigned), its
+    new columns and table are the ones a new file has, and it takes a team: a double-
+    annotated document's layers, deleted with their document."""
+    path = tmp_path / "v7.db"
+    raw = sqlite3.connect(path)
+    raw.executescript((Path(__file__).parent / "data" / "schema7.sql").read_text(encoding="utf-8"))
+    original = list(raw.iterdump())
+    raw.close()
+    with Project.open(path) as p:
+        ids = p.documents.filter(DocFilter())
+        before = [(d.external_id, [(e.start, e.end, e.label) for e in d.entities], d.classes,
+                   d.review_status) for d in map(p.documents.get, ids)]
+        assert before == [("n1", [(3, 8, "Condition"), (16, 23, "Medication")], (), "reviewed"),
+                          ("n2", [], ("urgent",), "unreviewed")]
+        assert p.team.documents() == [] and p.team.assignments() == {}
+        assert p.documents.stats()["documents"] == 2
+        p.team.assign(annotators=["ana", "ben"], double_share=1.0, doc_ids=[ids[1]])
+        assert [x.annotator for x in p.team.documents()[0].layers] == ["ana", "ben"]
+        assert p.documents.stats()["documents"] == 2
+    fresh = tmp_path / "fresh.db"
+    Project.create(fresh).close()
+
+    def schema(file: Path) -> dict[str, object]:
+        conn = sqlite3.connect(file)
+        try:
+            return {
+                "documents": sorted(tuple(r[1:4]) for r in conn.execute("PRAGMA table_info(documents)")),
+                "documents_fks": sorted(tuple(r[2:7]) for r in
+                                        conn.execute("PRAGMA foreign_key_list(documents)")),
+                "assignments": [tuple(r[1:4]) for r in conn.execute("PRAGMA table_info(assignments)")],
+                "indexes": sorted(r[1] for t in ("documents", "assignments")
+                                  for r in conn.execute(f"PRAGMA index_list({t})")),
+            }
+        finally:
+            conn.close()
+
+    assert schema(path) == schema(fresh)
+    raw = sqlite3.connect(path)
+    raw.execute("PRAGMA foreign_keys = ON")
+    assert raw.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    assert raw.execute("SELECT count(*) FROM documents WHERE layer_of IS NOT NULL").fetchone()[0] == 2
+    raw.execute("DELETE FROM documents WHERE layer_of IS NULL AND external_id = 'n2'")
+    assert raw.execute("SELECT count(*) FROM documents").fetchone()[0] == 1  # layers went too
+    raw.close()
+    old = sqlite3.connect(tmp_path / "v7.db.v7.bak")
+    assert list(old.iterdump()) == original
+    old.close()
