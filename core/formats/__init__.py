@@ -2,31 +2,34 @@
 
 Readers turn a file into a list of :class:`~core.types.DocumentRecord` (all or nothing: any
 problem raises :class:`~core.errors.InputError` naming the file and line); writers take
-records and replace the target file atomically. Pure Python: no Qt, no database.
+records and replace the target file atomically (brat: the target folder). Pure Python: no
+Qt, no database.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from core.errors import InputError
 from core.formats._common import ExportError, atomic_output, bom_encoding, read_text
+from core.formats.brat import BratReport, read_brat, write_brat
 from core.formats.conll import parse_conll, write_conll
 from core.formats.csv_table import guess_delimiter, parse_csv, write_csv, write_sentence_csv
 from core.formats.jsonl import parse_jsonl, write_jsonl
 from core.formats.label_lines import parse_label_lines, write_label_lines
 from core.formats.plain_text import TEXT_UNITS, read_text_documents, write_text_documents
 from core.formats.squad import parse_squad, write_squad
-from core.types import DocumentRecord
+from core.types import AttributeSpec, DocumentRecord
 
 __all__ = [
-    "FORMATS", "TEXT_UNITS", "UNITS", "ExportError", "guess_format", "read_file", "write_file",
+    "FORMATS", "TEXT_UNITS", "UNITS", "BratReport", "ExportError", "guess_format", "read_brat",
+    "read_file", "write_file",
 ]
 
-FORMATS = ("text", "csv", "lines", "jsonl", "conll", "squad")
+FORMATS = ("text", "csv", "lines", "jsonl", "conll", "squad", "brat")
 # What one exported row is: a document, or (csv) one sentence of a document.
 UNITS = ("document", "sentence")
 
@@ -40,17 +43,21 @@ _LABEL_FIELD = re.compile(r"[\w.:|+\-]{1,40}")
 def guess_format(path: str | Path) -> str:
     """Tell a file's format from its extension and a look at its first lines.
 
-    A folder is "text"; .txt is "conll" (token-tag lines), "lines" (``<label> <text>``
-    lines with few distinct labels) or "text"; .csv is "csv"; .tsv is "conll" or "csv";
-    .json/.jsonl is "squad" when it holds ``data``/``paragraphs``, else "jsonl"; .conll,
-    .bio, .iob... are "conll". Raises InputError for other extensions.
+    A folder is "brat" when it holds .ann files, else "text"; .ann is "brat", and so is a
+    .txt with a .ann of the same name beside it; other .txt files are "conll" (token-tag
+    lines), "lines" (``<label> <text>`` lines with few distinct labels) or "text"; .csv is
+    "csv"; .tsv is "conll" or "csv"; .json/.jsonl is "squad" when it holds
+    ``data``/``paragraphs``, else "jsonl"; .conll, .bio, .iob... are "conll". Raises
+    InputError for other extensions.
     """
     path = Path(path)
     if path.is_dir():
-        return "text"
+        return "brat" if _holds_ann(path) else "text"
     suffix = path.suffix.lower()
     if suffix in _CONLL_SUFFIXES:
         return "conll"
+    if suffix == ".ann" or (suffix == ".txt" and path.with_suffix(".ann").is_file()):
+        return "brat"
     if suffix not in (".txt", ".csv", ".tsv", ".json", ".jsonl", ".ndjson"):
         raise InputError(
             path,
@@ -71,6 +78,13 @@ def guess_format(path: str | Path) -> str:
     if _looks_like_conll(head):
         return "conll"
     return "lines" if _looks_like_label_lines(head) else "text"
+
+
+def _holds_ann(folder: Path) -> bool:
+    try:
+        return any(p.suffix.lower() == ".ann" and p.is_file() for p in folder.iterdir())
+    except OSError as exc:
+        raise InputError(folder, None, f"cannot list the folder: {exc.strerror or exc}") from None
 
 
 def _peek(path: Path) -> str:
@@ -123,12 +137,18 @@ def read_file(
     *,
     text_unit: str = "file",
     encoding: str | None = None,
+    attributes: Sequence[AttributeSpec] | None = None,
+    discontinuous: str = "refuse",
+    skip: Collection[str] = (),
 ) -> list[DocumentRecord]:
-    """Read every document of a file (or, for "text", of a folder of .txt files).
+    """Read every document of a file (or, for "text" and "brat", of a folder).
 
     ``format`` is one of :data:`FORMATS` (guessed when None); ``text_unit`` ("file",
     "paragraph", "line") applies to "text"; ``encoding`` overrides the UTF-8/UTF-16
-    detection. Each record has ``source`` (the file) and ``line`` (1-based, where it starts).
+    detection. Each record has ``source`` (the file) and ``line`` (1-based, where it starts;
+    brat records have none, their errors name the .ann line). ``attributes`` (the project's
+    declaration), ``discontinuous`` and ``skip`` apply to "brat": see
+    :func:`core.formats.brat.read_brat`, which also tells what it joined and skipped.
     Raises InputError, and returns nothing, if anything is wrong or there is no document.
     """
     path = Path(path)
@@ -138,6 +158,9 @@ def read_file(
         raise InputError(path, None, f"unknown format {format!r}: use one of {', '.join(FORMATS)}")
     if format == "text":
         records = read_text_documents(path, text_unit=text_unit, encoding=encoding)
+    elif format == "brat":
+        records, _ = read_brat(path, encoding=encoding, attributes=attributes,
+                               discontinuous=discontinuous, skip=skip)
     else:
         text = read_text(path, encoding)
         if not text.strip():
@@ -169,6 +192,7 @@ def write_file(
     unit: str = "document",
     sentence_multi_label: bool = False,
     suggestions: Mapping[int, Sequence[Any]] | None = None,
+    attributes: Sequence[AttributeSpec] | None = None,
 ) -> int:
     """Write records to ``path`` in ``format`` and return how many documents were written.
 
@@ -181,7 +205,9 @@ def write_file(
     What each format keeps: text (texts only, blank-line separated), lines (one class and a
     one-line text per document), csv (id, text, classes, split), jsonl (spans, classes,
     sentences, split), conll (spans, as IOB2 tags), squad (questions and answers; unanswered
-    questions that are not marked impossible are skipped).
+    questions that are not marked impossible are skipped), brat (``path`` is a folder: a
+    .txt and .ann per document with its spans, their attribute values and notes; with
+    ``attributes``, the project's declaration, values equal to the default are left out).
 
     Sentences: jsonl writes every sentence of a record (``"sentences"``, with ``"label"``,
     or ``"labels"`` when ``sentence_multi_label``); ``unit="sentence"`` makes csv write one
@@ -203,6 +229,8 @@ def write_file(
         raise ExportError(f"one row per sentence applies to csv (and jsonl), not {format}")
     if suggestions is not None and format != "jsonl":
         raise ExportError(f"suggestions are written to jsonl only, not {format}")
+    if format == "brat":
+        return write_brat(records, path, attributes=attributes, include_text=include_text)
     encoding = "utf-8-sig" if format == "csv" else "utf-8"  # the BOM makes Excel read UTF-8
     with atomic_output(path, encoding=encoding) as out:
         if format == "text":

@@ -29,6 +29,7 @@ SUFFIX = {
     "jsonl": ".jsonl",
     "conll": ".conll",
     "squad": ".json",
+    "brat": ".ann",  # without its .txt: refused (pairs are fuzzed in test_brat.py)
 }
 
 

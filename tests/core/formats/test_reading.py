@@ -33,12 +33,16 @@ SAMPLES = {
 }
 
 
+# brat is pairs of files (name.txt + name.ann): tests/core/formats/test_brat.py.
+FILE_FORMATS = tuple(f for f in FORMATS if f != "brat")
+
+
 def test_formats_constant() -> None:
-    assert FORMATS == ("text", "csv", "lines", "jsonl", "conll", "squad")
-    assert set(SAMPLES) == set(FORMATS)
+    assert FORMATS == ("text", "csv", "lines", "jsonl", "conll", "squad", "brat")
+    assert set(SAMPLES) == set(FILE_FORMATS)
 
 
-@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("fmt", FILE_FORMATS)
 def test_guess_and_read_each_sample(make_file: MakeFile, fmt: str) -> None:
     path = make_file(*SAMPLES[fmt])
     assert guess_format(path) == fmt
@@ -88,7 +92,7 @@ def test_folder_for_a_file_format(tmp_path: Path) -> None:
         read_file(tmp_path, "csv")
 
 
-@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("fmt", FILE_FORMATS)
 def test_empty_file_is_no_documents(make_file: MakeFile, fmt: str) -> None:
     path = make_file("empty" + Path(SAMPLES[fmt][0]).suffix, b"")
     with pytest.raises(InputError) as info:
@@ -96,7 +100,7 @@ def test_empty_file_is_no_documents(make_file: MakeFile, fmt: str) -> None:
     assert_input_error(info.value, path, None, "no documents")
 
 
-@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("fmt", FILE_FORMATS)
 def test_binary_junk(make_file: MakeFile, fmt: str) -> None:
     path = make_file("junk" + Path(SAMPLES[fmt][0]).suffix, b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR")
     with pytest.raises(InputError) as info:
@@ -104,7 +108,7 @@ def test_binary_junk(make_file: MakeFile, fmt: str) -> None:
     assert_input_error(info.value, path, 3, "binary file")  # NUL after two line ends
 
 
-@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("fmt", FILE_FORMATS)
 def test_wrong_encoding_names_line_column_and_byte(make_file: MakeFile, fmt: str) -> None:
     name, content = SAMPLES[fmt]
     good = content.replace("Patient", "Patiënt", 1).encode("cp1252")
@@ -118,7 +122,7 @@ def test_wrong_encoding_names_line_column_and_byte(make_file: MakeFile, fmt: str
 
 
 @pytest.mark.parametrize("codec", ["utf-8-sig", "utf-16", "utf-16-be", "utf-32"])
-@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("fmt", FILE_FORMATS)
 def test_byte_order_marks(make_file: MakeFile, fmt: str, codec: str) -> None:
     name, content = SAMPLES[fmt]
     data = content.encode(codec)
