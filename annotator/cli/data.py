@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from annotator.cli.main import UsageError, emit
 from annotator.cli.progress import ProgressBar
@@ -13,6 +14,9 @@ from core.errors import InputError, ProjectError
 from core.project import Project, is_project_url
 from core.project.timings import format_duration
 from core.types import AttributeSpec, Split, TaskKind
+
+if TYPE_CHECKING:
+    from core.formats import BratReport
 
 SPLITS = [s.value for s in Split]
 
@@ -49,6 +53,18 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     )
     p.add_argument("--encoding", help="text encoding of the file (default: UTF-8, or UTF-16 by BOM)")
     p.add_argument("--multi-label", action="store_true", help="classes are multi-label")
+    p.add_argument(
+        "--discontinuous", choices=["refuse", "join"],
+        help="brat: an entity in several fragments (T1 Disease 0 5;10 15) is refused "
+             "(default), or joined into the one span covering its fragments",
+    )
+    p.add_argument(
+        "--brat-skip", action="append", default=[], choices=["relations", "normalizations"],
+        help="brat: import the entities without the relations, events and equivalences "
+             "(R, E, * lines, which this version cannot store) or the normalisations (N "
+             "lines), instead of refusing the file; the summary counts what was skipped. "
+             "Repeat the option for both",
+    )
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_import)
 
@@ -81,7 +97,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 def _formats() -> list[str]:
     # The CLI contract's names; core.formats is imported only when a command runs.
-    return ["text", "csv", "lines", "jsonl", "conll", "squad"]
+    return ["text", "csv", "lines", "jsonl", "conll", "squad", "brat"]
 
 
 def cmd_init(args: argparse.Namespace) -> int:
@@ -153,16 +169,30 @@ def _open(path: str, *, readonly: bool = False) -> Project:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    from core.formats import read_file
+    from core.formats import guess_format, read_brat, read_file
 
     if not Path(args.file).exists():
         raise InputError(args.file, None, "no such file")
     project = _open(args.project)
+    brat = None
     try:
+        fmt = args.format or guess_format(args.file)
+        if fmt != "brat" and (args.discontinuous or args.brat_skip):
+            raise UsageError(f"--discontinuous and --brat-skip apply to the brat format, not "
+                             f"{fmt}")
         # Parse everything first: a bad line stops the import before the project is touched.
-        records = read_file(
-            args.file, args.format, text_unit=args.unit, encoding=args.encoding
-        )
+        if fmt == "brat":
+            ner = project.documents.tasks().get(TaskKind.NER)
+            records, brat = read_brat(
+                args.file, encoding=args.encoding,
+                attributes=ner.attributes if ner is not None else (),
+                discontinuous=args.discontinuous or "refuse", skip=args.brat_skip,
+            )
+            if not records:
+                raise InputError(args.file, None, "no documents found (the .txt files are "
+                                 "empty)")
+        else:
+            records = read_file(args.file, fmt, text_unit=args.unit, encoding=args.encoding)
         # The store takes the records one by one inside its one transaction: the bar
         # counts them as they go in (all or nothing still).
         with ProgressBar(total=len(records), desc="importing", unit="doc") as bar:
@@ -182,6 +212,11 @@ def cmd_import(args: argparse.Namespace) -> int:
         "labels_added": summary.labels_added,
         "conflicts": summary.conflicts,
     }
+    if brat is not None:
+        # What the brat files held that the project does not store, or stores changed.
+        payload["discontinuous_joined"] = brat.joined
+        payload["skipped"] = brat.skipped
+        payload["notes"] = brat.notes
     if summary.conflicts and not args.json:
         print(
             f"annotator: warning: {len(summary.conflicts)} repeated texts carry labels that "
@@ -196,8 +231,22 @@ def cmd_import(args: argparse.Namespace) -> int:
         f"imported {summary.documents_added} documents ({summary.duplicates} already there), "
         f"{summary.annotations_added} annotations"
         + (f"; new labels: {', '.join(summary.labels_added)}" if summary.labels_added else "")
+        + (_brat_summary(brat) if brat is not None else "")
     ))
     return 0
+
+
+def _brat_summary(report: BratReport) -> str:
+    parts = []
+    if report.joined:
+        parts.append(f"{report.joined} discontinuous entit{'y' if report.joined == 1 else 'ies'} "
+                     "joined into the span covering its fragments")
+    if report.skipped:
+        parts.append("skipped (not stored): "
+                     + ", ".join(f"{what} {n}" for what, n in report.skipped.items()))
+    if report.notes:
+        parts.append(f"{report.notes} note(s) kept in the documents' metadata")
+    return "".join(f"; {part}" for part in parts)
 
 
 def cmd_export(args: argparse.Namespace) -> int:
@@ -209,6 +258,7 @@ def cmd_export(args: argparse.Namespace) -> int:
             raise UsageError(f"--suggestions applies to the jsonl format, not {args.format}")
         tasks = project.documents.tasks()
         records = project.documents.records(split=args.split, reviewed_only=args.reviewed_only)
+        ner = tasks.get(TaskKind.NER)
         pending = project.review.pending() if args.suggestions else None
     finally:
         project.close()
@@ -229,6 +279,8 @@ def cmd_export(args: argparse.Namespace) -> int:
         unit=unit,
         sentence_multi_label=bool(sentence_task is not None and sentence_task.multi_label),
         suggestions=pending,
+        # brat writes the values that differ from the default (jsonl writes every value).
+        attributes=ner.attributes if ner is not None and args.format == "brat" else None,
     )
     payload: dict[str, object] = {"out": args.out, "format": args.format, "documents": n}
     if pending is not None:
