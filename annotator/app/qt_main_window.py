@@ -515,10 +515,18 @@ class QtMainWindow(QtWindowLayout, QMainWindow):
     def import_dialog(self) -> None:
         path, _ = QFileDialog.getOpenFileName(
             self, "Import documents", "",
-            "All supported (*.txt *.csv *.tsv *.jsonl *.json *.conll *.bio);;All files (*)",
+            "All supported (*.txt *.csv *.tsv *.jsonl *.json *.conll *.bio *.ann);;"
+            "brat standoff (*.ann);;All files (*)",
         )
         if not path:
             return
+        if path.lower().endswith(".ann"):  # a brat corpus is a folder of .txt + .ann pairs
+            scopes = {"Every .txt + .ann pair in its folder": True, "This document only": False}
+            scope, ok = _choose(self, "Import", "Import:", list(scopes))
+            if not ok:
+                return
+            if scopes.get(scope, False):
+                path = str(Path(path).parent)
         split, ok = _choose(self, "Import", "Use the documents for:", list(IMPORT_SPLITS))
         if not ok:
             return
@@ -532,7 +540,8 @@ class QtMainWindow(QtWindowLayout, QMainWindow):
             # Worker thread: never touches widgets; one transaction, all or nothing.
             from core.formats import read_file
 
-            records = read_file(path)
+            ner = project.documents.tasks().get(TaskKind.NER)  # brat maps attributes by it
+            records = read_file(path, attributes=ner.attributes if ner is not None else ())
             if control.cancelled:
                 return None
             return project.documents.add(records, split=split)[0]
@@ -574,7 +583,9 @@ class QtMainWindow(QtWindowLayout, QMainWindow):
             # Worker thread: never touches widgets.
             from core.formats import write_file
 
-            return write_file(project.documents.records(), path, fmt)
+            ner = project.documents.tasks().get(TaskKind.NER)  # brat leaves defaults out
+            return write_file(project.documents.records(), path, fmt,
+                              attributes=ner.attributes if ner is not None else None)
 
         return self.run_in_background(
             "Export", work,

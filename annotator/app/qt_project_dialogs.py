@@ -37,6 +37,7 @@ EXPORT_FORMATS: dict[str, str] = {
     "csv": "CSV: text and class columns",
     "squad": "SQuAD JSON: questions and answers",
     "lines": "Label lines: <class> <text> a line",
+    "brat": "brat standoff: a folder of .txt + .ann pairs (entities, attributes)",
     "text": "Plain text only: drops every label",
 }
 
@@ -44,7 +45,9 @@ EXPORT_FORMATS: dict[str, str] = {
 def export_default_path(project_path: Path | None, fmt: str, name: str = "export") -> str:
     """Beside the project, named after it: ``notes.db`` -> ``notes.jsonl``; a project in a
     database (no file): ``<name>.jsonl`` in the home folder."""
-    suffix = {"squad": ".json", "lines": ".txt", "text": ".txt"}.get(fmt, f".{fmt}")
+    # brat: a folder (notes-brat/), made by the export
+    suffix = {"squad": ".json", "lines": ".txt", "text": ".txt", "brat": "-brat"}.get(
+        fmt, f".{fmt}")
     if project_path is None:
         return str(Path.home() / (name + suffix))
     return str(project_path.with_name(project_path.stem + suffix))
