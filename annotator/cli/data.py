@@ -65,6 +65,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
              "lines), instead of refusing the file; the summary counts what was skipped. "
              "Repeat the option for both",
     )
+    p.add_argument("--annotator", default="import",
+                   help="whose labels the file's are (default: import); team work: the "
+                        "agreement and the adjudication see them under this name")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_import)
 
@@ -199,6 +202,7 @@ def cmd_import(args: argparse.Namespace) -> int:
             summary, _ = project.documents.add(
                 bar.wrap(records),  # type: ignore[arg-type]
                 split=args.split, multi_label=True if args.multi_label else None,
+                annotator=args.annotator,
             )
     finally:
         project.close()

@@ -116,3 +116,17 @@ def test_bad_team_input_is_refused(db: Path, capsys: pytest.CaptureFixture[str])
     assert code == 2 and "not double-annotated" in err
     code, _, err = cli("adjudicate", str(db), "--take", "ana", capsys=capsys)
     assert code == 2 and "need --doc" in err
+
+
+def test_import_records_the_annotator(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    db = tmp_path / "a.db"
+    data = tmp_path / "a.jsonl"
+    data.write_text(json.dumps({"text": TEXT, "spans": [
+        {"start": 0, "end": 5, "label": "Condition"}]}) + "\n", encoding="utf-8")
+    assert cli("init", str(db), "--task", "ner", "--labels", "Condition", capsys=capsys)[0] == 0
+    assert cli("import", str(db), str(data), "--annotator", "dana", capsys=capsys)[0] == 0
+    with Project.open(db) as p, p.read() as s:
+        from sqlalchemy import text
+
+        assert s.execute(text("SELECT annotator, origin FROM entity_annotations")).all() == [
+            ("dana", "imported")]
