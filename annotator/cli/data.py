@@ -324,6 +324,8 @@ def cmd_stats(args: argparse.Namespace) -> int:
             if counts:
                 print(f"  {key.replace('_', ' ')}: "
                       + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))  # type: ignore[union-attr]
+        for name, values in payload.get("attribute_values", {}).items():  # type: ignore[union-attr]
+            print(f"  attribute {name}: " + ", ".join(f"{v} {n}" for v, n in values.items()))
         if "sentence" in payload["tasks"]:  # type: ignore[operator]
             print(f"  sentences: {payload['sentences']} ({payload['sentences_classified']} with "
                   f"a class, {payload['sentence_classes']} sentence classes)")

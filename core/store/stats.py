@@ -163,7 +163,32 @@ def stats(session: Session) -> dict[str, object]:
         "pending_suggestions": pending,
         "seconds_per_annotation": seconds_per_annotation(session),
         "layers": {str(k): int(v) for k, v in sorted(layers.items())},
+        "attribute_values": attribute_counts(session),
     }
+
+
+def attribute_counts(session: Session) -> dict[str, dict[str, int]]:
+    """``{attribute: {value: entities}}`` over the entities of the documents themselves, the
+    default counted where an entity has no value stored (what training reads)."""
+    from core.store.attributes import attribute_specs
+    from core.store.models import EntityAttribute
+
+    specs = attribute_specs(session)
+    if not specs:
+        return {}
+    stored = {(e, n): v for e, n, v in session.execute(
+        select(EntityAttribute.entity_id, EntityAttribute.name, EntityAttribute.value))}
+    out: dict[str, dict[str, int]] = {s.name: dict.fromkeys(s.values, 0) for s in specs}
+    for entity_id, label in session.execute(
+        select(EntityAnnotation.id, Label.name).join(Label, Label.id == EntityAnnotation.label_id)
+        .where(EntityAnnotation.document_id.in_(_originals()))
+    ):
+        for spec in specs:
+            if spec.applies_to(label):
+                value = stored.get((entity_id, spec.name), spec.values[0])
+                if value in out[spec.name]:
+                    out[spec.name][value] += 1
+    return out
 
 
 def seconds_per_annotation(session: Session) -> float | None:

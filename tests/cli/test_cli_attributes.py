@@ -71,3 +71,23 @@ def test_help_shows_the_syntax(capsys: pytest.CaptureFixture[str]) -> None:
         run(["init", "--help"])
     out = capsys.readouterr().out
     assert "--attribute" in out and "negation=Affirmed,Negated@Condition" in out
+
+
+def test_stats_counts_attribute_values(tmp_path: Path,
+                                       capsys: pytest.CaptureFixture[str]) -> None:
+    db = tmp_path / "notes.db"
+    data = tmp_path / "notes.jsonl"
+    data.write_text("\n".join(json.dumps(r) for r in [
+        {"text": "No fever, mild cough.", "spans": [
+            {"start": 3, "end": 8, "label": "Condition", "attributes": {"negation": "Negated"}},
+            {"start": 15, "end": 20, "label": "Condition"}]},
+        {"text": "Takes aspirin.", "spans": [{"start": 6, "end": 13, "label": "Drug"}]},
+    ]) + "\n", encoding="utf-8")
+    cli("init", str(db), "--task", "ner", "--labels", "Condition,Drug",
+        "--attribute", "negation=Affirmed,Negated@Condition", capsys=capsys)
+    assert cli("import", str(db), str(data), capsys=capsys)[0] == 0
+    code, out, _ = cli("stats", str(db), "--json", capsys=capsys)
+    # the Drug has no negation (it applies to Condition); the unmarked cough is Affirmed
+    assert json.loads(out)["attribute_values"] == {"negation": {"Affirmed": 1, "Negated": 1}}
+    code, out, _ = cli("stats", str(db), capsys=capsys)
+    assert "attribute negation: Affirmed 1, Negated 1" in out
