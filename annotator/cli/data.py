@@ -125,6 +125,10 @@ def cmd_init(args: argparse.Namespace) -> int:
         if created and project.path is not None:  # nothing half-made: the new file goes
             for leftover in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
                 leftover.unlink(missing_ok=True)
+        elif created:  # ... and a new database project's tables
+            from core.project import discard_new_database_project
+
+            discard_new_database_project(args.project)
         raise
     task = project.documents.tasks()[kind]
     payload = {

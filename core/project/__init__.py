@@ -7,7 +7,7 @@ Every change returns a :class:`Changes` carrying its inverse.
 
 from core.models import ModelVersionInfo, NoModelError
 from core.project.annotations import RESERVED_KEYS
-from core.project.base import Project, is_project_url
+from core.project.base import Project, discard_new_database_project, is_project_url
 from core.project.changes import Changes
 from core.project.copying import CopySummary, copy_project
 from core.project.documents import ImportSummary
@@ -47,5 +47,6 @@ __all__ = [
     "TaskInfo",
     "TrainingRunInfo",
     "copy_project",
+    "discard_new_database_project",
     "is_project_url",
 ]

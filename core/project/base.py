@@ -32,7 +32,14 @@ from core.project.timings import Timings
 from core.project.training import Training
 from core.project.versions import Models
 from core.store import repo
-from core.store.db import ProjectDB, create_db, is_database_url, open_db, project_exists
+from core.store.db import (
+    ProjectDB,
+    create_db,
+    discard_new_database_project,
+    is_database_url,
+    open_db,
+    project_exists,
+)
 from core.store.models import TrainingRun, acting_as
 from core.tasks import kind_of
 from core.types import TaskKind
@@ -41,6 +48,9 @@ from core.types import TaskKind
 # Where a database project's trained models are written (every machine that trains or
 # predicts must see the same folder: a shared drive); default: the user's data folder.
 MODELS_DIR_ENV = "ANNOTATOR_MODELS_DIR"
+
+
+__all__ = ["MODELS_DIR_ENV", "Project", "discard_new_database_project", "is_project_url"]
 
 
 def is_project_url(target: object) -> bool:

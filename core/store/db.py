@@ -758,6 +758,26 @@ def _create_database(url: URL, *, name: str | None) -> ProjectDB:
     return _open_database(url, readonly=False)
 
 
+def discard_new_database_project(target: str | URL) -> None:
+    """Take back :func:`create_db` of a database project that holds no document yet (an
+    ``init`` that failed after creating the schema): every table of the project and
+    Alembic's, in one transaction, leaving the empty database it was made in."""
+    url = database_url(str(target) if not isinstance(target, URL) else target)
+    engine = _make_pg_engine(url, write=True)
+    try:
+        with engine.connect() as conn, conn.begin():
+            count = conn.execute(text("SELECT count(*) FROM documents")).scalar_one()
+            if count:
+                raise ProjectError(f"{display_url(url)}: the project holds {count} documents; "
+                                   "it is not new, so it is not discarded")
+            # The database was empty when the project was made (create_db checks): every
+            # table in it is the project's.
+            for table in inspect(conn).get_table_names():
+                conn.exec_driver_sql(f'DROP TABLE IF EXISTS "{table}" CASCADE')
+    finally:
+        engine.dispose()
+
+
 def schema_sql() -> str:
     """The CREATE statements of the current schema (for frozen copies in tests)."""
     engine = create_engine("sqlite://")

@@ -42,6 +42,21 @@ def test_cli_init_import_stats_export_on_a_database(
                                                       "Routine visit."]
 
 
+def test_a_failed_init_leaves_the_database_empty(
+    pg_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The schema is made, then the task is refused (an attribute naming no label): the
+    tables go again, so the same init, corrected, works on the same database."""
+    assert run(["init", pg_url, "--task", "ner", "--labels", "Disease",
+                "--attribute", "negation=Affirmed,Negated@Finding"]) == 2
+    assert "Finding" in capsys.readouterr().err
+    assert not Project.exists(pg_url)
+    assert run(["stats", pg_url]) == 2 and "the database is empty" in capsys.readouterr().err
+    assert run(["init", pg_url, "--task", "ner", "--labels", "Disease,Finding",
+                "--attribute", "negation=Affirmed,Negated@Finding", "--json"]) == 0
+    assert _json(capsys)["created"] is True
+
+
 def test_cli_says_when_the_database_has_no_project(
     pg_url: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
