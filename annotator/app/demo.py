@@ -3,7 +3,7 @@
 Its tasks: entities (with two attributes of a Disease: negation and temporality), a class
 per note, a class per sentence (notes 001-012 have every sentence classed) and questions.
 The notes are written for the demo (resources/demo/demo_notes.json, "about"), never copied
-from a record."""
+from a record. Its team (``demo_team``): ana and ben, three notes labelled by both."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from typing import Any
 
 import platformdirs
 
+from annotator.app.demo_team import add_demo_team
 from core.errors import AnnotatorError
 from core.project import Project
 from core.project.edits import AddAttribute
@@ -87,6 +88,7 @@ def build_demo_project(path: Path) -> Path:
     try:
         _declare_attributes(project, data)  # before the notes, whose entities carry values
         project.documents.add(demo_records(data), annotator="demo")
+        add_demo_team(project)
     finally:
         project.close()
     return path
@@ -96,7 +98,8 @@ def upgrade_demo_project(path: Path) -> list[TaskKind]:
     """Give a demo project made by an earlier version the tasks the shipped demo has gained
     since (the sentence task, with the demo's sentence classes) and its attributes (with the
     notes written for them; the older notes keep their entities as they are); what was
-    labelled in it stays as it is. The tasks added."""
+    labelled in it stays as it is; and its team, when it has none and the team's notes are
+    untouched. The tasks added."""
     data = json.loads(DEMO_DATA.read_text(encoding="utf-8"))
     project = Project.open(path)
     try:
@@ -117,6 +120,7 @@ def upgrade_demo_project(path: Path) -> list[TaskKind]:
             new = [r for r in demo_records(data) if r.external_id not in known]
             if new:
                 project.documents.add(new, annotator="demo")
+        add_demo_team(project)
     finally:
         project.close()
     return added
