@@ -1,8 +1,10 @@
 """Who is labelling: the annotator's name, asked once and kept in the app's settings.
 
-It is recorded with the time each decision took (``project.timings``), so that the
-per-annotator totals of ``annotator stats`` name people, not "user". By default it is the
-login name; Edit › Annotator name… changes it.
+Every label, decision and review status the app writes is stored as theirs
+(``project.annotator``; in a team, each annotator's layers of the double-annotated
+documents are theirs), and it is recorded with the time each decision took
+(``project.timings``), so that the per-annotator totals of ``annotator stats`` name people,
+not "user". By default it is the login name; Edit › Annotator name… changes it.
 """
 
 from __future__ import annotations
@@ -32,7 +34,8 @@ def saved_name() -> str | None:
 
 
 def annotator_name() -> str:
-    """The name timings are recorded under: the one chosen, else the login name."""
+    """The name labels and timings are recorded under: the one chosen, else the login
+    name."""
     return saved_name() or login_name()
 
 
@@ -52,8 +55,9 @@ def ask_annotator_name(parent: QWidget | None, *, first_start: bool = False) -> 
     dialog.setWindowTitle("Annotator name")
     intro = "Welcome. " if first_start else ""
     dialog.setLabelText(
-        f"{intro}Your name, recorded with the time you spend labelling and reviewing\n"
-        "(the totals per annotator; Edit › Annotator name… changes it later):")
+        f"{intro}Your name: the labels you make and the time you spend are recorded under "
+        "it\n(in a team, your layers are listed under it; Edit › Annotator name… changes "
+        "it later):")
     dialog.setInputMode(QInputDialog.InputMode.TextInput)
     dialog.setTextEchoMode(QLineEdit.EchoMode.Normal)
     dialog.setTextValue(annotator_name())

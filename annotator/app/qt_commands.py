@@ -13,7 +13,7 @@ reports the message and marks itself obsolete, so the undo stack drops it.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QUndoCommand, QUndoStack
@@ -45,7 +45,9 @@ class QtProjectContext(QObject):
         self.project = project
         self.undo_stack = QUndoStack(self)
         self.view_kind: TaskKind | None = None  # the kind of the view shown (set by the window)
-        self.annotator = "user"  # whose decisions these are (the window sets the name chosen)
+        # Whose decisions these are, for their times (the window sets the name chosen, and
+        # the project's, under which the labels themselves are stored).
+        self.annotator = "user"
         # The clock of each decision: when the document shown was shown, or decided last.
         self._clock: tuple[int, float] | None = None
 
@@ -339,6 +341,22 @@ class AcceptAboveCommand(ChangeCommand):
 
     def _do(self) -> Changes:
         return self.ctx.project.review.accept_above(self.doc_id, self.kind, self.threshold)
+
+
+class AdjudicateCommand(ChangeCommand):
+    """Write the gold labels of a double-annotated document from its layers
+    (``project.team.gold_op``: the agreed items, and each disputed one as ``choices``
+    names, ``None`` leaving it out); the document is marked reviewed. Undo takes the gold
+    back whole (the labels it had before, its status)."""
+
+    def __init__(self, ctx: QtProjectContext, doc_id: int,
+                 choices: Mapping[str, str | None], *, force: bool = False) -> None:
+        super().__init__(ctx, doc_id, "adjudicate")
+        self.choices, self.force = dict(choices), force
+
+    def _do(self) -> Changes:
+        team = self.ctx.project.team
+        return self.ctx.project.apply(team.gold_op(self.doc_id, self.choices, force=self.force))
 
 
 class LabelAllCommand(ChangeCommand):

@@ -1,4 +1,8 @@
-"""The document list: a table model that reads pages from SQLite, plus its filter bar."""
+"""The document list: a table model that reads pages from SQLite, plus its filter bar.
+
+The list is the annotator's (``project.annotator``): where they have a layer of a
+double-annotated document (team work), the layer is listed in the document's place, its
+preview marked "(your layer)"."""
 
 from __future__ import annotations
 
@@ -32,6 +36,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from annotator.app.qt_jobs import QtLatestQuery
 from annotator.app.qt_theme import status_colors
 from core.project import STATUSES, DocFilter, DocRow, Project
 from core.types import Split, TaskKind
@@ -60,7 +65,23 @@ HEADER_TIPS = {
     "higher = the model is less sure, so label it first. Empty: not predicted yet.",
 }
 
+LAYER_MARK = "(your layer) "
+LAYER_TIP = ("Your layer of this document: it is double-annotated, and you label it on your "
+             "own (the other annotator has a layer too). Mark it reviewed when you are done; "
+             "the document's gold labels are written by adjudication (Team › Adjudicate…).")
+
 ModelIndex = QModelIndex | QPersistentModelIndex
+
+
+def layers_shown(project: Project, annotator: str | None) -> frozenset[int]:
+    """Worker thread (never touches widgets): the ids of ``annotator``'s layers, which
+    their list shows in the place of the documents (two id queries: the list as they see
+    it, less the documents themselves; none for someone the team does not know)."""
+    if not annotator or annotator not in project.team.annotators():
+        return frozenset()
+    plain = set(project.documents.filter(DocFilter()))
+    return frozenset(i for i in project.documents.filter(DocFilter(annotator=annotator))
+                     if i not in plain)
 
 
 class QtDocumentTableModel(QAbstractTableModel):
@@ -73,8 +94,9 @@ class QtDocumentTableModel(QAbstractTableModel):
     def __init__(self, project: Project, parent: Any = None) -> None:
         super().__init__(parent)
         self.project = project
-        self.filter = DocFilter()
+        self.filter = DocFilter(annotator=project.annotator)
         self._status_colors = status_colors()
+        self.layer_ids: frozenset[int] = frozenset()  # the annotator's layers among the rows
         self._ids: list[int] = []
         self._row_of: dict[int, int] | None = None
         self._pages: OrderedDict[int, list[DocRow]] = OrderedDict()
@@ -101,6 +123,14 @@ class QtDocumentTableModel(QAbstractTableModel):
             return
         self._pages.pop(row // self.PAGE, None)
         self.dataChanged.emit(self.index(row, 0), self.index(row, len(COLUMNS) - 1))
+
+    def set_layer_ids(self, ids: frozenset[int]) -> None:
+        """Which rows are the annotator's layers (marked in the preview and tooltip)."""
+        if ids != self.layer_ids:
+            self.layer_ids = ids
+            if self._ids:
+                self.dataChanged.emit(self.index(0, 0),
+                                      self.index(len(self._ids) - 1, len(COLUMNS) - 1))
 
     def doc_id(self, row: int) -> int | None:
         return self._ids[row] if 0 <= row < len(self._ids) else None
@@ -150,14 +180,19 @@ class QtDocumentTableModel(QAbstractTableModel):
         if row is None:
             return None
         col = COLUMNS[index.column()]
+        layer = row.id in self.layer_ids
         if role == Qt.ItemDataRole.DisplayRole:
             if col == "id":
                 return row.external_id or str(row.id)
             if col == "score":
                 return "" if row.score is None else f"{row.score:.3f}"
+            if col == "preview" and layer:
+                return LAYER_MARK + row.preview
             return getattr(row, col)
         if role == Qt.ItemDataRole.ForegroundRole and col == "status":
             return QColor(self._status_colors.get(row.status, "#9E9E9E"))
+        if role == Qt.ItemDataRole.ToolTipRole and layer:
+            return LAYER_TIP + (f"\n\n{row.preview}" if col == "preview" else "")
         if role == Qt.ItemDataRole.ToolTipRole and col in ("preview", "labels"):
             return getattr(row, col) or None
         if role == Qt.ItemDataRole.TextAlignmentRole and col == "score":
@@ -314,7 +349,12 @@ class QtDocumentList(QWidget):
         self.project = project
         self._status_counts: dict[str, int] | None = None
         self._kind: TaskKind | None = None
+        self._annotator: str | None = project.annotator  # whose list this is
         self.model = QtDocumentTableModel(project, self)
+        # Runs on a worker thread: it reads the plain attribute, never a widget.
+        self._layers_query = QtLatestQuery(
+            lambda: layers_shown(project, self._annotator), name="layers", parent=self)
+        self._layers_query.ready.connect(self.model.set_layer_ids)
 
         self.search = QLineEdit(placeholderText="Search text…")
         self.search.setClearButtonEnabled(True)
@@ -392,6 +432,11 @@ class QtDocumentList(QWidget):
         self.per_second_box.toggled.connect(self._apply_filter)
         self.table.selectionModel().currentRowChanged.connect(self._on_current_row)
         self.set_label_names([])  # counts: the owner calls update_counts() once it is shown
+        self._layers_query.request()
+
+    def stop_queries(self, timeout: float | None = None) -> None:
+        """Before the project closes: no new background query; wait for the current one."""
+        self._layers_query.stop(timeout)
 
     def _header_menu(self, pos: QPoint) -> None:
         header = self.table.horizontalHeader()
@@ -447,7 +492,26 @@ class QtDocumentList(QWidget):
             sort_by_score=self.sort_box.isChecked(),
             per_second=self.sort_box.isChecked() and self.per_second_box.isChecked(),
             kind=self._kind,
+            annotator=self._annotator,
         )
+
+    @property
+    def annotator(self) -> str | None:
+        return self._annotator
+
+    def set_annotator(self, name: str | None) -> None:
+        """List the documents as ``name`` sees them (their layers in their documents'
+        place); the owner recounts and picks the document to show."""
+        if name != self._annotator:
+            self._annotator = name
+            self.model.set_layer_ids(frozenset())
+            self._apply_filter()
+            self._layers_query.request()
+
+    def layers_changed(self) -> None:
+        """Layers were made (an assignment): list them, and mark them again."""
+        self.reload()
+        self._layers_query.request()
 
     @property
     def kind(self) -> TaskKind | None:

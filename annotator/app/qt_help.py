@@ -83,6 +83,12 @@ round the suggestions, and the order, get better.</li>
 <li><b>Export.</b> File › Export… writes the documents with their labels (JSON lines by
 default).</li>
 </ol>
+<p><b>As a team.</b> Your labels are stored under your name (Edit › Annotator name…).
+Team › Assign documents… gives the documents to the annotators, a share of them to two: each
+of the two labels a layer of their own, listed as “(your layer)” in the document's place, and
+marks it reviewed when done. Team › Agreement… compares the layers; Team › Adjudicate… shows
+a document's disputed items, one choice per annotator, and writes the gold labels (the
+agreed items go in as they are; Undo takes the gold back).</p>
 """
 
 

@@ -6,6 +6,7 @@ dialogs, layout rules, help and training settings already live in their own qt_*
 
 from __future__ import annotations
 
+import html
 import logging
 from collections.abc import Callable
 from pathlib import Path
@@ -41,7 +42,7 @@ from annotator.app.qt_commands import (
     QtProjectContext,
     SetReviewStatusCommand,
 )
-from annotator.app.qt_documents import QtDocumentList
+from annotator.app.qt_documents import LAYER_TIP, QtDocumentList
 from annotator.app.qt_entities import QtEntitiesView
 from annotator.app.qt_help import how_to_page, shortcut_sheet
 from annotator.app.qt_jobs import (
@@ -61,6 +62,7 @@ from annotator.app.qt_project_dialogs import (
 )
 from annotator.app.qt_project_dialogs import choose as _choose
 from annotator.app.qt_sentences import QtSentencesView
+from annotator.app.qt_team import QtTeamActions
 from annotator.app.qt_training import QtTrainingPanel
 from annotator.app.qt_training_settings import TASK_TITLES
 from annotator.app.qt_window_layout import MIN_EDITOR_WIDTH, QtWindowLayout, app_settings
@@ -83,6 +85,14 @@ def remember_project(path: Path | str) -> None:
     """``path``: a project file, or a database URL (its password hidden)."""
     items = [str(path)] + [p for p in recent_projects() if p != str(path)]
     app_settings().setValue("recentProjects", items[:MAX_RECENT])
+
+
+def layer_text(layer: str | None, annotator: str) -> str:
+    """The corner above the editor when the document shown is an annotator's layer."""
+    if layer is None:
+        return ""
+    whose = "Your" if layer == annotator else f"{html.escape(layer)}'s"
+    return f"<b>{whose} layer</b> · double-annotated"
 
 
 class QtMainWindow(QtWindowLayout, QMainWindow):
@@ -110,10 +120,11 @@ class QtMainWindow(QtWindowLayout, QMainWindow):
         self.statusBar().addPermanentWidget(self.counts_label)
         self.time_label = QLabel(toolTip="Time spent labelling and reviewing, per kind")
         self.statusBar().addPermanentWidget(self.time_label)
-        self.annotator_label = QLabel(toolTip="The name your time is recorded under "
-                                      "(Edit › Annotator name… changes it)")
+        self.annotator_label = QLabel(toolTip="The name your labels, decisions and time are "
+                                      "recorded under (Edit › Annotator name… changes it)")
         self.statusBar().addPermanentWidget(self.annotator_label)
         self._build_actions()
+        self.team = QtTeamActions(self)
         self._build_menus()
         self._load_project(project)
         self._restore_state()
@@ -225,6 +236,8 @@ class QtMainWindow(QtWindowLayout, QMainWindow):
             group.addAction(action)
             self.theme_actions[name] = action
         self.view_menu.addSeparator()
+        self.team_menu = bar.addMenu("&Team")
+        self.team.fill_menu(self.team_menu)
         help_menu = bar.addMenu("&Help")
         help_menu.addAction(self.act_how_to)
         help_menu.addAction(self.act_shortcuts)
@@ -248,14 +261,18 @@ class QtMainWindow(QtWindowLayout, QMainWindow):
             old_query.ready.disconnect()
             old_query.stop(10)
             old_query.deleteLater()
-        # Runs on a worker thread: it reads the plain attribute, never the list widget.
+        # Runs on a worker thread: it reads plain attributes, never the list widget.
         self._counts_kind: TaskKind | None = None
         self._counts_query = QtLatestQuery(
-            lambda p=project: p.documents.counts(self._counts_kind), name="counts", parent=self
+            lambda p=project: p.documents.counts(self._counts_kind, annotator=p.annotator),
+            name="counts", parent=self,
         )
         self._counts_query.ready.connect(self._on_counts)
 
         previous = getattr(self, "doc_list", None)  # switching projects keeps the layout
+        if previous is not None:
+            previous.stop_queries(10)
+            self.team.project_changed()
         header = previous.header_state() if previous is not None else None
         splitter_state = self.splitter.saveState() if previous is not None else None
         self.doc_list = QtDocumentList(project)
@@ -266,6 +283,12 @@ class QtMainWindow(QtWindowLayout, QMainWindow):
         self.tabs.setDocumentMode(True)
         self.tabs.currentChanged.connect(lambda _i: self._on_tab_changed())
         self.tabs.setMinimumWidth(MIN_EDITOR_WIDTH)
+        # Whose layer the document shown is (team work), in the corner above the editor.
+        self.layer_label = QLabel(toolTip=LAYER_TIP)
+        self.layer_label.setObjectName("layerLabel")
+        self.layer_label.setContentsMargins(8, 0, 8, 0)
+        self.layer_label.hide()
+        self.tabs.setCornerWidget(self.layer_label, Qt.Corner.TopRightCorner)
         self.views = {}
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.setObjectName("mainSplitter")
@@ -338,6 +361,9 @@ class QtMainWindow(QtWindowLayout, QMainWindow):
 
     def show_document(self, doc_id: int, *, keep_cursor: bool = False) -> None:
         self.doc = self.project.documents.get(doc_id)
+        layer = self.doc.layer if self.doc is not None else None
+        self.layer_label.setText(layer_text(layer, self.project.annotator))
+        self.layer_label.setVisible(layer is not None)
         for view in self.views.values():
             view.show_document(self.doc, keep_cursor=keep_cursor)
         if not keep_cursor:  # a refresh after an edit keeps the decision's clock running
@@ -411,15 +437,33 @@ class QtMainWindow(QtWindowLayout, QMainWindow):
     # --- the annotator -------------------------------------------------------------------
 
     def _set_annotator(self, name: str) -> None:
+        """Work as ``name``: the labels, decisions and times written from now on are theirs,
+        and the list shows their layers of double-annotated documents (the document shown
+        becomes their layer of it, or the document itself)."""
         self.ctx.annotator = name
+        self.project.annotator = name
         self.annotator_label.setText(f"Annotator: {name}")
+        doc_list = getattr(self, "doc_list", None)
+        if doc_list is None or doc_list.project is not self.project or doc_list.annotator == name:
+            return  # a list being made reads the name from the project
+        shown = self.doc
+        doc_list.set_annotator(name)
+        self.update_counts()
+        if shown is not None:
+            original = shown.layer_of if shown.layer_of is not None else shown.id
+            target = self.project.team.layer_for(original, name) or original
+            if doc_list.model.row_of(target) is not None:
+                doc_list.select_doc(target)
+            else:
+                doc_list.select_row(0)
 
     def change_annotator_name(self) -> None:
-        """Edit › Annotator name…: the name the next decisions are timed under."""
+        """Edit › Annotator name…: whose labels, decisions and times the next ones are."""
         name = ask_annotator_name(self)
         if name is not None:
             self._set_annotator(name)
-            self.statusBar().showMessage(f"Your time is now recorded as {name}'s", 6000)
+            self.statusBar().showMessage(
+                f"Your labels and time are now recorded as {name}'s", 6000)
 
     def ask_annotator_name_once(self) -> None:
         """The app's first start (``run_app`` calls it, tests and scripts do not): ask the
@@ -737,5 +781,7 @@ class QtMainWindow(QtWindowLayout, QMainWindow):
                 task.wait(10)
         self._counts_query.stop(10)
         self.training.stop_queries(10)
+        self.doc_list.stop_queries(10)
+        self.team.stop(10)
         self.project.close()
         super().closeEvent(event)
