@@ -22,7 +22,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 
 from core import agreement as agree
 from core.project.changes import Changes
@@ -325,9 +325,14 @@ class Team:
                 {a: {d: tuple(r.classes) for d, r in recs.items()} for a, recs in by_layer.items()},
                 multi_label=multi.get("classify", False))
         if "sentence" in kinds:
+            # A sentence counts where some annotator classified it: one nobody classified
+            # says nothing either way (and would inflate the agreement).
+            classified = {(d, s.start, s.end) for recs in by_layer.values()
+                          for d, r in recs.items() for s in r.sentences if s.labels}
             out["sentences"] = agree.class_report(
                 {a: {(d, s.start, s.end): tuple(s.labels) for d, r in recs.items()
-                     for s in r.sentences} for a, recs in by_layer.items()},
+                     for s in r.sentences if (d, s.start, s.end) in classified}
+                 for a, recs in by_layer.items()},
                 multi_label=multi.get("sentence", False))
         if "qa" in kinds:
             out["answers"] = agree.answer_report(
@@ -349,8 +354,9 @@ class Team:
                 raise repo.AnnotationError(
                     f"document {doc_id} is {doc.layer}'s layer of document {doc.layer_of}; "
                     f"adjudicate document {doc.layer_of}")
-            layers = tuple(LayerInfo(str(d.layer), d.id, d.review_status)
-                           for d in store.layers_of(session, doc_id))
+            layers = tuple(sorted((LayerInfo(str(d.layer), d.id, d.review_status)
+                                  for d in store.layers_of(session, doc_id)),
+                                 key=lambda x: x.annotator))
             if len(layers) < 2:
                 raise repo.AnnotationError(
                     f"document {doc_id} is not double-annotated (it has {len(layers)} layer"
@@ -380,7 +386,8 @@ class Team:
                 force: bool = False) -> Batch:
         """The edit that makes the adjudicated labels the gold of ``doc_id``: every agreed
         item, and for each disputed item the version of the annotator ``choices[key]``
-        names (``None``, or a key left out: the item is left out of the gold). Refused
+        names (``None``, or a key left out: the item is left out of the gold; for an
+        attribute, whose entity always has a value, that is the default). Refused
         before every layer is done, unless ``force``."""
         adj = self.adjudication(doc_id)
         if not adj.ready and not force:
@@ -434,22 +441,23 @@ def _check_names(names: Sequence[str]) -> tuple[str, ...]:
 
 
 def _team_documents(session: Any) -> list[TeamDocument]:
-    layered = store.layered_originals(session)
-    if not layered:
+    """Every double-annotated document with its layers (annotators in name order): one
+    query over the layers and one over their documents' heads, no full texts."""
+    layers: dict[int, list[LayerInfo]] = {}
+    for layer_id, original, name, status in session.execute(
+        select(Document.id, Document.layer_of, Document.layer, Document.review_status)
+        .where(Document.layer_of.is_not(None)).order_by(Document.layer_of, Document.layer)
+    ):
+        layers.setdefault(int(original), []).append(LayerInfo(str(name), int(layer_id), status))
+    if not layers:
         return []
-    rows = {d.id: d for d in session.scalars(
-        select(Document).where(Document.id.in_([*layered, *(i for m in layered.values()
-                                                           for i in m.values())])))}
-    out = []
-    for original, layers in sorted(layered.items()):
-        doc = rows[original]
-        out.append(TeamDocument(
-            original, doc.external_id, " ".join(doc.text[:120].split()),
-            tuple(LayerInfo(name, layer_id, rows[layer_id].review_status)
-                  for name, layer_id in layers.items()),
-            doc.review_status == "reviewed",
-        ))
-    return out
+    heads = {int(d): (ext, head, status) for d, ext, head, status in session.execute(
+        select(Document.id, Document.external_id, func.substr(Document.text, 1, 160),
+               Document.review_status).where(Document.id.in_(list(layers))))}
+    return [TeamDocument(original, heads[original][0], " ".join((heads[original][1] or "")
+                                                                .split())[:120],
+                         tuple(found), heads[original][2] == "reviewed")
+            for original, found in sorted(layers.items())]
 
 
 def _layer_records(session: Any, docs: Sequence[TeamDocument],

@@ -185,3 +185,26 @@ def test_a_project_without_a_team_behaves_as_before(project: Project) -> None:
     assert snap.sources is None and [r.doc_id for r in snap.train] == [doc]
     assert project.team.documents() == []
     assert project.documents.stats()["layers"] == {}
+
+
+def test_sentence_agreement_counts_the_sentences_someone_classified(tmp_path: Path) -> None:
+    """Three sentences; ana and ben each classify the first, differently, and leave the
+    other two alone: one item of disagreement, not two thirds of agreement."""
+    with Project.create(tmp_path / "s.db", tasks={"sentence": ["pos", "neg"]}) as p:
+        p.documents.add([DocumentRecord("Good food. The room. The street.")])
+        doc = p.documents.filter()[0]
+        p.team.assign(annotators=["ana", "ben"], double_share=1.0)
+        for name, label in (("ana", "pos"), ("ben", "neg")):
+            p.annotator = name
+            layer = p.team.layer_for(doc, name)
+            first = p.documents.get(layer).sentences[0]
+            assert len(p.documents.get(layer).sentences) == 3
+            p.annotations.set_sentence_classes(layer, first.start, first.end, [label])
+            p.annotations.set_review_status(layer, "reviewed")
+        pair = p.team.agreement("sentence")["sentences"]["pairs"][0]
+        assert (pair["documents"], pair["observed"]) == (1, 0.0)
+        # adjudication: the one disputed sentence, ben's version taken
+        adj = p.team.adjudication(doc)
+        assert [i.kind for i in adj.disputed] == ["sentence"] and not adj.agreed
+        p.team.adjudicate(doc, {adj.disputed[0].key: "ben"})
+        assert [s.labels for s in p.documents.get(doc).sentences] == [("neg",), (), ()]
