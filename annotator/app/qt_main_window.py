@@ -248,6 +248,8 @@ class QtMainWindow(QtWindowLayout, QMainWindow):
         self.project = project
         self.ctx = QtProjectContext(project, self)
         self.ctx.documentChanged.connect(self._on_document_changed)
+        # An undo or redo of the labels dialog's edits: every view's label set again.
+        self.ctx.labelsChanged.connect(self._on_labels_changed)
         self.ctx.message.connect(lambda m: self.statusBar().showMessage(m, 6000))
         self.ctx.timeSpent.connect(self.time_label.setText)
         self._set_annotator(annotator_name())
@@ -356,6 +358,19 @@ class QtMainWindow(QtWindowLayout, QMainWindow):
         self.doc_list.set_label_names(names)
         if self.doc is not None:
             self.show_document(self.doc.id)
+
+    def _on_labels_changed(self) -> None:
+        """The tasks or label sets changed under the views (an undo or redo of the labels
+        dialog): the class views and the list's label filter get them again (the entities
+        view listens itself), and the document shown is drawn with them."""
+        tasks = self.project.documents.tasks()
+        for kind in (TaskKind.CLASSIFY, TaskKind.SENTENCE):
+            view = self.views.get(kind)
+            if view is not None and kind in tasks:
+                view.set_task(tasks[kind])
+        self.doc_list.set_label_names([lab.name for t in tasks.values() for lab in t.labels])
+        if self.doc is not None:
+            self.show_document(self.doc.id, keep_cursor=True)
 
     # --- documents -----------------------------------------------------------------------
 

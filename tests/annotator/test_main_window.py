@@ -12,6 +12,7 @@ from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 from annotator.app import qt_main_window
 from core.formats import read_file
+from core.types import TaskKind
 
 
 class Dialogs:
@@ -330,3 +331,24 @@ def test_deleting_a_used_label_in_the_dialog_is_undone_by_one_undo(window, monke
     assert entities(project, d0) == [(project.documents.get(d0).text[0:4], "Disease")]
     window.ctx.undo_stack.redo()
     assert entities(project, d0) == []
+
+
+def test_undoing_a_label_edit_gives_the_class_view_its_labels_again(window) -> None:  # type: ignore[no-untyped-def]
+    """The labels dialog's edits are undone from the window's stack: the classes view and
+    the list's label filter must show the label set as it is again, not as it was."""
+    from annotator.app.qt_commands import AppliedChangeCommand
+
+    project = window.project
+    bad = next(lab for lab in project.documents.tasks()["classify"].labels if lab.name == "bad")
+    view = window.views[TaskKind.CLASSIFY]
+    changes = project.annotations.delete_label(bad.id)
+    window.ctx.undo_stack.push(AppliedChangeCommand(window.ctx, changes, "edit labels"))
+    window._rebuild_views()  # what the dialog's closing does
+    view = window.views[TaskKind.CLASSIFY]
+    assert sorted(view.buttons) == ["good"]
+    window.ctx.undo_stack.undo()
+    assert sorted(view.buttons) == ["bad", "good"]
+    labels = [window.doc_list.label_box.itemText(i) for i in range(window.doc_list.label_box.count())]
+    assert "bad" in labels
+    window.ctx.undo_stack.redo()
+    assert sorted(view.buttons) == ["good"]
