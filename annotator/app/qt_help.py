@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QTextBrowser, QVBoxLayout, QWidget
@@ -103,7 +103,23 @@ def shortcut_rows(actions: Iterable[QAction]) -> list[tuple[str, str]]:
     return rows
 
 
-def shortcut_sheet_html(actions: Iterable[QAction]) -> str:
+def view_rows(title: str, rows: Iterable[tuple[str, str]],
+              attribute_keys: Mapping[str, str] | None) -> list[tuple[str, str]]:
+    """A view's rows; for the entities view with the project's attribute keys given, one
+    row per attribute in place of the general one."""
+    out: list[tuple[str, str]] = []
+    for key, what in rows:
+        if title == "Entities" and key.startswith("an attribute's key") and attribute_keys:
+            out += [(k.upper(), f"the next value of <i>{name}</i> of the entity under the "
+                                "cursor (Shift: the previous one)")
+                    for name, k in attribute_keys.items()]
+        else:
+            out.append((key, what))
+    return out
+
+
+def shortcut_sheet_html(actions: Iterable[QAction],
+                        attribute_keys: Mapping[str, str] | None = None) -> str:
     def table(rows: Iterable[tuple[str, str]]) -> str:
         cells = "".join(f"<tr><td style='padding-right:18px'><b>{k}</b></td><td>{w}</td></tr>"
                         for k, w in rows)
@@ -111,7 +127,7 @@ def shortcut_sheet_html(actions: Iterable[QAction]) -> str:
 
     parts = ["<h3>Keyboard shortcuts</h3>", "<h4>Everywhere</h4>", table(shortcut_rows(actions))]
     for title, rows in VIEW_KEYS:
-        parts += [f"<h4>{title}</h4>", table(rows)]
+        parts += [f"<h4>{title}</h4>", table(view_rows(title, rows, attribute_keys))]
     return "".join(parts)
 
 
@@ -132,8 +148,12 @@ class QtHelpDialog(QDialog):
         layout.addWidget(buttons)
 
 
-def shortcut_sheet(actions: Iterable[QAction], parent: QWidget | None = None) -> QtHelpDialog:
-    return QtHelpDialog("Keyboard shortcuts", shortcut_sheet_html(actions), parent)
+def shortcut_sheet(actions: Iterable[QAction], parent: QWidget | None = None,
+                   attribute_keys: Mapping[str, str] | None = None) -> QtHelpDialog:
+    """The sheet; ``attribute_keys`` ({attribute: key}, the entities view's): the project's
+    own attribute keys instead of the general row."""
+    return QtHelpDialog("Keyboard shortcuts", shortcut_sheet_html(actions, attribute_keys),
+                        parent)
 
 
 def how_to_page(parent: QWidget | None = None) -> QtHelpDialog:

@@ -752,7 +752,9 @@ class QtMainWindow(QtWindowLayout, QMainWindow):
         )
 
     def show_shortcuts(self) -> None:
-        shortcut_sheet(self.actions(), self).exec()
+        entities = self.views.get(TaskKind.NER)
+        keys = getattr(entities, "attribute_keys", None) or None
+        shortcut_sheet(self.actions(), self, keys).exec()
 
     def show_how_to(self) -> None:
         how_to_page(self).exec()

@@ -35,3 +35,18 @@ def test_how_to_work_describes_most_uncertain_first_as_the_list_sorts(qapp) -> N
     # The held-out share: "about one in seven", none below MIN_DEV_SPLIT labelled documents.
     assert round(1 / TrainingSettings().dev_fraction) == 7 and "about one in seven" in text
     assert MIN_DEV_SPLIT == 5 and "none when fewer than five are labelled" in text
+
+
+def test_the_sheet_names_the_projects_own_attribute_keys(qapp) -> None:  # type: ignore[no-untyped-def]
+    from annotator.app.qt_attribute_bar import attribute_keys
+    from annotator.app.qt_help import shortcut_sheet_html
+    from core.types import AttributeSpec
+
+    specs = [AttributeSpec("certainty", ("Certain", "Possible")),
+             AttributeSpec("experiencer", ("Patient", "Family"))]
+    keys = attribute_keys(specs, taken={"a", "r", "1", "2"})
+    text = _plain(shortcut_sheet_html([], keys))
+    assert keys == {"certainty": "c", "experiencer": "e"}
+    assert "C the next value of certainty" in text and "E the next value of experiencer" in text
+    assert "N, T" not in text  # not the general example
+    assert "N, T" in _plain(shortcut_sheet_html([]))  # which stays without a project's keys
