@@ -36,7 +36,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from annotator.app.qt_jobs import QtLatestQuery
 from annotator.app.qt_theme import status_colors
 from core.project import STATUSES, DocFilter, DocRow, Project
 from core.types import Split, TaskKind
@@ -73,17 +72,6 @@ LAYER_TIP = ("Your layer of this document: it is double-annotated, and you label
 ModelIndex = QModelIndex | QPersistentModelIndex
 
 
-def layers_shown(project: Project, annotator: str | None) -> frozenset[int]:
-    """Worker thread (never touches widgets): the ids of ``annotator``'s layers, which
-    their list shows in the place of the documents (two id queries: the list as they see
-    it, less the documents themselves; none for someone the team does not know)."""
-    if not annotator or annotator not in project.team.annotators():
-        return frozenset()
-    plain = set(project.documents.filter(DocFilter()))
-    return frozenset(i for i in project.documents.filter(DocFilter(annotator=annotator))
-                     if i not in plain)
-
-
 class QtDocumentTableModel(QAbstractTableModel):
     """Rows are the ids of the filtered documents (one cheap query); the columns of a row
     are read a page at a time on first display and kept in a small LRU cache."""
@@ -96,7 +84,6 @@ class QtDocumentTableModel(QAbstractTableModel):
         self.project = project
         self.filter = DocFilter(annotator=project.annotator)
         self._status_colors = status_colors()
-        self.layer_ids: frozenset[int] = frozenset()  # the annotator's layers among the rows
         self._ids: list[int] = []
         self._row_of: dict[int, int] | None = None
         self._pages: OrderedDict[int, list[DocRow]] = OrderedDict()
@@ -123,14 +110,6 @@ class QtDocumentTableModel(QAbstractTableModel):
             return
         self._pages.pop(row // self.PAGE, None)
         self.dataChanged.emit(self.index(row, 0), self.index(row, len(COLUMNS) - 1))
-
-    def set_layer_ids(self, ids: frozenset[int]) -> None:
-        """Which rows are the annotator's layers (marked in the preview and tooltip)."""
-        if ids != self.layer_ids:
-            self.layer_ids = ids
-            if self._ids:
-                self.dataChanged.emit(self.index(0, 0),
-                                      self.index(len(self._ids) - 1, len(COLUMNS) - 1))
 
     def doc_id(self, row: int) -> int | None:
         return self._ids[row] if 0 <= row < len(self._ids) else None
@@ -180,7 +159,7 @@ class QtDocumentTableModel(QAbstractTableModel):
         if row is None:
             return None
         col = COLUMNS[index.column()]
-        layer = row.id in self.layer_ids
+        layer = row.layer is not None  # the annotator's own layer (only theirs are listed)
         if role == Qt.ItemDataRole.DisplayRole:
             if col == "id":
                 return row.external_id or str(row.id)
@@ -351,10 +330,6 @@ class QtDocumentList(QWidget):
         self._kind: TaskKind | None = None
         self._annotator: str | None = project.annotator  # whose list this is
         self.model = QtDocumentTableModel(project, self)
-        # Runs on a worker thread: it reads the plain attribute, never a widget.
-        self._layers_query = QtLatestQuery(
-            lambda: layers_shown(project, self._annotator), name="layers", parent=self)
-        self._layers_query.ready.connect(self.model.set_layer_ids)
 
         self.search = QLineEdit(placeholderText="Search text…")
         self.search.setClearButtonEnabled(True)
@@ -432,11 +407,6 @@ class QtDocumentList(QWidget):
         self.per_second_box.toggled.connect(self._apply_filter)
         self.table.selectionModel().currentRowChanged.connect(self._on_current_row)
         self.set_label_names([])  # counts: the owner calls update_counts() once it is shown
-        self._layers_query.request()
-
-    def stop_queries(self, timeout: float | None = None) -> None:
-        """Before the project closes: no new background query; wait for the current one."""
-        self._layers_query.stop(timeout)
 
     def _header_menu(self, pos: QPoint) -> None:
         header = self.table.horizontalHeader()
@@ -504,14 +474,11 @@ class QtDocumentList(QWidget):
         place); the owner recounts and picks the document to show."""
         if name != self._annotator:
             self._annotator = name
-            self.model.set_layer_ids(frozenset())
             self._apply_filter()
-            self._layers_query.request()
 
     def layers_changed(self) -> None:
-        """Layers were made (an assignment): list them, and mark them again."""
+        """Layers were made (an assignment): list them."""
         self.reload()
-        self._layers_query.request()
 
     @property
     def kind(self) -> TaskKind | None:

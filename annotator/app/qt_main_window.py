@@ -798,7 +798,6 @@ class QtMainWindow(QtWindowLayout, QMainWindow):
                 task.wait(10)
         self._counts_query.stop(10)
         self.training.stop_queries(10)
-        self.doc_list.stop_queries(10)
         self.team.stop(10)
         self.project.close()
         super().closeEvent(event)

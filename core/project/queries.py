@@ -119,6 +119,7 @@ class DocRow:
     status: str
     labels: str
     score: float | None
+    layer: str | None = None  # an annotator's layer of a double-annotated document: whose
 
 
 def _label_tables(kind: TaskKind | None) -> dict[TaskKind, str]:
@@ -206,7 +207,7 @@ def page_rows(
     rows = session.execute(
         text(
             f"SELECT d.id, d.external_id, substr(d.text, 1, {preview_chars + 40}), d.split,"
-            f" d.review_status, {_has_pending(kind)}, {_has_labels(kind)},"
+            f" d.review_status, {_has_pending(kind)}, {_has_labels(kind)}, d.layer,"
             " (SELECT MAX(ds.score) FROM document_scores ds WHERE ds.document_id = d.id"
             f" AND {_score_filter(kind, 'ds.')})"
             f" FROM documents d WHERE d.id IN ({id_list})"
@@ -228,7 +229,7 @@ def page_rows(
         if name not in labels.setdefault(doc_id, []):
             labels[doc_id].append(name)
     by_id: dict[int, DocRow] = {}
-    for doc_id, ext, head, split, review, pending, labelled, score in rows:
+    for doc_id, ext, head, split, review, pending, labelled, layer, score in rows:
         if review in ("reviewed", "skipped"):
             status = review
         elif labelled:  # before pending: the rule of status_sql
@@ -242,7 +243,7 @@ def page_rows(
             preview = preview[: preview_chars - 1] + "…"
         by_id[doc_id] = DocRow(
             doc_id, ext, preview, split, status, ", ".join(labels.get(doc_id, [])),
-            None if score is None else float(score),
+            None if score is None else float(score), layer,
         )
     return [by_id[i] for i in ids if i in by_id]
 
