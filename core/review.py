@@ -53,7 +53,9 @@ class PendingSuggestion:
     Entities: ``start``/``end``/``label``/``text``. Classes: ``label`` (the top class),
     ``labels`` (all predicted classes) and ``probabilities``. Answers: ``question_id``,
     ``question``, and either ``start``/``end``/``text`` or ``no_answer=True``. Attributes:
-    the entity's ``start``/``end``/``label``/``text``, ``attribute``, ``value``.
+    the entity's ``start``/``end``/``label``/``text``, ``attribute``, ``value``. Relations:
+    ``label`` (the type), ``head`` and ``tail`` (each ``(start, end, label)``), and
+    ``start``/``end``/``text`` the stretch from the first end to the last.
     ``confidence`` is in [0, 1].
     """
 
@@ -77,6 +79,9 @@ class PendingSuggestion:
     # (``probabilities``: of each of its values).
     attribute: str | None = None
     value: str | None = None
+    # Relations: the head and the tail entity, each (start, end, label).
+    head: tuple[int, int, str] | None = None
+    tail: tuple[int, int, str] | None = None
 
 
 # --- helpers ------------------------------------------------------------------------------
@@ -317,10 +322,7 @@ def pending_suggestions(
     rows = list(session.scalars(stmt))
     questions = {q.id: q.text for q in doc.questions}
     out = [_plain(row, doc.text, questions.get(row.question_id or -1)) for row in rows]
-    order = {"class": 0, "entity": 1, "answer": 2}
-    out.sort(key=lambda s: (
-        order[s.kind], s.start if s.start is not None else -1, s.question_id or 0, s.id
-    ))
+    out.sort(key=_pending_order)
     return out
 
 
@@ -353,7 +355,7 @@ def pending_by_document(
 
 
 def _pending_order(s: PendingSuggestion) -> tuple[int, int, int, int]:
-    order = {"class": 0, "sentence": 1, "entity": 1, "attribute": 1, "answer": 2}
+    order = {"class": 0, "sentence": 1, "entity": 1, "attribute": 1, "relation": 1, "answer": 2}
     return (order.get(s.kind, 3), s.start if s.start is not None else -1, s.question_id or 0,
             s.id)
 

@@ -25,6 +25,9 @@ class TaskKind(str, Enum):
     # Attributes of entities (negation, temporality, ...): declared on the NER task, one
     # value per entity and attribute; its own model versions (core/tasks/attributes.py).
     ATTRIBUTE = "attribute"
+    # Relations between entities (a dosage of a medication, ...): their types declared on
+    # the NER task; its own model versions (core/tasks/relations.py).
+    RELATION = "relation"
 
 
 class Split(str, Enum):
@@ -158,6 +161,121 @@ def fill_attributes(
     return {s.name: given.get(s.name, s.default) for s in specs if s.applies_to(label)}
 
 
+# Characters a relation type's name and labels cannot hold: the separators of the
+# declaration syntax ``name=Head,Head>Tail,Tail`` (``annotator init --relation``); a side
+# that is ``*`` alone allows every label.
+RELATION_RESERVED = "=,>"
+ANY_LABEL = "*"
+
+
+@dataclass(frozen=True)
+class RelationSpec:
+    """A relation type the NER task declares: ``name`` links a head entity whose label is
+    one of ``heads`` to a tail entity whose label is one of ``tails`` (``None``: any label).
+    Directed: the head is the first end (a dosage ``dosage_of`` its medication).
+
+    ``RelationSpec.parse("dosage_of=Dosage>Medication")``, ``"x=Dosage,Route>*"``;
+    ``str(spec)`` gives that text back. Names and labels cannot be empty nor hold ``=``,
+    ``,`` or ``>``, and a label cannot be ``*``, so the text form is never ambiguous."""
+
+    name: str
+    heads: tuple[str, ...] | None = None
+    tails: tuple[str, ...] | None = None
+
+    def __post_init__(self) -> None:
+        problem = self.problem()
+        if problem is not None:
+            raise ValueError(problem)
+
+    def problem(self) -> str | None:
+        """What is wrong with the declaration, or ``None``."""
+        bad = _bad_relation_word(self.name, "the relation name")
+        if bad:
+            return bad
+        for side, labels in (("head", self.heads), ("tail", self.tails)):
+            if labels is None:
+                continue
+            if not labels:
+                return f"relation {self.name!r} allows no {side} label (use * for any)"
+            for lab in labels:
+                bad = _bad_relation_word(lab, f"a {side} label of relation {self.name!r}")
+                if bad:
+                    return bad
+            if len(set(labels)) != len(labels):
+                return f"relation {self.name!r} names a {side} label twice: {list(labels)}"
+        return None
+
+    def allows(self, head_label: str, tail_label: str) -> bool:
+        """Whether a ``head_label`` entity may be this relation's head and a ``tail_label``
+        one its tail."""
+        return ((self.heads is None or head_label in self.heads)
+                and (self.tails is None or tail_label in self.tails))
+
+    def labels(self) -> set[str]:
+        """Every label the type names (``*`` sides name none)."""
+        return {*(self.heads or ()), *(self.tails or ())}
+
+    @classmethod
+    def parse(cls, text: str) -> RelationSpec:
+        """``name=Head[,Head...]>Tail[,Tail...]``, a side ``*`` for any label; raises
+        ``ValueError`` saying what is wrong and how it should look."""
+        how = ('write it as name=HeadLabel>TailLabel (each side a label, a comma list of '
+               'labels or * for any), e.g. "dosage_of=Dosage>Medication"')
+        if text.count("=") != 1 or text.count(">") != 1:
+            raise ValueError(f"bad relation {text!r}: {how}")
+        name, rest = (x.strip() for x in text.split("="))
+        if ">" in name:
+            raise ValueError(f"bad relation {text!r}: {how}")
+        head_text, tail_text = (x.strip() for x in rest.split(">"))
+
+        def side(part: str) -> tuple[str, ...] | None:
+            return None if part == ANY_LABEL else tuple(x.strip() for x in part.split(","))
+
+        try:
+            return cls(name, side(head_text), side(tail_text))
+        except ValueError as exc:
+            raise ValueError(f"bad relation {text!r}: {exc}; {how}") from None
+
+    def __str__(self) -> str:
+        def side(labels: tuple[str, ...] | None) -> str:
+            return ANY_LABEL if labels is None else ",".join(labels)
+
+        return f"{self.name}={side(self.heads)}>{side(self.tails)}"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "heads": None if self.heads is None else list(self.heads),
+                "tails": None if self.tails is None else list(self.tails)}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> RelationSpec:
+        heads, tails = data.get("heads"), data.get("tails")
+        return cls(str(data["name"]), None if heads is None else tuple(str(x) for x in heads),
+                   None if tails is None else tuple(str(x) for x in tails))
+
+
+def _bad_relation_word(word: str, what: str) -> str | None:
+    if not isinstance(word, str) or not word.strip():
+        return f"{what} is empty"
+    if word != word.strip():
+        return f"{what} {word!r} starts or ends with white space"
+    if word == ANY_LABEL:
+        return f"{what} cannot be {ANY_LABEL!r} (a side of * alone allows any label)"
+    clash = [c for c in RELATION_RESERVED if c in word]
+    if clash:
+        return f"{what} {word!r} holds {clash[0]!r} (names and labels cannot hold = , >)"
+    return None
+
+
+@dataclass(frozen=True)
+class Relation:
+    """A relation between two entities of a record: ``head`` and ``tail`` index its
+    ``spans``; ``label`` is the relation type's name."""
+
+    head: int
+    tail: int
+    label: str
+
+
 @dataclass(frozen=True)
 class Answer:
     """One gold answer of a question: ``context[start:end]``."""
@@ -214,3 +332,6 @@ class DocumentRecord:
     # in it: set by the readers (a CoNLL sentence of only ``O`` tags is labelled for
     # entities) and, from a project, by import or by the user marking it done.
     labelled_for: frozenset[TaskKind] = field(default=frozenset(), compare=False)
+    # Relations between the spans (indices into ``spans``); from a project, those whose
+    # type is declared and whose ends' labels it allows.
+    relations: tuple[Relation, ...] = ()

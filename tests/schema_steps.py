@@ -65,3 +65,16 @@ def undo_schema_8(raw: Any) -> None:
                 f"SELECT {', '.join(columns)} FROM documents")
     raw.execute("DROP TABLE documents")
     raw.execute("ALTER TABLE documents_v7 RENAME TO documents")
+
+
+def undo_schema_9(raw: Any) -> None:
+    """Take a file of schema 9 back to schema 8's tables (an ``sqlite3`` connection): no
+    ``entity_relations``, and the kind CHECKs without 'relation'."""
+    raw.execute("DROP TABLE entity_relations")
+    version = raw.execute("PRAGMA schema_version").fetchone()[0]
+    raw.execute("PRAGMA writable_schema = ON")
+    raw.execute("UPDATE sqlite_master SET sql = replace(sql, \", 'relation')\", \")\") "
+                "WHERE type = 'table' AND name IN ('tasks', 'document_tasks', 'timings', "
+                "'suggestions')")
+    raw.execute(f"PRAGMA schema_version = {int(version) + 1}")
+    raw.execute("PRAGMA writable_schema = OFF")

@@ -9,7 +9,15 @@ from typing import TYPE_CHECKING
 
 from annotator.cli.main import UsageError, emit
 from annotator.cli.progress import ProgressBar
-from annotator.cli.tasks import TASK_HELP, TASK_NAMES, UNITS, resolve_task, sentence_level
+from annotator.cli.tasks import (
+    RELATION_HELP,
+    TASK_HELP,
+    TASK_NAMES,
+    UNITS,
+    relation_specs,
+    resolve_task,
+    sentence_level,
+)
 from core.errors import InputError, ProjectError
 from core.project import Project, is_project_url
 from core.project.timings import format_duration
@@ -38,6 +46,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
              'labels after an @: --attribute "negation=Affirmed,Negated@Condition". Repeat '
              "the option for several. Names, values and labels cannot hold = , or @",
     )
+    p.add_argument("--relation", action="append", default=[], metavar="NAME=HEAD>TAIL",
+                   help=RELATION_HELP)
     p.add_argument("--name", help="project name (default: the file name)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=cmd_init)
@@ -109,6 +119,7 @@ def cmd_init(args: argparse.Namespace) -> int:
         raise UsageError("--labels: a label is named twice")
     kind = resolve_task(args.task, args.unit)
     attributes = _attribute_specs(args.attribute, kind, labels)
+    relations = relation_specs(args.relation, kind)
     path = Path(args.project)
     created = not Project.exists(args.project)  # a file, or a database with a project
     if created:
@@ -119,7 +130,7 @@ def cmd_init(args: argparse.Namespace) -> int:
         project = Project.open(args.project)
     try:
         project.annotations.add_task(kind, labels, multi_label=args.multi_label,
-                                     attributes=attributes)
+                                     attributes=attributes, relations=relations)
     except Exception:
         project.close()
         if created and project.path is not None:  # nothing half-made: the new file goes
@@ -141,9 +152,12 @@ def cmd_init(args: argparse.Namespace) -> int:
     }
     if task.attributes:
         payload["attributes"] = [spec.to_json() for spec in task.attributes]
+    if task.relations:
+        payload["relations"] = [spec.to_json() for spec in task.relations]
     project.close()
     what = " (classes of sentences)" if kind is TaskKind.SENTENCE else ""
     attrs = "".join(f"\n  attribute {spec}" for spec in task.attributes)
+    attrs += "".join(f"\n  relation {spec}" for spec in task.relations)
     emit(args, payload, lambda: print(
         f"{'created' if created else 'updated'} {payload['project']}: task {payload['task']}"
         f"{what}, labels: {', '.join(payload['labels']) or '(none yet)'}{attrs}"

@@ -148,11 +148,11 @@ def cmd_train(args: argparse.Namespace) -> int:
             emit(args, _train_payload(r, outcome), lambda: None)
         return code
     payload = _train_payload(r, outcome)
-    if outcome.attributes is not None or outcome.attributes_skipped:
-        head = outcome.attributes
-        payload["attributes"] = (
-            {"skipped": outcome.attributes_skipped} if head is None
-            else _train_payload(head.result, head))
+    for name in ("attributes", "relations"):  # the heads trained after the tagger
+        head, skipped = getattr(outcome, name, None), getattr(outcome, f"{name}_skipped", None)
+        if head is not None or skipped:
+            payload[name] = ({"skipped": skipped} if head is None
+                             else _train_payload(head.result, head))
     payload["preannotation"] = preannotation.to_dict() if preannotation is not None else None
     if getattr(outcome, "sources", None) is not None:  # team work: gold and single
         payload["sources"] = outcome.sources
@@ -217,6 +217,16 @@ def _print_train_summary(r: Any, outcome: Any, preannotation: Any = None) -> Non
             print(f"attribute model {h.status}: {h.reason}")
     elif getattr(outcome, "attributes_skipped", None):
         print(f"attribute model not trained: {outcome.attributes_skipped}")
+    head = getattr(outcome, "relations", None)
+    if head is not None:
+        h = head.result
+        if h.status == "completed":
+            print(f"relation model version {head.version} saved to {h.model_path} (best "
+                  f"epoch {h.best_epoch}; dev F1 {h.dev_metrics.get('f1', 0):.4f})")
+        else:
+            print(f"relation model {h.status}: {h.reason}")
+    elif getattr(outcome, "relations_skipped", None):
+        print(f"relation model not trained: {outcome.relations_skipped}")
     if preannotation is not None:
         print(f"pre-annotated {preannotation.documents} unreviewed documents: "
               f"{preannotation.suggestions} suggestions to review")
@@ -260,14 +270,23 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     metrics = {"model_path": str(model_dir), "task": task.value, "documents": len(docs),
                **metrics}
     if task is TaskKind.NER and Path(args.project).is_file():
-        # Beside the spans: each attribute, scored on the gold entities.
-        from core.engine.project_bridge import evaluate_attributes
+        # Beside the spans: each attribute and the relations, scored on the gold entities.
+        from core.engine.project_bridge import evaluate_attributes, evaluate_relations
 
         project = _open(args.project)
         try:
             scored = evaluate_attributes(project, docs, batch_size=args.batch_size)
+            related = evaluate_relations(project, docs, batch_size=args.batch_size)
         finally:
             project.close()
+        if related is not None:
+            metrics["relations"] = {
+                "precision": related["precision"], "recall": related["recall"],
+                "f1": related["f1"], "support": related["support"],
+                "predicted": related["predicted"], "per_label": related["per_label"],
+            }
+            metrics["relation_model"] = {"model_path": related["model_path"],
+                                         "model_version": related["model_version"]}
         if scored is not None:
             metrics["attributes"] = scored["attributes"]
             metrics["attribute_model"] = {
@@ -297,6 +316,13 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
                   f"macro-F1 {scores['macro_f1']:.4f}")
             for value, row in scores["per_value"].items():
                 print(f"  {value}: precision {row['precision']:.4f}  recall "
+                      f"{row['recall']:.4f}  f1 {row['f1']:.4f}  support {row['support']}")
+        rel = metrics.get("relations")
+        if rel:
+            print(f"relations (gold entities): precision {rel['precision']:.4f}  recall "
+                  f"{rel['recall']:.4f}  f1 {rel['f1']:.4f}  support {rel['support']}")
+            for name, row in rel["per_label"].items():
+                print(f"  {name}: precision {row['precision']:.4f}  recall "
                       f"{row['recall']:.4f}  f1 {row['f1']:.4f}  support {row['support']}")
 
     emit(args, metrics, human)

@@ -11,7 +11,7 @@ import argparse
 from collections.abc import Collection
 
 from annotator.cli.main import UsageError
-from core.types import TaskKind
+from core.types import RelationSpec, TaskKind
 
 TASK_NAMES = [k.value for k in TaskKind]
 UNITS = ("document", "sentence")
@@ -53,3 +53,29 @@ def resolve_task(name: str, unit: str | None, tasks: Collection[TaskKind] = ()) 
 def sentence_level(tasks: Collection[TaskKind]) -> bool:
     """A project whose classes are those of sentences (a sentence task, no classify task)."""
     return TaskKind.SENTENCE in tasks and TaskKind.CLASSIFY not in tasks
+
+
+RELATION_HELP = (
+    'for --task ner: a relation type between entities, the head\'s label(s) before ">", the '
+    'tail\'s after: --relation "dosage_of=Dosage>Medication"; a side may be a comma list of '
+    'labels or * for any label. Repeat the option for several. Names and labels cannot hold '
+    "= , or >"
+)
+
+
+def relation_specs(texts: list[str], kind: TaskKind) -> list[RelationSpec]:
+    """The ``--relation`` options as declarations; a bad one is a usage error saying how it
+    should look."""
+    if texts and kind is not TaskKind.NER:
+        raise UsageError("--relation: relations are for --task ner (entities)")
+    specs = []
+    for text in texts:
+        try:
+            specs.append(RelationSpec.parse(text))
+        except ValueError as exc:
+            raise UsageError(f"--relation: {exc}") from None
+    names = [s.name for s in specs]
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise UsageError(f"--relation: {', '.join(map(repr, twice))} given twice")
+    return specs

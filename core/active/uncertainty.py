@@ -18,6 +18,7 @@ from core.engine.results import (
     DocumentPrediction,
     EntityPrediction,
     QuestionsPrediction,
+    RelationsPrediction,
     SentencesPrediction,
 )
 
@@ -90,6 +91,15 @@ def probability_matrix(
         out = np.zeros((len(pred.values), width))
         for i, v in enumerate(pred.values):
             p = list(v.probabilities.values())
+            out[i, :len(p)] = p
+        return out
+    if isinstance(pred, RelationsPrediction):
+        # One row per candidate pair over no relation and the types its labels allow,
+        # padded with zeros as the attributes' rows are.
+        width = max((len(p.probabilities) for p in pred.pairs), default=2)
+        out = np.zeros((len(pred.pairs), width))
+        for i, pair in enumerate(pred.pairs):
+            p = list(pair.probabilities.values())
             out[i, :len(p)] = p
         return out
     if isinstance(pred, SentencesPrediction):  # one row per sentence (per label: multi-label)

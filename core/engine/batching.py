@@ -64,7 +64,8 @@ def pad_batch(
 ) -> dict[str, Any]:
     """Tensors of one batch, padded to its longest input.
 
-    ``with_targets``: None, "ner" (per-token ``labels``), "classify" (``labels``), "qa"
+    ``with_targets``: None, "ner" (per-token ``labels``), "classify" or "relation"
+    (``labels``), "qa"
     (``start_positions``/``end_positions``) or "attribute" (``attribute_labels``: per input
     the value index of each attribute, see :mod:`core.tasks.attributes`).
     """
@@ -90,7 +91,7 @@ def pad_batch(
         for row, f in enumerate(features):
             labels[row, : len(f.labels)] = torch.tensor(f.labels, dtype=torch.long)
         batch["labels"] = labels
-    elif with_targets == "classify":
+    elif with_targets in ("classify", "relation"):  # relations: one class per pair
         if multi_label:
             batch["labels"] = torch.tensor([f.label for f in features], dtype=torch.float)
         else:

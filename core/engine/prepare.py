@@ -154,6 +154,8 @@ def prepare(
         problem = "bad labels: " + "; ".join(bad[:3]) + more
     elif not train_docs:
         problem = "no labelled training documents for this task: label some first"
+    else:
+        problem = rules.examples_problem(train_docs)
     if s.max_train is not None and len(train_docs) > s.max_train:
         train_docs = random.Random(s.seed).sample(train_docs, s.max_train)
     warnings += data_warnings(kind, label_set, train_docs + dev_docs, has_dev=bool(dev_docs))
@@ -174,7 +176,7 @@ def data_warnings(task: TaskKind | str, labels: Sequence[str],
     from core.tasks import kind_of
 
     kind = kind_of(task)
-    counts: dict[str, int] = {label: 0 for label in labels}
+    counts: dict[str, int] = {label: 0 for label in kind.counted_labels(labels)}
     for d in records:
         for name in kind.labels_used(d):
             counts[name] = counts.get(name, 0) + 1

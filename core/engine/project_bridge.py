@@ -61,10 +61,13 @@ class ProjectTrainingOutcome:
     model_version_id: int | None
     version: int | None
     # Training entities also trains the attribute head when the NER task declares
-    # attributes (its own run and model version, task 'attribute'): that run's outcome, or
-    # None when there was none; ``skipped`` says why it was not trained.
+    # attributes (its own run and model version, task 'attribute'), and the relation head
+    # when it declares relation types (task 'relation'): each run's outcome, or None when
+    # there was none; ``*_skipped`` says why it was not trained.
     attributes: ProjectTrainingOutcome | None = None
     attributes_skipped: str | None = None
+    relations: ProjectTrainingOutcome | None = None
+    relations_skipped: str | None = None
     sources: dict[str, int] | None = None  # TaskSnapshot.sources
 
 
@@ -135,17 +138,18 @@ def prepare_project(project: Any, task: TaskKind | str,
     extra: list[str] = []
     if snap.sources and snap.sources["awaiting_adjudication"]:
         extra.append(snap.sources_line() or "")
-    # Entities: what the attribute head trained along would warn about, too.
+    # Entities: what the attribute and relation heads trained along would warn about, too.
     for dep in dependent_kinds(task):
         with project.read() as session:
             declared = bool(dep.task_labels(session))
         if not declared:
             continue
         head = prepare(**job_inputs(snapshot_task(project, dep.kind)),
-                       settings=attribute_settings(settings))
-        extra += [f"attributes: {w}" for w in head.warnings if w not in prep.warnings]
+                       settings=dependent_settings(settings, dep.kind))
+        name = dep.dependent_name
+        extra += [f"{name}: {w}" for w in head.warnings if w not in prep.warnings]
         if head.problem is not None:
-            extra.append(f"attributes: not trained: {head.problem}")
+            extra.append(f"{name}: not trained: {head.problem}")
     return dataclasses.replace(prep, warnings=prep.warnings + tuple(extra)) if extra else prep
 
 
@@ -158,7 +162,7 @@ def train_project(
     on_job: Callable[[Any], None] | None = None,
 ) -> ProjectTrainingOutcome:
     """Train ``task`` on the project's labelled documents and record the run; for
-    entities, then the attribute head too (:func:`train_with_attributes`).
+    entities, then the attribute and relation heads too (:func:`train_with_dependents`).
 
     Called on the worker thread (or the caller's): opens its own sessions, touches no
     GUI; ``on_event`` receives the job's events on this thread; ``on_job`` gets the
@@ -166,8 +170,8 @@ def train_project(
     """
     from core.tasks import dependent_kinds
 
-    if dependent_kinds(task):  # entities: their attributes hang on them
-        return train_with_attributes(project, settings, on_event=on_event, on_job=on_job)
+    if dependent_kinds(task):  # entities: their attributes and relations hang on them
+        return train_with_dependents(project, task, settings, on_event=on_event, on_job=on_job)
     return _train_one(project, task, settings, on_event=on_event, on_job=on_job)
 
 
@@ -175,29 +179,42 @@ def train_project(
 ATTRIBUTE_MAX_LENGTH = 128
 
 
-def attribute_settings(settings: TrainingSettings) -> TrainingSettings:
-    """The settings the attribute head trains with after the tagger: the tagger's (one
-    click, one recipe), the window cut to :data:`ATTRIBUTE_MAX_LENGTH` tokens."""
+def dependent_settings(settings: TrainingSettings, kind: TaskKind | str) -> TrainingSettings:
+    """The settings a head hanging on the entities trains with after the tagger: the
+    tagger's (one click, one recipe), the window cut to the kind's
+    (``dependent_max_length``: 128 tokens for attributes and relations)."""
     import dataclasses
 
-    length = min(settings.max_length, ATTRIBUTE_MAX_LENGTH)
+    from core.tasks import kind_of
+
+    length = min(settings.max_length, kind_of(kind).dependent_max_length)
     return dataclasses.replace(settings, max_length=length,
                                stride=min(settings.stride, length // 4))
 
 
-def train_with_attributes(
+def attribute_settings(settings: TrainingSettings) -> TrainingSettings:
+    """The settings the attribute head trains with after the tagger."""
+    return dependent_settings(settings, TaskKind.ATTRIBUTE)
+
+
+def train_with_dependents(
     project: Any,
+    task: TaskKind | str,
     settings: TrainingSettings,
     *,
     on_event: Callable[[TrainingEvent], None] | None = None,
     on_job: Callable[[Any], None] | None = None,
 ) -> ProjectTrainingOutcome:
-    """Train the tagger, then, when the NER task declares attributes and the tagger's run
-    completed, the attribute head on the same labelled entities (its own run and model
-    version). Its warnings and progress go to ``on_event`` too (warnings prefixed
-    "attributes: "); the tagger's :class:`FinishedEvent` is sent last, after both."""
+    """Train the tagger, then, when the tagger's run completed, each head hanging on its
+    entities whose labels are declared (attributes, then relations) on the same labelled
+    documents (each its own run and model version). A head whose preparation has a
+    problem (too few examples: no relation at all) is skipped, saying why. The heads'
+    warnings and progress go to ``on_event`` too (warnings prefixed "attributes: " /
+    "relations: "); the tagger's :class:`FinishedEvent` is sent last, after all."""
+    import dataclasses
+
     from core.engine.results import FinishedEvent, WarningEvent
-    from core.store.attributes import attribute_specs
+    from core.tasks import dependent_kinds
 
     held: list[TrainingEvent] = []
 
@@ -207,35 +224,52 @@ def train_with_attributes(
         elif on_event is not None:
             on_event(event)
 
-    def head_event(event: TrainingEvent) -> None:
-        if on_event is None or isinstance(event, FinishedEvent):
-            return
-        if isinstance(event, WarningEvent):
-            event = WarningEvent(f"attributes: {event.message}")
-        on_event(event)
-
-    outcome = _train_one(project, TaskKind.NER, settings, on_event=tagger_event, on_job=on_job)
-    with project.read() as session:
-        declared = bool(attribute_specs(session))
-    skipped: str | None = None
-    head: ProjectTrainingOutcome | None = None
-    if declared and outcome.result.status == "completed":
-        head_settings = attribute_settings(settings)
-        prep = prepare_project(project, TaskKind.ATTRIBUTE, head_settings)
-        if prep.problem is None:
-            head = _train_one(project, TaskKind.ATTRIBUTE, head_settings, on_event=head_event,
-                              on_job=on_job)
-        else:
-            skipped = prep.problem
-            head_event(WarningEvent(f"the attribute model was not trained: {prep.problem}"))
-    elif declared:
-        skipped = f"the entity model's run {outcome.result.status}"
-    if on_event is not None:
-        for event in held:
+    def head_events(name: str) -> Callable[[TrainingEvent], None]:
+        def head_event(event: TrainingEvent) -> None:
+            if on_event is None or isinstance(event, FinishedEvent):
+                return
+            if isinstance(event, WarningEvent):
+                event = WarningEvent(f"{name}: {event.message}")
             on_event(event)
-    import dataclasses
+        return head_event
 
-    return dataclasses.replace(outcome, attributes=head, attributes_skipped=skipped)
+    outcome = _train_one(project, task, settings, on_event=tagger_event, on_job=on_job)
+    heads: dict[str, Any] = {}
+    for dep in dependent_kinds(task):
+        name = dep.dependent_name
+        with project.read() as session:
+            declared = bool(dep.task_labels(session))
+        if not declared:
+            continue
+        event = head_events(name)
+        if outcome.result.status != "completed":
+            heads[f"{name}_skipped"] = f"the entity model's run {outcome.result.status}"
+            continue
+        head_settings = dependent_settings(settings, dep.kind)
+        prep = prepare_project(project, dep.kind, head_settings)
+        if prep.problem is None:
+            heads[name] = _train_one(project, dep.kind, head_settings, on_event=event,
+                                     on_job=on_job)
+        else:
+            heads[f"{name}_skipped"] = prep.problem
+            event(WarningEvent(
+                f"the {name.removesuffix('s')} model was not trained: {prep.problem}"))
+    if on_event is not None:
+        for held_event in held:
+            on_event(held_event)
+    return dataclasses.replace(outcome, **heads)
+
+
+def train_with_attributes(
+    project: Any,
+    settings: TrainingSettings,
+    *,
+    on_event: Callable[[TrainingEvent], None] | None = None,
+    on_job: Callable[[Any], None] | None = None,
+) -> ProjectTrainingOutcome:
+    """The tagger and the heads hanging on it (:func:`train_with_dependents`)."""
+    return train_with_dependents(project, TaskKind.NER, settings, on_event=on_event,
+                                 on_job=on_job)
 
 
 def _train_one(
@@ -346,4 +380,39 @@ def evaluate_attributes(
         gold.append(dataclasses.replace(doc, spans=tuple(spans)))
     predictor = Predictor(mv.path)
     metrics = predictor.evaluate(gold, batch_size=batch_size)
+    return {"model_path": str(mv.path), "model_version": mv.version, **metrics}
+
+
+def evaluate_relations(
+    project: Any, docs: Sequence[DocumentRecord], *, version: int | None = None,
+    batch_size: int = 32,
+) -> dict[str, Any] | None:
+    """The relation model's scores on the gold relations of ``docs``, given their gold
+    entities (so the tagger's mistakes do not count): micro ``precision``, ``recall`` and
+    ``f1``, and ``per_label`` by type (see :func:`core.tasks.relations.relation_metrics`).
+    A relation of the file that the project's types do not allow raises
+    :class:`InputError` naming file and line. ``None`` when the project declares no
+    relation type or has no relation model yet."""
+    from core import models
+    from core.engine.predict import Predictor
+    from core.errors import InputError
+    from core.store.relations import relation_problem, relation_specs
+
+    with project.read() as session:
+        specs = relation_specs(session)
+        if not specs:
+            return None
+        try:
+            mv = models.resolve(session, TaskKind.RELATION, version)
+        except (models.NoModelError, AnnotatorError):  # no model yet, or no such task
+            return None
+    for doc in docs:
+        for r in doc.relations:
+            head, tail = doc.spans[r.head], doc.spans[r.tail]
+            problem = relation_problem(specs, r.label, head.label, tail.label)
+            if problem is not None:
+                raise InputError(doc.source, doc.line, f"relation {r.label} from [{head.start}, "
+                                 f"{head.end}) to [{tail.start}, {tail.end}): {problem}")
+    predictor = Predictor(mv.path)
+    metrics = predictor.evaluate(docs, batch_size=batch_size)
     return {"model_path": str(mv.path), "model_version": mv.version, **metrics}

@@ -142,9 +142,46 @@ class AttributesPrediction:
     values: tuple[AttributeValuePrediction, ...]
 
 
+# The relation head's output for a pair of entities that holds no relation.
+NO_RELATION = "no_relation"
+
+
+@dataclass(frozen=True)
+class RelationPairPrediction:
+    """One candidate pair of entities, the head ``[head_start, head_end)`` (``head_label``)
+    and the tail: the relation type predicted (``"no_relation"``: none) with the
+    probability of each type the pair's labels allow and of no relation (a softmax over
+    them)."""
+
+    head_start: int
+    head_end: int
+    head_label: str
+    tail_start: int
+    tail_end: int
+    tail_label: str
+    label: str
+    probabilities: dict[str, float] = field(default_factory=dict, hash=False, compare=False)
+
+    @property
+    def confidence(self) -> float:
+        return float(self.probabilities.get(self.label, 0.0))
+
+
+@dataclass(frozen=True)
+class RelationsPrediction:
+    """Every candidate pair of a document's entities (those a declared type allows, within
+    the window), related or not, in the order the pairs were read."""
+
+    pairs: tuple[RelationPairPrediction, ...]
+
+    def related(self) -> tuple[RelationPairPrediction, ...]:
+        """The pairs predicted to hold a relation."""
+        return tuple(p for p in self.pairs if p.label != NO_RELATION)
+
+
 DocumentPrediction = Union[
     EntityPrediction, ClassPrediction, QuestionsPrediction, SentencesPrediction,
-    AttributesPrediction,
+    AttributesPrediction, RelationsPrediction,
 ]
 
 # --- training events ---------------------------------------------------------------------

@@ -160,6 +160,7 @@ PRESETS: dict[str, dict[TaskKind, dict[str, Any]]] = {
         TaskKind.QA: {**_SEED_002, "max_length": 384, "stride": 128},
         TaskKind.SENTENCE: {**_SEED_002, "max_length": 128, "stride": 32},
         TaskKind.ATTRIBUTE: {**_SEED_002, "max_length": 128, "stride": 32},
+        TaskKind.RELATION: {**_SEED_002, "max_length": 128, "stride": 32},
     },
     "default": {
         TaskKind.NER: dict(
@@ -183,6 +184,12 @@ PRESETS: dict[str, dict[TaskKind, dict[str, Any]]] = {
         # One input per entity: a window of 128 tokens around it (negation and time cues
         # sit near the entity); the classes' recipe otherwise.
         TaskKind.ATTRIBUTE: dict(
+            learning_rate=5e-5, batch_size=16, epochs=4, warmup_ratio=0.1, weight_decay=0.01,
+            patience=2, max_length=128, stride=32, min_steps=150,
+        ),
+        # One input per candidate pair of entities: the pair and the text between them in
+        # 128 tokens (core.tasks.relations); the attributes' recipe otherwise.
+        TaskKind.RELATION: dict(
             learning_rate=5e-5, batch_size=16, epochs=4, warmup_ratio=0.1, weight_decay=0.01,
             patience=2, max_length=128, stride=32, min_steps=150,
         ),

@@ -25,7 +25,7 @@ from core.formats._common import (
     parse_split,
     utf16_to_code_points,
 )
-from core.types import DocumentRecord, EntitySpan, SentenceLabel, TaskKind
+from core.types import DocumentRecord, EntitySpan, Relation, SentenceLabel, TaskKind
 
 FLAVORS = ("doccano", "prodigy")
 
@@ -40,7 +40,8 @@ def parse_jsonl(text: str, path: Path) -> list[DocumentRecord]:
     (``data.text``; the first annotation not cancelled: ``labels`` and ``choices`` results).
     The first two may carry the document's sentences (see :func:`parse_sentences`), and an
     object span its attribute values (``"attributes": {"negation": "Negated"}``; the project
-    checks them against its declaration when importing).
+    checks them against its declaration when importing), and the relations between its
+    spans (see :func:`parse_relations`).
     Suggestions are never read as labels: a record's ``"suggestions"`` list (what
     ``write_jsonl(..., suggestions=)`` writes) is ignored, and so is any span marked
     ``"suggested": true``.
@@ -186,6 +187,9 @@ def _doccano_or_prodigy(obj: dict[str, Any], path: Path, line: int) -> DocumentR
     # list is empty (a sentence checked and found to hold none); so is one whose "label"
     # list holds spans. An empty "label" list says nothing: it may be a class list.
     entities_given = bool(spans)
+    # Where each item of a "spans" / "entities" list went in ``spans`` (None: a suggestion),
+    # for relations naming the items by their place in the list.
+    positions: dict[str, list[int | None]] = {}
     for key in ("entities", "spans"):
         value = obj.get(key)
         if value is None:
@@ -195,12 +199,17 @@ def _doccano_or_prodigy(obj: dict[str, Any], path: Path, line: int) -> DocumentR
         human = [item for item in value if not _suggested(item)]
         # A list of nothing but suggestions says nothing about human labels.
         entities_given = entities_given or bool(human) or not value
+        placed: list[int | None] = positions.setdefault(key, [])
         for i, item in enumerate(value):
             where = f'"{key}" item {i + 1}'
             if not isinstance(item, dict):
                 raise InputError(path, line, f"{where}: expected an object, found {kind(item)}")
-            if not _suggested(item):
+            if _suggested(item):
+                placed.append(None)
+            else:
+                placed.append(len(spans))
                 spans.append(_dict_span(text, item, path, line, where))
+    relations = parse_relations(obj.get("relations"), spans, positions, path, line)
     accept = obj.get("accept")
     if accept is not None:
         if not isinstance(accept, list):
@@ -224,7 +233,9 @@ def _doccano_or_prodigy(obj: dict[str, Any], path: Path, line: int) -> DocumentR
         source=str(path),
         line=line,
         labelled_for=_labelled_for(entities_given or bool(spans), bool(classes),
-                                   any(s.labels for s in sentences)),
+                                   any(s.labels for s in sentences),
+                                   isinstance(obj.get("relations"), list)),
+        relations=relations,
     )
 
 
@@ -234,8 +245,11 @@ def _suggested(item: Any) -> bool:
     return isinstance(item, dict) and item.get("suggested") is True
 
 
-def _labelled_for(entities: bool, classes: bool, sentences: bool = False) -> frozenset[TaskKind]:
+def _labelled_for(entities: bool, classes: bool, sentences: bool = False,
+                  relations: bool = False) -> frozenset[TaskKind]:
     kinds = set()
+    if relations:
+        kinds.add(TaskKind.RELATION)
     if entities:
         kinds.add(TaskKind.NER)
     if classes:
@@ -243,6 +257,88 @@ def _labelled_for(entities: bool, classes: bool, sentences: bool = False) -> fro
     if sentences:
         kinds.add(TaskKind.SENTENCE)
     return frozenset(kinds)
+
+
+def parse_relations(
+    value: Any, spans: Sequence[EntitySpan], positions: Mapping[str, Sequence[int | None]],
+    path: Path, line: int,
+) -> tuple[Relation, ...]:
+    """A record's ``"relations"``: ``[{"head": 0, "tail": 1, "label": "dosage_of"}, ...]``,
+    ``head`` and ``tail`` the places (from 0) of the two entities in the record's
+    ``"spans"`` list (else its ``"entities"`` list); or Prodigy's form, the ends given by
+    their offsets, ``{"head_span": {"start": 0, "end": 5, "label": "Dosage"}, "child_span":
+    {...}, "label": "dosage_of"}`` (Prodigy's own ``head`` / ``child``, token indices,
+    are then not read). Missing or null: none; ``[]``: checked, none found. A repeated
+    relation is kept once."""
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        raise InputError(path, line, '"relations" should be a list of {"head", "tail", '
+                         f'"label"}} objects, found {kind(value)}')
+    out: list[Relation] = []
+    for i, item in enumerate(value):
+        where = f'"relations" item {i + 1}'
+        if not isinstance(item, dict):
+            raise InputError(path, line, f"{where}: expected an object with head, tail and "
+                             f"label, found {kind(item)}")
+        if "label" not in item:
+            raise InputError(path, line, f"{where}: the relation has no label")
+        label = check_label(item["label"], path, line, where)
+        if "head_span" in item or "child_span" in item:
+            head = _span_end(item, "head_span", spans, path, line, where)
+            tail = _span_end(item, "child_span", spans, path, line, where)
+        elif "tail" in item:
+            head = _indexed_end(item, "head", spans, positions, path, line, where)
+            tail = _indexed_end(item, "tail", spans, positions, path, line, where)
+        else:
+            raise InputError(path, line, f'{where}: give the ends as "head" and "tail" (places '
+                             'in the "spans" list) or as Prodigy\'s "head_span" and '
+                             '"child_span" (Prodigy\'s "head" and "child" alone are token '
+                             "indices, which are not read)")
+        if head == tail:
+            raise InputError(path, line, f"{where}: the relation links an entity to itself")
+        out.append(Relation(head, tail, label))
+    return tuple(dict.fromkeys(out))
+
+
+def _indexed_end(item: Mapping[str, Any], key: str, spans: Sequence[EntitySpan],
+                 positions: Mapping[str, Sequence[int | None]], path: Path, line: int,
+                 where: str) -> int:
+    index = item.get(key)
+    if not isinstance(index, int) or isinstance(index, bool) or index < 0:
+        raise InputError(path, line, f'{where}: "{key}" should be the place (0, 1, ...) of an '
+                         f"entity in the \"spans\" list, found {json.dumps(index)}")
+    listed = "spans" if "spans" in positions else "entities" if "entities" in positions else None
+    if listed is None:
+        raise InputError(path, line, f'{where}: "{key}" names a place in the record\'s '
+                         '"spans" list, which it does not have')
+    placed = positions[listed]
+    if index >= len(placed):
+        raise InputError(path, line, f'{where}: "{key}" is {index}, but "{listed}" has '
+                         f"{len(placed)} item(s)")
+    found = placed[index]
+    if found is None:
+        raise InputError(path, line, f'{where}: "{key}" names a suggested span (never a '
+                         "label): a relation links two labelled entities")
+    return found
+
+
+def _span_end(item: Mapping[str, Any], key: str, spans: Sequence[EntitySpan], path: Path,
+              line: int, where: str) -> int:
+    end = item.get(key)
+    if not isinstance(end, dict) or "start" not in end or "end" not in end:
+        raise InputError(path, line, f'{where}: "{key}" should be an object with the span\'s '
+                         '"start" and "end"')
+    start, stop = end["start"], end["end"]
+    match = next((k for k, s in enumerate(spans) if (s.start, s.end) == (start, stop)), None)
+    if match is None:
+        raise InputError(path, line, f'{where}: its {key} [{start}, {stop}) is not one of the '
+                         "record's spans")
+    label = end.get("label")
+    if label is not None and label != spans[match].label:
+        raise InputError(path, line, f"{where}: its {key} [{start}, {stop}) is labelled "
+                         f"{label!r} here and {spans[match].label!r} in the spans")
+    return match
 
 
 def parse_sentences(
@@ -443,8 +539,12 @@ def write_jsonl(
     """Write one JSON object a line.
 
     "doccano" (default): ``{"id", "text", "label": [[start, end, label], ..., class, ...]}``
-    (spans and classes share the ``label`` list). "prodigy": ``{"id", "text", "spans":
-    [{"start", "end", "label"}], "accept": [classes], "answer": "accept"}``. ``split`` is
+    (spans and classes share the ``label`` list; a record with relations has its spans in
+    ``spans`` instead and ``"relations": [{"head", "tail", "label"}]``, the places of the
+    ends in ``spans``). "prodigy": ``{"id", "text", "spans":
+    [{"start", "end", "label"}], "accept": [classes], "answer": "accept"}``, relations as
+    ``{"head_span", "child_span", "label"}`` (the ends' spans). A record labelled for
+    relations without one gets ``"relations": []``. ``split`` is
     added when set; questions are not written. Without text, ids and offsets are kept.
 
     A record with sentences gets ``"sentences"``: every one, in order, as ``{"start", "end",
@@ -468,7 +568,12 @@ def write_jsonl(
             obj["id"] = external_id
         if include_text:
             obj["text"] = record.text
-        if flavor == "doccano":
+        if flavor == "doccano" and record.relations:
+            # Relations name their ends by their place in "spans": the spans go there.
+            obj["spans"] = [_span_json(s) for s in record.spans]
+            if record.classes or not record.sentences:
+                obj["label"] = list(record.classes)
+        elif flavor == "doccano":
             # A span with attributes is written as an object (the reader takes both).
             label = [_span_json(s) if s.attributes else [s.start, s.end, s.label]
                      for s in record.spans] + list(record.classes)
@@ -481,6 +586,8 @@ def write_jsonl(
             if record.classes:
                 obj["accept"] = list(record.classes)
             obj["answer"] = "accept"
+        if record.relations or TaskKind.RELATION in record.labelled_for:
+            obj["relations"] = [_relation_json(record, r, flavor) for r in record.relations]
         if record.sentences:
             obj["sentences"] = [_sentence_json(x, sentence_multi_label) for x in record.sentences]
         if record.split is not None:
@@ -501,6 +608,17 @@ def _span_json(span: EntitySpan) -> dict[str, Any]:
     return obj
 
 
+def _relation_json(record: DocumentRecord, relation: Relation, flavor: str) -> dict[str, Any]:
+    """doccano (this tool's form): the ends' places in "spans"; Prodigy: the ends' spans
+    (``head_span`` / ``child_span``; Prodigy's token indices are not written)."""
+    if flavor != "prodigy":
+        return {"head": relation.head, "tail": relation.tail, "label": relation.label}
+    head, tail = record.spans[relation.head], record.spans[relation.tail]
+    return {"head_span": {"start": head.start, "end": head.end, "label": head.label},
+            "child_span": {"start": tail.start, "end": tail.end, "label": tail.label},
+            "label": relation.label}
+
+
 def _sentence_json(sentence: SentenceLabel, multi_label: bool) -> dict[str, Any]:
     obj: dict[str, Any] = {"start": sentence.start, "end": sentence.end}
     if multi_label or len(sentence.labels) > 1:  # never drop a class
@@ -510,10 +628,16 @@ def _sentence_json(sentence: SentenceLabel, multi_label: bool) -> dict[str, Any]
     return obj
 
 
+def _end_json(end: Any) -> dict[str, Any]:
+    start, stop, label = end
+    return {"start": start, "end": stop, "label": label}
+
+
 def suggestion_json(s: Any) -> dict[str, Any]:
     """A pending suggestion as written to JSONL: ``{"suggested": true, "kind", "source",
     "confidence"}`` and, by kind, entities ``start``/``end``/``label``, classes ``label``
     and ``labels`` (with ``probabilities``), sentences ``start``/``end``/``labels``,
+    relations ``label`` with ``head`` and ``tail`` (each ``start``/``end``/``label``),
     answers ``question`` with ``start``/``end`` or ``no_answer``. ``s`` is any object
     with a pending suggestion's fields (``core.review.PendingSuggestion``)."""
     obj: dict[str, Any] = {"suggested": True, "kind": s.kind, "source": s.source,
@@ -527,6 +651,8 @@ def suggestion_json(s: Any) -> dict[str, Any]:
     elif s.kind == "attribute":
         obj.update(start=s.start, end=s.end, label=s.label, attribute=s.attribute,
                    value=s.value)
+    elif s.kind == "relation":
+        obj.update(label=s.label, head=_end_json(s.head), tail=_end_json(s.tail))
     elif s.kind == "sentence":
         obj.update(start=s.start, end=s.end, labels=list(s.labels) or
                    ([s.label] if s.label else []))

@@ -15,6 +15,8 @@ from core.project.edits import (
     AddEntity,
     AddLabel,
     AddQuestion,
+    AddRelation,
+    AddRelationType,
     AnswerMark,
     DeleteLabel,
     MergeSentences,
@@ -24,6 +26,8 @@ from core.project.edits import (
     RemoveAttributeValue,
     RemoveEntity,
     RemoveQuestion,
+    RemoveRelation,
+    RemoveRelationType,
     RenameAttribute,
     RenameAttributeValue,
     ResizeEntity,
@@ -36,17 +40,24 @@ from core.project.edits import (
     SplitSentence,
     UpdateLabel,
 )
+from core.project.relation_ops import DECLARED_ON as RELATIONS_ON
 from core.store import attributes as attribute_store
+from core.store import relations as relation_store
 from core.store import repo
 from core.store.models import EntityAnnotation
 from core.store.sentences import ensure_sentences
-from core.types import AttributeSpec, TaskKind
+from core.types import AttributeSpec, RelationSpec, TaskKind
 
 if TYPE_CHECKING:
     from core.project.base import Project
 
 # Keys the review flow uses; a label shortcut on one of them would never fire.
 RESERVED_KEYS = repo.RESERVED_KEYS
+
+
+def _span(span: Sequence[int]) -> tuple[int, int]:
+    start, end = span
+    return int(start), int(end)
 
 
 class Annotations:
@@ -136,6 +147,57 @@ class Annotations:
         return self._project.apply(
             SetAttributeLabels(name, None if labels is None else tuple(labels)))
 
+    # --- relations between entities ---------------------------------------------------
+
+    def relation_specs(self) -> tuple[RelationSpec, ...]:
+        """The relation types the NER task declares, in order (``()``: none)."""
+        with self._project.read() as session:
+            return relation_store.relation_specs(session)
+
+    def add_relation_type(self, spec: RelationSpec | str, *,
+                          position: int | None = None) -> Changes:
+        """Declare a relation type (a :class:`RelationSpec` or its text form,
+        ``"dosage_of=Dosage>Medication"``, a side ``*`` for any label) on the NER task."""
+        if isinstance(spec, str):
+            try:
+                spec = RelationSpec.parse(spec)
+            except ValueError as exc:
+                raise repo.AnnotationError(str(exc)) from None
+        return self._project.apply(AddRelationType(spec, position))
+
+    def remove_relation_type(self, name: str) -> Changes:
+        """Remove a relation type and every relation of it (undo puts them back)."""
+        return self._project.apply(RemoveRelationType(name))
+
+    def add_relation(self, doc_id: int, head: tuple[int, int], tail: tuple[int, int],
+                     label: str) -> Changes:
+        """Link the entity at the span ``head`` to the one at ``tail`` by the relation type
+        ``label``. Refused, saying why: an entity linked to itself, no entity there, an
+        unknown type, labels the type does not allow, the same relation twice."""
+        return self._project.apply(AddRelation(doc_id, _span(head), _span(tail), label))
+
+    def add_entity_relation(self, head_id: int, tail_id: int, label: str) -> Changes:
+        """The same as :meth:`add_relation`, the entities named by their ids (the op names
+        them by their spans, so undo stays valid when an entity is re-created)."""
+        with self._project.read() as session:
+            ends = []
+            for entity_id in (head_id, tail_id):
+                row = session.get(EntityAnnotation, entity_id)
+                if row is None:
+                    raise repo.AnnotationError(f"no entity with id {entity_id}")
+                ends.append(row)
+            head, tail = ends
+            if head.document_id != tail.document_id:
+                raise repo.AnnotationError("a relation links two entities of the same document")
+            op = AddRelation(head.document_id, (head.start, head.end), (tail.start, tail.end),
+                             label)
+        return self._project.apply(op)
+
+    def remove_relation(self, doc_id: int, head: tuple[int, int], tail: tuple[int, int],
+                        label: str) -> Changes:
+        """Remove the ``label`` relation from the entity at ``head`` to the one at ``tail``."""
+        return self._project.apply(RemoveRelation(doc_id, _span(head), _span(tail), label))
+
     # --- classes, questions, answers --------------------------------------------------
 
     def set_classes(self, doc_id: int, labels: Sequence[str]) -> Changes:
@@ -179,14 +241,16 @@ class Annotations:
 
     def add_task(
         self, kind: TaskKind | str, labels: Sequence[str] = (), *, multi_label: bool = False,
-        attributes: Sequence[AttributeSpec] = (),
+        attributes: Sequence[AttributeSpec] = (), relations: Sequence[RelationSpec] = (),
     ) -> Changes:
         """Switch a task on (or extend it): its labels are added, ``multi_label`` only ever
-        turns on; ``attributes`` (NER only) are declared, an attribute already declared
-        the same way is left as it is. Not undoable (the CLI's ``init``)."""
+        turns on; ``attributes`` and ``relations`` (NER only) are declared, one declared
+        the same way already is left as it is. Not undoable (the CLI's ``init``)."""
         kind = TaskKind(kind)
         if attributes and kind is not DECLARED_ON:
             raise repo.AnnotationError("attributes are declared on the ner task (entities)")
+        if relations and kind is not RELATIONS_ON:
+            raise repo.AnnotationError("relations are declared on the ner task (entities)")
         with self._project.write() as session:
             task = repo.ensure_task(session, kind, multi_label=multi_label)
             if multi_label:
@@ -203,6 +267,17 @@ class Annotations:
                             f"the attribute {spec.name!r} is declared already as {same}; "
                             "change it in the label editor")
                 attribute_store.write_specs(session, specs)
+            if relations:
+                types = list(relation_store.specs_of(task))
+                for rspec in relations:
+                    known = next((s for s in types if s.name == rspec.name), None)
+                    if known is None:
+                        types.append(rspec)
+                    elif known != rspec:
+                        raise repo.AnnotationError(
+                            f"the relation {rspec.name!r} is declared already as {known}; "
+                            "change it in the label editor")
+                relation_store.write_specs(session, types)
             if kind is TaskKind.SENTENCE:  # every document gets its sentences, once
                 ensure_sentences(session)
         return Changes(kinds=frozenset({kind}), labels=True)

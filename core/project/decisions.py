@@ -1,9 +1,9 @@
 """Review decisions with their inverses: accept, edit or reject suggestions through
 :mod:`core.review`, recording what each one changed so it can be put back exactly.
 
-The inverse of a decision restores the annotations it touched (the accepted entity removed,
-the document's previous classes, the question's previous answer, each with its provenance)
-and makes the suggestion pending again.
+The inverse of a decision restores the annotations it touched (the accepted entity or
+relation removed, the document's previous classes, the question's previous answer, each with
+its provenance) and makes the suggestion pending again.
 """
 
 from __future__ import annotations
@@ -14,10 +14,23 @@ from sqlalchemy.orm import Session
 from core import review
 from core.errors import AnnotatorError
 from core.project.changes import Changes, document_changes
-from core.project.edits import Batch, Decide, Op, RemoveEntity, SetSuggestionState
+from core.project.edits import (
+    Batch,
+    Decide,
+    Op,
+    RemoveEntity,
+    RemoveRelation,
+    SetSuggestionState,
+)
 from core.project.ops import SUGGESTION_TASK, restore_answer, restore_classes
 from core.project.sentence_ops import restore_sentence
-from core.store.models import Document, EntityAnnotation, QuestionRow, Suggestion
+from core.store.models import (
+    Document,
+    EntityAnnotation,
+    EntityRelation,
+    QuestionRow,
+    Suggestion,
+)
 from core.store.repo import AnnotationError
 
 
@@ -63,19 +76,35 @@ def _accept_one(session: Session, row: Suggestion, label: str | None) -> Op:
         ).first()
         if entity is not None:
             undo.append(RemoveEntity(row.document_id, entity.start, entity.end))
+    elif row.kind == "relation":
+        made = session.scalars(
+            select(EntityRelation).where(EntityRelation.suggestion_id == row.id)
+        ).first()
+        if made is not None:
+            undo.append(RemoveRelation(row.document_id, (made.head.start, made.head.end),
+                                       (made.tail.start, made.tail.end), made.label))
     undo.append(SetSuggestionState(row.id, "pending"))
     return Batch(tuple(undo))
 
 
-def _attribute_suggestions_on(session: Session, row: Suggestion) -> list[Suggestion]:
-    """The pending attribute suggestions on the span of the entity suggestion ``row``."""
+def _suggestions_on(session: Session, row: Suggestion) -> list[Suggestion]:
+    """The pending attribute suggestions on the span of the entity suggestion ``row``, and
+    the pending relation suggestions with an end there."""
     span = ((row.payload or {}).get("start"), (row.payload or {}).get("end"))
-    return [
-        s for s in session.scalars(select(Suggestion).where(
-            Suggestion.document_id == row.document_id, Suggestion.kind == "attribute",
-            Suggestion.state == "pending"))
-        if ((s.payload or {}).get("start"), (s.payload or {}).get("end")) == span
-    ]
+
+    def at(end: object) -> bool:
+        return isinstance(end, dict) and (end.get("start"), end.get("end")) == span
+
+    out = []
+    for s in session.scalars(select(Suggestion).where(
+            Suggestion.document_id == row.document_id,
+            Suggestion.kind.in_(("attribute", "relation")), Suggestion.state == "pending")):
+        p = s.payload or {}
+        on_it = ((p.get("start"), p.get("end")) == span if s.kind == "attribute"
+                 else at(p.get("head")) or at(p.get("tail")))
+        if on_it:
+            out.append(s)
+    return out
 
 
 def _restore_attribute(session: Session, doc_id: int, payload: dict) -> list[Op]:
@@ -106,8 +135,8 @@ def decide(session: Session, op: Decide) -> Changes:
         if not op.accept:
             review.reject_suggestion(session, sid)
             undo.append(SetSuggestionState(sid, "pending"))
-            if row.kind == "entity":  # its suggested attribute values go with it
-                for other in _attribute_suggestions_on(session, row):
+            if row.kind == "entity":  # its suggested attribute values and relations go too
+                for other in _suggestions_on(session, row):
                     if other.id not in op.suggestion_ids:
                         review.reject_suggestion(session, other.id)
                         undo.append(SetSuggestionState(other.id, "pending"))

@@ -10,7 +10,7 @@ from typing import Any
 
 from core.span_edit import ResizeEntity
 from core.store.sentences import SentenceClassMark, SentenceMarks
-from core.types import AttributeSpec, TaskKind
+from core.types import AttributeSpec, RelationSpec, TaskKind
 
 # --- entities -----------------------------------------------------------------------------
 
@@ -28,9 +28,23 @@ class AttributeMark:
 
 
 @dataclass(frozen=True)
+class RelationRow:
+    """A stored relation with its provenance, its ends named by their spans (what an
+    inverse restores, fitting its type or not)."""
+
+    doc_id: int
+    head: tuple[int, int]
+    tail: tuple[int, int]
+    label: str
+    origin: str = "human"
+    annotator: str | None = None
+    suggestion_id: int | None = None
+
+
+@dataclass(frozen=True)
 class AddEntity:
     """Add an entity; ``attributes`` (inverses) are its stored attribute values as they
-    were."""
+    were, ``relations`` the relations it was an end of (the other end is there)."""
 
     doc_id: int
     start: int
@@ -40,6 +54,7 @@ class AddEntity:
     annotator: str | None = None
     suggestion_id: int | None = None
     attributes: tuple[AttributeMark, ...] = ()
+    relations: tuple[RelationRow, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -73,6 +88,65 @@ class SetEntityAttributes:
     end: int
     values: Mapping[str, str | None] = field(default_factory=dict)
     marks: tuple[AttributeMark, ...] | None = None
+
+
+# --- relations between entities ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AddRelation:
+    """Link the entity ``head`` (its span) to the entity ``tail`` of a document by the
+    relation type ``label``. Refused, saying why: an entity linked to itself, no entity at a
+    span, an unknown type, labels the type does not allow, the same relation twice."""
+
+    doc_id: int
+    head: tuple[int, int]
+    tail: tuple[int, int]
+    label: str
+    origin: str = "human"
+    annotator: str | None = None
+    suggestion_id: int | None = None
+
+
+@dataclass(frozen=True)
+class RemoveRelation:
+    """Remove the ``label`` relation from ``head`` to ``tail`` (spans) of a document."""
+
+    doc_id: int
+    head: tuple[int, int]
+    tail: tuple[int, int]
+    label: str
+
+
+@dataclass(frozen=True)
+class SetRelationRows:
+    """Store these relations as they were (what removing an entity, a label or a relation
+    type deleted, put back); their ends must be there."""
+
+    rows: tuple[RelationRow, ...]
+
+
+@dataclass(frozen=True)
+class AddRelationType:
+    """Declare a relation type on the NER task (at ``position``; default: last)."""
+
+    spec: RelationSpec
+    position: int | None = None
+
+
+@dataclass(frozen=True)
+class RemoveRelationType:
+    """Remove a relation type and every relation of it (the inverse puts both back)."""
+
+    name: str
+
+
+@dataclass(frozen=True)
+class SetRelationTypes:
+    """Make ``specs`` the NER task's relation types (what deleting a label changed, put
+    back)."""
+
+    specs: tuple[RelationSpec, ...]
 
 
 # --- the declaration of attributes (the NER task's) --------------------------------------
@@ -357,6 +431,8 @@ class Batch:
 
 Op = (
     AddEntity | RemoveEntity | RelabelEntity | ResizeEntity | SetEntityAttributes
+    | AddRelation | RemoveRelation | SetRelationRows | AddRelationType | RemoveRelationType
+    | SetRelationTypes
     | AddAttribute | RemoveAttribute | RenameAttribute | AddAttributeValue
     | RemoveAttributeValue | RenameAttributeValue | MoveAttributeValue | SetAttributeLabels
     | SetAttributeRows | SetClasses | SetAnswer | AddQuestion

@@ -18,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.project import attribute_ops as attr
+from core.project import relation_ops as rel
 from core.project.changes import Changes, document_changes
 from core.project.edits import (
     AddAttribute,
@@ -25,6 +26,8 @@ from core.project.edits import (
     AddEntity,
     AddLabel,
     AddQuestion,
+    AddRelation,
+    AddRelationType,
     AnswerMark,
     Batch,
     ClassMark,
@@ -34,10 +37,13 @@ from core.project.edits import (
     MoveAttributeValue,
     Op,
     RelabelEntity,
+    RelationRow,
     RemoveAttribute,
     RemoveAttributeValue,
     RemoveEntity,
     RemoveQuestion,
+    RemoveRelation,
+    RemoveRelationType,
     RenameAttribute,
     RenameAttributeValue,
     SetAnswer,
@@ -45,6 +51,8 @@ from core.project.edits import (
     SetAttributeRows,
     SetClasses,
     SetEntityAttributes,
+    SetRelationRows,
+    SetRelationTypes,
     SetReviewStatus,
     SetSentenceClasses,
     SetSentences,
@@ -145,23 +153,30 @@ def _add_entity(session: Session, op: AddEntity) -> Changes:
     )
     if op.attributes:
         attr.write_marks(session, row, op.attributes)
+    if op.relations:
+        rel.write_rows(session, op.relations)
     return document_changes(op.doc_id, TaskKind.NER).with_inverse(
         RemoveEntity(op.doc_id, op.start, op.end)
     )
 
 
-def entity_copy(row: EntityAnnotation) -> AddEntity:
-    """The op that puts the entity back as it is, with its provenance and attributes."""
+def entity_copy(row: EntityAnnotation, *, relations: bool = True) -> AddEntity:
+    """The op that puts the entity back as it is, with its provenance, attributes and
+    (``relations``) the relations it is an end of."""
     return AddEntity(
         row.document_id, row.start, row.end, row.label.name, row.origin, row.annotator,
         row.suggestion_id, attr.attribute_marks(row),
+        rel.relation_rows(row) if relations else (),
     )
 
 
 def _remove_entity(session: Session, op: RemoveEntity) -> Changes:
     row = attr.entity_at(session, op.doc_id, op.start, op.end)
     inverse = entity_copy(row)
+    others = {r.tail for r in row.relations_out} | {r.head for r in row.relations_in}
     repo.delete_entity(session, row.id)
+    for other in others:  # their loaded lists of relations still hold the deleted ones
+        session.expire(other, ["relations_out", "relations_in"])
     return document_changes(op.doc_id, TaskKind.NER).with_inverse(inverse)
 
 
@@ -301,6 +316,8 @@ def _update_label(session: Session, op: UpdateLabel) -> Changes:
     kind = TaskKind(label.task.kind)
     if kind is attr.DECLARED_ON and op.name is not None and label.name != old_name:
         attr.rename_label_in_specs(session, old_name, label.name)
+    if kind is rel.DECLARED_ON and op.name is not None and label.name != old_name:
+        rel.rename_label_in_specs(session, old_name, label.name)
     return Changes(kinds=frozenset({kind}), labels=True, inverse=inverse)
 
 
@@ -323,13 +340,23 @@ def _delete_label(session: Session, op: DeleteLabel) -> Changes:
     ]
     if kind is attr.DECLARED_ON:
         restore += attr.drop_label_from_specs(session, label.name)
-    restore += [entity_copy(e) for e in entities]
+    relations: tuple[RelationRow, ...] = ()
+    if kind is rel.DECLARED_ON:
+        declared, relations = rel.drop_label_from_specs(session, label.name)
+        restore += declared
+    # The entities first, then every relation they (or a removed type) had: both ends of a
+    # relation between two of them must be back before it is.
+    restore += [entity_copy(e, relations=False) for e in entities]
+    relations = rel.unique_rows([*relations, *(r for e in entities
+                                               for r in rel.relation_rows(e))])
     restore += [restore_classes(doc) for doc in classed]
     sentences = session.scalars(
         select(Sentence).join(SentenceClass, SentenceClass.sentence_id == Sentence.id)
         .where(SentenceClass.label_id == label.id).order_by(Sentence.document_id, Sentence.start)
     ).all()
     restore += [restore_sentence(s.document, s.start, s.end) for s in sentences]
+    if relations:
+        restore.append(SetRelationRows(relations))
     touched = frozenset({e.document_id for e in entities} | {doc.id for doc in classed}
                         | {s.document_id for s in sentences})
     repo.delete_label(session, label.id)
@@ -385,6 +412,12 @@ _APPLY = {
     MoveAttributeValue: attr.move_attribute_value_op,
     SetAttributeLabels: attr.set_attribute_labels_op,
     SetAttributeRows: attr.set_attribute_rows_op,
+    AddRelation: rel.add_relation_op,
+    RemoveRelation: rel.remove_relation_op,
+    SetRelationRows: rel.set_relation_rows_op,
+    AddRelationType: rel.add_relation_type_op,
+    RemoveRelationType: rel.remove_relation_type_op,
+    SetRelationTypes: rel.set_relation_types_op,
 }
 
 

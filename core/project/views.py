@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from core.store import relations as relation_store
 from core.store.attributes import attribute_specs, entity_attributes, specs_of
 from core.store.models import (
     ClassAnnotation,
@@ -26,11 +27,11 @@ from core.store.models import (
     TrainingRun,
 )
 from core.store.sentences import sentence_labels
-from core.types import AttributeSpec, SentenceLabel, TaskKind
+from core.types import AttributeSpec, RelationSpec, SentenceLabel, TaskKind
 
 # Kinds whose task row belongs to another task's screen (the attribute model's versions and
 # suggestions hang on the NER task): not listed as tasks of their own.
-_SUBTASKS = frozenset({TaskKind.ATTRIBUTE})
+_SUBTASKS = frozenset({TaskKind.ATTRIBUTE, TaskKind.RELATION})
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,8 @@ class TaskInfo:
     labels: tuple[LabelInfo, ...]
     # The NER task's attributes of entities, in order (other tasks: ()).
     attributes: tuple[AttributeSpec, ...] = ()
+    # The NER task's relation types, in order (other tasks: ()).
+    relations: tuple[RelationSpec, ...] = ()
 
     def label(self, name: str) -> LabelInfo | None:
         return next((lab for lab in self.labels if lab.name == name), None)
@@ -64,6 +67,20 @@ class EntityView:
     # set), in the declaration's order; ``attributes_set``: the names a value was stored for.
     attributes: Mapping[str, str] = field(default_factory=dict, hash=False)
     attributes_set: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class RelationView:
+    """A relation of type ``label`` from the entity ``head_id`` (its span ``head``) to the
+    entity ``tail_id``; only those whose type allows their ends' labels are shown."""
+
+    id: int
+    head_id: int
+    tail_id: int
+    head: tuple[int, int]
+    tail: tuple[int, int]
+    label: str
+    origin: str = "human"
 
 
 @dataclass(frozen=True)
@@ -131,6 +148,8 @@ class DocumentView:
     classes: tuple[str, ...] = ()
     questions: tuple[QuestionView, ...] = ()
     suggestions: tuple[SuggestionView, ...] = field(default=())
+    # The relations between the entities (by head, then tail, then type).
+    relations: tuple[RelationView, ...] = ()
     # The sentences in order, each with its classes (the sentence task; () without one).
     sentences: tuple[SentenceLabel, ...] = ()
     # An annotator's layer of a double-annotated document: the document's id and whose.
@@ -178,6 +197,7 @@ def read_tasks(session: Session) -> dict[TaskKind, TaskInfo]:
             multi_label=t.multi_label,
             labels=tuple(LabelInfo(lab.id, lab.name, lab.color, lab.shortcut) for lab in t.labels),
             attributes=specs_of(t) if t.kind == TaskKind.NER.value else (),
+            relations=relation_store.specs_of(t) if t.kind == TaskKind.NER.value else (),
         )
         for t in tasks
         if TaskKind(t.kind) not in _SUBTASKS
@@ -192,6 +212,7 @@ def read_document(session: Session, doc_id: int) -> DocumentView | None:
         .options(
             selectinload(Document.entities).selectinload(EntityAnnotation.label),
             selectinload(Document.entities).selectinload(EntityAnnotation.attribute_values),
+            selectinload(Document.entities).selectinload(EntityAnnotation.relations_out),
             selectinload(Document.classes).selectinload(ClassAnnotation.label),
             selectinload(Document.questions).selectinload(QuestionRow.answers),
             selectinload(Document.sentences).selectinload(Sentence.classes)
@@ -201,6 +222,10 @@ def read_document(session: Session, doc_id: int) -> DocumentView | None:
     if doc is None:
         return None
     specs = attribute_specs(session)
+    types = relation_store.relation_specs(session)
+    relations = sorted(
+        (r for e in doc.entities for r in e.relations_out if relation_store.is_read(r, types)),
+        key=lambda r: (r.head.start, r.tail.start, r.label))
     suggestions = session.scalars(
         select(Suggestion)
         .where(Suggestion.document_id == doc_id, Suggestion.state == "pending")
@@ -235,6 +260,11 @@ def read_document(session: Session, doc_id: int) -> DocumentView | None:
             for s in suggestions
         ),
         sentences=sentence_labels(doc),
+        relations=tuple(
+            RelationView(r.id, r.head_id, r.tail_id, (r.head.start, r.head.end),
+                         (r.tail.start, r.tail.end), r.label, r.origin)
+            for r in relations
+        ),
         layer_of=doc.layer_of,
         layer=doc.layer,
     )

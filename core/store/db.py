@@ -32,7 +32,7 @@ from core.errors import ProjectError
 from core.store import migrations
 from core.store.models import Base, Meta, ProjectInfo
 
-SCHEMA_VERSION = 8
+SCHEMA_VERSION = 9
 APPLICATION_ID = 0x414E4E54  # "ANNT", written into the SQLite header
 BUSY_TIMEOUT_MS = 30_000
 
@@ -225,9 +225,68 @@ def _v7_to_v8(conn: Connection) -> None:
     conn.exec_driver_sql("CREATE INDEX ix_assignments_annotator ON assignments (annotator)")
 
 
+# The kind CHECKs of schema 7 and 8, by table: (constraint name, the kinds' SQL).
+_V8_KINDS = "('ner', 'classify', 'qa', 'sentence', 'attribute')"
+_V8_KIND_CHECKS = {
+    "tasks": ("task_kind", _V8_KINDS),
+    "document_tasks": ("document_task_kind", _V8_KINDS),
+    "timings": ("timing_kind", _V8_KINDS),
+    "suggestions": ("suggestion_kind", "('entity', 'class', 'answer', 'sentence', 'attribute')"),
+}
+
+
+def _v8_to_v9(conn: Connection) -> None:
+    """Schema 9 adds relations between entities: ``entity_relations`` (a head entity, a tail
+    entity, the type's name; both ends ``ON DELETE CASCADE``) and the kind 'relation' (its
+    task holds the relation model's versions and suggestions) in the kind CHECKs. The types
+    are declared in the NER task's settings: nothing to move. Plain DDL for both back ends;
+    the CHECKs are loosened in place on SQLite (as :func:`_v6_to_v7` does) and dropped and
+    added again, under the same names, on PostgreSQL."""
+    sqlite = conn.dialect.name == "sqlite"
+    stamp_type = "DATETIME" if sqlite else "TIMESTAMP WITH TIME ZONE"
+    key = "INTEGER NOT NULL" if sqlite else "SERIAL NOT NULL"
+    conn.exec_driver_sql(
+        "CREATE TABLE entity_relations (\n"
+        f"\tid {key}, \n"
+        "\thead_id INTEGER NOT NULL, \n"
+        "\ttail_id INTEGER NOT NULL, \n"
+        "\tlabel VARCHAR(200) NOT NULL, \n"
+        "\tannotator VARCHAR(100) NOT NULL, \n"
+        f"\tcreated_at {stamp_type} NOT NULL, \n"
+        "\torigin VARCHAR(16) NOT NULL, \n"
+        "\tsuggestion_id INTEGER, \n"
+        "\tPRIMARY KEY (id), \n"
+        "\tCONSTRAINT entity_relation_unique UNIQUE (head_id, tail_id, label), \n"
+        "\tCONSTRAINT entity_relation_ends CHECK (head_id <> tail_id), \n"
+        "\tFOREIGN KEY(head_id) REFERENCES entity_annotations (id) ON DELETE CASCADE, \n"
+        "\tFOREIGN KEY(tail_id) REFERENCES entity_annotations (id) ON DELETE CASCADE, \n"
+        "\tFOREIGN KEY(suggestion_id) REFERENCES suggestions (id) ON DELETE SET NULL\n"
+        ")"
+    )
+    conn.exec_driver_sql("CREATE INDEX ix_entity_relation_tail ON entity_relations (tail_id)")
+    widened = {table: (name, kinds[:-1] + ", 'relation')")
+               for table, (name, kinds) in _V8_KIND_CHECKS.items()}
+    if not sqlite:
+        for table, (name, kinds) in widened.items():
+            conn.exec_driver_sql(f"ALTER TABLE {table} DROP CONSTRAINT {name}, "
+                                 f"ADD CONSTRAINT {name} CHECK (kind IN {kinds})")
+        return
+    version = conn.exec_driver_sql("PRAGMA schema_version").scalar_one()
+    conn.exec_driver_sql("PRAGMA writable_schema = ON")
+    try:
+        for table, (_, kinds) in _V8_KIND_CHECKS.items():
+            conn.exec_driver_sql(
+                f"UPDATE sqlite_master SET sql = replace(sql, \"kind IN {kinds}\", "
+                f"\"kind IN {widened[table][1]}\") WHERE type = 'table' AND name = '{table}'"
+            )
+        conn.exec_driver_sql(f"PRAGMA schema_version = {int(version) + 1}")
+    finally:
+        conn.exec_driver_sql("PRAGMA writable_schema = OFF")
+
+
 MIGRATIONS: dict[int, Callable[[Connection], None]] = {
     1: _v1_to_v2, 2: _v2_to_v3, 3: _v3_to_v4, 4: _v4_to_v5, 5: _v5_to_v6, 6: _v6_to_v7,
-    7: _v7_to_v8,
+    7: _v7_to_v8, 8: _v8_to_v9,
 }
 
 

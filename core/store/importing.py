@@ -15,12 +15,14 @@ from sqlalchemy.orm import Session
 
 from core.errors import InputError
 from core.store.attributes import attribute_specs, validation_problems
+from core.store.relations import relation_problem, relation_specs
 from core.store.models import (
     AnswerAnnotation,
     ClassAnnotation,
     Document,
     EntityAnnotation,
     EntityAttribute,
+    EntityRelation,
     Label,
     QuestionRow,
     SentenceClass,
@@ -173,6 +175,7 @@ class _Importer:
         self.labels_before: dict[TaskKind, set[str]] = {}
         self.now = utcnow()
         self.attribute_specs = attribute_specs(session)
+        self.relation_specs = relation_specs(session)
 
     def task(self, kind: TaskKind) -> Task:
         if kind not in self.tasks:
@@ -204,6 +207,7 @@ class _Importer:
                     raise InputError(record.source, record.line,
                                      f"entity [{sp.start}, {sp.end}) {sp.label}: "
                                      + "; ".join(problems))
+            self._check_relations(record)
             overlap = _spans_overlap([(sp.start, sp.end) for sp in record.spans])
             if overlap is not None:
                 raise InputError(
@@ -242,6 +246,8 @@ class _Importer:
                 fresh = doc.id is None
             if record.spans:
                 self._add_spans(doc, record, fresh)
+            if record.relations:
+                self._add_relations(doc, record)
             if record.classes:
                 self._add_classes(doc, record, fresh)
             if record.questions:
@@ -278,6 +284,48 @@ class _Importer:
                 entity.attribute_values.append(self._attribute_row(name, value))
             doc.entities.append(entity)
             have.add((span.start, span.end))
+            self.summary.annotations_added += 1
+
+    def _check_relations(self, record: DocumentRecord) -> None:
+        """Refuse (file and line) a relation that is not between two of the record's
+        entities, links an entity to itself, or that the declared types do not allow."""
+        for r in record.relations:
+            if not (0 <= r.head < len(record.spans) and 0 <= r.tail < len(record.spans)):
+                raise InputError(record.source, record.line, f"a {r.label} relation names "
+                                 f"entity {max(r.head, r.tail)}, but the record has "
+                                 f"{len(record.spans)}")
+            head, tail = record.spans[r.head], record.spans[r.tail]
+            where = (f"relation {r.label} from [{head.start}, {head.end}) {head.label} to "
+                     f"[{tail.start}, {tail.end}) {tail.label}")
+            if r.head == r.tail:
+                raise InputError(record.source, record.line,
+                                 f"{where}: links an entity to itself")
+            if not self.relation_specs:
+                raise InputError(record.source, record.line, f"{where}: the project declares "
+                                 "no relation type (declare them first: annotator init ... "
+                                 '--relation "name=Head>Tail")')
+            problem = relation_problem(self.relation_specs, r.label, head.label, tail.label)
+            if problem is not None:
+                raise InputError(record.source, record.line, f"{where}: {problem}")
+
+    def _add_relations(self, doc: Document, record: DocumentRecord) -> None:
+        """The record's relations between its entities as the document now has them (a
+        relation whose end was not stored, overlapping another labelling, is reported)."""
+        entities = {(a.start, a.end): a for a in doc.entities}
+        for r in record.relations:
+            h, t = record.spans[r.head], record.spans[r.tail]
+            head, tail = entities.get((h.start, h.end)), entities.get((t.start, t.end))
+            if head is None or tail is None or head.label_id != self.labels[TaskKind.NER][
+                    h.label].id or tail.label_id != self.labels[TaskKind.NER][t.label].id:
+                self._conflict(record, f"relation {r.label} from [{h.start}, {h.end}) to "
+                               f"[{t.start}, {t.end}): an end is labelled otherwise in the "
+                               "project; left out")
+                continue
+            if any(x.tail is tail and x.label == r.label for x in head.relations_out):
+                continue
+            self.session.add(EntityRelation(
+                head=head, tail=tail, label=r.label, annotator=self.annotator,
+                origin="imported", created_at=self.now))
             self.summary.annotations_added += 1
 
     def _attribute_row(self, name: str, value: str) -> EntityAttribute:

@@ -29,9 +29,10 @@ from sqlalchemy import event
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 # The kinds a task, a mark, a timing and a suggestion may be of (schema 5 added
-# 'sentence', schema 7 'attribute'); the CHECK constraints are written from these.
-KINDS_SQL = "('ner', 'classify', 'qa', 'sentence', 'attribute')"
-SUGGESTION_KINDS_SQL = "('entity', 'class', 'answer', 'sentence', 'attribute')"
+# 'sentence', schema 7 'attribute', schema 9 'relation'); the CHECK constraints are written
+# from these.
+KINDS_SQL = "('ner', 'classify', 'qa', 'sentence', 'attribute', 'relation')"
+SUGGESTION_KINDS_SQL = "('entity', 'class', 'answer', 'sentence', 'attribute', 'relation')"
 
 
 def utcnow() -> datetime:
@@ -225,6 +226,15 @@ class EntityAnnotation(_Authored, Base):
         back_populates="entity", cascade="all, delete-orphan", passive_deletes=True,
         order_by="EntityAttribute.name",
     )
+    # Relations this entity is the head of / the tail of (schema 9).
+    relations_out: Mapped[list[EntityRelation]] = relationship(
+        back_populates="head", cascade="all, delete-orphan", passive_deletes=True,
+        foreign_keys="EntityRelation.head_id", order_by="EntityRelation.id",
+    )
+    relations_in: Mapped[list[EntityRelation]] = relationship(
+        back_populates="tail", cascade="all, delete-orphan", passive_deletes=True,
+        foreign_keys="EntityRelation.tail_id", order_by="EntityRelation.id",
+    )
     __table_args__ = (
         CheckConstraint("start >= 0 AND start < \"end\"", name="entity_offsets"),
         Index("ix_entity_doc", "document_id"),
@@ -249,6 +259,34 @@ class EntityAttribute(_Authored, Base):
     __table_args__ = (
         UniqueConstraint("entity_id", "name", name="entity_attribute_unique"),
         Index("ix_entity_attribute_entity", "entity_id"),
+    )
+
+
+class EntityRelation(_Authored, Base):
+    """A relation of type ``label`` from the entity ``head`` to the entity ``tail`` of the
+    same document (schema 9). The types are declared on the NER task
+    (``tasks.settings["relations"]``, :mod:`core.store.relations`); a row whose type is no
+    longer declared or whose ends' labels the type no longer allows is kept but not read.
+    Deleting either entity deletes the relation (``ON DELETE CASCADE``)."""
+
+    __tablename__ = "entity_relations"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    head_id: Mapped[int] = mapped_column(
+        ForeignKey("entity_annotations.id", ondelete="CASCADE")
+    )
+    tail_id: Mapped[int] = mapped_column(
+        ForeignKey("entity_annotations.id", ondelete="CASCADE")
+    )
+    label: Mapped[str] = mapped_column(String(200))
+    head: Mapped[EntityAnnotation] = relationship(
+        back_populates="relations_out", foreign_keys=[head_id])
+    tail: Mapped[EntityAnnotation] = relationship(
+        back_populates="relations_in", foreign_keys=[tail_id])
+    __table_args__ = (
+        UniqueConstraint("head_id", "tail_id", "label", name="entity_relation_unique"),
+        CheckConstraint("head_id <> tail_id", name="entity_relation_ends"),
+        # (head_id first in the unique index serves lookups by the head)
+        Index("ix_entity_relation_tail", "tail_id"),
     )
 
 

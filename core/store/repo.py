@@ -31,6 +31,7 @@ from core.types import (
     DocumentRecord,
     EntitySpan,
     Question,
+    RelationSpec,
     Split,
     TaskKind,
 )
@@ -386,16 +387,21 @@ def delete_question(session: Session, question_id: int) -> None:
 
 
 def document_record(
-    doc: Document, specs: Sequence[AttributeSpec] | None = None
+    doc: Document, specs: Sequence[AttributeSpec] | None = None, *,
+    relation_specs: Sequence[RelationSpec] | None = None,
 ) -> DocumentRecord:
     """A plain, thread-safe copy of a document and its human labels; each entity with the
     value of every attribute that applies to it (``specs``: the declaration, read from the
-    document's session when not given)."""
+    document's session when not given), and the relations between them that their types
+    allow (``relation_specs``: likewise)."""
+    from core.store import relations
     from core.store.attributes import attribute_specs, entity_attributes
 
+    session = Session.object_session(doc)
     if specs is None:
-        session = Session.object_session(doc)
         specs = attribute_specs(session) if session is not None else ()
+    if relation_specs is None:
+        relation_specs = relations.relation_specs(session) if session is not None else ()
     return DocumentRecord(
         text=doc.text,
         external_id=doc.external_id,
@@ -420,6 +426,7 @@ def document_record(
         source=doc.source,
         doc_id=doc.id,
         labelled_for=frozenset(TaskKind(m.kind) for m in doc.task_marks),
+        relations=relations.record_relations(doc.entities, relation_specs),
     )
 
 
@@ -427,6 +434,7 @@ def _eager(stmt):  # type: ignore[no-untyped-def]
     return stmt.options(
         selectinload(Document.entities).selectinload(EntityAnnotation.label),
         selectinload(Document.entities).selectinload(EntityAnnotation.attribute_values),
+        selectinload(Document.entities).selectinload(EntityAnnotation.relations_out),
         selectinload(Document.classes).selectinload(ClassAnnotation.label),
         selectinload(Document.questions).selectinload(QuestionRow.answers),
         selectinload(Document.task_marks),
@@ -449,8 +457,10 @@ def iter_records(
     rule). Annotators' layers (copies of double-annotated documents) are left out unless
     ``doc_ids`` names them."""
     from core.store.attributes import attribute_specs
+    from core.store.relations import relation_specs
 
     specs = attribute_specs(session)
+    relation_types = relation_specs(session)
     last = 0
     while True:
         stmt = select(Document).where(Document.id > last).order_by(Document.id).limit(batch)
@@ -468,7 +478,7 @@ def iter_records(
         if not docs:
             return
         for doc in docs:
-            yield document_record(doc, specs)
+            yield document_record(doc, specs, relation_specs=relation_types)
         last = docs[-1].id
 
 

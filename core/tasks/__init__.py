@@ -20,11 +20,12 @@ from core.tasks.base import DOCUMENTS, AnnotationKind
 from core.tasks.classify import CLASSIFY
 from core.tasks.ner import NER
 from core.tasks.qa import QA
+from core.tasks.relations import RELATION
 from core.tasks.sentences import SENTENCE
 from core.types import DocumentRecord, Split, TaskKind
 
 _REGISTRY: dict[TaskKind, AnnotationKind] = {
-    k.kind: k for k in (NER, CLASSIFY, QA, SENTENCE, ATTRIBUTE)
+    k.kind: k for k in (NER, CLASSIFY, QA, SENTENCE, ATTRIBUTE, RELATION)
 }
 
 
@@ -42,7 +43,8 @@ def all_kinds() -> tuple[AnnotationKind, ...]:
 
 
 def dependent_kinds(kind: TaskKind | str) -> tuple[AnnotationKind, ...]:
-    """The kinds whose labels hang on ``kind``'s (entities: attributes)."""
+    """The kinds whose labels hang on ``kind``'s (entities: attributes, relations), in the
+    order they train and pre-annotate after it."""
     base = TaskKind(kind)
     return tuple(k for k in _REGISTRY.values() if k.hangs_on is base)
 

@@ -123,6 +123,8 @@ class AttributeKind(AnnotationKind):
     kind = TaskKind.ATTRIBUTE
     suggestion_kind = "attribute"
     hangs_on = TaskKind.NER
+    dependent_name = "attributes"
+    dependent_max_length = 128
     Payload = AttributePayload
     batch_targets = "attribute"
     auto_model = "AutoModelForSequenceClassification"
@@ -247,32 +249,7 @@ class AttributeKind(AnnotationKind):
     def prediction_snapshot(self, session: Session, doc: Document) -> tuple[DocumentRecord, list[int]]:
         """The document with its entities and the tagger's pending entity suggestions
         (attributes filled with the defaults), so both get attribute values suggested."""
-        import dataclasses
-
-        from core.store import repo
-        from core.store.attributes import attribute_specs
-        from core.store.models import Suggestion
-        from core.types import fill_attributes
-
-        specs = attribute_specs(session)
-        record = repo.document_record(doc, specs)
-        spans = list(record.spans)
-        taken = [(s.start, s.end) for s in spans]
-        for row in session.scalars(
-            select(Suggestion).where(Suggestion.document_id == doc.id,
-                                     Suggestion.kind == "entity",
-                                     Suggestion.state == "pending").order_by(Suggestion.id)
-        ):
-            p = row.payload or {}
-            start, end, label = p.get("start"), p.get("end"), p.get("label")
-            if not (isinstance(start, int) and isinstance(end, int) and isinstance(label, str)):
-                continue
-            if any(a < end and start < b for a, b in taken) or not 0 <= start < end:
-                continue
-            spans.append(EntitySpan(start, end, label, fill_attributes(specs, label, {})))
-            taken.append((start, end))
-        spans.sort(key=lambda s: s.start)
-        return dataclasses.replace(record, spans=tuple(spans)), []
+        return with_suggested_entities(session, doc), []
 
     def payload_from_json(self, data: Mapping[str, Any]) -> AttributePayload:
         return AttributePayload.from_json(data)
@@ -350,10 +327,44 @@ class AttributeKind(AnnotationKind):
         ) or 0)
 
 
+def with_suggested_entities(session: Session, doc: Document) -> DocumentRecord:
+    """The stored document's record with, beside its entities, the tagger's pending entity
+    suggestions that overlap none (their attributes the defaults), in text order; the
+    record's relations still name the same entities."""
+    import dataclasses
+
+    from core.store import repo
+    from core.store.attributes import attribute_specs
+    from core.store.models import Suggestion
+    from core.types import Relation, fill_attributes
+
+    specs = attribute_specs(session)
+    record = repo.document_record(doc, specs)
+    spans = list(record.spans)
+    taken = [(s.start, s.end) for s in spans]
+    for row in session.scalars(
+        select(Suggestion).where(Suggestion.document_id == doc.id,
+                                 Suggestion.kind == "entity",
+                                 Suggestion.state == "pending").order_by(Suggestion.id)
+    ):
+        p = row.payload or {}
+        start, end, label = p.get("start"), p.get("end"), p.get("label")
+        if not (isinstance(start, int) and isinstance(end, int) and isinstance(label, str)):
+            continue
+        if any(a < end and start < b for a, b in taken) or not 0 <= start < end:
+            continue
+        spans.append(EntitySpan(start, end, label, fill_attributes(specs, label, {})))
+        taken.append((start, end))
+    order = sorted(range(len(spans)), key=lambda i: spans[i].start)
+    moved = {old: new for new, old in enumerate(order)}
+    relations = tuple(Relation(moved[r.head], moved[r.tail], r.label) for r in record.relations)
+    return dataclasses.replace(record, spans=tuple(spans[i] for i in order), relations=relations)
+
+
 # --- model inputs, loss and decoding -----------------------------------------------------
 
 
-def _window(n_tokens: int, lo: int, hi: int, budget: int) -> tuple[int, int]:
+def context_window(n_tokens: int, lo: int, hi: int, budget: int) -> tuple[int, int]:
     """The token window of at most ``budget`` tokens holding ``[lo, hi)`` (cut to its first
     ``budget`` tokens when longer), the context split evenly around it."""
     if hi - lo >= budget:
@@ -402,7 +413,7 @@ def entity_features(
                 lo, hi = inside[0], inside[-1] + 1
             else:  # characters the tokenizer drops: the markers stand next to each other
                 lo = hi = sum(1 for a, _ in tok.offsets if a < span.start)
-            a, b = _window(len(tok.ids), lo, hi, budget)
+            a, b = context_window(len(tok.ids), lo, hi, budget)
             hi = min(hi, b)
             ids = tok.ids
             input_ids = [*t.prefix, *ids[a:lo], start_id, *ids[lo:hi], end_id, *ids[hi:b],

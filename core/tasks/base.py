@@ -88,6 +88,10 @@ class AnnotationKind(ABC):
     # model pre-annotates after that kind's, on the same documents, and its uncertainty
     # counts in that kind's review queue.
     hangs_on: ClassVar[TaskKind | None] = None
+    # A kind that hangs on another: its plural name in messages and in the training
+    # outcome ("attributes", "relations"), and the window (tokens) its head reads.
+    dependent_name: ClassVar[str] = ""
+    dependent_max_length: ClassVar[int] = 128
 
     # --- which documents are labelled ---------------------------------------------------
 
@@ -183,6 +187,17 @@ class AnnotationKind(ABC):
     def labels_used(self, doc: DocumentRecord) -> Sequence[str]:
         """The label names ``doc`` carries for this kind."""
         return ()
+
+    def counted_labels(self, labels: Sequence[str]) -> tuple[str, ...]:
+        """The names :meth:`labels_used` gives for the labels of a label set, one each, so
+        the small-data guard counts them (relations: the type names of the declared types);
+        default: the labels themselves."""
+        return tuple(labels)
+
+    def examples_problem(self, train: Sequence[DocumentRecord]) -> str | None:
+        """Why these training documents cannot train a model of the kind although they are
+        labelled (relations: not one relation among them), or ``None``."""
+        return None
 
     def label_set(self, docs: Sequence[DocumentRecord]) -> tuple[list[str], bool]:
         """The label set found in ``docs`` (sorted) and whether it is multi-label."""

@@ -684,3 +684,74 @@ def test_schema_7_file_gains_layers_and_assignments(tmp_path: Path) -> None:
     old = sqlite3.connect(tmp_path / "v7.db.v7.bak")
     assert list(old.iterdump()) == original
     old.close()
+
+
+def test_schema_8_file_gains_relations_between_entities(tmp_path: Path) -> None:
+    """A real file of schema 8 (tests/core/data/schema8.sql) upgrades to schema 9: its
+    labels are unchanged, its kind CHECKs take 'relation' (and equal a new file's, an
+    unknown kind still refused), its new table is the one a new file has, and it stores
+    relations that go with either of their entities."""
+    import re
+
+    path = tmp_path / "v8.db"
+    raw = sqlite3.connect(path)
+    raw.executescript((Path(__file__).parent / "data" / "schema8.sql").read_text(encoding="utf-8"))
+    original = list(raw.iterdump())
+    raw.close()
+    with Project.open(path) as p:
+        ids = p.documents.filter(DocFilter())
+        docs = [p.documents.get(i) for i in ids]
+        assert [(d.external_id, [(e.start, e.end, e.label, dict(e.attributes))
+                                 for e in d.entities], d.classes, d.review_status)
+                for d in docs] == [
+            ("n1", [(5, 10, "Dosage", {"negation": "Affirmed"}),
+                    (14, 21, "Medication", {"negation": "Negated"})], (), "reviewed"),
+            ("n2", [], ("urgent",), "unreviewed")]
+        p.annotations.add_relation_type("dosage_of=Dosage>Medication")
+        with p.read() as s:  # declaring a relation type made the relation model's task
+            assert s.execute(text("SELECT count(*) FROM tasks WHERE kind = 'relation'")
+                             ).scalar() == 1
+        p.annotations.add_relation(ids[0], (5, 10), (14, 21), "dosage_of")
+        assert [(r.head, r.tail, r.label) for r in p.documents.get(ids[0]).relations] == [
+            ((5, 10), (14, 21), "dosage_of")]
+        p.annotations.remove_entity(ids[0], 14, 21)
+        with p.read() as s:  # the relation went with its tail (ON DELETE CASCADE)
+            assert s.execute(text("SELECT count(*) FROM entity_relations")).scalar() == 0
+    fresh = tmp_path / "fresh.db"
+    Project.create(fresh).close()
+
+    def schema(file: Path) -> dict[str, object]:
+        conn = sqlite3.connect(file)
+        try:
+            rows = conn.execute("SELECT name, sql FROM sqlite_master").fetchall()
+            out: dict[str, object] = {
+                name: sorted(re.findall(r"CHECK \((kind IN [^)]*\))", sql or ""))
+                for name, sql in rows
+                if name in ("tasks", "document_tasks", "timings", "suggestions")}
+            out["columns"] = [tuple(r[1:6]) for r in
+                              conn.execute("PRAGMA table_info(entity_relations)")]
+            out["fks"] = sorted(tuple(r[2:7]) for r in
+                                conn.execute("PRAGMA foreign_key_list(entity_relations)"))
+            out["indexes"] = sorted(r[1] for r in conn.execute(
+                "PRAGMA index_list(entity_relations)"))
+            out["checks"] = re.findall(r"CHECK \(head_id[^)]*\)", dict(rows)["entity_relations"])
+            return out
+        finally:
+            conn.close()
+
+    upgraded = schema(path)
+    assert upgraded == schema(fresh)
+    assert upgraded["tasks"] == ["kind IN ('ner', 'classify', 'qa', 'sentence', 'attribute', "
+                                 "'relation')"]
+    raw = sqlite3.connect(path)
+    raw.execute("PRAGMA foreign_keys = ON")
+    assert raw.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    with pytest.raises(sqlite3.IntegrityError, match="task_kind"):
+        raw.execute("INSERT INTO tasks (kind, multi_label, settings) VALUES ('bogus', 0, '{}')")
+    with pytest.raises(sqlite3.IntegrityError, match="entity_relation_ends"):
+        raw.execute("INSERT INTO entity_relations (head_id, tail_id, label, annotator, "
+                    "created_at, origin) VALUES (1, 1, 'x', 'a', '2026-01-01', 'human')")
+    raw.close()
+    old = sqlite3.connect(tmp_path / "v8.db.v8.bak")
+    assert list(old.iterdump()) == original
+    old.close()

@@ -5,6 +5,7 @@ the server as on a file."""
 from __future__ import annotations
 
 from core.project import DocFilter, Project
+from core.store.db import SCHEMA_VERSION
 from core.types import DocumentRecord
 from tests.postgres.test_pg_store import _sql
 
@@ -14,8 +15,10 @@ TEXT = "Fever and cough; no rash. Given aspirin."
 def test_a_schema_7_database_upgrades_to_layers_and_assignments(pg_url: str) -> None:
     with Project.create(pg_url, tasks={"ner": ["Condition"]}) as p:
         p.documents.add([DocumentRecord(TEXT, external_id="d0")])
-    # Back to schema 7 by hand: what a database made by the previous release holds.
-    for statement in ("DROP TABLE assignments", "ALTER TABLE documents DROP COLUMN layer",
+    # Back to schema 7 by hand: what a database made by the previous release holds (the
+    # steps after 8 add what they add: tests/postgres/test_relations_pg.py).
+    for statement in ("DROP TABLE entity_relations",
+                      "DROP TABLE assignments", "ALTER TABLE documents DROP COLUMN layer",
                       "ALTER TABLE documents DROP COLUMN layer_of",
                       "UPDATE meta SET value = '7' WHERE key = 'schema_version'",
                       "UPDATE alembic_version SET version_num = 'schema_7'"):
@@ -25,7 +28,8 @@ def test_a_schema_7_database_upgrades_to_layers_and_assignments(pg_url: str) -> 
         p.team.assign(annotators=["ana", "ben"], double_share=1.0)
         assert [x.annotator for x in p.team.documents()[0].layers] == ["ana", "ben"]
         assert p.documents.stats()["documents"] == 1 and p.team.documents()[0].doc_id == doc
-    assert _sql(pg_url, "SELECT value FROM meta WHERE key = 'schema_version'") == [("8",)]
+    assert _sql(pg_url, "SELECT value FROM meta WHERE key = 'schema_version'") == [
+        (str(SCHEMA_VERSION),)]
     assert _sql(pg_url, "SELECT count(*) FROM documents WHERE layer_of IS NOT NULL") == [(2,)]
 
 

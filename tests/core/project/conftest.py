@@ -46,7 +46,7 @@ def doc_id(project: Project, external_id: str) -> int:
 
 def add_suggestion(project: Project, did: int, kind: str, payload: dict[str, Any],
                    confidence: float = 0.9, question_id: int | None = None) -> int:
-    task = {"entity": "ner", "class": "classify", "answer": "qa"}[kind]
+    task = {"entity": "ner", "class": "classify", "answer": "qa", "relation": "relation"}[kind]
     with project.write() as s:
         row = Suggestion(
             document_id=did, task_id=s.scalar(select(Task.id).where(Task.kind == task)),
@@ -72,6 +72,11 @@ def state(project: Project) -> dict[str, Any]:
                 ),
                 "classes": sorted(
                     (c.label.name, c.origin, c.annotator, c.suggestion_id) for c in d.classes
+                ),
+                "relations": sorted(
+                    ((r.head.start, r.head.end), (r.tail.start, r.tail.end), r.label, r.origin,
+                     r.annotator, r.suggestion_id)
+                    for e in d.entities for r in e.relations_out
                 ),
                 "questions": [
                     (q.id, q.text, q.external_id, q.origin, q.annotator, q.is_impossible,

@@ -11,11 +11,12 @@ from hypothesis import strategies as st
 
 from core.errors import AnnotatorError
 from core.project import Changes, Project
-from core.types import DocumentRecord, EntitySpan
+from core.types import DocumentRecord, EntitySpan, Relation
 from tests.core.project.conftest import TEXTS, add_suggestion, state
 
 LABELS = ("Disease", "Drug")
 CLASSES = ("urgent", "routine")
+RELATIONS = ("treats", "with")
 
 edit = st.one_of(
     st.tuples(st.just("add_entity"), st.integers(0, 2), st.integers(0, 50), st.integers(1, 12),
@@ -37,7 +38,11 @@ edit = st.one_of(
               st.sampled_from(("unreviewed", "reviewed", "skipped"))),
     st.tuples(st.just("accept"), st.integers(0, 2), st.integers(0, 5), st.booleans()),
     st.tuples(st.just("reject"), st.integers(0, 2), st.integers(0, 5)),
-    st.tuples(st.just("edit"), st.integers(0, 2), st.integers(0, 5), st.sampled_from(LABELS)),
+    st.tuples(st.just("edit"), st.integers(0, 2), st.integers(0, 5),
+              st.sampled_from(LABELS + RELATIONS)),
+    st.tuples(st.just("add_relation"), st.sampled_from((0, 2, 2)), st.integers(0, 9),
+              st.integers(0, 9), st.sampled_from(RELATIONS)),
+    st.tuples(st.just("remove_relation"), st.integers(0, 2), st.integers(0, 3)),
 )
 
 
@@ -46,10 +51,14 @@ def _make(path: Path, multi_label: bool) -> tuple[Project, list[int]]:
         path, tasks={"ner": list(LABELS), "classify": list(CLASSES), "qa": []},
         multi_label=multi_label,
     )
+    project.annotations.add_relation_type("treats=Drug>Disease")
+    project.annotations.add_relation_type("with=*>*")
     project.documents.add([
         DocumentRecord(text=TEXTS[0], spans=(EntitySpan(13, 19, "Disease"),)),
         DocumentRecord(text=TEXTS[1], classes=("routine",)),
-        DocumentRecord(text=TEXTS[2]),
+        DocumentRecord(text=TEXTS[2], spans=(EntitySpan(6, 10, "Disease"),
+                                             EntitySpan(26, 33, "Drug")),
+                       relations=(Relation(1, 0, "treats"),)),
     ])
     ids = project.documents.filter()
     add_suggestion(project, ids[0], "entity", {"start": 30, "end": 40, "label": "Drug"}, 0.9)
@@ -57,6 +66,12 @@ def _make(path: Path, multi_label: bool) -> tuple[Project, list[int]]:
     add_suggestion(project, ids[1], "class", {"label": "urgent"}, 0.8)
     add_suggestion(project, ids[2], "entity", {"start": 0, "end": 5, "label": "Disease"}, 0.7)
     add_suggestion(project, ids[2], "class", {"labels": ["urgent", "routine"]}, 0.5)
+    add_suggestion(project, ids[0], "relation", {
+        "head": {"start": 30, "end": 40, "label": "Drug"},
+        "tail": {"start": 13, "end": 19, "label": "Disease"}, "label": "treats"}, 0.8)
+    add_suggestion(project, ids[2], "relation", {
+        "head": {"start": 6, "end": 10, "label": "Disease"},
+        "tail": {"start": 26, "end": 33, "label": "Drug"}, "label": "with"}, 0.6)
     return project, ids
 
 
@@ -112,6 +127,14 @@ def _run(project: Project, ids: list[int], step: tuple) -> Changes:  # type: ign
         return project.review.accept(d, [suggestion(step[2])])
     if name == "reject":
         return project.review.reject(d, [suggestion(step[2])])
+    if name == "add_relation":
+        h, t = entity(step[2]), entity(step[3])
+        return a.add_relation(d, (h.start, h.end), (t.start, t.end), step[4])
+    if name == "remove_relation":
+        if not doc.relations:
+            raise AnnotatorError("no relation")
+        r = doc.relations[step[2] % len(doc.relations)]
+        return a.remove_relation(d, r.head, r.tail, r.label)
     return project.review.edit(d, suggestion(step[2]), label=step[3])
 
 

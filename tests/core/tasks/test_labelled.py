@@ -14,15 +14,24 @@ from core.active.preannotate import documents_to_predict
 from core.active.queue import queue_candidates
 from core.formats import read_file
 from core.project import Project
-from tests.schema_steps import undo_schema_8
+from tests.schema_steps import undo_schema_8, undo_schema_9
 from core.store import db as dbmod
 from core.store import repo
 from core.store.models import Document, DocumentTask, ModelVersion, Suggestion
 from core.tasks import any_labelled_sql, kind_of, labelled_records
-from core.types import Answer, DocumentRecord, EntitySpan, Question, SentenceLabel, Split, TaskKind
+from core.types import (
+    Answer,
+    DocumentRecord,
+    EntitySpan,
+    Question,
+    Relation,
+    SentenceLabel,
+    Split,
+    TaskKind,
+)
 
 NER, CLASSIFY, QA, SENTENCE = TaskKind.NER, TaskKind.CLASSIFY, TaskKind.QA, TaskKind.SENTENCE
-ATTRIBUTE = TaskKind.ATTRIBUTE
+ATTRIBUTE, RELATION = TaskKind.ATTRIBUTE, TaskKind.RELATION
 
 CONLL = """\
 Aspirin\tO
@@ -44,6 +53,7 @@ def project(tmp_path: Path) -> Project:
         tasks={"ner": ["Disease"], "classify": ["pos", "neg"], "qa": [], "sentence": ["plan"]},
     )
     p.annotations.add_attribute("negation=Affirmed,Negated")
+    p.annotations.add_relation_type("with=Disease>Disease")
     yield p
     p.close()
 
@@ -67,6 +77,12 @@ def _mixed_records() -> list[DocumentRecord]:
         DocumentRecord("sentences, none classified. not marked either"),
         DocumentRecord("no fever", spans=(EntitySpan(3, 8, "Disease", {"negation": "Negated"}),)),
         DocumentRecord("attributes checked, no entity", labelled_for=frozenset({ATTRIBUTE})),
+        DocumentRecord("fever with cough", spans=(EntitySpan(0, 5, "Disease"),
+                                                  EntitySpan(11, 16, "Disease")),
+                       relations=(Relation(0, 1, "with"),)),
+        DocumentRecord("rash, then itch: checked, no relation",
+                       spans=(EntitySpan(0, 4, "Disease"), EntitySpan(11, 15, "Disease")),
+                       labelled_for=frozenset({NER, RELATION})),
     ]
 
 
@@ -99,13 +115,22 @@ def test_what_each_kind_counts_as_labelled(project: Project) -> None:
     # Entities: a span, an import that said so, or the user's "done".
     assert labelled[NER] == {
         "with an entity", "imported with no entity", "to be reviewed by the user", "no fever",
+        "fever with cough", "rash, then itch: checked, no relation",
     }
     # Attributes: an entity (each has a value of every attribute, the default when none was
     # set), a mark; the examples are the entities.
     assert labelled[ATTRIBUTE] == {"with an entity", "no fever", "to be reviewed by the user",
-                                   "attributes checked, no entity"}
+                                   "attributes checked, no entity", "fever with cough",
+                                   "rash, then itch: checked, no relation"}
     assert {t for t in labelled[ATTRIBUTE] if kind_of(ATTRIBUTE).is_example(records[t])} == {
-        "with an entity", "no fever"}
+        "with an entity", "no fever", "fever with cough", "rash, then itch: checked, no relation"}
+    # Relations: a relation, or a mark (an import's "relations" list, even empty; "done");
+    # the examples are the documents with a pair of entities, related or not.
+    assert labelled[RELATION] == {"fever with cough", "rash, then itch: checked, no relation",
+                                  "to be reviewed by the user"}
+    assert {t for t in labelled[RELATION] if kind_of(RELATION).is_example(records[t])} == {
+        "fever with cough", "rash, then itch: checked, no relation"}
+    assert records["fever with cough"].relations == (Relation(0, 1, "with"),)
     assert records["with an entity"].spans[0].attributes == {"negation": "Affirmed"}
     # Classes need a class; answers an answered or unanswerable question.
     assert labelled[CLASSIFY] == {"classified"}
@@ -114,7 +139,7 @@ def test_what_each_kind_counts_as_labelled(project: Project) -> None:
     assert labelled[SENTENCE] == {"a plan. and more", "sentences, none classified",
                                   "to be reviewed by the user"}
     assert records["to be reviewed by the user"].labelled_for == frozenset(
-        {NER, CLASSIFY, QA, SENTENCE, ATTRIBUTE})
+        {NER, CLASSIFY, QA, SENTENCE, ATTRIBUTE, RELATION})
     assert ids  # every text was stored
 
 
@@ -177,7 +202,20 @@ def test_queue_and_preannotation_leave_out_what_is_labelled(project: Project) ->
         mv = s.scalars(select(ModelVersion.id).where(ModelVersion.path == "a")).one()
         attribute_predict = set(documents_to_predict(s, ATTRIBUTE, mv))
     assert attribute_predict == {ids["with an entity"], ids["no fever"],
-                                 ids["plain text, never labelled"]}
+                                 ids["plain text, never labelled"], ids["fever with cough"],
+                                 ids["rash, then itch: checked, no relation"]}
+    # Relations are predicted where two entities are, a person's or pending suggestions.
+    with project.write() as s:
+        task = repo.require_task(s, RELATION)
+        s.add(ModelVersion(task_id=task.id, version=1, base_model="x", path="r"))
+        s.add(Suggestion(document_id=ids["with an entity"],
+                         task_id=repo.require_task(s, NER).id, kind="entity",
+                         payload={"start": 8, "end": 14, "label": "Disease"}, confidence=0.5))
+    with project.read() as s:
+        mv = s.scalars(select(ModelVersion.id).where(ModelVersion.path == "r")).one()
+        relation_predict = set(documents_to_predict(s, RELATION, mv))
+    assert relation_predict == {ids["with an entity"], ids["fever with cough"],
+                                ids["rash, then itch: checked, no relation"]}
 
 
 def test_readers_say_what_a_file_labels(tmp_path: Path) -> None:
@@ -251,6 +289,7 @@ def test_schema_2_file_upgrades_reviewed_documents_to_user_marks(tmp_path: Path)
     raw.execute("DROP TABLE sentence_classes")  # schema 5
     raw.execute("DROP TABLE sentences")
     raw.execute("ALTER TABLE suggestions DROP COLUMN source")  # schema 6
+    undo_schema_9(raw)
     raw.execute("DROP TABLE entity_attributes")  # schema 7
     undo_schema_8(raw)
     raw.execute("UPDATE meta SET value='2' WHERE key='schema_version'")

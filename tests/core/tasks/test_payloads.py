@@ -16,6 +16,7 @@ from core.tasks.base import PayloadError
 from core.tasks.classify import ClassPayload
 from core.tasks.ner import EntityPayload
 from core.tasks.qa import AnswerPayload
+from core.tasks.relations import RelationPayload
 from core.types import DocumentRecord, TaskKind
 
 
@@ -26,6 +27,8 @@ from core.types import DocumentRecord, TaskKind
     AnswerPayload(),
     AttributePayload(3, 7, "Condition", "negation", "Negated",
                      {"Affirmed": 0.25, "Negated": 0.75}),
+    RelationPayload(0, 5, "Dosage", 9, 16, "Medication", "dosage_of",
+                    {"no_relation": 0.2, "dosage_of": 0.8}),
 ])
 def test_payload_round_trips_through_json(payload) -> None:  # type: ignore[no-untyped-def]
     back = type(payload).from_json(payload.to_json())
@@ -52,6 +55,15 @@ def test_older_class_payload_without_labels_list_still_reads() -> None:
      "bad offsets"),
     ("attribute", {"start": 1, "end": 4, "label": "X", "attribute": "n", "value": "v",
                    "probabilities": {"v": "high"}}, "probabilities"),
+    ("relation", {"head": {"start": 0, "end": 5, "label": "A"}, "label": "r"}, "no 'tail'"),
+    ("relation", {"head": {"start": 0, "end": 5, "label": "A"},
+                  "tail": {"start": 6, "end": 9}, "label": "r"}, "no 'label'"),
+    ("relation", {"head": {"start": 0, "end": 5, "label": "A"},
+                  "tail": {"start": 0, "end": 5, "label": "A"}, "label": "r"}, "itself"),
+    ("relation", {"head": {"start": 5, "end": 5, "label": "A"},
+                  "tail": {"start": 6, "end": 9, "label": "B"}, "label": "r"}, "bad head"),
+    ("relation", {"head": [0, 5], "tail": {"start": 6, "end": 9, "label": "B"},
+                  "label": "r"}, "'head' should be dict"),
 ])
 def test_bad_payloads_are_refused_when_read(kind: str, data: dict, problem: str) -> None:
     with pytest.raises(PayloadError, match=problem):
@@ -74,6 +86,6 @@ def test_a_damaged_stored_payload_names_its_suggestion(tmp_path: Path) -> None:
 
 def test_each_kind_has_its_own_suggestion_kind() -> None:
     names = {kind_of(k).suggestion_kind for k in TaskKind}
-    assert names == {"entity", "class", "answer", "sentence", "attribute"}
+    assert names == {"entity", "class", "answer", "sentence", "attribute", "relation"}
     for k in TaskKind:
         assert kind_of_suggestion(kind_of(k).suggestion_kind).kind is k
