@@ -10,6 +10,9 @@ documents agree. Pure functions over plain values; Qt-free and store-free.
   each; multi-label: per label, "has it or not"), from scikit-learn; over all annotators,
   Krippendorff's alpha (nominal), from the ``krippendorff`` package, which allows documents
   that not every annotator labelled.
+* **Relations**, per pair on their shared documents: the F1 of the (head span, tail span,
+  type) triples both gave (``2 |A n B| / (|A| + |B|)``), in all and per type; an end is a
+  span with its label, so a relation between entities labelled otherwise does not agree.
 * **Answers**, per pair of annotators on shared questions: exact match and token F1 as
   SQuAD's evaluation defines them (lower case, no punctuation or articles, white space
   collapsed), "no answer" agreeing only with "no answer".
@@ -31,6 +34,7 @@ from typing import Any
 import numpy as np
 
 Span = tuple[int, int, str]  # start, end, label
+Triple = tuple[Span, Span, str]  # head entity, tail entity, relation type
 
 
 @dataclass(frozen=True)
@@ -265,6 +269,38 @@ def attribute_pair(a: Mapping[Hashable, Mapping[Hashable, Mapping[str, str]]],
 def attribute_report(layers: Mapping[str, Mapping[Hashable, Mapping[Hashable, Mapping[str, str]]]]
                      ) -> dict[str, Any]:
     return {"pairs": [{"a": x, "b": y, **attribute_pair(layers[x], layers[y])}
+                      for x, y in pairs(layers)]}
+
+
+def relation_pair(a: Mapping[Hashable, Iterable[Triple]],
+                  b: Mapping[Hashable, Iterable[Triple]]) -> dict[str, Any]:
+    """Relation agreement of two annotators on the documents both labelled: the F1 of the
+    triples (head, tail, type) both gave, ``2 |A n B| / (|A| + |B|)`` (1.0 when neither gave
+    one), in all and per type."""
+    shared = [d for d in a if d in b]
+    counts: dict[str | None, list[int]] = {None: [0, 0, 0]}
+    for doc in shared:
+        ta, tb = set(a[doc]), set(b[doc])
+        for label in [None, *sorted({t[2] for t in ta | tb})]:
+            xa = {t for t in ta if label is None or t[2] == label}
+            xb = {t for t in tb if label is None or t[2] == label}
+            row = counts.setdefault(label, [0, 0, 0])
+            row[0] += len(xa)
+            row[1] += len(xb)
+            row[2] += len(xa & xb)
+
+    def scores(row: list[int]) -> dict[str, Any]:
+        n_a, n_b, both = row
+        f1 = 1.0 if n_a + n_b == 0 else 2 * both / (n_a + n_b)
+        return {"f1": round(f1, 4), "a_relations": n_a, "b_relations": n_b, "both": both}
+
+    overall = counts.pop(None)
+    return {"documents": len(shared), **scores(overall),
+            "per_label": {label: scores(row) for label, row in sorted(counts.items())}}
+
+
+def relation_report(layers: Mapping[str, Mapping[Hashable, Iterable[Triple]]]) -> dict[str, Any]:
+    return {"pairs": [{"a": x, "b": y, **relation_pair(layers[x], layers[y])}
                       for x, y in pairs(layers)]}
 
 

@@ -118,6 +118,12 @@ def _print_agreement(report: dict[str, Any]) -> None:
             kappa = "-" if c["kappa"] is None else f"{c['kappa']:.3f}"
             print(f"attribute {name} {pair['a']} / {pair['b']}: {c['entities']} shared "
                   f"entities, agreement {c['agreement']:.3f}, kappa {kappa}")
+    for pair in report.get("relations", {}).get("pairs", []):
+        print(f"relations {pair['a']} / {pair['b']}: F1 {pair['f1']:.3f} ({pair['both']} "
+              f"shared of {pair['a_relations']} / {pair['b_relations']})")
+        for label, c in pair["per_label"].items():
+            print(f"    {label}: F1 {c['f1']:.3f} ({c['both']} shared of {c['a_relations']} / "
+                  f"{c['b_relations']})")
     for key, title in (("classes", "classes"), ("sentences", "sentence classes")):
         part = report.get(key)
         if not part:

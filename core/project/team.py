@@ -28,6 +28,7 @@ from core import agreement as agree
 from core.project.changes import Changes
 from core.project.edits import (
     AddEntity,
+    AddRelation,
     AnswerMark,
     AttributeMark,
     Batch,
@@ -42,10 +43,13 @@ from core.project.edits import (
 from core.store import repo
 from core.store import team as store
 from core.store.models import Document, Sentence, Task, originals
+from core.store.relations import relation_specs
 from core.store.sentences import SentenceClassMark
 from core.store.team import GOLD, TeamSettings
 from core.tasks import any_labelled_sql
 from core.types import DocumentRecord, Split, TaskKind
+
+Span = tuple[int, int, str]  # an entity: start, end, label
 
 if TYPE_CHECKING:
     from core.project.base import Project
@@ -107,11 +111,12 @@ class Version:
 @dataclass(frozen=True)
 class Item:
     """One unit of adjudication: a stretch of text with its entities, an attribute of an
-    agreed entity, the document's classes, a sentence's classes, or a question's answer.
-    ``key`` names it in the adjudicator's choices."""
+    agreed entity, the relations between two agreed entities, the document's classes, a
+    sentence's classes, or a question's answer. ``key`` names it in the adjudicator's
+    choices."""
 
     key: str
-    kind: str  # entities | attribute | classes | sentence | answer
+    kind: str  # entities | attribute | relation | classes | sentence | answer
     versions: tuple[Version, ...]
     start: int | None = None  # where in the text (entities, attributes, sentences, answers)
     end: int | None = None
@@ -135,6 +140,9 @@ class Adjudication:
     items: tuple[Item, ...]
     attributes: Mapping[str, Mapping[tuple[int, int, str], Mapping[str, str]]] = field(
         default_factory=dict)  # annotator -> entity -> its attribute values
+    # annotator -> (head entity, tail entity) -> the relation types between them
+    relations: Mapping[str, Mapping[tuple[Span, Span], tuple[str, ...]]] = field(
+        default_factory=dict)
 
     @property
     def annotators(self) -> tuple[str, ...]:
@@ -299,7 +307,8 @@ class Team:
                   unfinished: bool = False) -> dict[str, Any]:
         """Agreement of every pair of annotators on the documents both labelled (layers
         marked done; ``unfinished``: every layer). Entities: exact-span and overlap F1 per
-        label, and each attribute's agreement on the spans both gave; classes and sentence
+        label, each attribute's agreement on the spans both gave, and (relation types
+        declared) the F1 of the relations (head, tail, type) per type; classes and sentence
         classes: Cohen's kappa per pair, Krippendorff's alpha over all; answers: exact
         match and token F1."""
         with self._project.read() as session:
@@ -307,6 +316,7 @@ class Team:
             docs = _team_documents(session)
             by_layer = _layer_records(session, docs, unfinished)
             multi = {t.kind: bool(t.multi_label) for t in session.scalars(select(Task))}
+            relations_declared = bool(relation_specs(session))
         kinds = [TaskKind(kind).value] if kind is not None else sorted(tasks)
         shared = {d.doc_id for d in docs
                   if sum(1 for layer in d.layers if unfinished or layer.done) >= 2}
@@ -320,6 +330,9 @@ class Team:
                           for d, r in recs.items()} for a, recs in by_layer.items()}
             if any(v for recs in values.values() for doc in recs.values() for v in doc.values()):
                 out["attributes"] = agree.attribute_report(values)
+            if relations_declared:
+                out["relations"] = agree.relation_report(
+                    {a: {d: triples(r) for d, r in recs.items()} for a, recs in by_layer.items()})
         if "classify" in kinds:
             out["classes"] = agree.class_report(
                 {a: {d: tuple(r.classes) for d, r in recs.items()} for a, recs in by_layer.items()},
@@ -370,8 +383,10 @@ class Team:
         attributes: dict[str, dict[tuple[int, int, str], dict[str, str]]] = {
             a: {(s.start, s.end, s.label): dict(s.attributes) for s in r.spans}
             for a, r in recs.items()}
+        relations = {a: _pairs(r) for a, r in recs.items()}
         if "ner" in tasks:
             items += _entity_items(recs, attributes)
+            items += _relation_items(items, relations)
         if "classify" in tasks:
             items.append(_item("classes", "classes",
                                {a: tuple(sorted(r.classes)) for a, r in recs.items()},
@@ -380,7 +395,7 @@ class Team:
             items += _sentence_items(recs)
         if "qa" in tasks:
             items += _answer_items(recs, text_)
-        return Adjudication(doc_id, text_, layers, tuple(items), attributes)
+        return Adjudication(doc_id, text_, layers, tuple(items), attributes, relations)
 
     def gold_op(self, doc_id: int, choices: Mapping[str, str | None] | None = None, *,
                 force: bool = False) -> Batch:
@@ -517,6 +532,83 @@ def _entity_items(recs: Mapping[str, DocumentRecord],
     return items
 
 
+def triples(record: DocumentRecord) -> list[agree.Triple]:
+    """A record's relations as (head span, tail span, type), each span with its label."""
+    return [(_as_span(record, r.head), _as_span(record, r.tail), r.label)
+            for r in record.relations]
+
+
+def _as_span(record: DocumentRecord, index: int) -> Span:
+    s = record.spans[index]
+    return s.start, s.end, s.label
+
+
+def _pairs(record: DocumentRecord) -> dict[tuple[Span, Span], tuple[str, ...]]:
+    out: dict[tuple[Span, Span], list[str]] = {}
+    for head, tail, label in triples(record):
+        out.setdefault((head, tail), []).append(label)
+    return {pair: tuple(sorted(labels)) for pair, labels in out.items()}
+
+
+def _agreed_spans(items: Sequence[Item]) -> set[Span]:
+    return {span for i in items if i.kind == "entities" and i.agreed
+            for span in i.versions[0].value}
+
+
+def _relation_items(items: Sequence[Item],
+                    relations: Mapping[str, Mapping[tuple[Span, Span], tuple[str, ...]]]
+                    ) -> list[Item]:
+    """The relations between two agreed entities where the layers differ (agreed ones go
+    into the gold with their entities, as attributes do): one item per ordered pair, each
+    layer's version the types it gave the pair (``()``: none)."""
+    agreed = _agreed_spans(items)
+    pairs = sorted({pair for rel in relations.values() for pair in rel
+                    if pair[0] in agreed and pair[1] in agreed})
+    out = []
+    for head, tail in pairs:
+        values = {a: rel.get((head, tail), ()) for a, rel in relations.items()}
+        item = _item(relation_key(head, tail), "relation", values,
+                     start=min(head[0], tail[0]), end=max(head[1], tail[1]),
+                     title=f"relation {head[2]} {head[0]}-{head[1]} > {tail[2]} "
+                           f"{tail[0]}-{tail[1]}")
+        if not item.agreed:
+            out.append(item)
+    return out
+
+
+def relation_key(head: Span, tail: Span) -> str:
+    """The adjudication key of the relations from ``head`` to ``tail``."""
+    return f"relation:{head[0]}-{head[1]}:{head[2]}>{tail[0]}-{tail[1]}:{tail[2]}"
+
+
+def _gold_relations(adj: Adjudication, chosen: Mapping[str, Version | None],
+                    gold: set[Span]) -> list[tuple[Span, Span, str]]:
+    """The relations of the gold: between two agreed entities, the layers' relations where
+    they agree and the chosen version where they differ; with an end in a disputed stretch
+    of entities, a layer's relation when every such stretch took that layer's version."""
+    agreed = _agreed_spans(adj.items)
+    stretch = {span: i for i in adj.items if i.kind == "entities"
+               for v in i.versions for span in v.value}
+    out: dict[tuple[Span, Span, str], None] = {}
+    for annotator, rel in adj.relations.items():
+        for (head, tail), labels in rel.items():
+            if head not in gold or tail not in gold:
+                continue
+            if head in agreed and tail in agreed:
+                key = relation_key(head, tail)
+                if key in chosen:  # disputed (an item): the chosen version's types
+                    picked = chosen[key]
+                    labels = picked.value if picked is not None else ()
+            else:
+                versions = [chosen.get(stretch[end].key) for end in (head, tail)
+                            if end not in agreed]
+                if not all(v is not None and annotator in v.annotators for v in versions):
+                    continue
+            for label in labels:
+                out[(head, tail, label)] = None
+    return list(out)
+
+
 def _sentence_items(recs: Mapping[str, DocumentRecord]) -> list[Item]:
     bounds = sorted({(s.start, s.end) for r in recs.values() for s in r.sentences})
     items = []
@@ -563,6 +655,7 @@ def _gold_batch(project: Project, adj: Adjudication, chosen: Mapping[str, Versio
         ).tuples())
         tasks = {t.kind for t in session.scalars(select(Task))}
     if "ner" in tasks:
+        gold: set[Span] = set()
         ops += [RemoveEntity(adj.doc_id, s, e) for s, e in existing]
         for item in adj.items:
             version = chosen.get(item.key)
@@ -581,6 +674,10 @@ def _gold_batch(project: Project, adj: Adjudication, chosen: Mapping[str, Versio
                               for n, v in sorted(values.items()) if v)
                 ops.append(AddEntity(adj.doc_id, span[0], span[1], span[2], ADJUDICATED, who,
                                      attributes=marks))
+                gold.add(span)
+        ops += [AddRelation(adj.doc_id, (head[0], head[1]), (tail[0], tail[1]), label,
+                            ADJUDICATED, who)
+                for head, tail, label in _gold_relations(adj, chosen, gold)]
     for item in adj.items:
         version = chosen.get(item.key)
         if item.kind == "classes":

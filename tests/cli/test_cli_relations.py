@@ -108,3 +108,28 @@ def test_import_train_evaluate_export(tmp_path: Path, capsys: pytest.CaptureFixt
     written = [json.loads(x) for x in out_file.read_text(encoding="utf-8").splitlines()]
     assert [x["relations"] for x in written] == [x["relations"] for x in lines]
 
+
+def test_agreement_prints_the_relations(tmp_path: Path,
+                                        capsys: pytest.CaptureFixture[str]) -> None:
+    from core.project import Project
+    from core.types import DocumentRecord
+
+    db = tmp_path / "team.db"
+    cli("init", str(db), "--task", "ner", "--labels", "Dosage,Medication",
+        "--relation", "dosage_of=Dosage>Medication", capsys=capsys)
+    with Project.open(db) as p:
+        p.documents.add([DocumentRecord(TEXT)])
+        p.team.assign(annotators=["ana", "ben"], double_share=1.0)
+        doc = p.documents.filter()[0]
+        for name in ("ana", "ben"):
+            p.annotator = name
+            layer = p.team.layer_for(doc, name)
+            p.annotations.add_entity(layer, 5, 10, "Dosage")
+            p.annotations.add_entity(layer, 14, 21, "Medication")
+            if name == "ana":
+                p.annotations.add_relation(layer, (5, 10), (14, 21), "dosage_of")
+            p.annotations.set_review_status(layer, "reviewed")
+    code, out, _ = cli("agreement", str(db), "--task", "ner", capsys=capsys)
+    assert code == 0
+    assert "relations ana / ben: F1 0.000 (0 shared of 1 / 0)" in out
+    assert "dosage_of: F1 0.000" in out
