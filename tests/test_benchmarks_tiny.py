@@ -36,6 +36,7 @@ EXPECTED: dict[str, tuple[set[str], bool]] = {
     "bench_preannotate": ({"pipeline", "predictor", "preannotate", "int8", "span_f1_against_gold",
                            "speedup_preannotate_vs_pipeline", "batch_size"}, True),
     "bench_quality": ({"corpora", "max_train", "seed"}, True),
+    "bench_relations": ({"data", "per_run", "summary", "load_average_start"}, False),
     "bench_segmentation": ({"corpus", "segmenters", "chosen", "not_installed"}, True),
     "bench_sentence_context": ({"corpora", "summary", "per_seed", "settings",
                                 "load_average_start"}, True),
