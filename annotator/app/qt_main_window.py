@@ -273,7 +273,6 @@ class QtMainWindow(QtWindowLayout, QMainWindow):
 
         previous = getattr(self, "doc_list", None)  # switching projects keeps the layout
         if previous is not None:
-            previous.stop_queries(10)
             self.team.project_changed()
         header = previous.header_state() if previous is not None else None
         splitter_state = self.splitter.saveState() if previous is not None else None
