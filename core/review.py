@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from core.store import repo
-from core.store.models import Document, Suggestion, Task, utcnow
+from core.store.models import Document, Suggestion, Task, acting_annotator, utcnow
 from core.store.repo import AnnotationError
 from core.tasks import all_kinds, kind_of, kind_of_suggestion
 from core.tasks.base import AnnotationKind, PayloadError, SuggestionPayload
@@ -108,6 +108,7 @@ def _task_id(session: Session, task: TaskKind | str) -> int:
 def _decide(row: Suggestion, state: str) -> None:
     row.state = state
     row.decided_at = utcnow()
+    row.decided_by = acting_annotator()
 
 
 def _kind(row: Suggestion) -> AnnotationKind:

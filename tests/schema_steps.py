@@ -78,3 +78,9 @@ def undo_schema_9(raw: Any) -> None:
                 "'suggestions')")
     raw.execute(f"PRAGMA schema_version = {int(version) + 1}")
     raw.execute("PRAGMA writable_schema = OFF")
+
+
+def undo_schema_10(raw: Any) -> None:
+    """Take a file of schema 10 back to schema 9's tables (an ``sqlite3`` connection)."""
+    raw.execute("ALTER TABLE documents DROP COLUMN reviewed_by")
+    raw.execute("ALTER TABLE suggestions DROP COLUMN decided_by")

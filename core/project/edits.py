@@ -297,6 +297,7 @@ class SuggestionCopy:
     created_at: datetime
     decided_at: datetime | None
     source: str | None = "model"
+    decided_by: str | None = None
 
 
 @dataclass(frozen=True)

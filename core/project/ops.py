@@ -81,6 +81,7 @@ from core.store.models import (
     Sentence,
     SentenceClass,
     Suggestion,
+    acting_annotator,
     utcnow,
 )
 from core.store.repo import AnnotationError
@@ -233,7 +234,8 @@ def _add_question(session: Session, op: AddQuestion) -> Changes:
             id=c.id, document_id=doc.id, task_id=c.task_id, question_id=q.id,
             model_version_id=c.model_version_id if c.model_version_id in versions else None,
             kind=c.kind, payload=dict(c.payload), confidence=c.confidence, state=c.state,
-            created_at=c.created_at, decided_at=c.decided_at,
+            created_at=c.created_at, decided_at=c.decided_at, source=c.source,
+            decided_by=c.decided_by,
         ))
     session.flush()
     _write_answers(q, op.answers, op.impossible)
@@ -246,7 +248,8 @@ def _remove_question(session: Session, op: RemoveQuestion) -> Changes:
     answer = restore_answer(q)
     copies = tuple(
         SuggestionCopy(r.id, r.task_id, r.model_version_id, r.kind, dict(r.payload or {}),
-                       r.confidence, r.state, r.created_at, r.decided_at)
+                       r.confidence, r.state, r.created_at, r.decided_at, r.source,
+                       r.decided_by)
         for r in session.scalars(
             select(Suggestion).where(Suggestion.question_id == q.id).order_by(Suggestion.id))
     )
@@ -275,6 +278,7 @@ def _set_suggestion_state(session: Session, op: SetSuggestionState) -> Changes:
     inverse = SetSuggestionState(row.id, row.state)
     row.state = op.state
     row.decided_at = None if op.state == "pending" else utcnow()
+    row.decided_by = None if op.state == "pending" else acting_annotator()
     session.flush()
     return document_changes(
         row.document_id, SUGGESTION_TASK[row.kind], suggestions=True

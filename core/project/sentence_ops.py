@@ -78,7 +78,7 @@ def _extent(payload_json: dict[str, Any] | None) -> tuple[int, int] | None:
 def _copy(row: Suggestion) -> SuggestionCopy:
     return SuggestionCopy(row.id, row.task_id, row.model_version_id, row.kind,
                           dict(row.payload or {}), row.confidence, row.state, row.created_at,
-                          row.decided_at, row.source)
+                          row.decided_at, row.source, row.decided_by)
 
 
 def _pending_rows(session: Session, doc_id: int) -> list[Suggestion]:
@@ -121,6 +121,7 @@ def restore_suggestions(
             id=c.id, document_id=doc.id, task_id=c.task_id, model_version_id=c.model_version_id,
             kind=c.kind, payload=dict(c.payload), confidence=c.confidence, state=c.state,
             created_at=c.created_at, decided_at=c.decided_at, source=c.source,
+            decided_by=c.decided_by,
         ))
         restored += 1
     session.flush()

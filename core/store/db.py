@@ -32,7 +32,7 @@ from core.errors import ProjectError
 from core.store import migrations
 from core.store.models import Base, Meta, ProjectInfo
 
-SCHEMA_VERSION = 9
+SCHEMA_VERSION = 10
 APPLICATION_ID = 0x414E4E54  # "ANNT", written into the SQLite header
 BUSY_TIMEOUT_MS = 30_000
 
@@ -284,9 +284,20 @@ def _v8_to_v9(conn: Connection) -> None:
         conn.exec_driver_sql("PRAGMA writable_schema = OFF")
 
 
+def _v9_to_v10(conn: Connection) -> None:
+    """Schema 10 records who set a document's review status (``documents.reviewed_by``)
+    and who decided a suggestion (``suggestions.decided_by``). A project had one implicit
+    annotator before, "user": the statuses and decisions it holds become that one's."""
+    conn.exec_driver_sql("ALTER TABLE documents ADD COLUMN reviewed_by VARCHAR(100)")
+    conn.exec_driver_sql("ALTER TABLE suggestions ADD COLUMN decided_by VARCHAR(100)")
+    conn.exec_driver_sql(
+        "UPDATE documents SET reviewed_by = 'user' WHERE review_status <> 'unreviewed'")
+    conn.exec_driver_sql("UPDATE suggestions SET decided_by = 'user' WHERE state <> 'pending'")
+
+
 MIGRATIONS: dict[int, Callable[[Connection], None]] = {
     1: _v1_to_v2, 2: _v2_to_v3, 3: _v3_to_v4, 4: _v4_to_v5, 5: _v5_to_v6, 6: _v6_to_v7,
-    7: _v7_to_v8, 8: _v8_to_v9,
+    7: _v7_to_v8, 8: _v8_to_v9, 9: _v9_to_v10,
 }
 
 

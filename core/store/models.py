@@ -133,6 +133,9 @@ class Document(Base):
         ForeignKey("documents.id", ondelete="CASCADE"), default=None
     )
     layer: Mapped[str | None] = mapped_column(String(100), default=None)
+    # Who set the review status (schema 10; None while unreviewed). Columns in the order
+    # the upgrades add them, so an upgraded file's tables read as a new file's.
+    reviewed_by: Mapped[str | None] = mapped_column(String(100), default=None)
     entities: Mapped[list[EntityAnnotation]] = relationship(
         back_populates="document", cascade="all, delete-orphan", order_by="EntityAnnotation.start"
     )
@@ -445,6 +448,8 @@ class Suggestion(Base):
     # Who proposed it (schema 6): "model" (pre-annotation) or "patterns:<file name>"
     # (core.patterns). Nullable because SQLite adds columns so; NULL reads as "model".
     source: Mapped[str | None] = mapped_column(String(200), default="model")
+    # Who decided it (schema 10; None while pending).
+    decided_by: Mapped[str | None] = mapped_column(String(100), default=None)
     __table_args__ = (
         CheckConstraint(f"kind IN {SUGGESTION_KINDS_SQL}", name="suggestion_kind"),
         CheckConstraint(

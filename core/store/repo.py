@@ -22,6 +22,7 @@ from core.store.models import (
     Sentence,
     SentenceClass,
     Task,
+    acting_annotator,
     originals,
     utcnow,
 )
@@ -177,6 +178,7 @@ def set_review_status(session: Session, doc_id: int, status: str) -> Document:
     doc = _document(session, doc_id)
     doc.review_status = status
     doc.reviewed_at = utcnow() if status == "reviewed" else None
+    doc.reviewed_by = None if status == "unreviewed" else acting_annotator()
     if status == "reviewed":
         kinds = [TaskKind(k) for k in session.scalars(select(Task.kind))]
         mark_labelled(session, doc, kinds, source="user")

@@ -755,3 +755,47 @@ def test_schema_8_file_gains_relations_between_entities(tmp_path: Path) -> None:
     old = sqlite3.connect(tmp_path / "v8.db.v8.bak")
     assert list(old.iterdump()) == original
     old.close()
+
+
+def test_schema_9_file_records_who_reviewed_and_decided(tmp_path: Path) -> None:
+    """A real file of schema 9 (tests/core/data/schema9.sql) upgrades to schema 10: its
+    reviewed document and its rejected suggestion become the implicit annotator's ("user"),
+    the pending one nobody's; from then on the acting annotator is recorded, and cleared when
+    a status or decision is taken back."""
+    path = tmp_path / "v9.db"
+    raw = sqlite3.connect(path)
+    raw.executescript((Path(__file__).parent / "data" / "schema9.sql").read_text(encoding="utf-8"))
+    raw.close()
+
+    def who(p: Project) -> tuple[list[tuple], list[tuple]]:
+        with p.read() as s:
+            return (s.execute(text("SELECT external_id, review_status, reviewed_by FROM documents "
+                                   "ORDER BY id")).all(),
+                    s.execute(text("SELECT id, state, decided_by FROM suggestions ORDER BY id"))
+                    .all())
+
+    with Project.open(path, annotator="ana") as p:
+        docs, suggestions = who(p)
+        assert docs == [("n1", "reviewed", "user"), ("n2", "unreviewed", None)]
+        assert suggestions == [(1, "rejected", "user"), (2, "pending", None)]
+        n2 = p.documents.filter(DocFilter())[1]
+        p.review.accept(n2, [2])
+        changes = p.annotations.set_review_status(n2, "reviewed")
+        docs, suggestions = who(p)
+        assert docs[1] == ("n2", "reviewed", "ana") and suggestions[1] == (2, "accepted", "ana")
+        p.undo(changes)
+        assert who(p)[0][1] == ("n2", "unreviewed", None)
+    fresh = tmp_path / "fresh.db"
+    Project.create(fresh).close()
+
+    def columns(file: Path) -> list[tuple]:
+        conn = sqlite3.connect(file)
+        try:
+            return sorted(tuple(r[1:4]) for t in ("documents", "suggestions")
+                          for r in conn.execute(f"PRAGMA table_info({t})")
+                          if r[1] in ("reviewed_by", "decided_by"))
+        finally:
+            conn.close()
+
+    assert columns(path) == columns(fresh) == [("decided_by", "VARCHAR(100)", 0),
+                                               ("reviewed_by", "VARCHAR(100)", 0)]

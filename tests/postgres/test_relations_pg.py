@@ -20,7 +20,9 @@ def test_a_schema_8_database_upgrades_to_relations(pg_url: str) -> None:
         p.documents.add([DocumentRecord(TEXT, external_id="n1", spans=(
             EntitySpan(5, 10, "Dosage"), EntitySpan(14, 21, "Medication")))])
     # Back to schema 8 by hand: what a database made by the previous release holds.
-    statements = ["DROP TABLE entity_relations"]
+    statements = ["ALTER TABLE documents DROP COLUMN reviewed_by",  # schema 10
+                  "ALTER TABLE suggestions DROP COLUMN decided_by",
+                  "DROP TABLE entity_relations"]
     for table, name in (("tasks", "task_kind"), ("document_tasks", "document_task_kind"),
                         ("timings", "timing_kind")):
         statements.append(f"ALTER TABLE {table} DROP CONSTRAINT {name}, ADD CONSTRAINT {name} "

@@ -18,6 +18,8 @@ def test_a_schema_7_database_upgrades_to_layers_and_assignments(pg_url: str) -> 
     # Back to schema 7 by hand: what a database made by the previous release holds (the
     # steps after 8 add what they add: tests/postgres/test_relations_pg.py).
     for statement in ("DROP TABLE entity_relations",
+                      "ALTER TABLE documents DROP COLUMN reviewed_by",  # schema 10
+                      "ALTER TABLE suggestions DROP COLUMN decided_by",
                       "DROP TABLE assignments", "ALTER TABLE documents DROP COLUMN layer",
                       "ALTER TABLE documents DROP COLUMN layer_of",
                       "UPDATE meta SET value = '7' WHERE key = 'schema_version'",
@@ -60,3 +62,19 @@ def test_team_work_on_the_server(pg_url: str) -> None:
         assert sorted(e.label for e in gold.entities) == ["Condition", "Drug"]
     assert _sql(pg_url, "SELECT DISTINCT annotator FROM entity_annotations e JOIN documents d "
                         "ON d.id = e.document_id WHERE d.layer_of IS NULL") == [("carla",)]
+
+
+def test_a_schema_9_database_records_who_reviewed_and_decided(pg_url: str) -> None:
+    with Project.create(pg_url, tasks={"ner": ["Condition"]}) as p:
+        p.documents.add([DocumentRecord(TEXT, external_id="d0")])
+        p.annotations.set_review_status(p.documents.filter()[0], "reviewed")
+    for statement in ("ALTER TABLE documents DROP COLUMN reviewed_by",
+                      "ALTER TABLE suggestions DROP COLUMN decided_by",
+                      "UPDATE meta SET value = '9' WHERE key = 'schema_version'",
+                      "UPDATE alembic_version SET version_num = 'schema_9'"):
+        _sql(pg_url, statement)
+    with Project.open(pg_url, annotator="ana") as p:
+        assert _sql(pg_url, "SELECT reviewed_by FROM documents") == [("user",)]
+        p.annotations.set_review_status(p.documents.filter()[0], "skipped")
+    assert _sql(pg_url, "SELECT review_status, reviewed_by FROM documents") == [("skipped", "ana")]
+    assert _sql(pg_url, "SELECT value FROM meta WHERE key = 'schema_version'") == [("10",)]

@@ -14,7 +14,7 @@ from core.active.preannotate import documents_to_predict
 from core.active.queue import queue_candidates
 from core.formats import read_file
 from core.project import Project
-from tests.schema_steps import undo_schema_8, undo_schema_9
+from tests.schema_steps import undo_schema_8, undo_schema_9, undo_schema_10
 from core.store import db as dbmod
 from core.store import repo
 from core.store.models import Document, DocumentTask, ModelVersion, Suggestion
@@ -288,6 +288,7 @@ def test_schema_2_file_upgrades_reviewed_documents_to_user_marks(tmp_path: Path)
     raw.execute("DROP TABLE timings")  # schema 4
     raw.execute("DROP TABLE sentence_classes")  # schema 5
     raw.execute("DROP TABLE sentences")
+    undo_schema_10(raw)
     raw.execute("ALTER TABLE suggestions DROP COLUMN source")  # schema 6
     undo_schema_9(raw)
     raw.execute("DROP TABLE entity_attributes")  # schema 7
