@@ -71,9 +71,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument(
         "--brat-skip", action="append", default=[], choices=["relations", "normalizations"],
         help="brat: import the entities without the relations, events and equivalences "
-             "(R, E, * lines, which this version cannot store) or the normalisations (N "
-             "lines), instead of refusing the file; the summary counts what was skipped. "
-             "Repeat the option for both",
+             "(R, E, * lines; events and equivalences cannot be stored, relations are read "
+             "otherwise) or the normalisations (N lines), instead of refusing the file; the "
+             "summary counts what was skipped. Repeat the option for both",
     )
     p.add_argument("--annotator", default="import",
                    help="whose labels the file's are (default: import); team work: the "
@@ -207,6 +207,7 @@ def cmd_import(args: argparse.Namespace) -> int:
             records, brat = read_brat(
                 args.file, encoding=args.encoding,
                 attributes=ner.attributes if ner is not None else (),
+                relations=ner.relations if ner is not None else (),
                 discontinuous=args.discontinuous or "refuse", skip=args.brat_skip,
             )
             if not records:

@@ -36,15 +36,25 @@ Lines (tab-separated, as brat's own parser takes them):
 * ``#1<TAB>AnnotatorNotes T1<TAB>text``: a note on an entity, kept in the document's
   ``meta["brat_notes"]`` (``[{"start", "end", "label", "note"}]``); the writer writes it
   back.
-* ``R`` (relations), ``E`` (events) and ``*`` (equivalences): this version stores no
-  relations, so a file holding any is refused (saying how many), unless ``skip`` holds
-  ``"relations"``: then they are left out with their events' trigger T lines and the
-  attributes and notes on them, and counted in :attr:`BratReport.skipped`. ``N``
-  (normalisations to a knowledge base) likewise, with ``"normalizations"``.
+* ``R1<TAB>dosage_of Arg1:T2 Arg2:T1``: a relation from the entity ``Arg1`` (its head) to
+  ``Arg2`` (its tail), into ``DocumentRecord.relations``. With ``relations`` (the project's
+  relation types) the type matches a declared one exactly, else ignoring case (and ``_``
+  for a space), and is checked as an import checks JSONL relations: an unknown type, ends
+  whose labels the type does not link, an entity linked to itself, are refused with the R
+  line; without, the type is taken as written. A document is labelled for relations when
+  its ``.ann`` holds an R line or the project declares relation types (its pairs without one
+  teach "no relation"). Attributes of relations cannot be stored (refused); notes on them
+  are left out and counted.
+* ``E`` (events) and ``*`` (equivalences): not stored, so a file holding any is refused
+  (saying how many), unless ``skip`` holds ``"relations"``: then they are left out, with
+  the R lines, their events' trigger T lines and the attributes and notes on them, and
+  counted in :attr:`BratReport.skipped`. ``N`` (normalisations to a knowledge base)
+  likewise, with ``"normalizations"``.
 
 Write (:func:`write_brat`): a folder with a ``.txt`` and an ``.ann`` per document, named
 after its external id (made safe for any file system and unique; ``document-N`` without
-one), T lines, A lines (``name T1 value``) for values other than the default, and notes.
+one), T lines, A lines (``name T1 value``) for values other than the default, R lines
+(``type Arg1:T1 Arg2:T2``, the head first) and notes.
 The folder is written beside the target and then moved in place, so a failure leaves
 nothing half-written. Pure Python: no Qt, no database.
 """
@@ -75,13 +85,14 @@ from core.formats._common import (
     record_name,
     utf16_to_code_points,
 )
-from core.types import AttributeSpec, DocumentRecord, EntitySpan, TaskKind
+from core.types import AttributeSpec, DocumentRecord, EntitySpan, Relation, RelationSpec, TaskKind
 
 DISCONTINUOUS = ("refuse", "join")
 SKIPPABLE = ("relations", "normalizations")
 NOTES_KEY = "brat_notes"
 
 _NER = frozenset({TaskKind.NER})
+_NER_AND_RELATIONS = frozenset({TaskKind.NER, TaskKind.RELATION})
 _ID = re.compile(r"[A-Za-z]+[0-9]+\S*|#[A-Za-z]*[0-9]+\S*|\*")
 _OFFSET = re.compile(r"[0-9]+")
 _UNSAFE_NAME = re.compile(r"[^\w.\-]+")
@@ -117,10 +128,13 @@ def read_brat(
     attributes: Sequence[AttributeSpec] | None = None,
     discontinuous: str = "refuse",
     skip: Collection[str] = (),
+    relations: Sequence[RelationSpec] | None = None,
 ) -> tuple[list[DocumentRecord], BratReport]:
     """Read a folder of ``.txt``/``.ann`` pairs, or one ``.ann`` or ``.txt`` (see the module
     docstring for the rules). ``attributes``: the project's declaration, to map and check
-    attribute lines (None: take them as written); ``discontinuous``: "refuse" or "join";
+    attribute lines (None: take them as written); ``relations``: the project's relation
+    types, to map and check R lines (None: take them as written); ``discontinuous``:
+    "refuse" or "join";
     ``skip``: any of "relations", "normalizations". ``encoding`` overrides UTF-8.
 
     Returns the records (source: the ``.ann``, or the ``.txt`` without one) and what was
@@ -133,7 +147,8 @@ def read_brat(
     path = Path(path)
     report = BratReport()
     options = _Options(encoding, None if attributes is None else tuple(attributes),
-                       discontinuous, frozenset(skip))
+                       discontinuous, frozenset(skip),
+                       None if relations is None else tuple(relations))
     records = []
     for stem, ann, txt in _pairs(path):
         record = _read_document(stem, ann, txt, options, report)
@@ -148,6 +163,7 @@ class _Options:
     specs: tuple[AttributeSpec, ...] | None
     discontinuous: str
     skip: frozenset[str]
+    relation_specs: tuple[RelationSpec, ...] | None = None
 
 
 def _pairs(path: Path) -> list[tuple[str, Path | None, Path]]:
@@ -225,14 +241,24 @@ class _Note:
 
 
 @dataclass
+class _RelationLine:
+    number: int
+    ident: str
+    label: str
+    head: str  # the T id of Arg1
+    tail: str  # of Arg2
+
+
+@dataclass
 class _Lines:
     """An .ann file parsed line by line, before its offsets are checked against the text."""
 
     textbounds: list[_TextBound] = field(default_factory=list)
     attributes: list[_Attribute] = field(default_factory=list)
     notes: list[_Note] = field(default_factory=list)
-    # (line, kind letter, ident) of R, E and * lines; E lines' trigger ids.
+    # (line, kind letter, ident) of R, E and * lines; E lines' trigger ids; R lines parsed.
     relations: list[tuple[int, str, str]] = field(default_factory=list)
+    relation_lines: list[_RelationLine] = field(default_factory=list)
     triggers: set[str] = field(default_factory=set)
     normalizations: list[tuple[int, str, str]] = field(default_factory=list)  # line, id, target
     ids: dict[str, int] = field(default_factory=dict)  # id -> line
@@ -254,14 +280,57 @@ def _read_document(stem: str, ann: Path | None, txt: Path, options: _Options,
     values = _attribute_values(lines, by_id, ann, options, report)
     notes = _notes(lines, by_id, ann, report)
     meta: dict[str, Any] = {NOTES_KEY: notes} if notes else {}
+    relations: tuple[Relation, ...] = ()
+    labelled_for = _NER
+    if "relations" not in options.skip:
+        relations = _relations(lines, spans, by_id, ann, options.relation_specs)
+        if lines.relation_lines or options.relation_specs:
+            labelled_for = _NER_AND_RELATIONS
     return DocumentRecord(
         text=text,
         external_id=stem,
         spans=tuple(EntitySpan(e.start, e.end, e.label, values.get(e.ident, {})) for e in spans),
         meta=meta,
         source=str(ann),
-        labelled_for=_NER,
+        labelled_for=labelled_for,
+        relations=relations,
     )
+
+
+def _relations(lines: _Lines, spans: list[_Entity], by_id: dict[str, _Entity], ann: Path,
+               specs: tuple[RelationSpec, ...] | None) -> tuple[Relation, ...]:
+    """The R lines as relations between the document's entities (indices into ``spans``),
+    each checked against the project's types when given (module docstring)."""
+    index = {id(e): i for i, e in enumerate(spans)}
+    out: dict[Relation, None] = {}
+    for r in lines.relation_lines:
+        ends = []
+        for role, target in (("Arg1", r.head), ("Arg2", r.tail)):
+            entity = by_id.get(target)
+            if entity is None:
+                what = ("is not an entity (T line)" if target in lines.ids
+                        else "is not defined in this file")
+                raise InputError(ann, r.number, f"{r.ident}: its {role}, {target}, {what}")
+            ends.append(entity)
+        head, tail = ends
+        where = f"{r.ident} {r.label} from {r.head} {head.label} to {r.tail} {tail.label}"
+        if head is tail:
+            raise InputError(ann, r.number, f"{where}: links an entity to itself")
+        label = r.label
+        if specs is not None:
+            from core.store.relations import relation_problem  # the check an import makes
+
+            if not specs:
+                raise InputError(ann, r.number, f"{where}: the project declares no relation "
+                                 'type (declare them first: annotator init ... --relation '
+                                 '"name=Head>Tail"), or pass --brat-skip relations')
+            spec = _match(r.label, specs, lambda s: s.name)
+            label = spec.name if spec is not None else r.label
+            problem = relation_problem(specs, label, head.label, tail.label)
+            if problem is not None:
+                raise InputError(ann, r.number, f"{where}: {problem}")
+        out[Relation(index[id(head)], index[id(tail)], label)] = None
+    return tuple(out)
 
 
 def _read_txt(txt: Path, encoding: str | None) -> tuple[str, bool]:
@@ -311,6 +380,8 @@ def _parse_ann(content: str, ann: Path) -> _Lines:
             if not body:
                 raise InputError(ann, number, f"{ident}: the line names no type")
             lines.relations.append((number, kind, ident))
+            if kind == "R":
+                lines.relation_lines.append(_relation_line(number, ident, body, rest, ann))
             if kind == "E":
                 trigger = body[0].partition(":")[2]
                 if not trigger:
@@ -348,6 +419,15 @@ def _textbound(number: int, ident: str, rest: str, ann: Path) -> _TextBound:
     return _TextBound(number, ident, label, fragments, quote if tab else None)
 
 
+def _relation_line(number: int, ident: str, body: list[str], rest: str,
+                   ann: Path) -> _RelationLine:
+    args = dict(part.partition(":")[::2] for part in body[1:])
+    if len(body) != 3 or set(args) != {"Arg1", "Arg2"} or not all(args.values()):
+        raise InputError(ann, number, f"{ident}: a relation is 'R1<TAB>Type Arg1:T1 Arg2:T2' "
+                         f"(Arg1 its head, Arg2 its tail); found {rest[:_SHOWN]!r}")
+    return _RelationLine(number, ident, body[0], args["Arg1"], args["Arg2"])
+
+
 def _attribute(number: int, ident: str, rest: str, ann: Path) -> _Attribute:
     # As brat reads it: the name and the target end at a space, the value is the rest.
     parts = rest.partition("\t")[0].strip().split(None, 2)
@@ -362,12 +442,14 @@ def _check_skippable(lines: _Lines, ann: Path, options: _Options, report: BratRe
     if lines.relations:
         counts = {kind: sum(1 for _, k, _ in lines.relations if k == kind) for kind in "RE*"}
         if "relations" not in options.skip:
+            if not counts["E"] and not counts["*"]:
+                return  # relations alone: read
             what = ", ".join(_count(n, name, letter) for name, letter, n in (
-                ("relation", "R", counts["R"]), ("event", "E", counts["E"]),
-                ("equivalence", "*", counts["*"])) if n)
-            raise InputError(ann, lines.relations[0][0], "relations and events cannot be "
-                             f"imported yet (this file has {what}); pass --brat-skip "
-                             "relations to import its entities without them")
+                ("event", "E", counts["E"]), ("equivalence", "*", counts["*"])) if n)
+            first = next(number for number, kind, _ in lines.relations if kind in "E*")
+            raise InputError(ann, first, "events and equivalences cannot be imported (this "
+                             f"file has {what}); pass --brat-skip relations to import its "
+                             "entities without them (and without its relations)")
         report.count_skipped("relations", counts["R"])
         report.count_skipped("events", counts["E"])
         report.count_skipped("equivalences", counts["*"])
@@ -524,6 +606,11 @@ def _attribute_values(lines: _Lines, by_id: dict[str, _Entity], ann: Path,
     for attr in lines.attributes:
         entity = by_id.get(attr.target)
         if entity is None:
+            if attr.target[:1] == "R" and attr.target in lines.ids \
+                    and "relations" not in options.skip:
+                raise InputError(ann, attr.number, f"{attr.ident} is on the relation "
+                                 f"{attr.target}: attributes of relations cannot be stored "
+                                 "(pass --brat-skip relations to leave the relations out)")
             if attr.target in lines.ids and (attr.target in lines.triggers
                                              or attr.target[0] in "RE"):
                 report.count_skipped("attributes")  # on a relation or event that was skipped
@@ -765,6 +852,11 @@ def _ann_text(record: DocumentRecord, index: int, defaults: dict[str, str]) -> s
         n_note += 1
         out.append(f"#{n_note}\tAnnotatorNotes {target}\t"
                    f"{note['note'].translate(_QUOTE_BREAKS)}\n")
+    for n, relation in enumerate(record.relations, start=1):
+        _check_word(relation.label, "the relation type", where)
+        head, tail = record.spans[relation.head], record.spans[relation.tail]
+        out.append(f"R{n}\t{relation.label} Arg1:{ids[(head.start, head.end, head.label)]} "
+                   f"Arg2:{ids[(tail.start, tail.end, tail.label)]}\n")
     return "".join(out)
 
 

@@ -137,12 +137,13 @@ def test_discontinuous_and_relations_are_refused_unless_asked(
                                  "T2\tCondition 12 16;27 31\tleft knee\n"
                                  "R1\tlocated Arg1:T1 Arg2:T2\n"))})
     code, _, err = cli("import", project, str(corpus), capsys=capsys)
-    assert code == 2 and "n.ann:3: relations and events cannot be imported yet" in err
-    assert "1 relation (R line)" in err and "--brat-skip relations" in err
-    code, _, err = cli("import", project, str(corpus), "--brat-skip", "relations",
-                       capsys=capsys)
     assert code == 2 and "n.ann:2: T2 Condition is discontinuous" in err
     assert "--discontinuous join" in err
+    # the project declares no relation type: its R line is refused unless skipped
+    code, _, err = cli("import", project, str(corpus), "--discontinuous", "join",
+                       capsys=capsys)
+    assert code == 2 and "n.ann:3: R1 located" in err and "declares no relation type" in err
+    assert "--brat-skip relations" in err
     code, stdout, err = cli("import", project, str(corpus), "--brat-skip", "relations",
                             "--discontinuous", "join", capsys=capsys)
     assert code == 0, err

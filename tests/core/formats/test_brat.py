@@ -182,9 +182,9 @@ BAD = [
      3, ["T3", "overlaps T2", "line 2", "cannot be imported yet"]),
     ("T1\tCondition 3 8\tfever\nT2\tMedication 3 8\tfever\n", 2, ["overlaps T1", "line 1"]),
     (("T1\tCondition 3 8\tfever\nT2\tCondition 14 20\tasthma\nR1\tx Arg1:T1 Arg2:T2\n"
-      "R2\tx Arg1:T2 Arg2:T1\nE1\tCause:T1 Theme:T2\n"), 3,
-     ["relations and events cannot be imported yet", "2 relations (R lines)",
-      "1 event (E line)", "--brat-skip relations"]),
+      "R2\tx Arg1:T2 Arg2:T1\nE1\tCause:T1 Theme:T2\n"), 5,
+     ["events and equivalences cannot be imported", "1 event (E line)",
+      "--brat-skip relations"]),
     ("T1\tCondition 3 8\tfever\nN1\tReference T1 UMLS:C0015967\tFever\n", 2,
      ["1 normalisation (N line)", "--brat-skip normalizations"]),
     ("T1\tCondition 3 8\tfever\nA1\tNegated T7\n", 2, ["T7", "does not define"]),
@@ -242,11 +242,12 @@ def test_one_bad_pair_imports_nothing(tmp_path: Path) -> None:
     folder = tmp_path / "corpus"
     pair(folder, "a", "Fever.", "T1\tCondition 0 5\tFever\n")
     bad = pair(folder, "b", "Cough.", "T1\tCondition 0 5\tCough\nR1\tx Arg1:T1 Arg2:T1\n")
+    # (an entity linked to itself)
     project = Project.create(tmp_path / "p.db", tasks={"ner": ["Condition"]})
     try:
         with pytest.raises(InputError) as info:
             project.documents.add(read_file(folder))
-        assert_input_error(info.value, bad, 2, "relations")
+        assert_input_error(info.value, bad, 2, "R1", "itself")
         assert project.documents.stats()["documents"] == 0
     finally:
         project.close()
