@@ -129,7 +129,11 @@ def decide(session: Session, op: Decide) -> Changes:
     undo: list[Op] = []
     skipped: list[str] = []
     kinds = set()
-    for sid in op.suggestion_ids:
+    ids = op.suggestion_ids
+    if op.accept and len(ids) > 1:  # entities first: suggested values and relations need them
+        first = {sid for sid in ids if _pending(session, sid, op.doc_id).kind == "entity"}
+        ids = tuple(sorted(ids, key=lambda sid: sid not in first))
+    for sid in ids:
         row = _pending(session, sid, op.doc_id)
         kinds.add(SUGGESTION_TASK[row.kind])
         if not op.accept:

@@ -181,3 +181,32 @@ def test_removing_a_type_or_a_label_takes_relations_and_undo_puts_them_back(
     project.annotations.update_label(label.id, name="Drug")
     assert [str(s) for s in project.annotations.relation_specs()] == [
         "dosage_of=Dosage>Drug", "route_of=Route>Drug,Dosage"]
+
+
+def test_accepting_a_relation_with_its_suggested_entity_at_once(project: Project) -> None:
+    """Accepting several suggestions takes the entities first, so a relation suggested on a
+    suggested entity is accepted with it whatever the order given; undo takes both back."""
+    from sqlalchemy import select
+
+    from core.store.models import Suggestion, Task
+
+    d = _doc(project)
+    project.annotations.remove_entity(d, *WARFARIN)
+    with project.write() as s:
+        tasks = {kind: id_ for kind, id_ in s.execute(select(Task.kind, Task.id))}
+        rows = [Suggestion(document_id=d, task_id=tasks["relation"], kind="relation",
+                           payload={"head": {"start": 26, "end": 30, "label": "Dosage"},
+                                    "tail": {"start": 34, "end": 42, "label": "Medication"},
+                                    "label": "dosage_of"}, confidence=0.9),
+                Suggestion(document_id=d, task_id=tasks["ner"], kind="entity",
+                           payload={"start": 34, "end": 42, "label": "Medication"},
+                           confidence=0.5)]
+        s.add_all(rows)
+        s.flush()
+        ids = [r.id for r in rows]
+    changes = project.review.accept(d, ids)
+    assert _relations(project) == [(DOSE_W, WARFARIN, "dosage_of")]
+    assert not changes.messages
+    project.undo(changes)
+    assert _relations(project) == []
+    assert {s.id for s in project.documents.get(d).suggestions} == set(ids)
