@@ -6,7 +6,12 @@ label; the attribute's key (shown on its button) moves to the next value, one un
 edit each. A value other than the default marks the span (wavy underline, a badge such as
 "Neg" after it) and is named in its tooltip. The model's attribute suggestions are reviewed
 like its entities: A / R take the next suggestion of either kind, the bar shows them with
-their confidence, and setting the value by hand corrects one."""
+their confidence, and setting the value by hand corrects one.
+
+When the task declares relation types (dosage_of=Dosage>Medication), L on an entity starts a
+link from it: move to another entity and press L (or Enter) again; the types the two labels
+allow are offered (chosen at once when one fits), Esc cancels. The relation list under the
+text shows the document's relations and the model's relation suggestions (A / R there)."""
 
 from __future__ import annotations
 
@@ -33,14 +38,22 @@ from annotator.app.qt_commands import (
     RelabelEntityCommand,
 )
 from annotator.app.qt_labels import QtLabelBar
-from annotator.app.qt_span_commands import ResizeEntityCommand, SetEntityAttributesCommand
+from annotator.app.qt_relation_bar import QtRelationList, RelationRow
+from annotator.app.qt_span_commands import (
+    AddRelationCommand,
+    RemoveRelationCommand,
+    ResizeEntityCommand,
+    SetEntityAttributesCommand,
+)
 from annotator.app.qt_span_text import QtSpanTextEdit, SpanStyle
 from core.project import RESERVED_KEYS, DocumentView, EntityView, SuggestionView, TaskInfo
-from core.types import AttributeSpec, TaskKind
+from core.types import AttributeSpec, RelationSpec, TaskKind
 
 ACCEPT_KEY = Qt.Key.Key_A
 REJECT_KEY = Qt.Key.Key_R
 ATTRIBUTE_SUGGESTION = "attribute"  # the kind attribute suggestions are stored under
+RELATION_SUGGESTION = "relation"
+LINK_KEY = "l"  # starts and ends a link (a label or attribute given "l" keeps it)
 
 
 class QtEntitiesView(QWidget):
@@ -57,6 +70,9 @@ class QtEntitiesView(QWidget):
         # The pending attribute suggestions of the document read last, by entity span.
         self._attribute_pending_of: DocumentView | None = None
         self._attribute_pending: dict[tuple[int, int], dict[str, tuple[int, str, float]]] = {}
+        self.relation_types: tuple[RelationSpec, ...] = ()
+        self.link_from: EntityView | None = None  # the first end of a link being made
+        self._shown_ends: tuple[tuple[int, int], ...] = ()  # a list row's ends, highlighted
 
         self.label_bar = QtLabelBar()
         self.label_bar.labelClicked.connect(self.apply_label)
@@ -76,6 +92,11 @@ class QtEntitiesView(QWidget):
         self.attribute_bar.valueChosen.connect(self.set_attribute)
         self.attribute_bar.suggestionDecided.connect(self._decide_suggestion)
         self.attribute_bar.setVisible(False)
+        self.relation_list = QtRelationList()
+        self.relation_list.rowSelected.connect(self._on_relation_selected)
+        self.relation_list.removeRequested.connect(self._remove_relation_row)
+        self.relation_list.suggestionDecided.connect(self._decide_suggestion)
+        self.relation_list.setVisible(False)
 
         self.threshold = QDoubleSpinBox(minimum=0.0, maximum=1.0, singleStep=0.05, value=0.8)
         self.threshold.setToolTip("Confidence threshold for \"Accept all ≥\"")
@@ -95,6 +116,7 @@ class QtEntitiesView(QWidget):
         layout.addWidget(self.label_bar)
         layout.addWidget(self.editor, 1)
         layout.addWidget(self.attribute_bar)
+        layout.addWidget(self.relation_list)
         layout.addLayout(review)
         layout.addWidget(self.info)
 
@@ -105,9 +127,13 @@ class QtEntitiesView(QWidget):
         self.label_bar.set_labels(task.labels if task else ())
         self.attributes = task.attributes if task else ()
         taken = {lab.shortcut for lab in task.labels if lab.shortcut} if task else set()
-        self.attribute_keys = attribute_keys(self.attributes, taken | set(RESERVED_KEYS))
+        self.relation_types = task.relations if task else ()
+        link = {LINK_KEY} if self.relation_types else set()
+        self.attribute_keys = attribute_keys(self.attributes, taken | set(RESERVED_KEYS) | link)
         self._applicable = {}
         self.attribute_bar.setVisible(bool(self.attributes))
+        self.relation_list.setVisible(bool(self.relation_types))
+        self.link_from = None
         self._redraw()
 
     def _on_labels_changed(self) -> None:
@@ -118,6 +144,9 @@ class QtEntitiesView(QWidget):
         cursor = self.editor.cursor_code_point() if same and keep_cursor else None
         scroll = self.editor.verticalScrollBar().value()
         self.doc = doc
+        if not same:
+            self.link_from = None
+            self._shown_ends = ()
         if not same or self.editor.document_text() != (doc.text if doc else ""):
             self.editor.set_document_text(doc.text if doc else "")
         if cursor is not None:
@@ -133,6 +162,7 @@ class QtEntitiesView(QWidget):
         if self.doc is None:
             self.editor.set_spans([])
             self.suggestion_count.setText("")
+            self._update_relation_list(None)
             return
         cp = self.editor.cursor_code_point()
         spans = [self._entity_span(e, cp) for e in self.doc.entities]
@@ -170,20 +200,36 @@ class QtEntitiesView(QWidget):
         assert self.doc is not None
         tip = f"{e.label}: {self.doc.text[e.start:e.end]!r}" + (
             "" if e.origin == "human" else f" ({e.origin})"
-        )
+        ) + self._relations_tip(e)
+        current = e.start <= cp < e.end or (e.start, e.end) in self._shown_ends or (
+            self.link_from is not None and self.link_from.id == e.id)
         specs = self.applicable(e.label)
         if not specs:
             return SpanStyle(e.start, e.end, self._color(e.label), tip,
-                             current=e.start <= cp < e.end, editable=True)
+                             current=current, editable=True)
         values = {spec.name: e.attributes.get(spec.name, spec.default) for spec in specs}
         set_ = [spec for spec in specs if values[spec.name] != spec.default]
         tip += "".join(f"\n{spec.name}: {values[spec.name]}" for spec in specs)
         tip += self._suggested_attributes_tip(e.start, e.end)
         return SpanStyle(
-            e.start, e.end, self._color(e.label), tip, current=e.start <= cp < e.end,
+            e.start, e.end, self._color(e.label), tip, current=current,
             editable=True, marked=bool(set_),
             badge=" ".join(badge_of(values[spec.name]) for spec in set_),
         )
+
+    def _span_text(self, span: tuple[int, int]) -> str:
+        assert self.doc is not None
+        text = " ".join(self.doc.text[span[0]:span[1]].split())
+        return text if len(text) <= 30 else text[:29] + "…"
+
+    def _relations_tip(self, e: EntityView) -> str:
+        """The entity's relations, one line each ("dosage_of → furosemide")."""
+        assert self.doc is not None
+        lines = [f"\n{r.label} → {self._span_text(r.tail)}"
+                 for r in self.doc.relations if r.head_id == e.id]
+        lines += [f"\n{self._span_text(r.head)} → {r.label}"
+                  for r in self.doc.relations if r.tail_id == e.id]
+        return "".join(lines)
 
     def _suggested_attributes_tip(self, start: int, end: int) -> str:
         return "".join(
@@ -241,6 +287,8 @@ class QtEntitiesView(QWidget):
         )
 
     def _on_cursor_moved(self, cp: int) -> None:
+        if self._shown_ends and not self._shown_ends[0][0] <= cp <= self._shown_ends[0][1]:
+            self._shown_ends = ()  # the cursor left the row's head: the row's look goes
         self._redraw()
 
     def _on_return_to(self, doc_id: int, cp: int) -> None:
@@ -271,7 +319,14 @@ class QtEntitiesView(QWidget):
         entity = self.entity_at(cp)
         suggestion = self.suggestion_at(cp)
         self._update_attribute_bar(entity)
-        if entity is not None:
+        self._update_relation_list(entity)
+        if self.link_from is not None:
+            self.info.setText(
+                f"Linking from <b>{self.link_from.label}</b> "
+                f"“{html.escape(self._span_text((self.link_from.start, self.link_from.end)))}”"
+                " — move the cursor to the other entity and press L or Enter · Esc cancels"
+            )
+        elif entity is not None:
             keys = [self.attribute_keys[s.name].upper() for s in self.applicable(entity.label)
                     if s.name in self.attribute_keys]
             self.info.setText(
@@ -279,6 +334,7 @@ class QtEntitiesView(QWidget):
                 "label key to change it, Delete to remove it, drag an edge or press Alt+←/→ "
                 "(moves the edge nearer the cursor) to resize it, or right-click"
                 + (f"; {' / '.join(keys)} change its attributes" if keys else "")
+                + ("; L links it to another entity" if self.relation_types else "")
             )
         elif suggestion is not None:
             by = (f"by {html.escape(suggestion.source_text)}" if suggestion.by_rule
@@ -382,6 +438,133 @@ class QtEntitiesView(QWidget):
             return None
         return entity
 
+    # --- relations -----------------------------------------------------------------------
+
+    def _update_relation_list(self, entity: EntityView | None) -> None:
+        if not self.relation_types:
+            return
+        if self.doc is None:
+            self.relation_list.show_rows(())
+            return
+        rows = [
+            RelationRow(r.head, r.tail, r.label,
+                        f"{self._span_text(r.head)} → {r.label} → {self._span_text(r.tail)}",
+                        touching=entity is not None and entity.id in (r.head_id, r.tail_id))
+            for r in self.doc.relations
+        ]
+        for s in self.doc.suggestions_of(RELATION_SUGGESTION):
+            ends = s.payload.get("head") or {}, s.payload.get("tail") or {}
+            head, tail = ((int(e.get("start", 0)), int(e.get("end", 0))) for e in ends)
+            rows.append(RelationRow(
+                head, tail, s.label,
+                f"{self._span_text(head)} → {s.label} → {self._span_text(tail)}",
+                suggestion_id=s.id, confidence=s.confidence,
+                touching=entity is not None and (entity.start, entity.end) in (head, tail)))
+        self.relation_list.show_rows(
+            rows, hint="" if rows else "L on an entity, then L on another, links them")
+
+    def relation_candidates(
+        self, head: EntityView, tail: EntityView
+    ) -> list[tuple[RelationSpec, EntityView, EntityView]]:
+        """The (type, head, tail) links the two entities' labels allow, in the order they
+        were picked first, then reversed (a Medication linked to a Dosage by dosage_of)."""
+        found = [(spec, head, tail) for spec in self.relation_types
+                 if spec.allows(head.label, tail.label)]
+        found += [(spec, tail, head) for spec in self.relation_types
+                  if spec.allows(tail.label, head.label)]
+        return found
+
+    def link_key_pressed(self) -> None:
+        """L: start a link from the entity under the cursor, or end it on this one."""
+        if self.doc is None:
+            return
+        if not self.relation_types:
+            self.ctx.message.emit("no relation type is declared: add one in the labels dialog"
+                                  " or with annotator init --relation")
+            return
+        entity = self.entity_at(self.editor.cursor_code_point())
+        if self.link_from is None:
+            if entity is None:
+                self.ctx.message.emit("put the cursor on an entity, then press L to link it")
+                return
+            self.start_link(entity)
+            return
+        if entity is None:
+            self.ctx.message.emit("move the cursor to the entity to link to, then press L"
+                                  " (Esc cancels)")
+            return
+        if entity.id == self.link_from.id:
+            self.ctx.message.emit("an entity cannot be linked to itself: move to another one"
+                                  " (Esc cancels)")
+            return
+        self.finish_link(self.link_from, entity)
+
+    def start_link(self, entity: EntityView) -> None:
+        self.link_from = entity
+        self.ctx.message.emit(f"linking from {entity.label} "
+                              f"“{self._span_text((entity.start, entity.end))}”: move to "
+                              "another entity and press L or Enter (Esc cancels)")
+        self._redraw()
+
+    def cancel_link(self) -> None:
+        if self.link_from is not None:
+            self.link_from = None
+            self.ctx.message.emit("link cancelled")
+            self._redraw()
+
+    def finish_link(self, head: EntityView, tail: EntityView) -> None:
+        """Link ``head`` to ``tail`` by a type their labels allow (asked when several do)."""
+        if self.doc is None:
+            return
+        candidates = self.relation_candidates(head, tail)
+        if not candidates:
+            declared = ", ".join(str(s) for s in self.relation_types)
+            self.ctx.message.emit(
+                f"no relation type links {head.label} and {tail.label} (declared: "
+                f"{declared}); move to another entity or press Esc")
+            return
+        choice = candidates[0] if len(candidates) == 1 else self.choose_relation(candidates)
+        if choice is None:
+            return  # the menu closed: the link stays open
+        spec, h, t = choice
+        self.link_from = None
+        self.ctx.push(AddRelationCommand(
+            self.ctx, self.doc.id, (h.start, h.end), (t.start, t.end), spec.name))
+        self._redraw()
+
+    def choose_relation(
+        self, candidates: list[tuple[RelationSpec, EntityView, EntityView]]
+    ) -> tuple[RelationSpec, EntityView, EntityView] | None:
+        """A menu of the candidate links at the cursor (1, 2... pick one); None if closed."""
+        menu = QMenu(self)
+        actions = {}
+        for i, cand in enumerate(candidates):
+            spec, h, t = cand
+            text = (f"{spec.name}: {self._span_text((h.start, h.end))} → "
+                    f"{self._span_text((t.start, t.end))}")
+            act = menu.addAction(f"&{i + 1} {text}" if i < 9 else text)
+            actions[act] = cand
+        rect = self.editor.cursorRect()
+        chosen = menu.exec(self.editor.viewport().mapToGlobal(rect.bottomLeft()))
+        return actions.get(chosen) if chosen is not None else None
+
+    def _on_relation_selected(self, row: RelationRow) -> None:
+        """A row of the list chosen: the cursor to its head, both ends highlighted."""
+        self._shown_ends = (row.head, row.tail)
+        if not row.head[0] <= self.editor.cursor_code_point() < row.head[1]:
+            self.editor.set_cursor_code_point(row.head[0])  # redraws
+        else:
+            self._redraw()
+
+    def _remove_relation_row(self, row: RelationRow) -> None:
+        if self.doc is not None:
+            self.ctx.push(RemoveRelationCommand(self.ctx, self.doc.id, row.head, row.tail,
+                                                row.label))
+
+    def remove_relation(self, head: tuple[int, int], tail: tuple[int, int], label: str) -> None:
+        """Remove one relation of the document shown (undoable)."""
+        self._remove_relation_row(RelationRow(head, tail, label, ""))
+
     def _decide_suggestion(self, suggestion_id: int, accept: bool) -> None:
         if self.doc is not None:
             self.ctx.push(
@@ -433,6 +616,12 @@ class QtEntitiesView(QWidget):
                    | Qt.KeyboardModifier.MetaModifier):
             return False
         key = event.key()
+        if self.link_from is not None and key == Qt.Key.Key_Escape:
+            self.cancel_link()
+            return True
+        if self.link_from is not None and key in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+            self.link_key_pressed()
+            return True
         if key in (Qt.Key.Key_Delete, Qt.Key.Key_Backspace):
             self.delete_at_cursor()
             return True
@@ -452,6 +641,9 @@ class QtEntitiesView(QWidget):
         name = self.attribute_for_key(event.text())
         if name is not None:
             self.cycle_attribute(name, -1 if mods & Qt.KeyboardModifier.ShiftModifier else 1)
+            return True
+        if self.relation_types and event.text().lower() == LINK_KEY:
+            self.link_key_pressed()
             return True
         return False
 
@@ -483,6 +675,8 @@ class QtEntitiesView(QWidget):
                     act.setCheckable(True)
                     act.setChecked(v == value)
                     act.triggered.connect(lambda _=False, n=spec.name, v=v: self.set_attribute(n, v))
+            if self.relation_types:
+                self._relation_actions(menu, entity)
             menu.addAction("Delete entity\tDel", self.delete_at_cursor)
         elif suggestion is not None:
             self.editor.set_cursor_code_point(cp)
@@ -502,3 +696,38 @@ class QtEntitiesView(QWidget):
         menu.addSeparator()
         menu.addAction("Copy", self.editor.copy)
         menu.exec(global_pos)
+
+    def _relation_actions(self, menu: QMenu, entity: EntityView) -> None:
+        """The context menu's "Link to…" (the entities its label can be linked to) and
+        "Remove relation" (its relations)."""
+        assert self.doc is not None
+        if self.link_from is not None and self.link_from.id != entity.id:
+            head = self.link_from
+            menu.addAction(f"Link from “{self._span_text((head.start, head.end))}” here\tL",
+                           lambda: self.finish_link(head, entity))
+        sub = menu.addMenu("Link to…")
+        for other in self.doc.entities:
+            if other.id == entity.id:
+                continue
+            for spec, h, t in self.relation_candidates(entity, other):
+                sub.addAction(
+                    f"{spec.name}: {self._span_text((h.start, h.end))} → "
+                    f"{self._span_text((t.start, t.end))}",
+                    lambda s=spec, h=h, t=t: self._link_now(s, h, t))
+        sub.addSeparator()
+        sub.addAction("Pick the other end with the cursor…\tL",
+                      lambda: self.start_link(entity))
+        mine = [r for r in self.doc.relations if entity.id in (r.head_id, r.tail_id)]
+        if mine:
+            rem = menu.addMenu("Remove relation")
+            for r in mine:
+                rem.addAction(
+                    f"{self._span_text(r.head)} → {r.label} → {self._span_text(r.tail)}",
+                    lambda r=r: self.remove_relation(r.head, r.tail, r.label))
+
+    def _link_now(self, spec: RelationSpec, head: EntityView, tail: EntityView) -> None:
+        if self.doc is not None:
+            self.link_from = None
+            self.ctx.push(AddRelationCommand(
+                self.ctx, self.doc.id, (head.start, head.end), (tail.start, tail.end),
+                spec.name))

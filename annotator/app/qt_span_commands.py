@@ -1,4 +1,4 @@
-"""The undoable edits of an entity's extent and attributes: thin commands over
+"""The undoable edits of an entity's extent, attributes and relations: thin commands over
 ``project.annotations``.
 
 Like every edit it is committed at once; core computes the inverse that undo applies (see
@@ -44,3 +44,38 @@ class SetEntityAttributesCommand(ChangeCommand):
 
     def _do(self) -> Changes:
         return self.ctx.project.apply(SetEntityAttributes(self.doc_id, *self.span, self.values))
+
+
+class AddRelationCommand(ChangeCommand):
+    """Link the entity ``head`` (``(start, end)``) of a document to the entity ``tail`` by
+    the relation type ``label``."""
+
+    def __init__(
+        self, ctx: QtProjectContext, doc_id: int, head: tuple[int, int],
+        tail: tuple[int, int], label: str,
+    ) -> None:
+        super().__init__(ctx, doc_id, f"link {label}")
+        self.head, self.tail, self.label = head, tail, label
+        self.focus = head[0]
+
+    def _do(self) -> Changes:
+        return self.ctx.project.annotations.add_relation(
+            self.doc_id, self.head, self.tail, self.label
+        )
+
+
+class RemoveRelationCommand(ChangeCommand):
+    """Remove the ``label`` relation from the entity ``head`` to the entity ``tail``."""
+
+    def __init__(
+        self, ctx: QtProjectContext, doc_id: int, head: tuple[int, int],
+        tail: tuple[int, int], label: str,
+    ) -> None:
+        super().__init__(ctx, doc_id, f"remove {label}")
+        self.head, self.tail, self.label = head, tail, label
+        self.focus = head[0]
+
+    def _do(self) -> Changes:
+        return self.ctx.project.annotations.remove_relation(
+            self.doc_id, self.head, self.tail, self.label
+        )

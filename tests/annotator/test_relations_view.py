@@ -1,0 +1,189 @@
+"""Relations between entities in the app: L on an entity, L on another links them (one
+undoable edit), the relation list under the text shows them and removes them (Delete), a link
+no type allows is refused with a message, and relation suggestions are accepted from the
+list."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import Qt
+
+from core.project import Project
+from core.types import TaskKind
+from tests.annotator.helpers import add_suggestion, doc_id, suggestion_state
+
+TREATS = "treats=Medication>Disease"
+
+
+@pytest.fixture
+def relations_project(project_path: Path) -> Path:
+    """The GUI tests' project with one relation type (a Medication treats a Disease) and, in
+    d0, a Disease and two Medications ("metformin", "500 mg": no type links those two)."""
+    project = Project.open(project_path)
+    try:
+        project.annotations.add_relation_type(TREATS)
+        did = doc_id(project, "d0")
+        text = project.documents.get(did).text
+        for words, label in (("type 2 diabetes", "Disease"), ("metformin", "Medication"),
+                             ("500 mg", "Medication")):
+            s = text.index(words)
+            project.annotations.add_entity(did, s, s + len(words), label)
+    finally:
+        project.close()
+    return project_path
+
+
+@pytest.fixture
+def rel_window(qtbot, relations_project: Path):  # type: ignore[no-untyped-def]
+    from annotator.app.qt_main_window import QtMainWindow
+
+    win = QtMainWindow(Project.open(relations_project))
+    qtbot.addWidget(win)
+    win.resize(1200, 800)
+    win.show()
+    qtbot.waitExposed(win)
+    yield win
+    if win.isVisible():
+        win.close()
+
+
+def _open_d0(window):  # type: ignore[no-untyped-def]
+    did = doc_id(window.project, "d0")
+    window.doc_list.select_doc(did)
+    window.tabs.setCurrentWidget(window.views[TaskKind.NER])
+    return did, window.views[TaskKind.NER]
+
+
+def _go(view, text: str) -> None:  # type: ignore[no-untyped-def]
+    view.editor.set_cursor_code_point(view.doc.text.index(text) + 1)
+
+
+def _relations(project: Project, did: int) -> list[tuple[str, str, str]]:
+    """(head text, type, tail text) of a document's relations, read through the facade."""
+    doc = project.documents.get(did)
+    assert doc is not None
+    return [(doc.text[slice(*r.head)], r.label, doc.text[slice(*r.tail)])
+            for r in doc.relations]
+
+
+def test_link_by_keys_undo_list_and_delete(qtbot, rel_window) -> None:  # type: ignore[no-untyped-def]
+    did, view = _open_d0(rel_window)
+    assert view.relation_list.isVisible()
+    assert view.relation_list.rows == ()
+    # Picked from the Disease to the Medication: the one type fits the other way round.
+    _go(view, "diabetes")
+    qtbot.keyClick(view.editor, "l")
+    assert view.link_from is not None and view.link_from.label == "Disease"
+    assert "Linking from" in view.info.text()
+    _go(view, "metformin")
+    qtbot.keyClick(view.editor, "l")
+    assert view.link_from is None
+    assert _relations(rel_window.project, did) == [
+        ("metformin", "treats", "type 2 diabetes")]
+    assert [r.text for r in view.relation_list.rows] == [
+        "metformin → treats → type 2 diabetes"]
+    assert view.relation_list.rows[0].touching  # the cursor is on metformin
+    assert view.relation_list.list.item(0).font().bold()
+    tips = [s.tooltip for s in view.editor.spans_at(view.doc.text.index("metformin"))]
+    assert any("treats → type 2 diabetes" in t for t in tips)
+
+    rel_window.ctx.undo_stack.undo()
+    assert _relations(rel_window.project, did) == []
+    assert view.relation_list.rows == ()
+    rel_window.ctx.undo_stack.redo()
+    assert _relations(rel_window.project, did) == [
+        ("metformin", "treats", "type 2 diabetes")]
+
+    # Choosing the row goes to its head; Delete in the list removes it, undoably.
+    _go(view, "Patient")
+    view.relation_list.list.setCurrentRow(0)
+    assert view.entity_at(view.editor.cursor_code_point()).label == "Medication"
+    current = {(s.start, s.end) for s in view.editor._spans if s.current}
+    d = view.doc.text
+    assert {(d.index("metformin"), d.index("metformin") + 9),
+            (d.index("type 2"), d.index("type 2") + 15)} <= current
+    view.relation_list.list.setFocus()
+    qtbot.keyClick(view.relation_list.list, Qt.Key.Key_Delete)
+    assert _relations(rel_window.project, did) == []
+    rel_window.ctx.undo_stack.undo()
+    assert _relations(rel_window.project, did) == [
+        ("metformin", "treats", "type 2 diabetes")]
+
+
+def test_enter_ends_a_link_and_esc_cancels(qtbot, rel_window) -> None:  # type: ignore[no-untyped-def]
+    did, view = _open_d0(rel_window)
+    _go(view, "metformin")
+    qtbot.keyClick(view.editor, "l")
+    qtbot.keyClick(view.editor, Qt.Key.Key_Escape)
+    assert view.link_from is None
+    _go(view, "diabetes")
+    qtbot.keyClick(view.editor, Qt.Key.Key_Return)  # no link open: nothing
+    assert _relations(rel_window.project, did) == []
+    _go(view, "metformin")
+    qtbot.keyClick(view.editor, "l")
+    _go(view, "diabetes")
+    qtbot.keyClick(view.editor, Qt.Key.Key_Return)
+    assert _relations(rel_window.project, did) == [
+        ("metformin", "treats", "type 2 diabetes")]
+
+
+def test_a_link_no_type_allows_is_refused_with_a_message(qtbot, rel_window) -> None:  # type: ignore[no-untyped-def]
+    did, view = _open_d0(rel_window)
+    messages: list[str] = []
+    rel_window.ctx.message.connect(messages.append)
+    _go(view, "metformin")
+    qtbot.keyClick(view.editor, "l")
+    _go(view, "500 mg")
+    qtbot.keyClick(view.editor, "l")
+    assert _relations(rel_window.project, did) == []
+    assert "no relation type links Medication and Medication" in messages[-1]
+    assert view.link_from is not None  # still open: another end may be picked
+    _go(view, "metformin")
+    qtbot.keyClick(view.editor, "l")  # the first end again
+    assert "cannot be linked to itself" in messages[-1]
+
+
+def test_several_types_are_offered_in_a_menu(qtbot, rel_window, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    did, view = _open_d0(rel_window)
+    rel_window.project.annotations.add_relation_type("causes=Medication>Disease")
+    view.set_task(rel_window.project.documents.tasks().get(TaskKind.NER))
+    offered: list[list[str]] = []
+
+    def choose(candidates):  # type: ignore[no-untyped-def]
+        offered.append([spec.name for spec, _h, _t in candidates])
+        return candidates[1]
+
+    monkeypatch.setattr(view, "choose_relation", choose)
+    _go(view, "metformin")
+    qtbot.keyClick(view.editor, "l")
+    _go(view, "diabetes")
+    qtbot.keyClick(view.editor, "l")
+    assert offered == [["treats", "causes"]]
+    assert _relations(rel_window.project, did) == [
+        ("metformin", "causes", "type 2 diabetes")]
+
+
+def test_relation_suggestion_is_listed_and_accepted(qtbot, rel_window) -> None:  # type: ignore[no-untyped-def]
+    project = rel_window.project
+    did = doc_id(project, "d0")
+    text = project.documents.get(did).text
+    m, s = text.index("metformin"), text.index("type 2 diabetes")
+    sid = add_suggestion(project, did, "relation", {
+        "head": {"start": m, "end": m + 9, "label": "Medication"},
+        "tail": {"start": s, "end": s + 15, "label": "Disease"},
+        "label": "treats"}, 0.75, "relation")
+    _, view = _open_d0(rel_window)
+    rel_window.ctx.documentChanged.emit(did)  # stored behind the window's back: read again
+    rows = view.relation_list.rows
+    assert [(r.suggestion_id, r.text) for r in rows] == [
+        (sid, "metformin → treats → type 2 diabetes")]
+    assert view.relation_list.list.item(0).text().startswith("suggested (75%)")
+    view.relation_list.list.setCurrentRow(0)
+    assert view.relation_list.accept_button.isEnabled()
+    assert not view.relation_list.remove_button.isEnabled()
+    qtbot.keyClick(view.relation_list.list, "a")
+    assert suggestion_state(project, sid) == "accepted"
+    assert _relations(project, did) == [("metformin", "treats", "type 2 diabetes")]
+    assert [r.suggestion_id for r in view.relation_list.rows] == [None]
