@@ -1,6 +1,7 @@
 """The demo project: synthetic clinical-style notes, created once under the user data dir.
 
-Its tasks: entities (with two attributes of a Disease: negation and temporality), a class
+Its tasks: entities (with two attributes of a Disease: negation and temporality, and one
+relation type, a Dosage ``dosage_of`` the Medication it follows), a class
 per note, a class per sentence (notes 001-012 have every sentence classed) and questions.
 The notes are written for the demo (resources/demo/demo_notes.json, "about"), never copied
 from a record. Its team (``demo_team``): ana and ben, three notes labelled by both."""
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +26,8 @@ from core.types import (
     DocumentRecord,
     EntitySpan,
     Question,
+    Relation,
+    RelationSpec,
     SentenceLabel,
     TaskKind,
 )
@@ -31,6 +35,22 @@ from core.types import (
 DEMO_DATA = Path(__file__).resolve().parents[2] / "resources" / "demo" / "demo_notes.json"
 APP_NAME = "text-annotator"
 log = logging.getLogger(__name__)
+# The demo's relation types; every Dosage right after a Medication ("furosemide 40 mg") is
+# given as its dosage_of, so the demo notes come with relations to look at and train on.
+DEMO_RELATIONS = (RelationSpec.parse("dosage_of=Dosage>Medication"),)
+
+
+def demo_relations(spans: tuple[EntitySpan, ...], text: str) -> tuple[Relation, ...]:
+    """dosage_of from each Dosage to the Medication just before it (only white space
+    between them)."""
+    out = []
+    order = sorted(range(len(spans)), key=lambda i: spans[i].start)
+    for a, b in pairwise(order):
+        med, dose = spans[a], spans[b]
+        if (med.label, dose.label) == ("Medication", "Dosage") and not text[
+                med.end:dose.start].strip():
+            out.append(Relation(b, a, "dosage_of"))
+    return tuple(out)
 
 
 def demo_records(data: dict[str, Any]) -> list[DocumentRecord]:
@@ -48,11 +68,13 @@ def demo_records(data: dict[str, Any]) -> list[DocumentRecord]:
                 questions.append(Question(q["question"]))
             else:
                 questions.append(Question(q["question"], (Answer(ans[0], ans[1], text[ans[0]:ans[1]]),)))
+        spans = tuple(EntitySpan(s["start"], s["end"], s["label"], s.get("attributes", {}))
+                      for s in d.get("spans", []))
         out.append(DocumentRecord(
             text=text,
             external_id=d["external_id"],
-            spans=tuple(EntitySpan(s["start"], s["end"], s["label"], s.get("attributes", {}))
-                        for s in d.get("spans", [])),
+            spans=spans,
+            relations=demo_relations(spans, text),
             classes=tuple(d.get("classes", [])),
             questions=tuple(questions),
             sentences=tuple(SentenceLabel(s, e, (label,) if label else ())
@@ -80,6 +102,20 @@ def _declare_attributes(project: Project, data: dict[str, Any]) -> list[str]:
     return added
 
 
+def _declare_relations(project: Project) -> list[str]:
+    """Declare the demo's relation types the project does not have yet; their names."""
+    ner = project.documents.tasks().get(TaskKind.NER)
+    if ner is None:
+        return []
+    have = {spec.name for spec in ner.relations}
+    added = []
+    for spec in DEMO_RELATIONS:
+        if spec.name not in have:
+            project.annotations.add_relation_type(spec)
+            added.append(spec.name)
+    return added
+
+
 def build_demo_project(path: Path) -> Path:
     """Create the demo project at ``path`` (which must not exist)."""
     data = json.loads(DEMO_DATA.read_text(encoding="utf-8"))
@@ -87,6 +123,7 @@ def build_demo_project(path: Path) -> Path:
     project = Project.create(path, tasks=tasks, name="Demo: clinical notes")
     try:
         _declare_attributes(project, data)  # before the notes, whose entities carry values
+        _declare_relations(project)  # and relations
         project.documents.add(demo_records(data), annotator="demo")
         add_demo_team(project)
     finally:
@@ -115,6 +152,8 @@ def upgrade_demo_project(path: Path) -> list[TaskKind]:
                                source="demo")
                 for r in demo_records(data) if r.sentences
             ], annotator="demo")
+        if TaskKind.NER in have:  # the notes added below may carry relations
+            _declare_relations(project)
         if TaskKind.NER in have and _declare_attributes(project, data):
             known = {r.external_id for r in project.documents.records()}
             new = [r for r in demo_records(data) if r.external_id not in known]

@@ -334,7 +334,7 @@ class QtEntitiesView(QWidget):
                 "label key to change it, Delete to remove it, drag an edge or press Alt+←/→ "
                 "(moves the edge nearer the cursor) to resize it, or right-click"
                 + (f"; {' / '.join(keys)} change its attributes" if keys else "")
-                + ("; L links it to another entity" if self.relation_types else "")
+                + ("; L links it" if self.relation_types else "")
             )
         elif suggestion is not None:
             by = (f"by {html.escape(suggestion.source_text)}" if suggestion.by_rule
@@ -461,7 +461,7 @@ class QtEntitiesView(QWidget):
                 suggestion_id=s.id, confidence=s.confidence,
                 touching=entity is not None and (entity.start, entity.end) in (head, tail)))
         self.relation_list.show_rows(
-            rows, hint="" if rows else "L on an entity, then L on another, links them")
+            rows, hint="" if rows else "L on an entity, L on another")
 
     def relation_candidates(
         self, head: EntityView, tail: EntityView
@@ -520,17 +520,13 @@ class QtEntitiesView(QWidget):
         if not candidates:
             declared = ", ".join(str(s) for s in self.relation_types)
             self.ctx.message.emit(
-                f"no relation type links {head.label} and {tail.label} (declared: "
-                f"{declared}); move to another entity or press Esc")
+                f"no relation type links {head.label} and {tail.label} ({declared}): "
+                "pick another entity, or Esc")
             return
         choice = candidates[0] if len(candidates) == 1 else self.choose_relation(candidates)
         if choice is None:
             return  # the menu closed: the link stays open
-        spec, h, t = choice
-        self.link_from = None
-        self.ctx.push(AddRelationCommand(
-            self.ctx, self.doc.id, (h.start, h.end), (t.start, t.end), spec.name))
-        self._redraw()
+        self._link_now(*choice)
 
     def choose_relation(
         self, candidates: list[tuple[RelationSpec, EntityView, EntityView]]
@@ -706,10 +702,13 @@ class QtEntitiesView(QWidget):
             menu.addAction(f"Link from “{self._span_text((head.start, head.end))}” here\tL",
                            lambda: self.finish_link(head, entity))
         sub = menu.addMenu("Link to…")
+        have = {(r.head, r.tail, r.label) for r in self.doc.relations}
         for other in self.doc.entities:
             if other.id == entity.id:
                 continue
             for spec, h, t in self.relation_candidates(entity, other):
+                if ((h.start, h.end), (t.start, t.end), spec.name) in have:
+                    continue
                 sub.addAction(
                     f"{spec.name}: {self._span_text((h.start, h.end))} → "
                     f"{self._span_text((t.start, t.end))}",
@@ -726,8 +725,13 @@ class QtEntitiesView(QWidget):
                     lambda r=r: self.remove_relation(r.head, r.tail, r.label))
 
     def _link_now(self, spec: RelationSpec, head: EntityView, tail: EntityView) -> None:
-        if self.doc is not None:
-            self.link_from = None
-            self.ctx.push(AddRelationCommand(
+        if self.doc is None:
+            return
+        self.link_from = None
+        if self.ctx.push(AddRelationCommand(
                 self.ctx, self.doc.id, (head.start, head.end), (tail.start, tail.end),
-                spec.name))
+                spec.name)):
+            self.ctx.message.emit(
+                f"linked: {self._span_text((head.start, head.end))} → {spec.name} → "
+                f"{self._span_text((tail.start, tail.end))} (Ctrl+Z undoes)")
+        self._redraw()

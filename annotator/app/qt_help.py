@@ -21,6 +21,11 @@ VIEW_KEYS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
          ("the next value of that attribute (negation, temporality…) of the entity under "
           "the cursor; Shift with it: the previous value; a click on the bar's button works "
           "too")),
+        ("L (with relation types declared)",
+         ("link the entity under the cursor: move to another entity and press L or Enter; "
+          "the type the two labels allow is chosen (a menu when several do); Esc cancels")),
+        ("Delete / A / R in the relation list",
+         "remove the relation chosen / accept or reject the suggested one"),
     )),
     ("Classes", (
         ("1 … 9 (a class's key)", "choose the class (tick or untick when several are allowed)"),

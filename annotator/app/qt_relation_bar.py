@@ -59,6 +59,7 @@ class QtRelationList(QWidget):
     rowSelected = Signal(object)  # a RelationRow: show both ends
     removeRequested = Signal(object)  # a RelationRow (a relation, not a suggestion)
     suggestionDecided = Signal(int, bool)  # suggestion id, accept
+    VISIBLE_ROWS = 5
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -66,7 +67,6 @@ class QtRelationList(QWidget):
         self.title.setObjectName("hintLabel")
         self.list = _RelationListWidget()
         self.list.setObjectName("relationList")
-        self.list.setMaximumHeight(110)
         self.list.setAlternatingRowColors(True)
         self.list.currentRowChanged.connect(self._on_current_row)
         self.list.itemClicked.connect(lambda item: self._on_current_row(self.list.row(item)))
@@ -92,6 +92,7 @@ class QtRelationList(QWidget):
         layout.addWidget(self.list)
         self.rows: tuple[RelationRow, ...] = ()
         self._update_buttons()
+        self._fit_height()
 
     def show_rows(self, rows: Sequence[RelationRow], *, hint: str = "") -> None:
         """Show ``rows`` (keeping the current row when it is still there)."""
@@ -120,12 +121,21 @@ class QtRelationList(QWidget):
                              current.suggestion_id)), -1)
             self.list.setCurrentRow(keep)
             self.list.blockSignals(False)
+        self._fit_height()
         n = sum(1 for r in rows if r.suggestion_id is None)
         pending = len(rows) - n
         self.title.setText(
             f"Relations: {n}" + (f", {pending} suggested" if pending else "")
             + (f" — {hint}" if hint else ""))
         self._update_buttons()
+
+    def _fit_height(self) -> None:
+        """As tall as its rows, from one to five (then it scrolls), so the text keeps the
+        room."""
+        row = self.list.sizeHintForRow(0) if self.list.count() else 0
+        row = row if row > 0 else self.list.fontMetrics().height() + 4
+        shown = min(max(self.list.count(), 1), self.VISIBLE_ROWS)
+        self.list.setFixedHeight(row * shown + 2 * self.list.frameWidth() + 2)
 
     def current_row(self) -> RelationRow | None:
         i = self.list.currentRow()

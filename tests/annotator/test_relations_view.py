@@ -187,3 +187,37 @@ def test_relation_suggestion_is_listed_and_accepted(qtbot, rel_window) -> None: 
     assert suggestion_state(project, sid) == "accepted"
     assert _relations(project, did) == [("metformin", "treats", "type 2 diabetes")]
     assert [r.suggestion_id for r in view.relation_list.rows] == [None]
+
+
+def test_the_demo_declares_dosage_of_with_examples(tmp_path: Path) -> None:
+    from annotator.app.demo import build_demo_project
+
+    with Project.open(build_demo_project(tmp_path / "demo.db")) as project:
+        assert [str(s) for s in project.annotations.relation_specs()] == [
+            "dosage_of=Dosage>Medication"]
+        did = doc_id(project, "note-001")
+        assert _relations(project, did) == [("40 mg in the morning", "dosage_of", "furosemide")]
+
+
+def test_context_menu_links_and_removes(qtbot, rel_window) -> None:  # type: ignore[no-untyped-def]
+    from PySide6.QtWidgets import QMenu
+
+    did, view = _open_d0(rel_window)
+    _go(view, "metformin")
+    entity = view.entity_at(view.editor.cursor_code_point())
+
+    def submenu(title: str) -> QMenu:
+        menu = QMenu(view)
+        view._relation_actions(menu, entity)
+        return next(a.menu() for a in menu.actions() if a.text() == title)
+
+    link = submenu("Link to…")
+    texts = [a.text() for a in link.actions() if a.text()]
+    assert texts[0] == "treats: metformin → type 2 diabetes"  # not 500 mg: no type fits
+    assert not any("500 mg" in t for t in texts)
+    link.actions()[0].trigger()
+    assert _relations(rel_window.project, did) == [("metformin", "treats", "type 2 diabetes")]
+    assert not any(a.text().startswith("treats") for a in submenu("Link to…").actions())
+    remove = submenu("Remove relation")
+    remove.actions()[0].trigger()
+    assert _relations(rel_window.project, did) == []
