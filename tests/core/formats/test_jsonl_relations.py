@@ -152,3 +152,15 @@ def test_import_checks_the_types_and_export_writes_the_relations(
     assert [line["relations"] for line in lines] == [
         [{"head": 0, "tail": 1, "label": "dosage_of"}], []]
     project.close()
+
+
+def test_a_pending_relation_suggestion_is_written_with_both_ends() -> None:
+    from core.formats.jsonl import suggestion_json
+    from core.review import PendingSuggestion
+
+    s = PendingSuggestion(id=1, document_id=1, task=TaskKind.RELATION, kind="relation",
+                          confidence=0.87654, model_version_id=3, start=5, end=21,
+                          label="dosage_of", head=(5, 10, "Dosage"), tail=(14, 21, "Medication"))
+    assert suggestion_json(s) == {
+        "suggested": True, "kind": "relation", "source": "model", "confidence": 0.8765,
+        "label": "dosage_of", "head": DOSE, "tail": DRUG, "model_version_id": 3}
