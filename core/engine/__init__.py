@@ -8,7 +8,19 @@ in :mod:`core.engine.results`.
 
 from __future__ import annotations
 
+import os
+import sys
 from typing import Any
+
+# torch's OpenMP threads spin while they wait for the next piece of work (libgomp's
+# default). Where other processes want the cores too, a spinning thread burns the time
+# slice its partner needs, and every parallel region waits for the slowest thread: a
+# forward pass of the default encoder took 3.5x as long at load average 7 on 2 cores
+# (docs/engine.md, "Threads"). Waiting threads that sleep cost one wake-up per region on
+# an idle machine. libgomp reads this once, when torch loads it: so here, before any
+# engine module imports torch; a value the user set is kept.
+if "torch" not in sys.modules:
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 _EXPORTS = {
     "TrainingJob": "core.engine.job",

@@ -21,7 +21,9 @@ from core.types import DocumentRecord
 
 @dataclass(frozen=True)
 class InferenceOptions:
-    """How to predict: window size/overlap, batch size and decoding choices."""
+    """How to predict: window size/overlap, batch size, numeric precision and decoding
+    choices. ``precision``: one of :data:`core.engine.runtime.PRECISIONS`, or None for the
+    training run's own (dev evaluation and scores)."""
 
     max_length: int = 256
     stride: int = 64
@@ -30,6 +32,7 @@ class InferenceOptions:
     class_threshold: float = 0.5
     max_answer_length: int = 30
     null_threshold: float = 0.0
+    precision: str | None = None
 
 
 def predict_documents(
@@ -43,10 +46,14 @@ def predict_documents(
     with_loss: bool = False,
 ) -> tuple[list[DocumentPrediction], float | None]:
     """Predictions for ``docs`` in input order, and (``with_loss``) the mean gold loss."""
+    from core.engine.runtime import inference_precision
+
     pad_id = int(tokenizer.pad_token_id or 0)
     common = dict(batch_size=options.batch_size, device=device, pad_id=pad_id,
                   multi_label=spec.multi_label)
-    return kind_of(spec.task).predict(model, tokenizer, spec, docs, options, common, with_loss)
+    with inference_precision(device, options.precision):
+        return kind_of(spec.task).predict(model, tokenizer, spec, docs, options, common,
+                                          with_loss)
 
 
 def score_predictions(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -49,13 +50,71 @@ def amp_dtype(device: torch.device) -> torch.dtype | None:
     return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
 
 
+# The precisions a prediction can be asked for: "auto" (mixed precision where the device
+# computes it natively: bf16 or fp16 on CUDA, bf16 on a CPU with AVX-512 BF16 or AMX),
+# "fp32" (none) or "bf16".
+PRECISIONS = ("auto", "fp32", "bf16")
+
+# The autocast type chosen by inference_precision() for the forward passes inside it
+# (a 1-tuple, so that "fp32" = (None,) differs from "not chosen" = None).
+_INFERENCE_DTYPE: contextvars.ContextVar[tuple[torch.dtype | None] | None] = (
+    contextvars.ContextVar("annotator_inference_dtype", default=None))
+
+
+def cpu_has_native_bf16() -> bool:
+    """Whether this CPU multiplies bf16 matrices in hardware (AVX-512 BF16 or AMX). There
+    a bf16 forward takes about half the fp32 time; elsewhere torch emulates bf16 and it is
+    slower than fp32, so "auto" stays in fp32."""
+    for probe in ("_is_avx512_bf16_supported", "_is_amx_tile_supported"):
+        check = getattr(torch.cpu, probe, None)
+        try:
+            if check is not None and check():
+                return True
+        except Exception:  # noqa: BLE001, S112 - a private probe: absent or failing means no
+            continue
+    return False
+
+
+def inference_dtype(device: torch.device, precision: str) -> torch.dtype | None:
+    """The autocast type of predictions at ``precision`` (one of :data:`PRECISIONS`) on
+    ``device``; None: fp32."""
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {', '.join(PRECISIONS)} (got {precision!r})")
+    if precision == "fp32":
+        return None
+    if precision == "bf16":
+        return torch.bfloat16 if device.type in ("cpu", "cuda") else None
+    if device.type == "cuda":
+        return amp_dtype(device)
+    if device.type == "cpu" and cpu_has_native_bf16():
+        return torch.bfloat16
+    return None
+
+
+@contextlib.contextmanager
+def inference_precision(device: torch.device, precision: str | None) -> Iterator[None]:
+    """Forward passes inside run at ``precision`` (:func:`inference_dtype`); None keeps
+    the training precision (:func:`autocast`). Per thread (a context variable)."""
+    if precision is None:
+        yield
+        return
+    token = _INFERENCE_DTYPE.set((inference_dtype(device, precision),))
+    try:
+        yield
+    finally:
+        _INFERENCE_DTYPE.reset(token)
+
+
 @contextlib.contextmanager
 def autocast(device: torch.device) -> Iterator[None]:
-    dtype = amp_dtype(device)
+    """Mixed precision as training uses it (:func:`amp_dtype`), or inside
+    :func:`inference_precision` the precision chosen there."""
+    chosen = _INFERENCE_DTYPE.get()
+    dtype = chosen[0] if chosen is not None else amp_dtype(device)
     if dtype is None:
         yield
     else:
-        with torch.autocast(device_type="cuda", dtype=dtype):
+        with torch.autocast(device_type=device.type, dtype=dtype):
             yield
 
 
