@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import itertools
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
@@ -173,9 +174,14 @@ def test_cancel_stops_between_chunks(ner_project: Project) -> None:
         stop.set()
 
     result = preannotate(ner_project, "ner", chunk_size=10, on_progress=on_progress, cancel=stop)
-    assert result.cancelled and result.documents == 10
+    # The chunks predicted before the cancel was seen are stored whole (the writer runs a
+    # chunk behind the model), none after it.
+    assert result.cancelled and result.documents in (10, 20, 30)
+    with ner_project.read() as s:
+        scored = set(s.scalars(select(DocumentScore.document_id).distinct()))
+    assert scored == set(result.document_ids) and len(scored) == result.documents
     # Resuming predicts only the rest.
-    assert preannotate(ner_project, "ner").documents == 25
+    assert preannotate(ner_project, "ner").documents == 35 - result.documents
 
 
 def test_no_model_version_is_a_clear_error(tmp_path: Path) -> None:
@@ -289,3 +295,97 @@ def test_dev_documents_get_suggestions_but_never_enter_the_queue(ner_project: Pr
             assert not ids & dev_ids
             assert not ids & {d for d, sp in splits.items() if sp == "test"}
     assert TaskKind.NER.value == "ner"
+
+
+def test_reading_and_writing_run_beside_the_model(ner_project: Project,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """The next chunk is read and the last one written on helper threads; progress and
+    the counts come back to the calling thread, in chunk order."""
+    from core.active import preannotate as P
+
+    threads: dict[str, set[str]] = {"read": set(), "write": set(), "progress": set()}
+    snapshot, write_chunk = P._snapshot, P._write_chunk
+
+    def reading(*args: object, **kw: object) -> object:
+        threads["read"].add(threading.current_thread().name)
+        return snapshot(*args, **kw)  # type: ignore[arg-type]
+
+    def writing(*args: object, **kw: object) -> object:
+        threads["write"].add(threading.current_thread().name)
+        return write_chunk(*args, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(P, "_snapshot", reading)
+    monkeypatch.setattr(P, "_write_chunk", writing)
+    done: list[int] = []
+
+    def progress(event: PreannotateProgress) -> None:
+        threads["progress"].add(threading.current_thread().name)
+        done.append(event.done)
+
+    result = preannotate(ner_project, "ner", chunk_size=4, on_progress=progress)
+    assert result.documents == 35 and done == [4, 8, 12, 16, 20, 24, 28, 32, 35]
+    assert all(n.startswith("preannotate-read") for n in threads["read"])
+    assert all(n.startswith("preannotate-write") for n in threads["write"])
+    assert threads["progress"] == {threading.current_thread().name}
+    with ner_project.read() as s:  # shortest first: chunks of about one length
+        lengths = dict(s.execute(select(Document.id, func.length(Document.text))).tuples().all())
+    chunks = [[lengths[i] for i in result.document_ids[c:c + 4]] for c in range(0, 35, 4)]
+    assert all(max(a) <= min(b) for a, b in itertools.pairwise(chunks))
+
+
+def test_a_failed_write_ends_the_run_with_its_error(ner_project: Project,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    from core.active import preannotate as P
+
+    write_chunk, calls = P._write_chunk, []
+
+    def failing(*args: object, **kw: object) -> object:
+        calls.append(1)
+        if len(calls) == 2:
+            raise RuntimeError("disk on fire")
+        return write_chunk(*args, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(P, "_write_chunk", failing)
+    with ner_project.read() as s:
+        mv = s.scalars(select(ModelVersion.id)).one()
+        order = P._shortest_first(s, documents_to_predict(s, "ner", mv))
+    with pytest.raises(RuntimeError, match="disk on fire"):
+        preannotate(ner_project, "ner", chunk_size=10)
+    with ner_project.read() as s:  # the first chunk was stored whole, the failed one not
+        stored = set(s.scalars(select(DocumentScore.document_id)))
+    assert set(order[:10]) <= stored and not stored & set(order[10:20])
+
+
+def test_the_model_is_loaded_once_and_kept(ner_project: Project,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    from core.engine import predict as E
+
+    E.clear_predictor_cache()
+    loads: list[str] = []
+    real = E.Predictor.__init__
+
+    def counting(self: object, model_dir: object, **kw: object) -> None:
+        loads.append(str(model_dir))
+        real(self, model_dir, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(E.Predictor, "__init__", counting)
+    preannotate(ner_project, "ner", doc_ids=[1, 2])
+    preannotate(ner_project, "ner", doc_ids=[3, 4])
+    assert len(loads) == 1
+    preannotate(ner_project, "ner", doc_ids=[5], precision="fp32")  # other options: another
+    assert len(loads) == 2
+    E.clear_predictor_cache()
+
+
+def test_bf16_suggestions_match_fp32(ner_project: Project) -> None:
+    result = preannotate(ner_project, "ner", precision="bf16", doc_ids=[1, 2, 3, 4, 5, 6])
+    assert result.precision == "bf16" and result.documents == 6
+    bf16 = sorted((r.document_id, r.payload["start"], r.payload["end"])
+                  for r in _suggestions(ner_project))
+    with ner_project.write() as s:
+        s.execute(Suggestion.__table__.delete())
+        s.execute(DocumentScore.__table__.delete())
+    fp32 = preannotate(ner_project, "ner", precision="fp32", doc_ids=[1, 2, 3, 4, 5, 6])
+    assert fp32.precision == "fp32"
+    assert sorted((r.document_id, r.payload["start"], r.payload["end"])
+                  for r in _suggestions(ner_project)) == bf16
