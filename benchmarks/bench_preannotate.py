@@ -3,31 +3,41 @@
     python benchmarks/bench_preannotate.py                  # trains a small model first
     python benchmarks/bench_preannotate.py --model DIR      # a model dir written by the engine
 
-Same fine-tuned model, same sentences (the first --sentences of NCBI-disease devel), one
-run. Measures sentences/second of
+Same fine-tuned model, same sentences (the first --sentences of NCBI-disease devel, then
+the last ones of train when more than its 923 are asked for). Measures sentences/second of
 
-- ``predictor``: ``Predictor.predict`` (length-sorted batches, dynamic padding,
-  ``torch.inference_mode``), the work pre-annotation does per chunk;
+- ``end_to_end`` (what a user waits for): ``annotator predict`` on a new project of the
+  sentences, as a whole process (start-up, model load, reading, predicting, writing),
+  against a whole process that loads the stock pipeline and tags the same texts, the two
+  in turn ``--e2e-repeat`` times; the ratio is taken pair by pair;
+- ``predictor``: ``Predictor.predict`` at its default precision ("auto": bf16 on a CPU
+  with AVX-512 BF16 or AMX) and ``predictor_fp32``, with their agreement (entity spans: F1
+  of one's spans against the other's; documents: share with exactly the same spans);
 - ``preannotate``: the whole ``preannotate()`` into a temporary project (snapshots, chunked
-  writes of suggestions and scores included);
+  writes of suggestions and scores included; the model already loaded);
 - ``pipeline``: ``pipeline("token-classification", aggregation_strategy="simple")`` over
-  the texts at the same ``--batch-size`` (``pipeline_batch1``: at its default, 1);
+  the texts at the same ``--batch-size`` (``pipeline_batch1``: at its default, 1; skipped
+  with ``--skip-batch1``);
 - ``int8``: the predictor after dynamic int8 quantisation of ``nn.Linear``, with its
-  agreement with fp32 (entity spans: F1 of int8 spans against fp32 spans; documents: share
-  with exactly the same spans).
+  agreement with fp32.
 
 Each is run ``--repeat`` times; the figures are the median, with every run's seconds kept.
-Prints one JSON object.
+The load average is recorded before and after. Prints one JSON object.
 
-    python benchmarks/bench_preannotate.py --sentences 923 --batch-size 32 --repeat 3 \
-        --out benchmarks/results/preannotate_b32.json
+    python benchmarks/bench_preannotate.py --train-sentences 1000 --sentences 1000 \
+        --batch-size 32 --repeat 3 --e2e-repeat 3 --skip-batch1 \
+        --out benchmarks/results/preannotate_e2e.json
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import resource
+import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -42,6 +52,7 @@ from _bench_cli import add_common_args, emit, tiny
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
+import core.engine  # noqa: F401  (OpenMP wait policy before torch, as in the CLI and the app)
 from core.formats import read_file
 from core.types import DocumentRecord
 
@@ -83,6 +94,111 @@ def agreement(ref: list[set], other: list[set]) -> dict[str, float]:
     return {"span_f1": round(f1, 4), "documents_identical": round(same, 4)}
 
 
+def read_sentences(n: int) -> list[DocumentRecord]:
+    """The first ``n`` sentences of NCBI-disease devel, then the last of train past its 923."""
+    devel = read_file(DATA / "devel.tsv", "conll")
+    if n > len(devel):
+        devel += read_file(DATA / "train.tsv", "conll")[-(n - len(devel)):]
+    return devel[:n]
+
+
+# The pipeline as a user runs it: one process that loads it and tags the texts.
+PIPELINE_PROCESS = """
+import json, sys
+texts = json.load(open(sys.argv[2], encoding="utf-8"))
+import transformers
+pipe = transformers.pipeline("token-classification", model=sys.argv[1], tokenizer=sys.argv[1],
+                             aggregation_strategy="simple", device=-1)
+print(sum(len(found) for found in pipe(texts, batch_size=int(sys.argv[3]))))
+"""
+
+# annotator predict from this checkout.
+CLI_PROCESS = "import sys; from annotator.cli import main; sys.argv[0] = 'annotator'; " \
+    "raise SystemExit(main())"
+
+
+def whole_process(cmd: list[str], env: dict[str, str]) -> dict[str, float]:
+    """Wall and CPU seconds of one child process, start-up and exit included."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t0 = time.perf_counter()
+    done = subprocess.run(cmd, env=env, cwd=str(ROOT), capture_output=True, text=True,
+                          check=False)
+    wall = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if done.returncode != 0:
+        raise SystemExit(f"{cmd[:3]} failed ({done.returncode}): {done.stderr[-2000:]}")
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return {"wall": round(wall, 3), "cpu": round(cpu, 3), "stdout": done.stdout.strip()}
+
+
+def end_to_end(model_dir: Path, docs: list[DocumentRecord], tmp: Path, repeat: int,
+               batch_size: int) -> dict[str, object]:
+    """``annotator predict`` vs the pipeline, each as a whole process, in turn."""
+    from core.project import Project
+    from core.store import repo
+    from core.store.models import ModelVersion
+
+    template = tmp / "e2e-template.db"
+    project = Project.create(template, tasks={"ner": ["Disease"]})
+    with project.write() as s:
+        repo.add_documents(s, [DocumentRecord(d.text) for d in docs])
+        s.add(ModelVersion(task_id=repo.require_task(s, "ner").id, version=1,
+                           base_model="bench", path=str(model_dir), is_active=True))
+    project.close()
+    texts = tmp / "e2e-texts.json"
+    texts.write_text(json.dumps([d.text for d in docs]), encoding="utf-8")
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1",
+           "TRANSFORMERS_OFFLINE": "1"}
+    # The pipeline as it comes (OpenMP's default wait policy, as a user runs it) and with
+    # the wait policy the engine sets (core/engine/__init__.py): what the rest gives.
+    passive_env = {**env, "OMP_WAIT_POLICY": "PASSIVE"}
+    pipeline_cmd = [sys.executable, "-c", PIPELINE_PROCESS, str(model_dir), str(texts),
+                    str(batch_size)]
+    ours: list[dict[str, float]] = []
+    theirs: list[dict[str, float]] = []
+    passive: list[dict[str, float]] = []
+    result: dict[str, object] = {}
+    for r in range(repeat + 1):  # the first round warms the file cache and is not counted
+        db = tmp / f"e2e-{r}.db"
+        shutil.copy(template, db)
+        a = whole_process([sys.executable, "-c", CLI_PROCESS, "predict", str(db), "--task",
+                           "ner", "--json"], env)
+        b = whole_process(pipeline_cmd, env)
+        c = whole_process(pipeline_cmd, passive_env)
+        if r:
+            ours.append(a)
+            theirs.append(b)
+            passive.append(c)
+            result = json.loads(str(a["stdout"]))
+    n = len(docs)
+    wall_a = statistics.median(x["wall"] for x in ours)
+    wall_b = statistics.median(x["wall"] for x in theirs)
+    return {
+        "command": "annotator predict PROJECT --task ner --json (a new project of the "
+                   "sentences, model version 1 = --model)",
+        "annotator_predict": {"seconds": round(wall_a, 2),
+                              "sentences_per_second": round(n / wall_a, 1),
+                              "cpu_seconds": statistics.median(x["cpu"] for x in ours),
+                              "runs": [x["wall"] for x in ours],
+                              "inside_preannotate_seconds": result.get("seconds"),
+                              "precision": result.get("precision"),
+                              "suggestions": result.get("suggestions")},
+        "pipeline_process": {"seconds": round(wall_b, 2),
+                             "sentences_per_second": round(n / wall_b, 1),
+                             "cpu_seconds": statistics.median(x["cpu"] for x in theirs),
+                             "runs": [x["wall"] for x in theirs], "batch_size": batch_size},
+        "pipeline_process_passive_waits": {
+            "seconds": round(statistics.median(x["wall"] for x in passive), 2),
+            "cpu_seconds": statistics.median(x["cpu"] for x in passive),
+            "runs": [x["wall"] for x in passive], "OMP_WAIT_POLICY": "PASSIVE"},
+        "speedup_pairwise_median": round(statistics.median(
+            b["wall"] / a["wall"] for a, b in zip(ours, theirs)), 2),
+        "speedup_vs_passive_pipeline_pairwise_median": round(statistics.median(
+            c["wall"] / a["wall"] for a, c in zip(ours, passive)), 2),
+        "repeat": repeat,
+    }
+
+
 def time_it(fn, repeat: int) -> tuple[float, object, list[float]]:  # type: ignore[no-untyped-def]
     """The median wall time of ``repeat`` runs of ``fn``, its last output, and every time."""
     times, out = [], None
@@ -104,9 +220,14 @@ def main() -> int:
     ap.add_argument("--sentences", type=int, default=1000)
     ap.add_argument("--batch-size", type=int, default=32)
     ap.add_argument("--repeat", type=int, default=1, help="runs per method (the median is reported)")
+    ap.add_argument("--e2e-repeat", type=int, default=1,
+                    help="pairs of whole processes (annotator predict, pipeline) counted")
+    ap.add_argument("--skip-batch1", action="store_true",
+                    help="leave out the pipeline at batch 1 (slow; measured before)")
     add_common_args(ap)
     args = ap.parse_args()
-    tiny(args, train_sentences=16, train_epochs=1, sentences=16, batch_size=8)
+    tiny(args, train_sentences=16, train_epochs=1, sentences=16, batch_size=8, e2e_repeat=1)
+    load_start = [round(x, 2) for x in os.getloadavg()]
 
     import torch
     import transformers
@@ -121,17 +242,29 @@ def main() -> int:
     model_dir = args.model or train_model(
         tmp / "model", args.train_sentences, args.base_model, args.train_epochs
     )
-    devel = read_file(DATA / "devel.tsv", "conll")[: args.sentences]
+    devel = read_sentences(args.sentences)
     docs = [DocumentRecord(d.text) for d in devel]
     gold = spans_of_records(devel)
     texts = [d.text for d in docs]
 
-    predictor = Predictor(model_dir, device="cpu")
+    e2e = end_to_end(Path(model_dir), docs, tmp, args.e2e_repeat, args.batch_size)
+    print(json.dumps({"end_to_end": e2e}), file=sys.stderr, flush=True)
+
+    predictor = Predictor(model_dir, device="cpu")  # precision "auto"
+    exact = Predictor(model_dir, device="cpu", precision="fp32")
     threads = torch.get_num_threads()
     predictor.predict(docs[:32])  # warm-up
-    t_ours, preds, runs_ours = time_it(
-        lambda: predictor.predict(docs, batch_size=args.batch_size), args.repeat)
-    fp32 = spans_of(preds)  # type: ignore[arg-type]
+    exact.predict(docs[:32])
+    runs_ours: list[float] = []
+    runs_fp32: list[float] = []
+    for _ in range(args.repeat):  # in turn, so that a change of load hits both
+        _, preds, one = time_it(lambda: predictor.predict(docs, batch_size=args.batch_size), 1)
+        _, preds32, one32 = time_it(lambda: exact.predict(docs, batch_size=args.batch_size), 1)
+        runs_ours += one
+        runs_fp32 += one32
+    t_ours, t_fp32 = statistics.median(runs_ours), statistics.median(runs_fp32)
+    ours = spans_of(preds)  # type: ignore[arg-type]
+    fp32 = spans_of(preds32)  # type: ignore[arg-type]
 
     pipe = transformers.pipeline(
         "token-classification", model=str(model_dir), tokenizer=str(model_dir),
@@ -141,7 +274,8 @@ def main() -> int:
     pipe(texts[:8], batch_size=args.batch_size)
     t_pipe, pipe_out, runs_pipe = time_it(lambda: pipe(texts, batch_size=args.batch_size),
                                           args.repeat)
-    t_pipe1, _, runs_pipe1 = time_it(lambda: pipe(texts), args.repeat)
+    t_pipe1, _, runs_pipe1 = (time_it(lambda: pipe(texts), args.repeat)
+                              if not args.skip_batch1 else (float("nan"), None, []))
     pipe_spans = pipeline_spans(pipe_out)
     # The stock pipeline's "simple" aggregation labels each subword on its own; a model
     # trained on first subwords (as run_ner.py and this engine train) gives its later
@@ -154,7 +288,7 @@ def main() -> int:
     first_spans = pipeline_spans(pipe_first(texts, batch_size=args.batch_size))
 
     # End to end into a project: the same sentences as unreviewed documents.
-    def end_to_end() -> object:
+    def into_project() -> object:
         path = tmp / f"bench-{time.monotonic_ns()}.db"
         project = Project.create(path, tasks={"ner": ["Disease"]})
         with project.write() as s:
@@ -168,7 +302,7 @@ def main() -> int:
 
     runs_pre = []
     for _ in range(args.repeat):  # preannotate() times itself (the project's setup excluded)
-        result = end_to_end()
+        result = into_project()
         runs_pre.append(round(result.seconds, 3))  # type: ignore[attr-defined]
     t_pre = statistics.median(runs_pre)
 
@@ -179,32 +313,46 @@ def main() -> int:
                                   args.repeat)
 
     n = len(docs)
+    info = predictor.model_info
     out = {
         "model": str(model_dir),
         "trained": None if args.model else {"sentences": args.train_sentences,
                                             "epochs": args.train_epochs},
+        "model_trained_on": {"train_examples": info.get("train_examples"),
+                             "epochs": len(info.get("epochs") or []),
+                             "base_model": info.get("base_model")},
         "sentences": n,
         "torch_threads": threads,
+        "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"),
         "batch_size": args.batch_size,
         "repeat": args.repeat,
         "statistic": "median",
+        "load_average_start": load_start,
         "load_average": [round(x, 2) for x in os.getloadavg()],
+        "end_to_end": e2e,
+        "speedup_end_to_end_vs_pipeline": e2e["speedup_pairwise_median"],
         "predictor": {"seconds": round(t_ours, 2), "sentences_per_second": round(n / t_ours, 1),
-                      "runs": runs_ours},
+                      "precision": predictor.precision, "runs": runs_ours},
+        "predictor_fp32": {"seconds": round(t_fp32, 2),
+                           "sentences_per_second": round(n / t_fp32, 1), "runs": runs_fp32},
+        "speedup_predictor_vs_fp32": round(t_fp32 / t_ours, 2),
+        "agreement_predictor_vs_fp32": agreement(fp32, ours),
         "preannotate": {"seconds": round(t_pre, 2),
                         "sentences_per_second": round(n / t_pre, 1),
                         "suggestions": result.suggestions,  # type: ignore[attr-defined]
                         "runs": runs_pre},
         "pipeline": {"seconds": round(t_pipe, 2), "sentences_per_second": round(n / t_pipe, 1),
                      "batch_size": args.batch_size, "runs": runs_pipe},
-        "pipeline_batch1": {"seconds": round(t_pipe1, 2),
-                            "sentences_per_second": round(n / t_pipe1, 1), "runs": runs_pipe1},
+        "pipeline_batch1": None if args.skip_batch1 else {
+            "seconds": round(t_pipe1, 2), "sentences_per_second": round(n / t_pipe1, 1),
+            "runs": runs_pipe1},
         "speedup_predictor_vs_pipeline": round(t_pipe / t_ours, 2),
         "speedup_preannotate_vs_pipeline": round(t_pipe / t_pre, 2),
         "agreement_predictor_vs_pipeline": agreement(fp32, pipe_spans),
         "agreement_predictor_vs_pipeline_first": agreement(fp32, first_spans),
         "span_f1_against_gold": {
-            "predictor": agreement(gold, fp32)["span_f1"],
+            "predictor": agreement(gold, ours)["span_f1"],
+            "predictor_fp32": agreement(gold, fp32)["span_f1"],
             "pipeline_simple": agreement(gold, pipe_spans)["span_f1"],
             "pipeline_first": agreement(gold, first_spans)["span_f1"],
         },
@@ -212,10 +360,11 @@ def main() -> int:
             "seconds": round(t_q, 2),
             "runs": runs_q,
             "sentences_per_second": round(n / t_q, 1),
-            "speedup_vs_fp32": round(t_ours / t_q, 2),
+            "speedup_vs_fp32": round(t_fp32 / t_q, 2),
             "agreement_with_fp32": agreement(fp32, spans_of(qpreds)),  # type: ignore[arg-type]
         },
         "entities_fp32": sum(map(len, fp32)),
+        "entities": sum(map(len, ours)),
     }
     emit(out, args.out)
     return 0

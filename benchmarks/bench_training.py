@@ -15,6 +15,12 @@ so the same file runs unchanged from another checkout, with the same virtualenv:
     /work/main/.venv/bin/python ../other/benchmarks/bench_training.py --only engine
 
 The corpora come from ``$ANNOTATOR_DATA`` (default: ``shared/data`` beside the checkout).
+
+How close each side comes to what the encoder's matmuls allow: torch's best n x n matrix
+product rate, fp32 and bf16, measured before and after the runs (the higher kept), and the
+training FLOPs per real token (:func:`training_flops_per_token`); ``percent_of_fp32_peak``
+= tokens/s x FLOPs per token / the fp32 peak. ``--preset default`` measures the engine
+with the preset a user trains with (batch 16) instead of seed-002.
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ import resource
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +43,43 @@ from _bench_cli import add_common_args, emit, tiny
 from bench_quality import DATA, plain_recipe, read_conll, sentence_record
 
 SIDES = ("engine", "plain", "tuned")
+
+
+def matmul_peak_gflops(dtype: str = "fp32", n: int = 2048, seconds: float = 3.0) -> float:
+    """The best rate of torch's n x n matrix product here and now (the threads as set), in
+    GFLOP/s: what the encoder's matmuls could reach at best. The best of many products,
+    not their mean: on a shared machine the best is the one least slowed by others."""
+    import torch
+
+    kind = {"fp32": torch.float32, "bf16": torch.bfloat16}[dtype]
+    a, b = torch.randn(n, n).to(kind), torch.randn(n, n).to(kind)
+    for _ in range(2):
+        a @ b
+    best, deadline = 0.0, time.perf_counter() + seconds
+    while time.perf_counter() < deadline:
+        t0 = time.perf_counter()
+        a @ b
+        best = max(best, 2 * n**3 / (time.perf_counter() - t0) / 1e9)
+    return best
+
+
+def training_flops_per_token(config: Any, lengths: list[int], n_labels: int) -> float:
+    """FLOPs of one training step per real token of inputs of these lengths: the encoder's
+    matmuls (per layer Q, K, V, output, and the two feed-forward ones; the attention
+    products QK^T and AV over each input's own length) and the head, forward and backward
+    (backward = 2x forward), 2 FLOPs a multiply-add. Padding is not counted: computing it
+    is the waste this measures."""
+    h, i, layers = config.hidden_size, config.intermediate_size, config.num_hidden_layers
+    dense = layers * (4 * h * h + 2 * h * i) + h * n_labels  # multiply-adds per token
+    total = sum(n * dense + layers * 2 * n * n * h for n in lengths)
+    return 3 * 2 * total / max(sum(lengths), 1)
+
+
+def efficiency(tokens_per_second: float, flops_per_token: float,
+               peaks: dict[str, float]) -> dict[str, float]:
+    """The share of each matmul peak that the training's real tokens used."""
+    return {f"percent_of_{k}_peak": round(100 * tokens_per_second * flops_per_token / (v * 1e9), 1)
+            for k, v in peaks.items()}
 
 
 def peak_rss_mb() -> float:
@@ -79,14 +123,41 @@ def speedup(report: dict[str, Any], over: str) -> float | None:
     return float(report["engine"]["tokens_per_second"] / report[over]["tokens_per_second"])
 
 
+def _encoder_config() -> Any:
+    from transformers import AutoConfig
+
+    from core.engine.settings import resolve_base_model
+
+    return AutoConfig.from_pretrained(resolve_base_model(None))
+
+
+def _token_lengths(docs: list[Any]) -> list[int]:
+    """The engine's input lengths of ``docs`` (special tokens included)."""
+    from transformers import AutoTokenizer
+
+    from core.engine import tasks
+    from core.engine.settings import TaskSpec, resolve_base_model
+    from core.types import TaskKind
+
+    tokenizer = AutoTokenizer.from_pretrained(resolve_base_model(None))
+    labels = tuple(sorted({s.label for d in docs for s in d.spans}))
+    feats = tasks.training_features(tokenizer, TaskSpec(TaskKind.NER, labels), docs,
+                                    max_length=256, stride=64, warn=lambda _: None)
+    return [len(f) for f in feats]
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sentences", type=int, default=2000)
     ap.add_argument("--epochs", type=int, default=1)
     ap.add_argument("--only", choices=SIDES, help="run one side only")
+    ap.add_argument("--preset", default="seed-002",
+                    help="the engine's preset (seed-002: the Trainer's settings, as the "
+                    "comparison needs; default: what a user trains with)")
     add_common_args(ap)
     args = ap.parse_args(argv)
     tiny(args, sentences=16)
+    load_start = [round(x, 2) for x in os.getloadavg()]
     import torch
     import transformers
 
@@ -102,15 +173,18 @@ def main(argv: list[str] | None = None) -> int:
                               "torch": torch.__version__,
                               "transformers": transformers.__version__}
     sides = [args.only] if args.only else list(SIDES)
+    peaks = {k: matmul_peak_gflops(k) for k in ("fp32", "bf16")}
+    report["matmul_peak_gflops_before"] = {k: round(v, 1) for k, v in peaks.items()}
     if "engine" in sides:
-        settings = preset_settings("seed-002", "ner", epochs=args.epochs, device="cpu",
+        settings = preset_settings(args.preset, "ner", epochs=args.epochs, device="cpu",
                                    dev_fraction=0.0)
         with tempfile.TemporaryDirectory() as out:
             result = TrainingJob(task="ner", labels=labels, train=docs, settings=settings,
                                  output_dir=Path(out) / "m").run()
         report["engine"] = {"status": result.status, "train_seconds": result.train_seconds,
                             "tokens_per_second": result.tokens_per_second,
-                            "train_tokens": result.train_tokens}
+                            "train_tokens": result.train_tokens, "preset": args.preset,
+                            "batch_size": settings.batch_size}
         report["engine_peak_rss_mb"] = peak_rss_mb()
         print(json.dumps({"engine": report["engine"]}), file=sys.stderr, flush=True)
     keep = ("train_seconds", "tokens_per_second", "train_tokens", "optimizer", "sampling")
@@ -127,6 +201,20 @@ def main(argv: list[str] | None = None) -> int:
         report["tuned"]["trainer_args"] = tuned_trainer_args()
         report["peak_rss_mb"] = peak_rss_mb()
         print(json.dumps({"tuned": report["tuned"]}), file=sys.stderr, flush=True)
+    after = {k: matmul_peak_gflops(k) for k in ("fp32", "bf16")}
+    report["matmul_peak_gflops_after"] = {k: round(v, 1) for k, v in after.items()}
+    peaks = {k: max(peaks[k], after[k]) for k in peaks}
+    report["matmul_peak_gflops"] = {k: round(v, 1) for k, v in peaks.items()}
+    config = _encoder_config()
+    lengths = _token_lengths(docs)
+    report["training_gflops_per_token"] = round(
+        training_flops_per_token(config, lengths, 2 * len(labels) + 1) / 1e9, 5)
+    for side in SIDES:
+        if side in report:
+            report[side].update(efficiency(report[side]["tokens_per_second"],
+                                           report["training_gflops_per_token"] * 1e9, peaks))
+    report["load_average_start"] = load_start
+    report["load_average_end"] = [round(x, 2) for x in os.getloadavg()]
     if (vs_plain := speedup(report, "plain")) is not None:
         report["speedup"] = report["speedup_vs_plain"] = vs_plain  # "speedup": older results
     if (vs_tuned := speedup(report, "tuned")) is not None:
