@@ -356,7 +356,8 @@ def preannotate(
         documents_per_second=round(run.done / seconds, 2) if seconds > 0 else 0.0,
         cancelled=cancelled,
         quantized=quantize,
-        precision=predictor.precision,
+        # A predictor handed in need not say (any object with predict(), as in tests).
+        precision=str(getattr(predictor, "precision", "unknown")),
         document_ids=tuple(run.predicted),
     )
 
