@@ -1,7 +1,7 @@
 """The relation head and its negatives: most candidate pairs of entities hold no relation;
-train on every pair, on every pair with class weights, or on the pairs with a relation and
-at most N times as many without (issue 13, relations: "class-weighted or negatives
-subsampled: measure").
+train on every pair with class weights, on every pair unweighted, or on the pairs with a
+relation and at most 3 times as many without (issue 13, relations: "class-weighted or
+negatives subsampled: measure").
 
 No relation corpus ships with the shared data, so the notes are synthetic medication lists
 in the clinical style, with several medications per note so that most pairs are negatives:
@@ -13,11 +13,11 @@ are distractors. Train and test notes are drawn with different seeds.
 Methods (the relation head alone, ``project.training.start("relation")``, the default preset
 and encoder; the gold entities are given, as ``annotator evaluate`` gives them):
 
-* ``subsample``: the head as shipped, every pair with a relation and at most
-  ``NEGATIVES_PER_POSITIVE`` (3) times as many without, drawn with a fixed seed;
+* ``weighted``: the head as shipped, every candidate pair, each weighed in the cross-entropy
+  by its class's inverse frequency (``n / (classes x count)``; ``CLASS_WEIGHTED``);
 * ``all``: every candidate pair, unweighted;
-* ``weighted``: every candidate pair, the cross-entropy weighted by inverse class frequency
-  (``n / (classes x count)``).
+* ``subsample``: the pairs with a relation and at most 3 times as many without, drawn with a
+  fixed seed, unweighted (``NEGATIVES_PER_POSITIVE = 3``).
 
 Scores: micro precision, recall and F1 of the test relations; training pairs, seconds.
 
@@ -51,7 +51,9 @@ MEDICATIONS = ["aspirin", "warfarin", "metformin", "atorvastatin", "lisinopril",
 DOSES = ["81 mg", "5 mg", "500 mg", "40 mg", "10 mg", "2.5 mg", "20 units", "1 g", "25 mcg"]
 TIMES = ["daily", "at night", "twice a day", "as needed", "every morning", "with meals"]
 OPENINGS = ["Home meds:", "Current medications:", "Plan:", "On admission", "Discharged on"]
-METHODS = ("subsample", "all", "weighted")
+METHODS = ("weighted", "all", "subsample")
+# The switches of core.tasks.relations each method sets: (CLASS_WEIGHTED, NEGATIVES_PER_POSITIVE)
+RECIPES = {"weighted": (True, None), "all": (False, None), "subsample": (False, 3)}
 
 
 class _Note:
@@ -106,32 +108,6 @@ def synthetic_notes(n: int, seed: int) -> list[DocumentRecord]:
     return notes
 
 
-def _weighted_module(weights: list[float]) -> Any:
-    import torch
-
-    class _Output:
-        def __init__(self, loss: Any, logits: Any) -> None:
-            self.loss, self.logits = loss, logits
-
-    def training_module(model: Any, spec: Any) -> Any:
-        class _Weighted(torch.nn.Module):
-            def __init__(self) -> None:
-                super().__init__()
-                self.model = model
-
-            def forward(self, labels: Any = None, **inputs: Any) -> _Output:
-                logits = self.model(**inputs).logits
-                loss = None
-                if labels is not None:
-                    w = torch.tensor(weights, dtype=torch.float, device=logits.device)
-                    loss = torch.nn.functional.cross_entropy(logits.float(), labels, weight=w)
-                return _Output(loss, logits)
-
-        return _Weighted()
-
-    return training_module
-
-
 def run_method(method: str, train: list[DocumentRecord], test: list[DocumentRecord], *,
                seed: int, base_model: str, epochs: int | None, workdir: Path) -> dict[str, Any]:
     from core.engine.predict import Predictor
@@ -145,36 +121,27 @@ def run_method(method: str, train: list[DocumentRecord], test: list[DocumentReco
     n_dev = max(1, len(train) // 5)
     project.documents.add(train[n_dev:])
     project.documents.add(train[:n_dev], split=Split.DEV)
-    saved = (rel.NEGATIVES_PER_POSITIVE, rel.RELATION.__dict__.get("training_module"))
+    saved = (rel.CLASS_WEIGHTED, rel.NEGATIVES_PER_POSITIVE)
     positives = sum(len(d.relations) for d in train[n_dev:])
     pairs = sum(sum(1 for a in d.spans for b in d.spans
                     if a.label == "Dosage" and b.label == "Medication") for d in train[n_dev:])
     try:
-        if method in ("all", "weighted"):
-            rel.NEGATIVES_PER_POSITIVE = 10**9
-        if method == "weighted":
-            counts = [pairs - positives, positives]
-            weights = [pairs / (2 * c) for c in counts]
-            rel.RELATION.training_module = _weighted_module(weights)  # type: ignore[method-assign]
+        rel.CLASS_WEIGHTED, rel.NEGATIVES_PER_POSITIVE = RECIPES[method]
         settings = preset_settings("default", "relation", base_model=base_model, seed=seed,
                                    epochs=epochs, device="cpu")
         started = time.perf_counter()
         outcome = project.training.start("relation", settings)
         seconds = time.perf_counter() - started
     finally:
-        rel.NEGATIVES_PER_POSITIVE = saved[0]
-        if saved[1] is None:
-            rel.RELATION.__dict__.pop("training_module", None)
-        else:
-            rel.RELATION.training_module = saved[1]  # type: ignore[method-assign]
+        rel.CLASS_WEIGHTED, rel.NEGATIVES_PER_POSITIVE = saved
         path = project.models.current(TaskKind.RELATION).path if outcome_ok(project) else None
         project.close()
     r = outcome.result
     if r.status != "completed" or path is None:
         raise SystemExit(f"{method}: the relation head did not train: {r.reason}")
     scores = Predictor(path).evaluate(test)
-    kept = positives + min(pairs - positives, rel.NEGATIVES_PER_POSITIVE * max(positives, 1)) \
-        if method == "subsample" else pairs
+    ratio = RECIPES[method][1]
+    kept = positives + min(pairs - positives, ratio * max(positives, 1)) if ratio else pairs
     return {"method": method, "seed": seed,
             "test": {k: round(float(scores[k]), 4) for k in ("precision", "recall", "f1")},
             "dev_f1": round(float(r.dev_metrics.get("f1", 0.0)), 4),
@@ -235,8 +202,9 @@ def main() -> int:
         }
     result = {
         "benchmark": "relations_negatives",
-        "question": "train the relation head on every candidate pair, every pair with class "
-                    "weights, or the pairs with a relation and at most 3 times as many without",
+        "question": "train the relation head on every candidate pair with class weights, "
+                    "every pair unweighted, or the pairs with a relation and at most 3 times "
+                    "as many without",
         "data": {"train_notes": len(train), "test_notes": len(test),
                  "train_relations": sum(len(d.relations) for d in train),
                  "test_relations": sum(len(d.relations) for d in test),

@@ -65,7 +65,7 @@ def pad_batch(
     """Tensors of one batch, padded to its longest input.
 
     ``with_targets``: None, "ner" (per-token ``labels``), "classify" or "relation"
-    (``labels``), "qa"
+    (``labels``; relations' training inputs also ``pair_weights``), "qa"
     (``start_positions``/``end_positions``) or "attribute" (``attribute_labels``: per input
     the value index of each attribute, see :mod:`core.tasks.attributes`).
     """
@@ -96,6 +96,9 @@ def pad_batch(
             batch["labels"] = torch.tensor([f.label for f in features], dtype=torch.float)
         else:
             batch["labels"] = torch.tensor([f.label for f in features], dtype=torch.long)
+        if with_targets == "relation" and features[0].weight is not None:  # training inputs
+            batch["pair_weights"] = torch.tensor([f.weight for f in features],
+                                                 dtype=torch.float)
     elif with_targets == "attribute":  # per input, the value index of each attribute
         batch["attribute_labels"] = torch.tensor([f.labels for f in features], dtype=torch.long)
     elif with_targets == "qa":

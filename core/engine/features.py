@@ -36,6 +36,8 @@ class Feature:
     content_offset: int
     labels: list[int] | None = None  # NER: per input token, -100 where ignored
     label: int | list[float] | None = None  # classes: id, or multi-hot for multi-label
+    # Relations: the input's weight in the loss (its class's inverse frequency); None: 1.
+    weight: float | None = None
     start_position: int = 0  # QA: answer start/end input positions (0 = no answer: CLS)
     end_position: int = 0
 

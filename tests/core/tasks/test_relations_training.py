@@ -216,6 +216,30 @@ def test_candidates_are_allowed_pairs_within_the_window() -> None:
     assert len(subsample_negatives([0] * 10, 3, seed=0)) == 3  # no positive: 3 kept
 
 
+def test_pairs_are_weighed_by_their_class_inverse_frequency() -> None:
+    import torch
+
+    from core.tasks.relations import class_weights, weighted_loss
+
+    assert class_weights([0, 0, 0, 1]) == [4 / 6, 4 / 6, 4 / 6, 2.0]
+    assert class_weights([0, 1, 2, 0]) == [4 / 6, 4 / 3, 4 / 3, 4 / 6]
+
+    class Model(torch.nn.Module):
+        def forward(self, input_ids: Any, **_: Any) -> Any:
+            return type("Out", (), {"logits": input_ids.float()})()
+
+    logits = torch.tensor([[2.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
+    labels = torch.tensor([0, 1, 1])
+    weights = torch.tensor([0.5, 2.0, 2.0])
+    module = weighted_loss(Model())
+    expected = torch.nn.functional.cross_entropy(logits, labels, weight=torch.tensor([0.5, 2.0]))
+    got = module(input_ids=logits, labels=labels, pair_weights=weights).loss
+    assert torch.isclose(got, expected)
+    plain = module(input_ids=logits, labels=labels).loss
+    assert torch.isclose(plain, torch.nn.functional.cross_entropy(logits, labels))
+    assert module(input_ids=logits).loss is None
+
+
 def test_markers_go_around_the_head_and_the_tail_in_either_order(tmp_path: Path) -> None:
     import transformers
 
