@@ -285,4 +285,7 @@ class TaskSpec:
     allow_no_answer: bool = False
     # Sentence classes only: how a sentence's neighbours are put in view (core.tasks.sentences).
     sentence_context: str | None = None
+    # NER only: entities may overlap and nest, so the model is a per-label tagger rather
+    # than one BIO softmax (core.tasks.ner).
+    overlapping: bool = False
     extra: dict[str, Any] = field(default_factory=dict, compare=False)

@@ -218,6 +218,30 @@ def _label(session: Session, kind: TaskKind, name: str) -> Label:
 
 # --- entity annotations ------------------------------------------------------------------
 
+# The NER task's ``settings`` key that lets its entities overlap and nest (issue 13; absent:
+# False, the default, entities never overlap). Two entities never share the same extent.
+OVERLAPPING_KEY = "overlapping"
+
+
+def overlapping_allowed(session: Session) -> bool:
+    """Whether the project's NER task lets entities overlap and nest (``init --overlapping``)."""
+    task = get_task(session, TaskKind.NER)
+    return bool(task is not None and (task.settings or {}).get(OVERLAPPING_KEY, False))
+
+
+def set_overlapping_allowed(session: Session, allowed: bool) -> None:
+    """Let the NER task's entities overlap (``allowed``) or not. The caller refuses to
+    switch it off while entities overlap."""
+    task = require_task(session, TaskKind.NER)
+    settings = dict(task.settings or {})
+    if allowed:
+        settings[OVERLAPPING_KEY] = True
+    else:
+        settings.pop(OVERLAPPING_KEY, None)
+    task.settings = settings  # a new dict: the JSON column sees the change
+    session.flush()
+
+
 
 def check_entity_span(doc: Document, start: int, end: int, *,
                       moving: EntityAnnotation | None = None) -> None:
