@@ -29,13 +29,20 @@ Methods, scored on the same test spans (gold entities given):
   sentence (the later NegEx versions). Fixed before any test score was seen.
 * ``head``: the project's attribute head, driven through the CLI as a user does it
   (``annotator init --attribute ...``, ``import``, ``train``, ``evaluate --json``), per
-  training seed.
+  training seed. ``--variant`` picks how the head reads the entity
+  (``core.tasks.attributes.REPRESENTATION``, set in each CLI process the run starts):
+  ``markers`` (``[E] entity [/E]``, the [CLS] vector) or ``pooled`` (no markers; [CLS] and
+  the mean of the entity's sub-word vectors). ``--compare-with`` copies another variant's
+  result summary in, for the comparison.
 
 Metrics: negated-F1 (F1 of the value "Negated") and temporality accuracy, with each value's
 precision, recall and F1.
 
     HF_HUB_OFFLINE=1 .venv/bin/python benchmarks/bench_attributes.py --seeds 3 \
         --out benchmarks/results/attributes.json
+    HF_HUB_OFFLINE=1 .venv/bin/python benchmarks/bench_attributes.py --seeds 3 \
+        --variant pooled --compare-with benchmarks/results/attributes.json \
+        --out benchmarks/results/attributes_pooled.json
     python benchmarks/bench_attributes.py --rules-only       # the rules alone, seconds
     python benchmarks/bench_attributes.py --tiny             # seconds (tiny random model)
 """
@@ -75,6 +82,17 @@ COLUMNS = ("report", "concept", "sentence", "negation", "temporality", "experien
 TRAIN_REPORTS = range(1, 46)
 TEST_REPORTS = range(46, 61)
 DEV_REPORTS = range(40, 46)  # six consecutive reports: the report types come round in sixes
+VARIANTS = ("markers", "pooled")  # core.tasks.attributes.REPRESENTATIONS
+# Runs the CLI with the attribute head's variant set first: python -c RUN_CLI variant args...
+RUN_CLI = ("import runpy, sys; import core.tasks.attributes as a; "
+           "a.REPRESENTATION = sys.argv.pop(1); "
+           "runpy.run_module('annotator', run_name='__main__', alter_sys=True)")
+HEADS = {
+    "markers": "the entity between the markers [E] ... [/E] in a window of the note, the "
+               "[CLS] vector, one softmax per attribute",
+    "pooled": "the window of the note without markers; [CLS] and the mean of the entity's "
+              "sub-word vectors concatenated, one linear layer, one softmax per attribute",
+}
 
 
 class DataError(ValueError):
@@ -413,12 +431,13 @@ def score_rules_per_row(placed: Sequence[Placed], test: Callable[[int], bool],
 # --- the head, through the CLI -------------------------------------------------------------
 
 
-def _annotator(cmd: list[str], log: list[dict[str, Any]], source: Path) -> dict[str, Any]:
+def _annotator(cmd: list[str], log: list[dict[str, Any]], source: Path,
+               variant: str = "markers") -> dict[str, Any]:
     env = dict(os.environ, HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1",
                PYTHONPATH=str(source))
     started = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", "annotator", *cmd], cwd=source, env=env,
-                          capture_output=True, text=True, check=False)
+    proc = subprocess.run([sys.executable, "-c", RUN_CLI, variant, *cmd], cwd=source,
+                          env=env, capture_output=True, text=True, check=False)
     log.append({"command": cmd[0], "seconds": round(time.perf_counter() - started, 2),
                 "exit": proc.returncode})
     if proc.returncode != 0:
@@ -429,13 +448,14 @@ def _annotator(cmd: list[str], log: list[dict[str, Any]], source: Path) -> dict[
 
 def run_head(files: dict[str, Path], *, seed: int, base_model: str, train_args: list[str],
              workdir: Path, source: Path = ROOT,
-             evaluate: Sequence[str] = ("test", "test_unseen")) -> dict[str, Any]:
+             evaluate: Sequence[str] = ("test", "test_unseen"),
+             variant: str = "markers") -> dict[str, Any]:
     """init, import, train and evaluate, as a user runs them; the attribute scores of
     ``evaluate --json`` on the test file (and on its unseen sentences)."""
     log: list[dict[str, Any]] = []
 
     def _run(cmd: list[str]) -> dict[str, Any]:
-        return _annotator(cmd, log, source)
+        return _annotator(cmd, log, source, variant)
 
     project = str(workdir / f"attributes-{seed}-{time.monotonic_ns()}.db")
     init = ["init", project, "--task", "ner", "--labels", LABEL]
@@ -508,8 +528,10 @@ def code_hash(source: Path) -> str:
     return digest.hexdigest()
 
 
-def resumed_seeds(out: Path | None, code: dict[str, Any]) -> list[dict[str, Any]]:
-    """The seeds a cut-short invocation wrote to ``out``, if it ran the same code."""
+def resumed_seeds(out: Path | None, code: dict[str, Any],
+                  variant: str = "markers") -> list[dict[str, Any]]:
+    """The seeds a cut-short invocation wrote to ``out``, if it ran the same code and
+    variant."""
     if out is None or not out.is_file():
         return []
     data = json.loads(out.read_text(encoding="utf-8"))
@@ -517,6 +539,9 @@ def resumed_seeds(out: Path | None, code: dict[str, Any]) -> list[dict[str, Any]
         raise SystemExit(f"--resume: {out} holds a finished result; nothing to resume")
     if data.get("code", {}).get("code_hash") != code["code_hash"]:
         raise SystemExit(f"--resume: {out} was made by other code: {data.get('code')}")
+    if data.get("variant", "markers") != variant:
+        raise SystemExit(f"--resume: {out} holds the {data.get('variant', 'markers')!r} "
+                         f"variant, not {variant!r}")
     return list(data["per_seed"])
 
 
@@ -550,6 +575,26 @@ def summarise(per_seed: Sequence[dict[str, Any]], rules: dict[str, Any],
     return out
 
 
+def compared(path: Path | None, per_seed: Sequence[dict[str, Any]],
+             scored_on: Sequence[str]) -> dict[str, Any] | None:
+    """Another variant's result (``--compare-with``): its variant, commit and summary, and
+    this run's mean minus its mean on each headline number."""
+    if path is None:
+        return None
+    other = json.loads(path.read_text(encoding="utf-8"))
+    summary = other.get("summary") or {}
+    out: dict[str, Any] = {"file": str(path), "variant": other.get("variant", "markers"),
+                           "commit": other.get("code", {}).get("commit"),
+                           "seeds": other.get("seeds"), "summary": summary}
+    if per_seed:
+        out["this_minus_other"] = {
+            key: {metric: round(statistics.mean(s[key][metric] for s in per_seed)
+                                - summary[key][metric]["head_mean"], 4)
+                  for metric in ("negated_f1", "temporality_accuracy")}
+            for key in scored_on if key in summary}
+    return out
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", type=Path, default=TSV)
@@ -563,6 +608,10 @@ def main() -> int:
     ap.add_argument("--source", type=Path, default=ROOT,
                     help="the checkout whose CLI to run (a copy of a work tree, a worktree)")
     ap.add_argument("--rules-only", action="store_true", help="score the rules alone")
+    ap.add_argument("--variant", choices=VARIANTS, default="markers",
+                    help="how the head reads the entity (core.tasks.attributes.REPRESENTATION)")
+    ap.add_argument("--compare-with", type=Path, default=None,
+                    help="another variant's result file: its summary is copied in")
     ap.add_argument("--resume", action="store_true",
                     help="keep the seeds a cut-short invocation wrote to --out (same code)")
     ap.add_argument("--max-docs", type=int, default=None,
@@ -597,7 +646,7 @@ def main() -> int:
     # The tiny run scores the test file only (a CLI call less: seconds count there).
     scored_on = ("test",) if args.tiny else ("test", "test_unseen")
     code = code_state(args.source)
-    kept = resumed_seeds(args.out, code) if args.resume else []
+    kept = resumed_seeds(args.out, code, args.variant) if args.resume else []
     per_seed.extend(s for s in kept if s["seed"] < 42 + args.seeds)
     if not args.rules_only:
         base_model = tiny_base_model() if args.tiny else args.base_model
@@ -606,7 +655,8 @@ def main() -> int:
             files = write_parts(corpus, Path(tmp) / "data")
             runs = {pool.submit(run_head, files, seed=seed, base_model=base_model,
                                 train_args=train_args, workdir=Path(tmp),
-                                source=args.source, evaluate=scored_on): seed
+                                source=args.source, evaluate=scored_on,
+                                variant=args.variant): seed
                     for seed in [42 + k for k in range(args.seeds)]
                     if seed not in {s["seed"] for s in per_seed}}
             for done in as_completed(runs):
@@ -622,7 +672,7 @@ def main() -> int:
                     args.out.parent.mkdir(parents=True, exist_ok=True)
                     args.out.write_text(json.dumps(
                         {"partial": f"{len(per_seed)} of {args.seeds} seeds", "code": code,
-                         "per_seed": per_seed}, indent=1) + "\n", encoding="utf-8")
+                         "variant": args.variant, "per_seed": per_seed}, indent=1) + "\n", encoding="utf-8")
     result: dict[str, Any] = {
         "benchmark": "attributes",
         "question": "the learned attribute head vs the NegEx / ConText rules on the held-out "
@@ -645,11 +695,11 @@ def main() -> int:
         "seeds": [s["seed"] for s in per_seed],
         "summary": ({key: summarise(per_seed, rules["rules"], key) for key in scored_on}
                     if per_seed else None),
+        "variant": args.variant,
         "head": "the attribute model 'annotator train --task ner' trains beside the tagger "
-                "(core/tasks/attributes.py): the entity between the markers [E] ... [/E] in "
-                "a window of the note, one softmax per attribute; the pooled span "
-                "representation the issue also names is not built in core, so it is not "
-                "measured here",
+                f"(core/tasks/attributes.py, REPRESENTATION {args.variant!r}): "
+                + HEADS[args.variant],
+        "compared_with": compared(args.compare_with, per_seed, scored_on),
         "code": code,
         "settings": {"base_model": "tiny random BERT" if args.tiny else args.base_model,
                      "presets": presets(args.source),

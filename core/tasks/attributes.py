@@ -12,8 +12,24 @@ two added special tokens, ``[E]`` and ``[/E]`` (saved with the tokenizer):
 ``[CLS] ... no evidence of [E] pneumonia [/E] on the film ... [SEP]``. Training is one
 cross-entropy per attribute over that attribute's slice of the logits (a grouped softmax;
 an attribute that does not apply to the entity's label is left out of its loss), and
-decoding the arg-max within each slice. (Issue 13 also names a pooled span representation
-as the other input to try; only the markers are built.)
+decoding the arg-max within each slice.
+
+**The pooled variant** (:data:`REPRESENTATION` ``"pooled"``, issue 13's other input): the
+window is the note as it is, without markers, and the head reads the concatenation of the
+encoder's last-layer vector of ``[CLS]`` and the mean of its vectors over the entity's
+sub-words (``[h_CLS; mean h_entity]``, 2 x hidden), through dropout and one linear layer
+(:data:`SPAN_HEAD`, ``Linear(2 x hidden, number of attribute=value pairs)``); then the same
+grouped softmax. Markers are left out so that the two variants differ in one thing, how the
+entity is pointed at: in the input (markers, whose embeddings start untrained) or in the
+output (pooling over its positions). A stock transformers class has no such head, so the
+model directory is the same ``AutoModelForSequenceClassification`` (its own classifier
+unused) whose ``model.safetensors`` also holds ``attribute_span_head.weight`` and
+``attribute_span_head.bias`` (covered by the weights' checksum), and ``config.json`` says
+``"attribute_representation": "pooled"``. Loading: ``from_pretrained`` gives the encoder
+(it reports the two head keys as unexpected and leaves them out); :func:`span_head` reads
+them from the directory's ``model.safetensors`` with ``safetensors`` (nothing unpickled).
+The variant a model was trained with is read from its config (a model without the key is a
+markers model), so the switch only decides what new models train.
 
 **Labelled**: a document is labelled for attributes when it has entities (each one has a
 value of every attribute that applies to it, the default when none was set) or it was
@@ -24,6 +40,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -54,6 +71,14 @@ if TYPE_CHECKING:
 # The entity markers, added to the tokenizer as special tokens.
 ENTITY_START, ENTITY_END = "[E]", "[/E]"
 MARKERS = (ENTITY_START, ENTITY_END)
+# How the head reads the entity (module docstring): "markers" ([E] ... [/E], the [CLS]
+# vector) or "pooled" ([CLS] and the mean over the entity's sub-words, no markers). What new
+# models train with; a saved model says its own in config.json (CONFIG_KEY).
+REPRESENTATIONS = ("markers", "pooled")
+REPRESENTATION = "markers"
+CONFIG_KEY = "attribute_representation"
+# The pooled variant's head, a submodule of the model saved in its model.safetensors.
+SPAN_HEAD = "attribute_span_head"
 
 
 def pair_name(attribute: str, value: str) -> str:
@@ -171,8 +196,17 @@ class AttributeKind(AnnotationKind):
         return kwargs
 
     def adapt_model(self, model: Any, tokenizer: Any) -> None:
-        """Add the entity markers to the tokenizer (and rows for them to the embeddings);
-        a model trained before has them already."""
+        """Set up :data:`REPRESENTATION` (written into ``model.config``): markers: add them
+        to the tokenizer (and rows for them to the embeddings; a model trained before has
+        them already); pooled: attach the span head (a previous pooled version's, when the
+        base is one with the same outputs, else a fresh one)."""
+        if REPRESENTATION not in REPRESENTATIONS:
+            raise ValueError(f"attribute representation {REPRESENTATION!r} is not one of "
+                             f"{', '.join(REPRESENTATIONS)}")
+        model.config.update({CONFIG_KEY: REPRESENTATION})
+        if REPRESENTATION == "pooled":
+            attach_span_head(model)
+            return
         added = tokenizer.add_tokens(list(MARKERS), special_tokens=True)
         if added or len(tokenizer) > model.get_input_embeddings().num_embeddings:
             model.resize_token_embeddings(len(tokenizer))
@@ -206,7 +240,7 @@ class AttributeKind(AnnotationKind):
         max_length: int, stride: int, warn: Callable[[str], None],
     ) -> list[Any]:
         feats, _ = entity_features(tokenizer, spec, docs, max_length=max_length,
-                                   with_gold=True)
+                                   with_gold=True, pooled=REPRESENTATION == "pooled")
         return feats
 
     def predict(
@@ -214,7 +248,7 @@ class AttributeKind(AnnotationKind):
         options: InferenceOptions, common: dict[str, Any], with_loss: bool,
     ) -> tuple[list[DocumentPrediction], float | None]:
         feats, where = entity_features(tokenizer, spec, docs, max_length=options.max_length,
-                                       with_gold=with_loss)
+                                       with_gold=with_loss, pooled=is_pooled(model))
         groups = attribute_groups(spec.labels)
         logits, loss = forward_grouped(model, feats, groups, with_loss=with_loss, **common)
         per_doc: list[list[AttributeValuePrediction]] = [[] for _ in docs]
@@ -389,18 +423,27 @@ def _targets(groups: Sequence[tuple[str, list[int], list[str]]],
 
 def entity_features(
     tokenizer: Any, spec: TaskSpec, docs: Sequence[DocumentRecord], *, max_length: int,
-    with_gold: bool,
+    with_gold: bool, pooled: bool = False,
 ) -> tuple[list[Feature], list[tuple[int, EntitySpan]]]:
-    """One model input per entity that has an attribute (``span.attributes`` not empty):
-    ``[CLS] left [E] entity [/E] right [SEP]``, the window of the note around it cut to
-    ``max_length``; and for each input (document index, entity)."""
+    """One model input per entity that has an attribute (``span.attributes`` not empty),
+    the window of the note around it cut to ``max_length``; and for each input (document
+    index, entity).
+
+    Markers: ``[CLS] left [E] entity [/E] right [SEP]``. Pooled: ``[CLS] left entity right
+    [SEP]``, the entity's input positions ``[start_position, end_position)`` (empty when the
+    tokenizer drops its characters); with gold, they are also the last two of ``labels``
+    (after the value index of each attribute), the only per-input integers the training
+    batch carries (``attribute_labels``)."""
     t = special_template(tokenizer)
-    start_id, end_id = tokenizer.convert_tokens_to_ids(list(MARKERS))
-    unk = getattr(tokenizer, "unk_token_id", None)
-    if start_id is None or end_id is None or unk in (start_id, end_id):
-        raise ValueError("the tokenizer has no entity markers [E] [/E] (not an attribute model)")
+    start_id = end_id = 0
+    if not pooled:
+        start_id, end_id = tokenizer.convert_tokens_to_ids(list(MARKERS))
+        unk = getattr(tokenizer, "unk_token_id", None)
+        if start_id is None or end_id is None or unk in (start_id, end_id):
+            raise ValueError("the tokenizer has no entity markers [E] [/E] (not an attribute "
+                             "model)")
     groups = attribute_groups(spec.labels)
-    budget = max(1, max_length - len(t.prefix) - len(t.suffix) - 2)
+    budget = max(1, max_length - len(t.prefix) - len(t.suffix) - (0 if pooled else 2))
     tokenized = tokenize_contexts(tokenizer, [d.text for d in docs])
     features: list[Feature] = []
     where: list[tuple[int, EntitySpan]] = []
@@ -416,12 +459,21 @@ def entity_features(
             a, b = context_window(len(tok.ids), lo, hi, budget)
             hi = min(hi, b)
             ids = tok.ids
-            input_ids = [*t.prefix, *ids[a:lo], start_id, *ids[lo:hi], end_id, *ids[hi:b],
-                         *t.suffix]
+            if pooled:
+                input_ids = [*t.prefix, *ids[a:b], *t.suffix]
+                first = len(t.prefix) + lo - a
+                positions = (first, first + hi - lo)
+            else:
+                input_ids = [*t.prefix, *ids[a:lo], start_id, *ids[lo:hi], end_id,
+                             *ids[hi:b], *t.suffix]
+                positions = (0, 0)
+            labels = None
+            if with_gold:
+                labels = _targets(groups, span.attributes) + (list(positions) if pooled else [])
             features.append(Feature(
                 input_ids=input_ids, token_type_ids=[0] * len(input_ids), example=len(where),
-                window=(lo, hi), content_offset=len(t.prefix),
-                labels=_targets(groups, span.attributes) if with_gold else None,
+                window=(lo, hi), content_offset=len(t.prefix), labels=labels,
+                start_position=positions[0], end_position=positions[1],
             ))
             where.append((d, span))
     return features, where
@@ -431,7 +483,8 @@ def grouped_loss(logits: Any, targets: Any,
                  groups: Sequence[tuple[str, list[int], list[str]]]) -> Any:
     """The mean over attributes of the cross-entropy within each attribute's slice of the
     logits; entities an attribute does not apply to (target ``IGNORE_INDEX``) are left out
-    of its term, and an attribute with no target in the batch adds nothing."""
+    of its term, and an attribute with no target in the batch adds nothing. Columns of
+    ``targets`` after the attributes' (the pooled variant's positions) are not read."""
     import torch
 
     total = logits.new_zeros(())
@@ -445,6 +498,117 @@ def grouped_loss(logits: Any, targets: Any,
     return total / max(terms, 1)
 
 
+# --- the pooled variant's head -----------------------------------------------------------
+
+
+def is_pooled(model: Any) -> bool:
+    """Whether ``model`` is a pooled-variant attribute model (its config says so; a model
+    without the key is a markers model)."""
+    return getattr(getattr(model, "config", None), CONFIG_KEY, "markers") == "pooled"
+
+
+def _new_span_head(model: Any) -> Any:
+    import torch
+
+    config = model.config
+    head = torch.nn.Linear(2 * config.hidden_size, config.num_labels)
+    head.weight.data.normal_(0.0, getattr(config, "initializer_range", 0.02))
+    head.bias.data.zero_()
+    return head
+
+
+def _saved_span_head(model_dir: Path) -> dict[str, Any] | None:
+    """The span head's tensors in ``model_dir``'s ``model.safetensors`` (by safetensors,
+    never unpickled), or ``None`` when it holds none."""
+    from safetensors import safe_open
+
+    weights = model_dir / "model.safetensors"
+    if not weights.is_file():
+        return None
+    keys = (f"{SPAN_HEAD}.weight", f"{SPAN_HEAD}.bias")
+    with safe_open(str(weights), framework="pt") as f:
+        if not all(k in f.keys() for k in keys):  # noqa: SIM118 (safe_open is not a dict)
+            return None
+        return {k.rpartition(".")[2]: f.get_tensor(k) for k in keys}
+
+
+def attach_span_head(model: Any) -> Any:
+    """Attach the pooled variant's head to ``model`` (a fresh sequence classifier built
+    for training) as the submodule :data:`SPAN_HEAD`, so that the optimiser trains it and
+    ``save_pretrained`` writes it into ``model.safetensors``. When the model was built from
+    a previous pooled attribute version with the same outputs (``annotator.json`` labels),
+    that version's head is the start; else a fresh one."""
+    from core.engine.modelio import read_annotator_json
+    from core.errors import ModelError
+
+    head = _new_span_head(model)
+    base = Path(str(getattr(model, "name_or_path", "") or ""))
+    saved = _saved_span_head(base) if base.is_dir() else None
+    info = None
+    if saved is not None:
+        try:
+            info = read_annotator_json(base)
+        except ModelError:  # an unreadable note: start afresh
+            info = None
+    labels = [model.config.id2label[i] for i in range(model.config.num_labels)]
+    if (saved is not None and info is not None and info.get("labels") == labels
+            and tuple(saved["weight"].shape) == tuple(head.weight.shape)):
+        head.load_state_dict(saved)
+    setattr(model, SPAN_HEAD, head)
+    return head
+
+
+def span_head(model: Any) -> Any:
+    """The pooled variant's head of ``model``: attached (training), or read from the
+    ``model.safetensors`` of the directory the model was loaded from (``from_pretrained``
+    leaves it out) and attached on the model's device. :class:`core.errors.ModelError`
+    when the directory has none."""
+    from core.errors import ModelError
+
+    head = getattr(model, SPAN_HEAD, None)
+    if head is not None:
+        return head
+    where = Path(str(getattr(model, "name_or_path", "") or ""))
+    saved = _saved_span_head(where) if where.is_dir() else None
+    if saved is None:
+        raise ModelError(f"{where}: a pooled attribute model without its head "
+                         f"({SPAN_HEAD}.weight / .bias in model.safetensors); retrain it")
+    head = _new_span_head(model)
+    head.load_state_dict(saved)
+    param = next(model.parameters())
+    head.to(device=param.device, dtype=param.dtype)
+    head.train(model.training)
+    setattr(model, SPAN_HEAD, head)
+    return head
+
+
+def pooled_logits(model: Any, spans: Any, **inputs: Any) -> Any:
+    """The pooled variant's logits: ``SPAN_HEAD(dropout([h_CLS; mean of h over
+    [start, end)]))``, the encoder's last layer ``h`` and ``spans`` the (start, end) input
+    positions of each input's entity (an empty span pools to zeros)."""
+    import torch
+
+    head = span_head(model)
+    hidden = model.base_model(**inputs).last_hidden_state
+    positions = torch.arange(hidden.shape[1], device=hidden.device)[None, :]
+    inside = (positions >= spans[:, :1]) & (positions < spans[:, 1:2])
+    weights = inside.to(hidden.dtype)[..., None]
+    mean = (hidden * weights).sum(dim=1) / weights.sum(dim=1).clamp(min=1.0)
+    features = torch.cat([hidden[:, 0], mean], dim=-1)
+    p = getattr(model.config, "hidden_dropout_prob", None)
+    p = 0.1 if not isinstance(p, float) else p
+    features = torch.nn.functional.dropout(features, p=p, training=model.training)
+    return head(features)
+
+
+def attribute_logits(model: Any, inputs: Mapping[str, Any], spans: Any = None) -> Any:
+    """The logits of ``model`` (either variant) on a batch; ``spans`` (the pooled variant
+    only): each input's entity positions."""
+    if is_pooled(model):
+        return pooled_logits(model, spans, **inputs)
+    return model(**inputs).logits
+
+
 class _Output:
     def __init__(self, loss: Any, logits: Any) -> None:
         self.loss, self.logits = loss, logits
@@ -452,9 +616,12 @@ class _Output:
 
 def grouped_softmax(model: Any, groups: Sequence[tuple[str, list[int], list[str]]]) -> Any:
     """``model`` (a sequence classifier) as the training loop calls it: with
-    ``attribute_labels`` (per input, the value index of each attribute) its output's
-    ``loss`` is :func:`grouped_loss`. The weights are ``model``'s own (saved as usual)."""
+    ``attribute_labels`` (per input, the value index of each attribute; the pooled variant's
+    inputs then the entity's positions) its output's ``loss`` is :func:`grouped_loss`. The
+    weights are ``model``'s own (saved as usual; the pooled head is one of its modules)."""
     import torch
+
+    n = len(groups)
 
     class _Grouped(torch.nn.Module):
         def __init__(self) -> None:
@@ -462,9 +629,15 @@ def grouped_softmax(model: Any, groups: Sequence[tuple[str, list[int], list[str]
             self.model = model
 
         def forward(self, attribute_labels: Any = None, **inputs: Any) -> _Output:
-            logits = self.model(**inputs).logits
+            spans = None
+            if is_pooled(self.model):
+                if attribute_labels is None:
+                    raise ValueError("the pooled attribute head needs the entity positions "
+                                     "(the last columns of attribute_labels)")
+                spans = attribute_labels[:, n:n + 2]
+            logits = attribute_logits(self.model, inputs, spans)
             loss = None if attribute_labels is None else grouped_loss(
-                logits, attribute_labels, groups)
+                logits, attribute_labels[:, :n], groups)
             return _Output(loss, logits)
 
     return _Grouped()
@@ -483,6 +656,9 @@ def forward_grouped(
 
     outputs: list[np.ndarray] = [np.zeros(0)] * len(features)
     loss_sum, loss_n = 0.0, 0
+    pooled = is_pooled(model)
+    if pooled:
+        span_head(model)  # a loaded model: read the head before eval() and the first batch
     was_training = model.training
     model.eval()
     try:
@@ -492,9 +668,12 @@ def forward_grouped(
                 batch = pad_batch(feats, pad_id, with_targets="attribute" if with_loss else None)
                 targets = batch.pop("attribute_labels", None)
                 batch = runtime.to_device(runtime.model_inputs(model, batch), device)
-                logits = model(**batch).logits
+                spans = torch.tensor([[f.start_position, f.end_position] for f in feats],
+                                     device=device) if pooled else None
+                logits = attribute_logits(model, batch, spans)
                 if targets is not None:
-                    loss_sum += float(grouped_loss(logits, targets.to(device), groups)) * len(idx)
+                    loss_sum += float(grouped_loss(logits, targets[:, :len(groups)].to(device),
+                                                   groups)) * len(idx)
                     loss_n += len(idx)
                 values = logits.float().cpu().numpy()
                 for row, i in enumerate(idx):
