@@ -64,7 +64,8 @@ def pad_batch(
 ) -> dict[str, Any]:
     """Tensors of one batch, padded to its longest input.
 
-    ``with_targets``: None, "ner" (per-token ``labels``), "classify" or "relation"
+    ``with_targets``: None, "ner" (per-token ``labels``: ``(n, length)``, or for the
+    per-label tagger of overlapping entities ``(n, length, labels)``), "classify" or "relation"
     (``labels``; relations' training inputs also ``pair_weights``), "qa"
     (``start_positions``/``end_positions``) or "attribute" (``attribute_labels``: per input
     the value index of each attribute, see :mod:`core.tasks.attributes`).
@@ -87,7 +88,9 @@ def pad_batch(
         "input_ids": input_ids, "attention_mask": attention, "token_type_ids": types,
     }
     if with_targets == "ner":
-        labels = torch.full((n, longest), IGNORE_INDEX, dtype=torch.long)
+        first = features[0].labels[0] if features[0].labels else None
+        shape = (n, longest, len(first)) if isinstance(first, list) else (n, longest)
+        labels = torch.full(shape, IGNORE_INDEX, dtype=torch.long)
         for row, f in enumerate(features):
             labels[row, : len(f.labels)] = torch.tensor(f.labels, dtype=torch.long)
         batch["labels"] = labels

@@ -34,7 +34,9 @@ class Feature:
     example: int
     window: tuple[int, int]
     content_offset: int
-    labels: list[int] | None = None  # NER: per input token, -100 where ignored
+    # NER: per input token, -100 where ignored; the per-label tagger (overlapping entities):
+    # per input token one O/B/I id per label, all -100 where ignored.
+    labels: list[int] | list[list[int]] | None = None
     label: int | list[float] | None = None  # classes: id, or multi-hot for multi-label
     # Relations: the input's weight in the loss (its class's inverse frequency); None: 1.
     weight: float | None = None
@@ -47,11 +49,16 @@ class Feature:
 
 @dataclass
 class NerExample:
-    """A document cut into words, with their gold tag ids when known."""
+    """A document cut into words, with their gold tag ids when known.
+
+    ``groups`` 0: one BIO tag id per word; K > 0 (the per-label tagger of overlapping
+    entities, :mod:`core.tasks.ner`): per word a tuple of K O/B/I ids, one per label.
+    """
 
     words: tuple[Word, ...]
     word_strings: list[str]
-    tag_ids: list[int] | None = None
+    tag_ids: list[int] | list[tuple[int, ...]] | None = None
+    groups: int = 0
     # Filled by encode_ner: global sub-word position of each word's first sub-word.
     first_positions: dict[int, int] = field(default_factory=dict)
     bounds: list[tuple[int, int]] = field(default_factory=list)
@@ -161,13 +168,20 @@ def encode_ner(
         ex.bounds = window_bounds(len(ids), size, min(stride, size - 1))
         firsts = sorted((pos, wid) for wid, pos in ex.first_positions.items())
         for start, end in ex.bounds:
-            labels: list[int] | None = None
+            labels: list[Any] | None = None
             if ex.tag_ids is not None:
                 head = len(template.prefix)
-                labels = [IGNORE_INDEX] * (end - start + head + len(template.suffix))
-                for pos, wid in firsts:
-                    if start <= pos < end:
-                        labels[head + pos - start] = ex.tag_ids[wid]
+                n = end - start + head + len(template.suffix)
+                if ex.groups:
+                    labels = [[IGNORE_INDEX] * ex.groups for _ in range(n)]
+                    for pos, wid in firsts:
+                        if start <= pos < end:
+                            labels[head + pos - start] = list(ex.tag_ids[wid])  # type: ignore[arg-type]
+                else:
+                    labels = [IGNORE_INDEX] * n
+                    for pos, wid in firsts:
+                        if start <= pos < end:
+                            labels[head + pos - start] = ex.tag_ids[wid]
             features.append(_single_text_window(ids, start, end, i, template, labels=labels))
     return features
 

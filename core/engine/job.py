@@ -61,7 +61,8 @@ class TrainingJob:
 
     ``train``: labelled documents (documents marked ``Split.DEV`` among them go to dev);
     ``dev``: dev documents, or None to hold out a stable ``settings.dev_fraction``;
-    never trained on. ``on_event`` receives :mod:`core.engine.results` events; it is
+    never trained on. ``overlapping`` (NER): entities may overlap and nest, so the head is
+    the per-label tagger (:mod:`core.tasks.ner`). ``on_event`` receives :mod:`core.engine.results` events; it is
     called on the thread that runs the job (the worker thread after :meth:`start`), so a
     GUI must forward events to its own thread.
     """
@@ -74,6 +75,7 @@ class TrainingJob:
         train: Sequence[DocumentRecord],
         dev: Sequence[DocumentRecord] | None = None,
         multi_label: bool = False,
+        overlapping: bool = False,
         settings: TrainingSettings | None = None,
         output_dir: str | Path,
         on_event: Callable[[TrainingEvent], None] | None = None,
@@ -85,6 +87,7 @@ class TrainingJob:
         from core.tasks import kind_of
 
         self.multi_label = bool(multi_label and kind_of(self.task).multi_label_capable)
+        self.overlapping = bool(overlapping)
         self.settings = settings or TrainingSettings()
         self.output_dir = Path(output_dir)
         self.on_event = on_event
@@ -204,7 +207,7 @@ class TrainingJob:
 
         prep = prepare(task=self.task, labels=self.labels, train=self.train_docs,
                        dev=self.dev_docs, multi_label=self.multi_label,
-                       settings=self.settings).require()
+                       overlapping=self.overlapping, settings=self.settings).require()
         for message in prep.warnings:
             self._warn(message)
         self.labels = prep.spec.labels

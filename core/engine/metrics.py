@@ -1,4 +1,5 @@
-"""Pure evaluation metrics: entity-level (seqeval strict IOB2), classes, SQuAD EM/F1.
+"""Pure evaluation metrics: entity-level (seqeval strict IOB2; exact-match span sets for
+entities that may overlap), classes, SQuAD EM/F1.
 
 Every function returns plain dicts of floats, with ``per_label`` scores.
 """
@@ -8,7 +9,7 @@ from __future__ import annotations
 import collections
 import re
 import string
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 
@@ -56,6 +57,51 @@ def entity_metrics(gold: Sequence[Sequence[str]], pred: Sequence[Sequence[str]])
             "support": int(row["support"]),
         }
     return result
+
+
+def span_set_metrics(
+    gold: Sequence[Iterable[tuple[int, int, str]]],
+    pred: Sequence[Iterable[tuple[int, int, str]]],
+) -> dict[str, Any]:
+    """Exact-match precision/recall/F1 over per-document sets of ``(start, end, label)``
+    spans, micro and ``per_label``: for entities that may overlap or nest, which BIO tags
+    (and so seqeval) cannot hold. A span is right when the prediction holds the same
+    extent with the same label. The shape of :func:`entity_metrics` (``accuracy`` here is
+    the share of gold and predicted spans that are matched, there being no one tag per
+    word)."""
+    if len(gold) != len(pred):
+        raise ValueError("gold and predictions differ in length")
+    tp: collections.Counter[str] = collections.Counter()
+    n_gold: collections.Counter[str] = collections.Counter()
+    n_pred: collections.Counter[str] = collections.Counter()
+    for g, p in zip(gold, pred):
+        gs, ps = set(g), set(p)
+        for _, _, label in gs:
+            n_gold[label] += 1
+        for _, _, label in ps:
+            n_pred[label] += 1
+        for _, _, label in gs & ps:
+            tp[label] += 1
+
+    def prf(t: int, ng: int, np_: int) -> tuple[float, float, float]:
+        precision = t / np_ if np_ else 0.0
+        recall = t / ng if ng else 0.0
+        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+        return precision, recall, f1
+
+    total_tp, total_gold, total_pred = sum(tp.values()), sum(n_gold.values()), sum(
+        n_pred.values())
+    precision, recall, f1 = prf(total_tp, total_gold, total_pred)
+    per_label: dict[str, dict[str, Any]] = {}
+    for label in sorted(set(n_gold) | set(n_pred)):
+        p_, r_, f_ = prf(tp[label], n_gold[label], n_pred[label])
+        per_label[label] = {"precision": p_, "recall": r_, "f1": f_, "support": n_gold[label]}
+    union = total_gold + total_pred - total_tp
+    return {
+        "precision": precision, "recall": recall, "f1": f1,
+        "accuracy": total_tp / union if union else 0.0,
+        "per_label": per_label, "support": total_gold, "predicted": total_pred,
+    }
 
 
 def classification_metrics(

@@ -75,6 +75,7 @@ def spec_from_info(info: dict[str, Any], where: str | Path) -> TaskSpec:
             multi_label=bool(info.get("multi_label", False)),
             allow_no_answer=bool(info.get("allow_no_answer", False)),
             sentence_context=info.get("sentence_context"),
+            overlapping=bool(info.get("overlapping", False)),
         )
     except (KeyError, ValueError, TypeError) as exc:
         raise ModelError(f"{where}: {ANNOTATOR_JSON} lacks a valid task or labels ({exc})") from exc
@@ -105,13 +106,18 @@ def build_model(
             same_head = (
                 prev_spec.task is spec.task and prev_spec.labels == spec.labels
                 and prev_spec.multi_label == spec.multi_label
+                and prev_spec.overlapping == spec.overlapping
             )
             if prev_spec.task is spec.task and not same_head and kind_of(spec.task).label_head:
-                warn(
-                    "the label set changed since the previous model version "
-                    f"({list(prev_spec.labels)} → {list(spec.labels)}): its encoder is "
-                    "reused, the output layer starts afresh"
+                change = (
+                    f"the label set changed since the previous model version "
+                    f"({list(prev_spec.labels)} → {list(spec.labels)})"
+                    if prev_spec.labels != spec.labels else
+                    "the previous model version "
+                    + ("tags one entity per word (BIO)" if spec.overlapping
+                       else "is a per-label tagger of overlapping entities")
                 )
+                warn(f"{change}: its encoder is reused, the output layer starts afresh")
         except ModelError:
             same_head = False
     try:
@@ -191,6 +197,7 @@ def save_model_dir(
             "multi_label": spec.multi_label,
             "allow_no_answer": spec.allow_no_answer,
             "sentence_context": spec.sentence_context,
+            "overlapping": spec.overlapping,
             "id2label": {str(k): v for k, v in model.config.id2label.items()}
             if kind_of(spec.task).label_head else {},
             "settings": settings,

@@ -112,6 +112,7 @@ def prepare(
     train: Sequence[DocumentRecord],
     dev: Sequence[DocumentRecord] | None = None,
     multi_label: bool = False,
+    overlapping: bool = False,
     settings: TrainingSettings,
 ) -> Preparation:
     """The documents, warnings and plan of a run (see :class:`core.engine.job.TrainingJob`
@@ -121,7 +122,8 @@ def prepare(
     Documents without labels for the task are left out; documents marked ``Split.DEV``
     and ``dev`` are the dev set; with ``dev`` None and none marked, a stable
     ``settings.dev_fraction`` is held out (:func:`split_dev`); ``settings.max_train``
-    samples the training documents.
+    samples the training documents. ``overlapping`` (NER only: the project lets entities
+    overlap, ``core.store.repo.overlapping_allowed``) trains the per-label tagger.
     """
     from core.engine import tasks
     from core.tasks import kind_of
@@ -132,7 +134,8 @@ def prepare(
     label_set = rules.training_labels(labels)
     multi = bool(multi_label and rules.multi_label_capable)
     spec = TaskSpec(kind, label_set, multi, rules.allows_no_answer(train),
-                    sentence_context=s.sentence_context if kind is TaskKind.SENTENCE else None)
+                    sentence_context=s.sentence_context if kind is TaskKind.SENTENCE else None,
+                    overlapping=bool(overlapping and kind is TaskKind.NER))
     if not label_set or len(set(label_set)) != len(label_set):
         problem = ("no labels given: define at least one label for the task" if not label_set
                    else f"duplicate labels in {list(label_set)}")

@@ -37,6 +37,8 @@ class TaskSnapshot:
     # Team work: where the documents' labels come from ({"single_annotator", "gold",
     # "awaiting_adjudication"} counts); None in a project without double annotation.
     sources: dict[str, int] | None = None
+    # NER: the project lets entities overlap and nest (the per-label tagger is trained).
+    overlapping: bool = False
 
     def sources_line(self) -> str | None:
         return sources_line(self.sources)
@@ -91,9 +93,10 @@ def snapshot_task(project: Any, task: TaskKind | str) -> TaskSnapshot:
         multi_label = bool(t.multi_label)
         records = labelled_records(session, kind)
         sources = _sources(session, records)
+        overlapping = kind is TaskKind.NER and repo.overlapping_allowed(session)
     train = tuple(r for r in records if r.split is not Split.DEV)
     dev = tuple(r for r in records if r.split is Split.DEV)
-    return TaskSnapshot(kind, labels, multi_label, train, dev, sources)
+    return TaskSnapshot(kind, labels, multi_label, train, dev, sources, overlapping)
 
 
 def _sources(session: Any, records: Sequence[DocumentRecord]) -> dict[str, int] | None:
@@ -119,7 +122,8 @@ def _sources(session: Any, records: Sequence[DocumentRecord]) -> dict[str, int] 
 def job_inputs(snap: TaskSnapshot) -> dict[str, Any]:
     """What a run of the project's task is given (the same for :func:`prepare_project`)."""
     return {"task": snap.task, "labels": snap.labels, "train": snap.train,
-            "dev": snap.dev or None, "multi_label": snap.multi_label}
+            "dev": snap.dev or None, "multi_label": snap.multi_label,
+            "overlapping": snap.overlapping}
 
 
 def prepare_project(project: Any, task: TaskKind | str,

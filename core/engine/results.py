@@ -40,6 +40,9 @@ class EntityPrediction:
     ``word_offsets[i]`` = (start, end) of word i in the text; ``word_probs[i]`` its
     probability over ``tag_names`` (a word the tokenizer dropped, e.g. only control
     characters, repeats the row of the word before it); ``word_tags[i]`` the decoded tag.
+    The per-label tagger of overlapping entities (:mod:`core.tasks.ner`) has one row and
+    tag per word and label instead, word-major (row ``i * K + k``: word i, label k, over
+    ``O``, ``B``, ``I``), so that every row is a distribution.
     """
 
     spans: tuple[PredictedSpan, ...]

@@ -1,4 +1,14 @@
-"""Entities: spans of the text with a label, trained as BIO token tagging."""
+"""Entities: spans of the text with a label, trained as BIO token tagging.
+
+A task that lets entities overlap and nest (``TaskSpec.overlapping``, ``init
+--overlapping``) trains a per-label tagger instead: a plain token classifier with three
+outputs per label (``O-x``, ``B-x``, ``I-x``), read as one independent O/B/I softmax per
+label and token; the loss is the sum over labels of each one's token cross-entropy, and
+each label's tags are decoded on their own, so entities of different labels may overlap or
+nest. Within one label the tags still hold one entity per word: of two overlapping or
+nested entities of the same label the first (then the longer) is trained, the other left
+out with a warning.
+"""
 
 from __future__ import annotations
 
@@ -11,12 +21,15 @@ from sqlalchemy import func, select
 
 from core.engine import decoding
 from core.engine.alignment import (
+    IGNORE_INDEX,
     OUTSIDE,
+    Word,
     WordTagging,
     bio_tags,
     spans_to_word_tags,
     split_words,
     tag_words,
+    usable_spans,
     word_tag_groups,
 )
 from core.engine.decoding import group_by_example
@@ -108,7 +121,10 @@ class NerKind(AnnotationKind):
     auto_model = "AutoModelForTokenClassification"
 
     def model_label_names(self, spec: TaskSpec) -> tuple[str, ...]:
-        return bio_tags(spec.labels)
+        return per_label_tags(spec.labels) if spec.overlapping else bio_tags(spec.labels)
+
+    def training_module(self, model: Any, spec: TaskSpec) -> Any:
+        return per_label_loss(model, label_groups(spec.labels)) if spec.overlapping else model
 
     def labels_used(self, doc: DocumentRecord) -> Sequence[str]:
         return [s.label for s in doc.spans]
@@ -121,7 +137,11 @@ class NerKind(AnnotationKind):
             tokenizer, spec, docs, with_gold=True, max_length=max_length, stride=stride
         )
         dropped = sum(len(t.dropped) for t in taggings)
-        if dropped:
+        if dropped and spec.overlapping:
+            warn(f"{dropped} span(s) overlapping or nested in another of the same label (or "
+                 "blank) cannot be expressed by the per-label tagger and were left out of "
+                 "training")
+        elif dropped:
             warn(f"{dropped} overlapping or blank span(s) cannot be expressed as BIO "
                  "tags and were left out of training")
         return list(feats)
@@ -138,10 +158,17 @@ class NerKind(AnnotationKind):
         loss = None
         if with_loss:  # the loss needs the gold word split (cut at the gold span ends)
             gold_feats, _, _ = ner_features(tokenizer, spec, docs, with_gold=True, **kw)
-            loss = forward_features(model, gold_feats, task="ner", with_loss=True, **common).loss
+            if spec.overlapping:  # the model's own loss knows one softmax only
+                outputs = forward_features(model, gold_feats, task="ner", **common).outputs
+                loss = per_label_nll(outputs, [f.labels for f in gold_feats],  # type: ignore[misc]
+                                     len(spec.labels))
+            else:
+                loss = forward_features(model, gold_feats, task="ner", with_loss=True,
+                                        **common).loss
+        decode = decode_overlapping if spec.overlapping else decode_entities
         preds: list[DocumentPrediction] = []
         for d, group in enumerate(group_by_example(feats, len(docs))):
-            preds.append(decode_entities(
+            preds.append(decode(
                 spec, docs[d].text, examples[d], [feats[i] for i in group],
                 [res.outputs[i] for i in group], viterbi=options.viterbi,
             ))
@@ -151,10 +178,16 @@ class NerKind(AnnotationKind):
         self, spec: TaskSpec, docs: Sequence[DocumentRecord],
         preds: Sequence[DocumentPrediction],
     ) -> dict[str, Any]:
-        """Strict entity-level P/R/F1 (exact character spans) + word accuracy."""
+        """Strict entity-level P/R/F1 (exact character spans) + word accuracy; a task whose
+        entities overlap: exact-match P/R/F1 over the sets of (start, end, label)."""
         from core.engine import metrics
         from core.engine.alignment import common_word_tags
 
+        if spec.overlapping:
+            return metrics.span_set_metrics(
+                [[(s.start, s.end, s.label) for s in doc.spans] for doc in docs],
+                [[(s.start, s.end, s.label) for s in getattr(p, "spans", ())] for p in preds],
+            )
         gold_tags, pred_tags = [], []
         for doc, pred in zip(docs, preds):
             predicted = [EntitySpan(s.start, s.end, s.label) for s in pred.spans]  # type: ignore[union-attr]
@@ -263,6 +296,8 @@ def ner_examples(
     spec: TaskSpec, docs: Sequence[DocumentRecord], *, with_gold: bool
 ) -> tuple[list[NerExample], list[WordTagging]]:
     """Each document cut into words (at its gold span boundaries when ``with_gold``)."""
+    if spec.overlapping:
+        return per_label_examples(spec, docs, with_gold=with_gold)
     tag2id = {t: i for i, t in enumerate(bio_tags(spec.labels))}
     examples: list[NerExample] = []
     taggings: list[WordTagging] = []
@@ -366,6 +401,157 @@ def decode_entities(
         )
     offsets = np.array([(w.start, w.end) for w in example.words], dtype=np.int64).reshape(-1, 2)
     return EntityPrediction(tuple(spans), offsets, probs, tuple(word_tags), tags)
+
+
+# --- the per-label tagger (entities that may overlap) -----------------------------------
+
+# Each label's three outputs, in this order (the tags of a one-label BIO tagger).
+PER_LABEL_TAGS = ("O", "B", "I")
+
+
+def per_label_tags(labels: Sequence[str]) -> tuple[str, ...]:
+    """The per-label tagger's outputs (``id2label``): ``O-x``, ``B-x``, ``I-x`` for each
+    label ``x``, in the labels' order."""
+    return tuple(f"{t}-{label}" for label in labels for t in PER_LABEL_TAGS)
+
+
+def label_groups(labels: Sequence[str]) -> list[tuple[str, list[int], list[str]]]:
+    """(label, its three output indices, ``O``/``B``/``I``) per label: the groups of
+    :func:`core.tasks.attributes.grouped_loss`."""
+    n = len(PER_LABEL_TAGS)
+    return [(label, list(range(n * k, n * k + n)), list(PER_LABEL_TAGS))
+            for k, label in enumerate(labels)]
+
+
+def per_label_word_tags(
+    text: str, spans: Sequence[EntitySpan], labels: Sequence[str]
+) -> tuple[tuple[Word, ...], list[tuple[str, ...]], list[EntitySpan]]:
+    """The words of ``text`` cut at every usable span's ends, the IOB2 tags of each label
+    (one tuple per label, over the words) and the spans left out: blank ones and, within a
+    label, one overlapping an earlier (then longer) entity of that label."""
+    by_label: dict[str, list[EntitySpan]] = {label: [] for label in labels}
+    for span in spans:
+        by_label.setdefault(span.label, []).append(span)
+    kept: dict[str, list[EntitySpan]] = {}
+    dropped: list[EntitySpan] = []
+    for label, group in by_label.items():
+        kept[label], out = usable_spans(text, group)
+        dropped += out
+    words = split_words(text, [o for g in kept.values() for s in g for o in (s.start, s.end)])
+    return words, [tag_words(words, kept[label]) for label in labels], dropped
+
+
+def per_label_examples(
+    spec: TaskSpec, docs: Sequence[DocumentRecord], *, with_gold: bool
+) -> tuple[list[NerExample], list[WordTagging]]:
+    """:func:`ner_examples` for the per-label tagger: per word one O/B/I id per label. The
+    taggings hold the words and the spans left out (their ``tags`` are all ``O``: one tag
+    per word cannot say it)."""
+    index = {t: i for i, t in enumerate(PER_LABEL_TAGS)}
+    examples: list[NerExample] = []
+    taggings: list[WordTagging] = []
+    for doc in docs:
+        dropped: list[EntitySpan] = []
+        if with_gold:
+            words, tags, dropped = per_label_word_tags(doc.text, doc.spans, spec.labels)
+            tag_ids: list[tuple[int, ...]] | None = [
+                tuple(index[t[i].partition("-")[0]] for t in tags) for i in range(len(words))
+            ]
+        else:
+            words, tag_ids = split_words(doc.text), None
+        strings = [doc.text[w.start:w.end] for w in words]
+        examples.append(NerExample(words, strings, tag_ids, groups=len(spec.labels)))
+        taggings.append(WordTagging(words, (OUTSIDE,) * len(words), tuple(dropped)))
+    return examples, taggings
+
+
+class _TokenOutput:
+    def __init__(self, loss: Any, logits: Any) -> None:
+        self.loss, self.logits = loss, logits
+
+
+def per_label_loss(model: Any, groups: Sequence[tuple[str, list[int], list[str]]]) -> Any:
+    """``model`` (a token classifier with three outputs per label) as the training loop
+    calls it: with ``labels`` ``(batch, length, labels)`` its output's ``loss`` is the sum
+    over labels of the token cross-entropy within each label's three outputs
+    (:func:`core.tasks.attributes.grouped_loss` over the flattened tokens, times the number
+    of labels). The weights are ``model``'s own (saved as usual)."""
+    import torch
+
+    from core.tasks.attributes import grouped_loss
+
+    class _PerLabel(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.model = model
+
+        def forward(self, labels: Any = None, **inputs: Any) -> _TokenOutput:
+            logits = self.model(**inputs).logits
+            loss = None
+            if labels is not None:
+                flat = logits.reshape(-1, logits.shape[-1])
+                loss = grouped_loss(flat, labels.reshape(-1, labels.shape[-1]), groups)
+                loss = loss * len(groups)
+            return _TokenOutput(loss, logits)
+
+    return _PerLabel()
+
+
+def per_label_nll(
+    outputs: Sequence[np.ndarray], targets: Sequence[Sequence[Sequence[int]]], n_labels: int
+) -> float | None:
+    """The per-label tagger's loss over whole inputs (numpy): per label the mean token
+    cross-entropy over the tokens with targets, summed over labels. None: no target."""
+    logits = [np.asarray(o, dtype=np.float64) for o in outputs]
+    gold = [np.asarray(t, dtype=np.int64).reshape(len(t), n_labels) for t in targets]
+    if not logits:
+        return None
+    lg = np.concatenate([x.reshape(len(x), n_labels, len(PER_LABEL_TAGS)) for x in logits])
+    tg = np.concatenate(gold)
+    keep = tg[:, 0] != IGNORE_INDEX
+    if not keep.any():
+        return None
+    log_p = decoding.log_softmax(lg[keep], axis=-1)
+    picked = np.take_along_axis(log_p, tg[keep][:, :, None], axis=-1)[:, :, 0]
+    return float(-picked.mean(axis=0).sum())
+
+
+def decode_overlapping(
+    spec: TaskSpec,
+    text: str,
+    example: NerExample,
+    features: Sequence[Feature],
+    logits: Sequence[np.ndarray],
+    *,
+    viterbi: bool = True,
+) -> EntityPrediction:
+    """Spans of the per-label tagger: each label's three outputs decoded on their own as a
+    one-label BIO tagger (:func:`decode_entities`: windows, Viterbi, snapping), so spans of
+    different labels may overlap or nest. Of two labels on the very same extent the more
+    probable stays (two entities never share one). The per-word rows are one per word and
+    label, word-major (``word_probs[i * K + k]`` over ``O``, ``B``, ``I``)."""
+    n = len(PER_LABEL_TAGS)
+    spans: list[PredictedSpan] = []
+    probs, tags = [], []
+    for k, label in enumerate(spec.labels):
+        one = TaskSpec(spec.task, (label,))
+        pred = decode_entities(one, text, example, features,
+                               [lg[:, n * k:n * k + n] for lg in logits], viterbi=viterbi)
+        spans += pred.spans
+        probs.append(pred.word_probs)
+        tags.append(pred.word_tags)
+    best: dict[tuple[int, int], PredictedSpan] = {}
+    for span in spans:
+        other = best.get((span.start, span.end))
+        if other is None or span.confidence > other.confidence:
+            best[(span.start, span.end)] = span
+    chosen = tuple(sorted(best.values(), key=lambda s: (s.start, -s.end, s.label)))
+    n_words = len(example.words)
+    rows = (np.stack(probs, axis=1).reshape(n_words * len(spec.labels), n) if probs
+            else np.zeros((0, n), dtype=np.float32))
+    word_tags = tuple(t[i] for i in range(n_words) for t in tags)
+    offsets = np.array([(w.start, w.end) for w in example.words], dtype=np.int64).reshape(-1, 2)
+    return EntityPrediction(chosen, offsets, rows, word_tags, per_label_tags(spec.labels))
 
 
 NER = NerKind()
