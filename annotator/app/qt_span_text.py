@@ -17,6 +17,16 @@ attribute colour, in the same block formats; its ``badge`` (short text such as "
 small tag painted after the span's last character, in a gap the format leaves there (letter
 spacing on that character), so it covers no text. Only the badges of the lines on screen are
 painted.
+
+With ``stack_overlaps`` (the entities view), spans that share characters (nested or
+crossing entities, a suggestion over an entity) are put on rows (:func:`stack_rows`): row 0,
+the outermost, is drawn as above, in the block formats (row-0 spans never overlap one
+another, so each character has one background); a span on row d > 0 is a bar in its label
+colour under its text, the d-th from the bottom of the line (dashed for a suggestion),
+painted for the lines on screen only, and marked, when it is the current one, by its own
+tint on top (an extra selection) and a thicker bar. Its badge's gap is cut into the formats
+of the row-0 span it sits in. So every span stays visible and a long note still costs
+nothing on scroll but the few bars on screen.
 """
 
 from __future__ import annotations
@@ -37,6 +47,7 @@ from PySide6.QtGui import (
     QTextCharFormat,
     QTextCursor,
     QTextLayout,
+    QTextLine,
 )
 from PySide6.QtWidgets import QPlainTextEdit, QTextEdit, QToolTip, QWidget
 
@@ -56,6 +67,33 @@ EDGE_GRAB_PX = 4  # how close to a span's edge the mouse must be to drag it
 EDGE_KEYS = {Qt.Key.Key_Left: -1, Qt.Key.Key_Right: 1}  # with Alt: move an edge one word
 BADGE_SCALE = 0.7  # the badge's font size, as a share of the text's
 BADGE_PAD_PX = 3  # space each side of the badge's text inside its tag
+BAR_PX = 2  # the height of a nested span's bar (the current one's: BAR_PX + 1)
+BAR_GAP_PX = 1  # between two rows of bars, and left free at each end of a bar
+
+
+def _x_of(line: QTextLine, position: int) -> float:
+    """The x of a position of a block on ``line`` (PySide6 returns ``(x, position)``)."""
+    x = line.cursorToX(position)
+    return float(x[0] if isinstance(x, tuple) else x)
+
+
+def stack_rows(extents: Sequence[tuple[int, int]]) -> list[int]:
+    """The row each span is drawn on, spans given as ``(start, end)`` sorted by start, the
+    longer first at the same start: the least row that no span still open holds and that
+    lies below every open span containing this one. Spans sharing a character never share
+    a row, and a span inside another is on a higher row than it (row 0: the outermost)."""
+    rows: list[int] = []
+    open_: list[tuple[int, int, int]] = []  # (start, end, row) of the spans not ended yet
+    for start, end in extents:
+        open_ = [o for o in open_ if o[1] > start]
+        floor = max((row + 1 for s, e, row in open_ if s <= start and e >= end), default=0)
+        taken = {row for _s, _e, row in open_}
+        row = floor
+        while row in taken:
+            row += 1
+        open_.append((start, end, row))
+        rows.append(row)
+    return rows
 
 
 # How a range of a block looks: colour, suggestion, faint, marked, gap after it (px; a badge).
@@ -83,6 +121,7 @@ class QtSpanTextEdit(QPlainTextEdit):
     light tint (suggestions). Positions in and out are code points of the stored text."""
 
     keyPressed = Signal(QKeyEvent)  # keys the view did not use for navigation/selection
+    clicked = Signal(int)  # a click that selected nothing: the code point clicked
     contextRequested = Signal(int, QPoint)  # code point under the mouse, global position
     cursorMoved = Signal(int)  # code point of the cursor
     spanResized = Signal(int, int, int, int)  # old start, old end, new start, new end
@@ -114,6 +153,14 @@ class QtSpanTextEdit(QPlainTextEdit):
         self._badge_ends: list[int] = []
         self._badge_widths: dict[str, float] = {}
         self.snap_words = True
+        self.stack_overlaps = False  # draw spans that share characters on rows (see above)
+        self._rows: list[int] = []  # the row of each span of _spans
+        self._bars: list[tuple[SpanStyle, int]] = []  # spans on a row > 0, by start
+        self._bar_starts: list[int] = []
+        self._bar_max_len = 0
+        # (start, end, suggestion) -> px a span's badge sits left of its end (several badges
+        # after one character: side by side).
+        self._badge_shift: dict[tuple[int, int, bool], float] = {}
         self.key_filter: Callable[[QKeyEvent], bool] | None = None
         self._drag: tuple[SpanStyle, str] | None = None  # span and edge being dragged
         self._keyboard_selection = False  # the selection was made or changed with keys
@@ -131,6 +178,9 @@ class QtSpanTextEdit(QPlainTextEdit):
         self._looks = []
         self._badges = []
         self._badge_ends = []
+        self._rows = []
+        self._bars = []
+        self._bar_starts = []
         self.setPlainText(display_text(text))
         self.moveCursor(QTextCursor.MoveOperation.Start)
 
@@ -138,17 +188,40 @@ class QtSpanTextEdit(QPlainTextEdit):
         return self._text
 
     def set_spans(self, spans: Sequence[SpanStyle]) -> None:
-        self._spans = sorted(spans, key=lambda s: (s.start, s.end))
+        # The outer span first at the same start (its row is lower), a human one before a
+        # suggestion of the same extent.
+        self._spans = sorted(spans, key=lambda s: (s.start, -s.end, s.suggestion))
         self._starts = [s.start for s in self._spans]
         self._max_len = max((s.end - s.start for s in self._spans), default=0)
-        looks = [(s.start, s.end, self._look(s)) for s in self._spans]
+        self._rows = (stack_rows([(s.start, s.end) for s in self._spans]) if self.stack_overlaps
+                      else [0] * len(self._spans))
+        looks = [(s.start, s.end, self._look(s), row)
+                 for s, row in zip(self._spans, self._rows, strict=True)]
+        bars = [(s, row) for s, row in zip(self._spans, self._rows, strict=True) if row]
         if looks != self._looks:  # a cursor move changes only which span is current
             self._looks = looks
             self._badges = sorted((s for s in self._spans if s.badge), key=lambda s: s.end)
             self._badge_ends = [s.end for s in self._badges]
+            self._badge_shift = {}
+            for end in set(self._badge_ends):  # several badges after one character: in a row
+                here = [s for s in self._badges if s.end == end]
+                shift = 0.0
+                for span in reversed(here):  # the outer span's badge first, on the left
+                    self._badge_shift[(span.start, span.end, span.suggestion)] = shift
+                    shift += self._badge_width(span.badge)
             self._apply_spans()
             self.viewport().update()
+        elif bars != self._bars:
+            self.viewport().update()  # a bar's current look changed
+        self._bars = bars
+        self._bar_starts = [s.start for s, _row in bars]
+        self._bar_max_len = max((s.end - s.start for s, _row in bars), default=0)
         self._update_current()
+
+    def row_of(self, span: SpanStyle) -> int:
+        """The row ``span`` (one of those set) is drawn on: 0 in the text's formats, d > 0
+        a bar, the d-th under the line."""
+        return next(row for s, row in zip(self._spans, self._rows, strict=True) if s == span)
 
     # --- positions ---------------------------------------------------------------------
 
@@ -248,6 +321,12 @@ class QtSpanTextEdit(QPlainTextEdit):
         fmt = self._formats.get(key)
         if fmt is not None:
             return fmt
+        if not color_name:  # no span on row 0 here: only the gap of a nested span's badge
+            fmt = QTextCharFormat()
+            fmt.setFontLetterSpacingType(QFont.SpacingType.AbsoluteSpacing)
+            fmt.setFontLetterSpacing(gap)
+            self._formats[key] = fmt
+            return fmt
         if gap:
             fmt = QTextCharFormat(self._span_format(
                 color_name, suggestion=suggestion, current=current, faint=faint, marked=marked
@@ -299,24 +378,15 @@ class QtSpanTextEdit(QPlainTextEdit):
         ms.) Only blocks whose formats changed are set again and laid out anew."""
         doc = self.document()
         per_block: dict[int, list[tuple[int, int, _Look]]] = {}
-        for (_start, _end, look), span in zip(self._looks, self._spans, strict=True):
-            if span.end <= span.start:
-                continue
-            start16 = self._index.to_utf16(span.start)
-            end16 = self._index.to_utf16(span.end)
+        for start, end, look in self._pieces():
+            start16 = self._index.to_utf16(start)
+            end16 = self._index.to_utf16(end)
             block = doc.findBlock(start16)
-            plain = (*look[:4], 0.0)
             while block.isValid() and block.position() < end16:
                 pos = block.position()
                 s, e = max(start16, pos) - pos, min(end16, pos + block.length() - 1) - pos
-                ranges = per_block.setdefault(block.blockNumber(), [])
-                if e > s and look[4] and pos + e == end16:  # the last character: its gap
-                    last = self._index.to_utf16(span.end - 1) - pos
-                    if last > s:
-                        ranges.append((s, last - s, plain))
-                    ranges.append((last, e - last, look))
-                elif e > s:
-                    ranges.append((s, e - s, plain))
+                if e > s:
+                    per_block.setdefault(block.blockNumber(), []).append((s, e - s, look))
                 block = block.next()
         for number in set(self._applied) | set(per_block):
             ranges = tuple(per_block.get(number, ()))
@@ -338,6 +408,35 @@ class QtSpanTextEdit(QPlainTextEdit):
                 self._applied[number] = ranges
             else:
                 self._applied.pop(number, None)
+
+    def _pieces(self) -> list[tuple[int, int, _Look]]:
+        """The code-point ranges to format, in order: each span on row 0 with its look, cut
+        at every character a badge's gap follows (that character's look has the gap: the
+        sum of the badges after it). A gap outside every row-0 span is a range of its own,
+        with no colour. (Without ``stack_overlaps`` row-0 spans may overlap, as before.)"""
+        gaps: dict[int, float] = {}
+        for span in self._badges:
+            if span.end > span.start:
+                gaps[span.end - 1] = gaps.get(span.end - 1, 0.0) + self._badge_width(span.badge)
+        points = sorted(gaps)
+        out: list[tuple[int, int, _Look]] = []
+        covered: set[int] = set()
+        for start, end, look, row in self._looks:
+            if row or end <= start:
+                continue
+            plain = (*look[:4], 0.0)
+            at = start
+            for point in points[bisect_left(points, start):bisect_left(points, end)]:
+                if point > at:
+                    out.append((at, point, plain))
+                out.append((point, point + 1, (*look[:4], gaps[point])))
+                covered.add(point)
+                at = point + 1
+            if end > at:
+                out.append((at, end, plain))
+        out += [(p, p + 1, ("", False, False, False, gaps[p])) for p in points if p not in covered]
+        out.sort(key=lambda piece: piece[0])
+        return out
 
     def _update_current(self) -> None:
         """The spans marked current (under the cursor): a few extra selections on top."""
@@ -373,16 +472,89 @@ class QtSpanTextEdit(QPlainTextEdit):
         width = self._badge_width(span.badge)
         height = QFontMetricsF(self._badge_font()).height() + 2
         top = rect.top() + (rect.height() - height) / 2
-        return QRectF(rect.left() - width + 1, top, width - 2, height)
+        left = rect.left() - width + 1 - self._badge_shift.get(
+            (span.start, span.end, span.suggestion), 0.0)
+        return QRectF(left, top, width - 2, height)
+
+    def line_rects(self, start: int, end: int) -> list[QRectF]:
+        """The pieces of ``text[start:end]`` on each line it spans, in viewport coordinates
+        (a line's full height)."""
+        s16, e16 = self._index.to_utf16(start), self._index.to_utf16(end)
+        block = self.document().findBlock(s16)
+        offset = self.contentOffset()
+        out = []
+        while block.isValid() and block.position() < e16:
+            layout = block.layout()
+            # The block's geometry first: it lays the block out again if its formats changed.
+            top = self.blockBoundingGeometry(block).translated(offset).top()
+            if block.isVisible() and layout.lineCount():
+                pos = block.position()
+                a, b = max(s16 - pos, 0), min(e16 - pos, block.length() - 1)
+                line = layout.lineForTextPosition(a)
+                number = line.lineNumber() if line.isValid() else 0
+                while number < layout.lineCount():
+                    line = layout.lineAt(number)
+                    first = line.textStart()
+                    if first >= b:
+                        break
+                    last = first + line.textLength()
+                    if last > a:
+                        x1 = _x_of(line, max(a, first))
+                        x2 = _x_of(line, min(b, last))
+                        out.append(QRectF(min(x1, x2) + layout.position().x(),
+                                          top + layout.position().y() + line.y(),
+                                          abs(x2 - x1), line.height()))
+                    number += 1
+            block = block.next()
+        return out
+
+    def bar_rects(self, span: SpanStyle, row: int) -> list[QRectF]:
+        """Where the bar of ``span``, drawn on ``row`` (> 0), is painted: under its text on
+        each of its lines, the row-th from the bottom of the line."""
+        height = BAR_PX + (1 if span.current else 0)
+        out = []
+        for rect in self.line_rects(span.start, span.end):
+            bottom = rect.bottom() - 1 - (row - 1) * (BAR_PX + BAR_GAP_PX + 1)
+            width = rect.width() - 2 * BAR_GAP_PX
+            if width > 0:
+                out.append(QRectF(rect.left() + BAR_GAP_PX, bottom - height, width, height))
+        return out
+
+    def _paint_bars(self, painter: QPainter, first: int, last: int) -> None:
+        lo = bisect_left(self._bar_starts, first - self._bar_max_len)
+        for span, row in self._bars[lo:]:
+            if span.start > last:
+                break
+            if span.end < first:
+                continue
+            color = QColor(span.color)
+            if span.faint:
+                color.setAlpha(_FAINT_ALPHA[self._dark][True])
+            for rect in self.bar_rects(span, row):
+                if span.suggestion:  # dashed, as a suggestion's underline
+                    x, step = rect.left(), 2 * BAR_PX + 2
+                    while x < rect.right():
+                        painter.fillRect(QRectF(x, rect.top(), min(step / 2, rect.right() - x),
+                                                rect.height()), color)
+                        x += step
+                else:
+                    painter.fillRect(rect, color)
 
     def paintEvent(self, event: QPaintEvent) -> None:
         super().paintEvent(event)
-        if not self._badges:
+        if not self._badges and not self._bars:
             return
         first, last = self.visible_range()
+        painter = QPainter(self.viewport())
+        try:  # an exception with the painter active would take the process down
+            self._paint_bars(painter, first, last)
+            self._paint_badges(painter, first, last)
+        finally:
+            painter.end()
+
+    def _paint_badges(self, painter: QPainter, first: int, last: int) -> None:
         lo = bisect_left(self._badge_ends, first)
         colors = attribute_colors(self._dark)
-        painter = QPainter(self.viewport())
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         painter.setFont(self._badge_font())
         for span in self._badges[lo:]:
@@ -394,7 +566,6 @@ class QtSpanTextEdit(QPlainTextEdit):
             painter.drawRoundedRect(rect, 3, 3)
             painter.setPen(QColor(colors["badge_text"]))
             painter.drawText(rect, Qt.AlignmentFlag.AlignCenter, span.badge)
-        painter.end()
 
     def changeEvent(self, event: QEvent) -> None:
         super().changeEvent(event)
@@ -411,11 +582,15 @@ class QtSpanTextEdit(QPlainTextEdit):
         and which edge: "start" or "end"."""
         cp = self.code_point_at(pos)
         lo = bisect_left(self._starts, cp - 1 - self._max_len)
+        near = []
         for span in self._spans[lo:]:
             if span.start > cp + 1:
                 break
-            if not span.editable:
-                continue
+            if span.editable:
+                near.append(span)
+        # Nested spans may share an edge: the current one's is taken, else the shortest's.
+        near.sort(key=lambda s: (not s.current, s.end - s.start))
+        for span in near:
             for edge, at in (("start", span.start), ("end", span.end)):
                 if abs(at - cp) > 1:
                     continue
@@ -480,6 +655,8 @@ class QtSpanTextEdit(QPlainTextEdit):
             s, e = snap_to_words(self._text, start, end)
             if (s, e) != (start, end) and e > s:
                 self.select_code_points(s, e)
+        elif event.button() == Qt.MouseButton.LeftButton and not self.textCursor().hasSelection():
+            self.clicked.emit(self.code_point_at(event.position().toPoint()))
 
     def _move_edge_by_key(self, event: QKeyEvent) -> bool:
         """Alt+Left/Right on an editable span under the cursor: move its nearer edge."""
@@ -488,8 +665,11 @@ class QtSpanTextEdit(QPlainTextEdit):
         if mods != Qt.KeyboardModifier.AltModifier or step is None:
             return False
         cp = self.cursor_code_point()
-        spans = [s for s in self.spans_at(cp) if s.editable]
-        span = next((s for s in spans if s.start <= cp < s.end), spans[0] if spans else None)
+        # The current span (the one chosen among nested ones), else the shortest containing
+        # the cursor, else one ending at it.
+        spans = sorted((s for s in self.spans_at(cp) if s.editable),
+                       key=lambda s: (not s.current, not s.start <= cp < s.end, s.end - s.start))
+        span = spans[0] if spans else None
         if span is None:
             return False
         edge = "start" if cp - span.start < span.end - cp else "end"
@@ -516,6 +696,16 @@ class QtSpanTextEdit(QPlainTextEdit):
     def contextMenuEvent(self, event: object) -> None:  # type: ignore[override]
         pos = event.pos()  # type: ignore[attr-defined]
         self.contextRequested.emit(self.code_point_at(pos), event.globalPos())  # type: ignore[attr-defined]
+
+    def event(self, event: QEvent) -> bool:
+        # Tab and Shift+Tab move the focus before keyPressEvent sees them: the owner's key
+        # filter gets them first (the entities view cycles through nested spans with them).
+        if (event.type() == QEvent.Type.KeyPress and self.key_filter is not None
+                and event.key() in (Qt.Key.Key_Tab, Qt.Key.Key_Backtab)  # type: ignore[attr-defined]
+                and self.key_filter(event)):  # type: ignore[arg-type]
+            event.accept()
+            return True
+        return super().event(event)
 
     def viewportEvent(self, event: QEvent) -> bool:
         if event.type() == QEvent.Type.ToolTip:
