@@ -32,6 +32,7 @@ EXPECTED: dict[str, tuple[set[str], bool]] = {
     "bench_gui_stall": ({"documents", "p99_ms", "max_ms", "train_s", "targets"}, False),
     "bench_pg_load": ({"load", "list", "lost"}, False),
     "bench_patterns": ({"speed", "quality", "seed"}, True),
+    "bench_overlapping": ({"corpora", "preset", "base_model", "threads"}, True),
     "bench_project_quality": ({"imported", "trained", "eval", "command"}, True),
     "bench_preannotate": ({"pipeline", "predictor", "predictor_fp32", "preannotate", "int8",
                            "span_f1_against_gold", "speedup_preannotate_vs_pipeline",

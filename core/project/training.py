@@ -29,7 +29,10 @@ class Training:
         """What a run of ``kind`` with ``settings`` (default: the default settings) would do
         now: the training and dev documents (dev held out when the project has none), the
         data warnings, the plan of steps and epochs, and ``problem`` when it could not train.
-        The same preparation the run makes (``core.engine.prepare``). One short read."""
+        The same preparation the run makes (``core.engine.prepare``). One short read.
+        An NER task that lets entities overlap (``init --overlapping``,
+        ``core.store.repo.overlapping_allowed``) trains the per-label tagger
+        (``spec.overlapping``; ``core.tasks.ner``), others the BIO tagger."""
         from core.engine.project_bridge import prepare_project
         from core.engine.settings import TrainingSettings
 
