@@ -315,3 +315,28 @@ def test_the_project_setting_chooses_the_head(base: Path, tmp_path: Path,
                                                                           "I-DRUG"])
     info = json.loads((Path(outcome.result.model_path) / "annotator.json").read_text("utf-8"))
     assert info["overlapping"] is overlapping
+
+
+def test_a_bio_model_as_the_base_of_a_per_label_tagger_gets_a_fresh_head(
+    base: Path, tmp_path: Path,
+) -> None:
+    """One label: both heads have three outputs, so the shapes alone would keep the BIO
+    head's weights under other meanings (B-DRUG read as O-DRUG)."""
+    from core.engine.job import TrainingJob
+    from core.engine.modelio import load_model
+
+    docs = make_ner_docs(30)
+    settings = fast(base, epochs=2)
+    bio = TrainingJob(task="ner", labels=["DRUG"], train=docs[:24], dev=docs[24:],
+                      settings=settings, output_dir=tmp_path / "bio").run()
+    assert bio.status == "completed", bio.reason
+    warm = TrainingJob(task="ner", labels=["DRUG"], train=docs[:24], dev=docs[24:],
+                       settings=fast(Path(bio.model_path), epochs=1, learning_rate=1e-9),
+                       output_dir=tmp_path / "warm", overlapping=True).run()
+    assert warm.status == "completed", warm.reason
+    assert any("tags one entity per word (BIO)" in w and "starts afresh" in w
+               for w in warm.warnings), warm.warnings
+    old = load_model(bio.model_path).model.classifier.weight.detach()
+    new = load_model(warm.model_path).model.classifier.weight.detach()
+    assert old.shape == new.shape == (3, 32)
+    assert not np.allclose(old.numpy(), new.numpy(), atol=1e-3)
