@@ -11,7 +11,14 @@ their confidence, and setting the value by hand corrects one.
 When the task declares relation types (dosage_of=Dosage>Medication), L on an entity starts a
 link from it: move to another entity and press L (or Enter) again; the types the two labels
 allow are offered (chosen at once when one fits), Esc cancels. The relation list under the
-text shows the document's relations and the model's relation suggestions (A / R there)."""
+text shows the document's relations and the model's relation suggestions (A / R there).
+
+When the task lets entities overlap and nest ("[left lower lobe] pneumonia": a BodySite in a
+Condition), selecting words inside an entity and pressing a label's key adds the nested one.
+Where several entities cover the cursor, the shortest is the one the keys act on (Delete, a
+label key, an attribute's key, L); a click on it again, or Tab / Shift+Tab, picks the next
+or previous of them, marked as the current one. The text draws the outermost as a tint and
+the others as bars under it (``QtSpanTextEdit.stack_overlaps``)."""
 
 from __future__ import annotations
 
@@ -73,11 +80,16 @@ class QtEntitiesView(QWidget):
         self.relation_types: tuple[RelationSpec, ...] = ()
         self.link_from: EntityView | None = None  # the first end of a link being made
         self._shown_ends: tuple[tuple[int, int], ...] = ()  # a list row's ends, highlighted
+        # The extent of the entity picked among several covering the cursor (a click again,
+        # Tab); None: the shortest there. Forgotten when the cursor leaves it.
+        self._chosen: tuple[int, int] | None = None
 
         self.label_bar = QtLabelBar()
         self.label_bar.labelClicked.connect(self.apply_label)
         self.editor = QtSpanTextEdit()
+        self.editor.stack_overlaps = True  # nested and overlapping spans: each one visible
         self.editor.key_filter = self._on_key
+        self.editor.clicked.connect(self._on_clicked)
         self.editor.cursorMoved.connect(self._on_cursor_moved)
         self.editor.contextRequested.connect(self._on_context_menu)
         self.editor.spanResized.connect(self._on_span_resized)
@@ -147,6 +159,7 @@ class QtEntitiesView(QWidget):
         if not same:
             self.link_from = None
             self._shown_ends = ()
+            self._chosen = None
         if not same or self.editor.document_text() != (doc.text if doc else ""):
             self.editor.set_document_text(doc.text if doc else "")
         if cursor is not None:
@@ -165,7 +178,8 @@ class QtEntitiesView(QWidget):
             self._update_relation_list(None)
             return
         cp = self.editor.cursor_code_point()
-        spans = [self._entity_span(e, cp) for e in self.doc.entities]
+        here = self.entity_at(cp)
+        spans = [self._entity_span(e, here) for e in self.doc.entities]
         suggestions = self.doc.suggestions_of("entity")
         text = self.doc.text
         spans += [
@@ -196,12 +210,14 @@ class QtEntitiesView(QWidget):
             )
         return specs
 
-    def _entity_span(self, e: EntityView, cp: int) -> SpanStyle:
+    def _entity_span(self, e: EntityView, here: EntityView | None) -> SpanStyle:
+        """How ``e`` is drawn; ``here``: the entity the keys act on (current)."""
         assert self.doc is not None
         tip = f"{e.label}: {self.doc.text[e.start:e.end]!r}" + (
             "" if e.origin == "human" else f" ({e.origin})"
         ) + self._relations_tip(e)
-        current = e.start <= cp < e.end or (e.start, e.end) in self._shown_ends or (
+        current = (here is not None and here.id == e.id) or (
+            (e.start, e.end) in self._shown_ends) or (
             self.link_from is not None and self.link_from.id == e.id)
         specs = self.applicable(e.label)
         if not specs:
@@ -255,12 +271,61 @@ class QtEntitiesView(QWidget):
 
     # --- what is under the cursor ----------------------------------------------------------
 
-    def entity_at(self, cp: int) -> EntityView | None:
+    def entities_at(self, cp: int) -> list[EntityView]:
+        """The entities containing code point ``cp`` (else those ending right at it), the
+        shortest first."""
         if self.doc is None:
-            return None
-        return next((e for e in self.doc.entities if e.start <= cp < e.end), None) or next(
-            (e for e in self.doc.entities if e.end == cp and e.start < cp), None
-        )
+            return []
+        here = [e for e in self.doc.entities if e.start <= cp < e.end] or [
+            e for e in self.doc.entities if e.end == cp and e.start < cp]
+        if self._chosen is not None and self._chosen[1] == cp:  # made, the cursor at its end
+            here += [e for e in self.doc.entities
+                     if (e.start, e.end) == self._chosen and e not in here]
+        return sorted(here, key=lambda e: (e.end - e.start, e.start))
+
+    def entity_at(self, cp: int) -> EntityView | None:
+        """The entity the keys act on at ``cp``: the one picked there (a click again, Tab),
+        else the shortest of those there."""
+        here = self.entities_at(cp)
+        if self._chosen is not None:
+            chosen = next((e for e in here if (e.start, e.end) == self._chosen), None)
+            if chosen is not None:
+                return chosen
+        return here[0] if here else None
+
+    def cycle_entity(self, step: int = 1) -> bool:
+        """Make the next (``step`` 1: the next longer) or previous of the entities at the
+        cursor the one the keys act on; False when fewer than two are there."""
+        cp = self.editor.cursor_code_point()
+        here = self.entities_at(cp)
+        if len(here) < 2:
+            return False
+        current = self.entity_at(cp)
+        index = here.index(current) if current in here else 0
+        chosen = here[(index + step) % len(here)]
+        self._chosen = (chosen.start, chosen.end)
+        self.ctx.message.emit(
+            f"{chosen.label} “{self._span_text((chosen.start, chosen.end))}” "
+            f"({here.index(chosen) + 1} of {len(here)} here; Tab or a click again: the next)")
+        self._redraw()
+        return True
+
+    def pick_entity(self, entity: EntityView) -> None:
+        """Make ``entity`` (one at the cursor) the one the keys act on."""
+        self._chosen = (entity.start, entity.end)
+        self._redraw()
+
+    def _on_clicked(self, cp: int) -> None:
+        """A click: on the entity already picked, the next of those there; else the
+        shortest there is the one picked."""
+        here = self.entities_at(cp)
+        if len(here) < 2:
+            return
+        if self._chosen is not None and any((e.start, e.end) == self._chosen for e in here):
+            self.cycle_entity(1)
+        else:
+            self._chosen = (here[0].start, here[0].end)
+            self._redraw()
 
     def suggestion_at(self, cp: int) -> SuggestionView | None:
         if self.doc is None:
@@ -287,6 +352,8 @@ class QtEntitiesView(QWidget):
         )
 
     def _on_cursor_moved(self, cp: int) -> None:
+        if self._chosen is not None and not self._chosen[0] <= cp <= self._chosen[1]:
+            self._chosen = None  # the cursor left the entity picked
         if self._shown_ends and not self._shown_ends[0][0] <= cp <= self._shown_ends[0][1]:
             self._shown_ends = ()  # the cursor left the row's head: the row's look goes
         self._redraw()
@@ -335,6 +402,7 @@ class QtEntitiesView(QWidget):
                 "(moves the edge nearer the cursor) to resize it, or right-click"
                 + (f"; {' / '.join(keys)} change its attributes" if keys else "")
                 + ("; L links it" if self.relation_types else "")
+                + self._others_here_hint(cp, entity)
             )
         elif suggestion is not None:
             by = (f"by {html.escape(suggestion.source_text)}" if suggestion.by_rule
@@ -349,6 +417,14 @@ class QtEntitiesView(QWidget):
                 "suggestion · Shift+A accepts all above the threshold · J / K next / previous"
             )
 
+    def _others_here_hint(self, cp: int, entity: EntityView) -> str:
+        here = self.entities_at(cp)
+        if len(here) < 2:
+            return ""
+        others = ", ".join(html.escape(e.label) for e in here if e.id != entity.id)
+        return (f" · {here.index(entity) + 1} of {len(here)} entities here (also {others}):"
+                " Tab / Shift+Tab or a click again picks another")
+
     # --- actions ---------------------------------------------------------------------------
 
     def apply_label(self, label: str) -> None:
@@ -361,8 +437,10 @@ class QtEntitiesView(QWidget):
             if end <= start:
                 self.ctx.message.emit("select some words first")
                 return
-            self.ctx.push(AddEntityCommand(self.ctx, self.doc.id, start, end, label))
+            if self.ctx.push(AddEntityCommand(self.ctx, self.doc.id, start, end, label)):
+                self._chosen = (start, end)  # a nested one: the new one is the current one
             self.editor.set_cursor_code_point(end)
+            self._redraw()
             return
         cp = self.editor.cursor_code_point()
         entity = self.entity_at(cp)
@@ -621,6 +699,8 @@ class QtEntitiesView(QWidget):
         if key in (Qt.Key.Key_Delete, Qt.Key.Key_Backspace):
             self.delete_at_cursor()
             return True
+        if key in (Qt.Key.Key_Tab, Qt.Key.Key_Backtab):  # else the focus moves on, as before
+            return self.cycle_entity(-1 if key == Qt.Key.Key_Backtab else 1)
         if key == ACCEPT_KEY and mods & Qt.KeyboardModifier.ShiftModifier:
             self.accept_above_threshold()
             return True
@@ -657,6 +737,14 @@ class QtEntitiesView(QWidget):
         start, end = self.editor.selection_code_points()
         if entity is not None:
             self.editor.set_cursor_code_point(cp)
+            others = [e for e in self.entities_at(cp) if e.id != entity.id]
+            if others:  # nested or overlapping ones: the menu acts on the one picked
+                menu.addSection(f"{entity.label} “{self._span_text((entity.start, entity.end))}”")
+                pick = menu.addMenu("Pick another entity here\tTab")
+                for other in others:
+                    pick.addAction(
+                        f"{other.label} “{self._span_text((other.start, other.end))}”",
+                        lambda o=other: self.pick_entity(o))
             sub = menu.addMenu("Change label")
             for lab in self.task.labels:
                 act = sub.addAction(lab.name)

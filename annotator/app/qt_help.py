@@ -11,7 +11,12 @@ from PySide6.QtWidgets import QDialog, QDialogButtonBox, QTextBrowser, QVBoxLayo
 VIEW_KEYS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
     ("Entities", (
         ("drag or Shift+arrows", "select words (snapped to whole words; full stop: keys only)"),
-        ("1 … 9 (a label's key)", "label the selection"),
+        ("1 … 9 (a label's key)", ("label the selection (inside an entity, when the project "
+                                    "lets entities overlap or nest: a nested one)")),
+        ("Tab / Shift+Tab, or a click again",
+         ("where entities nest or overlap: the next / previous of those under the cursor "
+          "becomes the current one, which Delete, a label key, an attribute's key and L act "
+          "on (the shortest comes first)")),
         ("drag an entity's edge", "make the entity longer or shorter, by whole words"),
         ("Alt+← / Alt+→", "move the entity's edge nearer the cursor by one word"),
         ("Delete / Backspace", "remove the entity under the cursor"),
@@ -55,7 +60,11 @@ HOW_TO_HTML = """
 <i>Entities</i>, select words with the mouse and press a label's key (1, 2, …; when the
 task has attributes, such as negation, put the cursor on an entity and press the
 attribute's key shown in the bar under the text: each press gives the next value, and a
-value other than the default is marked on the span); in <i>Classes</i>, press the class's
+value other than the default is marked on the span; when the project lets entities overlap
+or nest (Edit › Labels…, or a new project: “Entities may overlap or nest”), select words
+inside an entity to label a nested one: the outer entity is tinted and each one inside it underlined with a bar in its colour,
+and where several cover the cursor Tab or a click again picks which one the keys act on);
+in <i>Classes</i>, press the class's
 key; in <i>Sentences</i>, the note's sentences are listed
 under it and the current one is framed: press a class's key to give it that class and go on
 to the next (↑ / ↓ move; Ctrl+B splits a sentence at the caret, Ctrl+M merges it with the
@@ -115,8 +124,8 @@ def view_rows(title: str, rows: Iterable[tuple[str, str]],
     out: list[tuple[str, str]] = []
     for key, what in rows:
         if title == "Entities" and key.startswith("an attribute's key") and attribute_keys:
-            out += [(k.upper(), f"the next value of <i>{name}</i> of the entity under the "
-                                "cursor (Shift: the previous one)")
+            out += [(k.upper(), (f"the next value of <i>{name}</i> of the entity under the "
+                                 "cursor (Shift: the previous one)"))
                     for name, k in attribute_keys.items()]
         else:
             out.append((key, what))

@@ -67,7 +67,7 @@ EDGE_GRAB_PX = 4  # how close to a span's edge the mouse must be to drag it
 EDGE_KEYS = {Qt.Key.Key_Left: -1, Qt.Key.Key_Right: 1}  # with Alt: move an edge one word
 BADGE_SCALE = 0.7  # the badge's font size, as a share of the text's
 BADGE_PAD_PX = 3  # space each side of the badge's text inside its tag
-BAR_PX = 2  # the height of a nested span's bar (the current one's: BAR_PX + 1)
+BAR_PX = 3  # the height of a nested span's bar (the current one's: BAR_PX + 1)
 BAR_GAP_PX = 1  # between two rows of bars, and left free at each end of a bar
 
 
@@ -155,6 +155,7 @@ class QtSpanTextEdit(QPlainTextEdit):
         self.snap_words = True
         self.stack_overlaps = False  # draw spans that share characters on rows (see above)
         self._rows: list[int] = []  # the row of each span of _spans
+        self._extents: list[tuple[int, int]] = []  # what _rows was made from
         self._bars: list[tuple[SpanStyle, int]] = []  # spans on a row > 0, by start
         self._bar_starts: list[int] = []
         self._bar_max_len = 0
@@ -179,6 +180,7 @@ class QtSpanTextEdit(QPlainTextEdit):
         self._badges = []
         self._badge_ends = []
         self._rows = []
+        self._extents = []
         self._bars = []
         self._bar_starts = []
         self.setPlainText(display_text(text))
@@ -193,8 +195,10 @@ class QtSpanTextEdit(QPlainTextEdit):
         self._spans = sorted(spans, key=lambda s: (s.start, -s.end, s.suggestion))
         self._starts = [s.start for s in self._spans]
         self._max_len = max((s.end - s.start for s in self._spans), default=0)
-        self._rows = (stack_rows([(s.start, s.end) for s in self._spans]) if self.stack_overlaps
-                      else [0] * len(self._spans))
+        extents = [(s.start, s.end) for s in self._spans]
+        if extents != self._extents or len(self._rows) != len(extents):  # a cursor move: same
+            self._extents = extents
+            self._rows = stack_rows(extents) if self.stack_overlaps else [0] * len(extents)
         looks = [(s.start, s.end, self._look(s), row)
                  for s, row in zip(self._spans, self._rows, strict=True)]
         bars = [(s, row) for s, row in zip(self._spans, self._rows, strict=True) if row]
