@@ -145,7 +145,8 @@ def accept_suggestion(session: Session, suggestion_id: int, *, annotator: str | 
     """Turn a pending suggestion into a human annotation with ``origin="accepted"``.
 
     Raises :class:`AnnotationError` if the suggestion is not pending, or (entities) if it
-    overlaps a span a person already labelled; nothing is changed then.
+    overlaps a span a person already labelled (in a task that lets entities overlap: has
+    the extent of one); nothing is changed then.
     """
     row = _suggestion(session, suggestion_id)
     _require_pending(row)
@@ -212,11 +213,9 @@ def _pending_rows(
 def _conflicts(session: Session, row: Suggestion) -> bool:
     """Whether accepting ``row`` in a bulk action would overwrite or clash with a human label."""
     kind = _kind(row)
-    human = kind.human_labels(session, [row.document_id])
-    return kind.clashes(
-        human, row.document_id, row.question_id, read_payload(row),
-        adds_to_existing=kind.accepting_adds(session),
-    )
+    clashes = kind.clash_check(session, [row.document_id])
+    return clashes(row.document_id, row.question_id, read_payload(row),
+                   kind.accepting_adds(session))
 
 
 def _accept_many(session: Session, rows: Sequence[Suggestion], *, annotator: str) -> int:
@@ -244,8 +243,9 @@ def accept_document(
 ) -> int:
     """Accept every pending suggestion of one document for ``task``; returns how many.
 
-    Suggestions that clash with a human label (overlapping span, document already
-    classified, question already answered) stay pending. ``mark_reviewed`` also sets
+    Suggestions that clash with a human label (overlapping span, or in a task that lets
+    entities overlap one of the same extent or an overlapping one of the same label;
+    document already classified, question already answered) stay pending. ``mark_reviewed`` also sets
     the document's review status to reviewed.
     """
     rows = _pending_rows(session, _task_id(session, task), doc_ids=[doc_id])

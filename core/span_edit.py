@@ -1,7 +1,8 @@
 """Moving an entity's edges: one plain operation and the inverse that puts it back.
 
 Shaped like the project's other edit operations (a frozen dataclass naming the entity by its
-span, which is unique as entities never overlap; applying it returns the inverse), so the
+span, which is unique as two entities never share an extent, even in a task that lets them
+overlap; applying it returns the inverse), so the
 project facade can take it over as one more op.
 """
 
@@ -36,7 +37,8 @@ def resize_entity(session: Session, op: ResizeEntity) -> ResizeEntity:
     """Apply ``op`` in the caller's session; returns the op that undoes it.
 
     Refused (:class:`AnnotationError`, nothing changed) when no entity has the old span, or
-    the new one lies outside the text, is only white space or overlaps another entity.
+    the new one lies outside the text, is only white space, is another entity's extent, or
+    overlaps another entity in a task that does not let entities overlap.
     """
     doc = session.get(Document, op.doc_id)
     if doc is None:

@@ -254,6 +254,7 @@ def snap_spans(
     spans: Sequence[tuple[int, int, str]],
     *,
     continues: Callable[[str, str, int], bool] | None = None,
+    overlapping: bool = False,
 ) -> list[tuple[int, int, str]]:
     """A model's ``(start, end, label)`` spans as a user would have drawn them.
 
@@ -270,6 +271,11 @@ def snap_spans(
     data at hand that is rare (adjacent same-label entities: NCBI-disease dev 6 pairs in 787
     entities, WNUT-17 dev 6 in 836), while a model trained on a few notes often tags each
     word of a multi-word name B (it has seen "ultrasound" once, inside "renal ultrasound").
+
+    ``overlapping`` (a task whose entities may overlap and nest): each label is snapped and
+    joined on its own, as above, and spans of different labels are all kept, overlapping or
+    nested ("left lower lobe" BodySite inside "left lower lobe pneumonia" Condition), even
+    on the same extent; ``continues`` is not asked. Sorted by start, then end, then label.
     """
     toks = tokens(text)
     ends = [t.end for t in toks]
@@ -278,7 +284,18 @@ def snap_spans(
         s, e = _snap(text, toks, ends, start, end, False)
         if e > s:
             snapped.append((s, e, label))
-    snapped.sort(key=lambda sp: (sp[0], -sp[1]))
+    if overlapping:
+        merged: list[tuple[int, int, str]] = []
+        for label in dict.fromkeys(lab for _, _, lab in snapped):
+            merged += _joined(text, [sp for sp in snapped if sp[2] == label], None)
+        return sorted(merged)
+    return _joined(text, snapped, continues)
+
+
+def _joined(text: str, snapped: list[tuple[int, int, str]],
+            continues: Callable[[str, str, int], bool] | None) -> list[tuple[int, int, str]]:
+    """:func:`snap_spans`' joining of snapped spans (the longer of two labels overlapping)."""
+    snapped = sorted(snapped, key=lambda sp: (sp[0], -sp[1]))
     out: list[tuple[int, int, str]] = []
     for s, e, label in snapped:
         if out:

@@ -48,6 +48,11 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     )
     p.add_argument("--relation", action="append", default=[], metavar="NAME=HEAD>TAIL",
                    help=RELATION_HELP)
+    p.add_argument("--overlapping", action="store_true",
+                   help="for --task ner: entities may overlap and nest ('[left lower lobe] "
+                        "pneumonia': a BodySite inside a Condition); two never span exactly "
+                        "the same text. Off by default. CoNLL cannot export overlapping "
+                        "entities (jsonl and brat can)")
     p.add_argument("--name", help="project name (default: the file name)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=cmd_init)
@@ -120,6 +125,8 @@ def cmd_init(args: argparse.Namespace) -> int:
     kind = resolve_task(args.task, args.unit)
     attributes = _attribute_specs(args.attribute, kind, labels)
     relations = relation_specs(args.relation, kind)
+    if args.overlapping and kind is not TaskKind.NER:
+        raise UsageError("--overlapping: overlapping spans are for --task ner (entities)")
     path = Path(args.project)
     created = not Project.exists(args.project)  # a file, or a database with a project
     if created:
@@ -130,7 +137,8 @@ def cmd_init(args: argparse.Namespace) -> int:
         project = Project.open(args.project)
     try:
         project.annotations.add_task(kind, labels, multi_label=args.multi_label,
-                                     attributes=attributes, relations=relations)
+                                     attributes=attributes, relations=relations,
+                                     overlapping=args.overlapping)
     except Exception:
         project.close()
         if created and project.path is not None:  # nothing half-made: the new file goes
@@ -154,10 +162,14 @@ def cmd_init(args: argparse.Namespace) -> int:
         payload["attributes"] = [spec.to_json() for spec in task.attributes]
     if task.relations:
         payload["relations"] = [spec.to_json() for spec in task.relations]
+    if kind is TaskKind.NER:
+        payload["overlapping"] = task.overlapping
     project.close()
     what = " (classes of sentences)" if kind is TaskKind.SENTENCE else ""
     attrs = "".join(f"\n  attribute {spec}" for spec in task.attributes)
     attrs += "".join(f"\n  relation {spec}" for spec in task.relations)
+    if task.overlapping:
+        attrs += "\n  entities may overlap and nest"
     emit(args, payload, lambda: print(
         f"{'created' if created else 'updated'} {payload['project']}: task {payload['task']}"
         f"{what}, labels: {', '.join(payload['labels']) or '(none yet)'}{attrs}"
@@ -209,6 +221,7 @@ def cmd_import(args: argparse.Namespace) -> int:
                 attributes=ner.attributes if ner is not None else (),
                 relations=ner.relations if ner is not None else (),
                 discontinuous=args.discontinuous or "refuse", skip=args.brat_skip,
+                overlapping=ner is not None and ner.overlapping,
             )
             if not records:
                 raise InputError(args.file, None, "no documents found (the .txt files are "

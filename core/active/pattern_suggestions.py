@@ -9,7 +9,9 @@ What is stored: a match that overlaps no human entity (read inside the write tra
 so labels made meanwhile are respected), and that is neither a suggestion this source
 already made for the same span and label (pending: kept as it is; rejected or accepted:
 not proposed again), and that overlaps no pending suggestion of another source (the model's,
-another pattern file's: one proposal per stretch of text for the reviewer). A pending
+another pattern file's: one proposal per stretch of text for the reviewer). In a task that
+lets entities overlap, labels are matched apart (a BodySite match may nest in a Condition
+one), and "overlaps" above means: has the same extent, or overlaps one of the same label. A pending
 suggestion of this source that the patterns no longer find is removed. So running the same
 patterns twice changes nothing.
 
@@ -25,11 +27,12 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete, select
 
-from core.patterns import Pattern, PatternMatcher, PhrasePattern, terms_from_spans
+from core.patterns import Pattern, PatternMatch, PatternMatcher, PhrasePattern, terms_from_spans
 from core.store import repo
 from core.store.models import Document, Suggestion, originals
 from core.store.repo import AnnotationError
 from core.tasks import kind_of
+from core.tasks.base import human_entities, nested_entity_clashes
 from core.tasks.ner import EntityPayload
 from core.types import Split, TaskKind
 
@@ -110,6 +113,7 @@ def suggest_from_patterns(
                 f"PROJECT --task ner --labels {','.join(unknown)}"
             )
         task_id = task_row.id
+        overlapping = repo.overlapping_allowed(session)
         stmt = select(Document.id).where(  # never on an annotator's layer (independent)
             Document.split != Split.TEST.value, Document.review_status == "unreviewed",
             originals(),
@@ -117,7 +121,11 @@ def suggest_from_patterns(
         if doc_ids is not None:
             stmt = stmt.where(Document.id.in_(list(doc_ids)))
         todo = list(session.scalars(stmt.order_by(Document.id)))
-    matcher = PatternMatcher(patterns)
+    if overlapping:  # a match of one label may nest in another's: each label on its own
+        matchers = [PatternMatcher([p for p in patterns if p.label == label])
+                    for label in dict.fromkeys(p.label for p in patterns)]
+    else:
+        matchers = [PatternMatcher(patterns)]
     totals = dict.fromkeys(
         ("matches", "suggestions", "kept", "removed", "decided_before", "other_source"), 0
     )
@@ -125,7 +133,8 @@ def suggest_from_patterns(
         chunk = todo[c:c + chunk_size]
         with project.write() as session:
             for key, n in _write_chunk(
-                session, task_id, chunk, matcher, source=source, confidence=confidence
+                session, task_id, chunk, matchers, source=source, confidence=confidence,
+                overlapping=overlapping,
             ).items():
                 totals[key] += n
         if on_progress is not None:
@@ -137,18 +146,21 @@ def suggest_from_patterns(
 
 
 def _write_chunk(
-    session: Any, task_id: int, doc_ids: Sequence[int], matcher: PatternMatcher, *,
-    source: str, confidence: float,
+    session: Any, task_id: int, doc_ids: Sequence[int], matchers: Sequence[PatternMatcher], *,
+    source: str, confidence: float, overlapping: bool = False,
 ) -> dict[str, int]:
+    """Store one chunk. ``overlapping`` (the task lets entities overlap; ``matchers``: one
+    per label): a match is blocked by a person's entity of the same extent or an overlapping
+    one of the same label, and yields to another source's pending suggestion the same way."""
     ner = kind_of(TaskKind.NER)
-    human = ner.human_labels(session, doc_ids)
+    human = human_entities(session, doc_ids)
     texts = dict(session.execute(
         select(Document.id, Document.text).where(
             Document.id.in_(list(doc_ids)), Document.review_status == "unreviewed"
         )
     ).all())
     mine: dict[tuple[int, int, int, str], tuple[int, str]] = {}  # span -> (id, state)
-    others: dict[int, list[tuple[int, int]]] = {}  # doc -> spans pending from other sources
+    others: dict[int, list[tuple[int, int, str]]] = {}  # doc -> spans pending from others
     for sid, doc, payload, state, src in session.execute(
         select(Suggestion.id, Suggestion.document_id, Suggestion.payload, Suggestion.state,
                Suggestion.source)
@@ -160,19 +172,22 @@ def _write_chunk(
         if src == source:
             mine[key] = (sid, state)
         elif state == "pending":
-            others.setdefault(doc, []).append((p.start, p.end))
+            others.setdefault(doc, []).append((p.start, p.end, p.label))
     counts = dict.fromkeys(
         ("matches", "suggestions", "kept", "removed", "decided_before", "other_source"), 0
     )
     found: set[tuple[int, int, int, str]] = set()
     for doc, text in texts.items():
-        for m in matcher.find(text, blocked=human.get(doc, ())):
+        people = human.get(doc, [])
+        for m in _matches(text, matchers, people, overlapping):
             key = (doc, m.start, m.end, m.label)
             found.add(key)
             counts["matches"] += 1
             if key in mine:
                 counts["kept" if mine[key][1] == "pending" else "decided_before"] += 1
-            elif any(s < m.end and m.start < e for s, e in others.get(doc, ())):
+            elif (nested_entity_clashes(others.get(doc, ()), m.start, m.end, m.label)
+                  if overlapping else
+                  any(s < m.end and m.start < e for s, e, _ in others.get(doc, ()))):
                 counts["other_source"] += 1
             else:
                 session.add(Suggestion(
@@ -188,6 +203,23 @@ def _write_chunk(
         counts["removed"] = len(stale)
     session.flush()
     return counts
+
+
+def _matches(text: str, matchers: Sequence[PatternMatcher],
+             people: Sequence[tuple[int, int, str]], overlapping: bool) -> list[PatternMatch]:
+    """The matches to propose in ``text`` given a person's entities ``people``: none over
+    them (``overlapping``: none over one of the same label or on the extent of any)."""
+    if not overlapping:
+        (matcher,) = matchers
+        return matcher.find(text, blocked=[(s, e) for s, e, _ in people])
+    extents = {(s, e) for s, e, _ in people}
+    out: list[PatternMatch] = []
+    for matcher in matchers:
+        label = matcher.patterns[0].label
+        out += [m for m in matcher.find(text, blocked=[(s, e) for s, e, lab in people
+                                                       if lab == label])
+                if (m.start, m.end) not in extents]
+    return sorted(out, key=lambda m: (m.start, m.end, m.label))
 
 
 def label_terms(project: Project, task: TaskKind | str = TaskKind.NER) -> list[PhrasePattern]:

@@ -19,9 +19,10 @@ documents a person already classified are left out; for QA, only open questions
 What is stored: entity spans with their confidence, the class(es) with probabilities, an
 answer span or "no answer" per open question. Pending suggestions of older versions for
 the same documents are replaced; accepted/rejected/edited ones stay as history.
-Suggestions never clash with human labels: an entity overlapping a human span, a class
-for a document a person classified, an answer to a question a person answered are not
-stored. Dev documents get suggestions too, but only train/unassigned ones enter the
+Suggestions never clash with human labels: an entity overlapping a human span (in a task
+that lets entities overlap: one of the same extent, or overlapping one of the same label;
+the model's suggestions may overlap each other), a class for a document a person
+classified, an answer to a question a person answered are not stored. Dev documents get suggestions too, but only train/unassigned ones enter the
 review queue (:mod:`core.active.queue`).
 """
 
@@ -242,13 +243,13 @@ def _write_chunk(
             or_(Suggestion.source.is_(None), Suggestion.source == MODEL_SOURCE),
         )
     ).rowcount or 0
-    human = task_kind.human_labels(session, ids)
+    clashes = task_kind.clash_check(session, ids)
     reviewed = set(session.scalars(
         select(Document.id).where(Document.id.in_(ids), Document.review_status != "unreviewed")
     ))
     stored = skipped = 0
     for s in new:
-        if s.doc_id in reviewed or task_kind.clashes(human, s.doc_id, s.question_id, s.payload):
+        if s.doc_id in reviewed or clashes(s.doc_id, s.question_id, s.payload, False):
             skipped += 1
             continue
         session.add(Suggestion(

@@ -140,6 +140,7 @@ def read_file(
     attributes: Sequence[AttributeSpec] | None = None,
     discontinuous: str = "refuse",
     skip: Collection[str] = (),
+    overlapping: bool = False,
 ) -> list[DocumentRecord]:
     """Read every document of a file (or, for "text" and "brat", of a folder).
 
@@ -147,7 +148,7 @@ def read_file(
     "paragraph", "line") applies to "text"; ``encoding`` overrides the UTF-8/UTF-16
     detection. Each record has ``source`` (the file) and ``line`` (1-based, where it starts;
     brat records have none, their errors name the .ann line). ``attributes`` (the project's
-    declaration), ``discontinuous`` and ``skip`` apply to "brat": see
+    declaration), ``discontinuous``, ``skip`` and ``overlapping`` apply to "brat": see
     :func:`core.formats.brat.read_brat`, which also tells what it joined and skipped.
     Raises InputError, and returns nothing, if anything is wrong or there is no document.
     """
@@ -160,7 +161,8 @@ def read_file(
         records = read_text_documents(path, text_unit=text_unit, encoding=encoding)
     elif format == "brat":
         records, _ = read_brat(path, encoding=encoding, attributes=attributes,
-                               discontinuous=discontinuous, skip=skip)
+                               discontinuous=discontinuous, skip=skip,
+                               overlapping=overlapping)
     else:
         text = read_text(path, encoding)
         if not text.strip():

@@ -22,7 +22,10 @@ Lines (tab-separated, as brat's own parser takes them):
   its fragments joined by a space) is refused with ``discontinuous="refuse"`` (the default)
   and, with ``"join"``, read as the one span covering its fragments (``[0, 15)``; counted in
   :attr:`BratReport.joined`). Overlapping or nested entities are refused naming both lines
-  (the project stores none); two T lines with the same span and type are one entity.
+  (the project stores none), unless ``overlapping`` (the project lets entities overlap and
+  nest: they are kept); two T lines with the same span and type are one entity, with the
+  same span and different types refused in either case (two entities never share an
+  extent).
 * ``A1<TAB>Temporality T1 Historical`` (``M1`` is its old name): the entity's attribute
   ``Temporality`` has the value ``Historical``. With ``attributes`` (the project's
   declaration) a name or value matches a declared one exactly, else ignoring case (and
@@ -129,6 +132,7 @@ def read_brat(
     discontinuous: str = "refuse",
     skip: Collection[str] = (),
     relations: Sequence[RelationSpec] | None = None,
+    overlapping: bool = False,
 ) -> tuple[list[DocumentRecord], BratReport]:
     """Read a folder of ``.txt``/``.ann`` pairs, or one ``.ann`` or ``.txt`` (see the module
     docstring for the rules). ``attributes``: the project's declaration, to map and check
@@ -136,6 +140,8 @@ def read_brat(
     types, to map and check R lines (None: take them as written); ``discontinuous``:
     "refuse" or "join";
     ``skip``: any of "relations", "normalizations". ``encoding`` overrides UTF-8.
+    ``overlapping``: the project lets entities overlap and nest, so they are read, not
+    refused.
 
     Returns the records (source: the ``.ann``, or the ``.txt`` without one) and what was
     joined and skipped. Raises InputError on any problem, and then returns nothing."""
@@ -148,7 +154,7 @@ def read_brat(
     report = BratReport()
     options = _Options(encoding, None if attributes is None else tuple(attributes),
                        discontinuous, frozenset(skip),
-                       None if relations is None else tuple(relations))
+                       None if relations is None else tuple(relations), overlapping)
     records = []
     for stem, ann, txt in _pairs(path):
         record = _read_document(stem, ann, txt, options, report)
@@ -164,6 +170,7 @@ class _Options:
     discontinuous: str
     skip: frozenset[str]
     relation_specs: tuple[RelationSpec, ...] | None = None
+    overlapping: bool = False
 
 
 def _pairs(path: Path) -> list[tuple[str, Path | None, Path]]:
@@ -276,7 +283,7 @@ def _read_document(stem: str, ann: Path | None, txt: Path, options: _Options,
         return None
     _check_skippable(lines, ann, options, report)
     entities = _entities(lines, text, has_bom, ann, txt, options, report)
-    spans, by_id = _merge(entities, ann)
+    spans, by_id = _merge(entities, ann, overlapping=options.overlapping)
     values = _attribute_values(lines, by_id, ann, options, report)
     notes = _notes(lines, by_id, ann, report)
     meta: dict[str, Any] = {NOTES_KEY: notes} if notes else {}
@@ -578,15 +585,27 @@ def _shown(text: str) -> str:
     return repr(text if len(text) <= _SHOWN else text[:_SHOWN] + "…")
 
 
-def _merge(entities: list[_Entity], ann: Path) -> tuple[list[_Entity], dict[str, _Entity]]:
+def _merge(entities: list[_Entity], ann: Path, *, overlapping: bool = False,
+           ) -> tuple[list[_Entity], dict[str, _Entity]]:
     """The entities in text order, one per span (two T lines of the same span and type are
-    one entity), and each T id's entity; overlaps are refused naming both lines."""
+    one entity), and each T id's entity; overlaps are refused naming both lines, unless
+    ``overlapping``; two types on one span always are."""
     by_span: dict[tuple[int, int, str], _Entity] = {}
     by_id: dict[str, _Entity] = {}
     for entity in entities:
         key = (entity.start, entity.end, entity.label)
         by_id[entity.ident] = by_span.setdefault(key, entity)
     ordered = sorted(by_span.values(), key=lambda e: (e.start, e.end, e.number))
+    if overlapping:
+        extents: dict[tuple[int, int], _Entity] = {}
+        for entity in sorted(ordered, key=lambda e: e.number):
+            first = extents.setdefault((entity.start, entity.end), entity)
+            if first is not entity:
+                raise InputError(ann, entity.number, f"{entity.ident} {entity.label} "
+                                 f"[{entity.start}, {entity.end}) has the same span as "
+                                 f"{first.ident} {first.label} of line {first.number}: two "
+                                 "entities never span exactly the same text (keep one)")
+        return ordered, by_id
     for a, b in pairwise(ordered):
         if b.start < a.end:
             first, second = sorted((a, b), key=lambda e: e.number)
@@ -594,7 +613,9 @@ def _merge(entities: list[_Entity], ann: Path) -> tuple[list[_Entity], dict[str,
                              f"[{second.start}, {second.end}) overlaps {first.ident} "
                              f"{first.label} [{first.start}, {first.end}) of line "
                              f"{first.number}: overlapping and nested entities cannot be "
-                             "imported yet (the project stores one entity per character)")
+                             "imported yet (the project stores one entity per character; "
+                             "annotator init PROJECT --task ner --overlapping lets them "
+                             "overlap)")
     return ordered, by_id
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
+from itertools import pairwise
 from pathlib import Path
 
 from core.errors import InputError
@@ -168,12 +169,47 @@ def bio_sentences(text: str, spans: Sequence[EntitySpan]) -> list[list[tuple[int
     return sentences
 
 
+def overlapping_pair(spans: Sequence[EntitySpan]) -> tuple[EntitySpan, EntitySpan] | None:
+    """Two of ``spans`` that overlap or nest (the earliest such pair in text order), or None."""
+    ordered = sorted(spans, key=lambda s: (s.start, s.end))
+    for prev, span in pairwise(ordered):
+        if span.start < prev.end:  # sorted by start: any overlap shows between neighbours
+            return prev, span
+    return None
+
+
+def _refuse_overlaps(records: Sequence[DocumentRecord]) -> None:
+    """Refuse, before anything is written, documents whose entities overlap or nest (an
+    overlapping task's): BIO gives each token one tag."""
+    found = [(i, r, pair) for i, r in enumerate(records)
+             if (pair := overlapping_pair(r.spans)) is not None]
+    if not found:
+        return
+    index, record, (a, b) = found[0]
+
+    def shown(span: EntitySpan) -> str:
+        return f"[{span.start}, {span.end}) {span.label} {record.text[span.start:span.end]!r}"
+
+    n = len(found)
+    raise ExportError(
+        "CoNLL (BIO tags, one per token) cannot represent overlapping or nested entities: "
+        f"{n} of the {len(records)} document{'s' if len(records) != 1 else ''} to write "
+        f"{'has' if n == 1 else 'have'} them, the first {record_name(index, record.external_id)}: "
+        f"{shown(a)} and {shown(b)} overlap. Nothing was written; export with --format jsonl "
+        "or --format brat, which keep every entity"
+    )
+
+
 def write_conll(
     records: Iterable[DocumentRecord], out: TextSink, *, include_text: bool = True
 ) -> int:
     """Write ``token<TAB>tag`` lines (IOB2), a blank line after each sentence; see
     :func:`bio_sentences` for the tokenization. Without text every token is written as ``*``.
-    Labels must not hold whitespace. Documents without any token are counted but write nothing."""
+    Labels must not hold whitespace. Documents without any token are counted but write nothing.
+    Documents with overlapping or nested entities are refused, all of them counted and the
+    first named, before anything is written."""
+    records = list(records)
+    _refuse_overlaps(records)
     count = 0
     for index, record in enumerate(records):
         for span in record.spans:

@@ -35,6 +35,7 @@ from core.project.edits import (
     SetAttributeLabels,
     SetClasses,
     SetEntityAttributes,
+    SetOverlapping,
     SetReviewStatus,
     SetSentenceClasses,
     SplitSentence,
@@ -67,7 +68,8 @@ class Annotations:
     # --- entities -------------------------------------------------------------------
 
     def add_entity(self, doc_id: int, start: int, end: int, label: str) -> Changes:
-        """Label ``text[start:end]``; refused outside the text or over another entity."""
+        """Label ``text[start:end]``; refused outside the text, on another entity's extent,
+        or over another entity unless the task lets entities overlap."""
         return self._project.apply(AddEntity(doc_id, start, end, label))
 
     def remove_entity(self, doc_id: int, start: int, end: int) -> Changes:
@@ -77,11 +79,24 @@ class Annotations:
         self, doc_id: int, start: int, end: int, new_start: int, new_end: int
     ) -> Changes:
         """Move the entity ``[start, end)`` to ``[new_start, new_end)`` (an accepted one
-        becomes "edited"); refused over another entity or outside the text."""
+        becomes "edited"); refused outside the text, on another entity's extent, or over
+        another entity unless the task lets entities overlap."""
         return self._project.apply(ResizeEntity(doc_id, start, end, new_start, new_end))
 
     def relabel_entity(self, doc_id: int, start: int, end: int, label: str) -> Changes:
         return self._project.apply(RelabelEntity(doc_id, start, end, label))
+
+    # --- overlapping and nested entities --------------------------------------------
+
+    def overlapping(self) -> bool:
+        """Whether the NER task lets entities overlap and nest (two never share an extent)."""
+        with self._project.read() as session:
+            return repo.overlapping_allowed(session)
+
+    def set_overlapping(self, allowed: bool) -> Changes:
+        """Let entities overlap and nest, or not (undoable). Switching off is refused,
+        naming a document and two of its entities, while any two entities overlap."""
+        return self._project.apply(SetOverlapping(bool(allowed)))
 
     # --- attributes of entities -------------------------------------------------------
 
@@ -242,15 +257,19 @@ class Annotations:
     def add_task(
         self, kind: TaskKind | str, labels: Sequence[str] = (), *, multi_label: bool = False,
         attributes: Sequence[AttributeSpec] = (), relations: Sequence[RelationSpec] = (),
+        overlapping: bool = False,
     ) -> Changes:
         """Switch a task on (or extend it): its labels are added, ``multi_label`` only ever
         turns on; ``attributes`` and ``relations`` (NER only) are declared, one declared
-        the same way already is left as it is. Not undoable (the CLI's ``init``)."""
+        the same way already is left as it is; ``overlapping`` (NER only) lets entities
+        overlap and nest, and only ever turns on. Not undoable (the CLI's ``init``)."""
         kind = TaskKind(kind)
         if attributes and kind is not DECLARED_ON:
             raise repo.AnnotationError("attributes are declared on the ner task (entities)")
         if relations and kind is not RELATIONS_ON:
             raise repo.AnnotationError("relations are declared on the ner task (entities)")
+        if overlapping and kind is not TaskKind.NER:
+            raise repo.AnnotationError("overlapping spans are for the ner task (entities)")
         with self._project.write() as session:
             task = repo.ensure_task(session, kind, multi_label=multi_label)
             if multi_label:
@@ -278,6 +297,8 @@ class Annotations:
                             f"the relation {rspec.name!r} is declared already as {known}; "
                             "change it in the label editor")
                 relation_store.write_specs(session, types)
+            if overlapping:
+                repo.set_overlapping_allowed(session, True)
             if kind is TaskKind.SENTENCE:  # every document gets its sentences, once
                 ensure_sentences(session)
         return Changes(kinds=frozenset({kind}), labels=True)

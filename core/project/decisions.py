@@ -8,6 +8,8 @@ its provenance) and makes the suggestion pending again.
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -24,6 +26,7 @@ from core.project.edits import (
 )
 from core.project.ops import SUGGESTION_TASK, restore_answer, restore_classes
 from core.project.sentence_ops import restore_sentence
+from core.store import repo
 from core.store.models import (
     Document,
     EntityAnnotation,
@@ -32,6 +35,7 @@ from core.store.models import (
     Suggestion,
 )
 from core.store.repo import AnnotationError
+from core.tasks import kind_of_suggestion
 
 
 def _pending(session: Session, suggestion_id: int, doc_id: int) -> Suggestion:
@@ -130,6 +134,9 @@ def decide(session: Session, op: Decide) -> Changes:
     skipped: list[str] = []
     kinds = set()
     ids = op.suggestion_ids
+    # Entities that may overlap: the store takes an overlap of the same label, which one
+    # click on one suggestion may make, but accepting several skips it as a clash.
+    overlapping = op.accept and len(ids) > 1 and repo.overlapping_allowed(session)
     if op.accept and len(ids) > 1:  # entities first: suggested values and relations need them
         first = {sid for sid in ids if _pending(session, sid, op.doc_id).kind == "entity"}
         ids = tuple(sorted(ids, key=lambda sid: sid not in first))
@@ -148,6 +155,8 @@ def decide(session: Session, op: Decide) -> Changes:
             undo.append(_accept_one(session, row, op.label))
         else:
             try:
+                if overlapping and row.kind == "entity":
+                    _refuse_nested_clash(session, row)
                 with session.begin_nested():
                     undo.append(_accept_one(session, row, None))
             except AnnotatorError as exc:
@@ -161,6 +170,19 @@ def decide(session: Session, op: Decide) -> Changes:
             f"accepted {len(undo)}, skipped {len(skipped)}: {skipped[0]}"
         )
     return changes.with_inverse(Batch(tuple(reversed(undo))))
+
+
+def _refuse_nested_clash(session: Session, row: Suggestion) -> None:
+    """Refuse an entity suggestion that clashes with a person's entity (the ones accepted
+    before it in the same decision included) by the rule of overlapping tasks."""
+    payload: Any = review.read_payload(row)
+    clashes = kind_of_suggestion(row.kind).clash_check(session, [row.document_id])
+    if clashes(row.document_id, None, payload, False):
+        doc = session.get(Document, row.document_id)
+        text = doc.text[payload.start:payload.end] if doc is not None else ""
+        raise AnnotationError(
+            f"the suggested {payload.label} {text!r} has the extent of an entity or "
+            "overlaps one of the same label")
 
 
 def pending_above(session: Session, doc_id: int, kind: str, threshold: float) -> list[int]:

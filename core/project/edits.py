@@ -149,6 +149,14 @@ class SetRelationTypes:
     specs: tuple[RelationSpec, ...]
 
 
+@dataclass(frozen=True)
+class SetOverlapping:
+    """Let the NER task's entities overlap and nest (``allowed``) or not; switching off is
+    refused while two entities overlap. The inverse switches back."""
+
+    allowed: bool
+
+
 # --- the declaration of attributes (the NER task's) --------------------------------------
 
 
@@ -433,7 +441,7 @@ class Batch:
 Op = (
     AddEntity | RemoveEntity | RelabelEntity | ResizeEntity | SetEntityAttributes
     | AddRelation | RemoveRelation | SetRelationRows | AddRelationType | RemoveRelationType
-    | SetRelationTypes
+    | SetRelationTypes | SetOverlapping
     | AddAttribute | RemoveAttribute | RenameAttribute | AddAttributeValue
     | RemoveAttributeValue | RenameAttributeValue | MoveAttributeValue | SetAttributeLabels
     | SetAttributeRows | SetClasses | SetAnswer | AddQuestion

@@ -71,7 +71,8 @@ def entity_phrase(session: Session, doc_id: int, start: int, end: int) -> tuple[
 
 def find(session: Session, phrase: str, label: str) -> list[Occurrence]:
     """Every place of ``phrase`` in the unreviewed, non-test documents that overlaps no
-    human entity (the entity it was taken from included), in document order. Reads every
+    human entity (the entity it was taken from included; in a task that lets entities
+    overlap, none of ``label`` and none of the same extent), in document order. Reads every
     such text once (the automaton matches 100,000 sentences in seconds; a SQL LIKE
     prefilter would miss case variants outside ASCII)."""
     matcher = PatternMatcher([PhrasePattern(label=label, phrase=phrase)])
@@ -83,16 +84,25 @@ def find(session: Session, phrase: str, label: str) -> list[Occurrence]:
     ).all()
     if not docs:
         return []
+    # A task whose entities may overlap: only an entity of the same label blocks a place,
+    # or one of exactly its extent (a BodySite phrase inside a Condition is labelled).
+    overlapping = repo.overlapping_allowed(session)
     blocked: dict[int, list[tuple[int, int]]] = {}
-    for doc_id, start, end in session.execute(
-        select(EntityAnnotation.document_id, EntityAnnotation.start, EntityAnnotation.end)
+    extents: set[tuple[int, int, int]] = set()
+    for doc_id, start, end, entity_label in session.execute(
+        select(EntityAnnotation.document_id, EntityAnnotation.start, EntityAnnotation.end,
+               Label.name)
+        .join(Label, Label.id == EntityAnnotation.label_id)
         .where(EntityAnnotation.document_id.in_([d for d, _ in docs]))
     ):
-        blocked.setdefault(doc_id, []).append((start, end))
+        extents.add((doc_id, start, end))
+        if not overlapping or entity_label == label:
+            blocked.setdefault(doc_id, []).append((start, end))
     found: list[Occurrence] = []
     for doc_id, text in docs:
         for m in matcher.find(text, blocked=blocked.get(doc_id, ())):
-            found.append(Occurrence(doc_id, m.start, m.end))
+            if (doc_id, m.start, m.end) not in extents:
+                found.append(Occurrence(doc_id, m.start, m.end))
     return found
 
 

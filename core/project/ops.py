@@ -4,7 +4,8 @@
 returns a :class:`Changes` whose ``inverse`` is the op that puts everything back: applied in
 turn, that inverse returns the op that redoes the edit, with every id pinned. So an undo stack
 holds nothing but ops, and ids stay valid across undo and redo (a deleted question comes back
-under its old id; entities are named by their span, which is unique as spans never overlap).
+under its old id; entities are named by their span, which is unique: two entities never
+share an extent, even in a task that lets them overlap).
 
 Provenance (origin, annotator, the suggestion an annotation came from) is part of what an
 inverse restores, so undoing a deletion of an accepted entity gives back an accepted entity.
@@ -51,6 +52,7 @@ from core.project.edits import (
     SetAttributeRows,
     SetClasses,
     SetEntityAttributes,
+    SetOverlapping,
     SetRelationRows,
     SetRelationTypes,
     SetReviewStatus,
@@ -191,6 +193,22 @@ def _relabel_entity(session: Session, op: RelabelEntity) -> Changes:
 def _resize_entity(session: Session, op: ResizeEntity) -> Changes:
     inverse = resize_entity(session, op)
     return document_changes(op.doc_id, TaskKind.NER).with_inverse(inverse)
+
+
+def _set_overlapping(session: Session, op: SetOverlapping) -> Changes:
+    before = repo.overlapping_allowed(session)
+    if not op.allowed and before:
+        pair = repo.first_overlap(session)
+        if pair is not None:
+            a, b = pair
+            raise AnnotationError(
+                "cannot stop entities overlapping while some do: "
+                f"{repo.describe_overlap(a.document, a, b)} overlap; change or delete one "
+                "of each such pair first"
+            )
+    repo.set_overlapping_allowed(session, op.allowed)
+    return Changes(kinds=frozenset({TaskKind.NER}), labels=True,
+                   inverse=SetOverlapping(before))
 
 
 def _set_classes(session: Session, op: SetClasses) -> Changes:
@@ -422,6 +440,7 @@ _APPLY = {
     AddRelationType: rel.add_relation_type_op,
     RemoveRelationType: rel.remove_relation_type_op,
     SetRelationTypes: rel.set_relation_types_op,
+    SetOverlapping: _set_overlapping,
 }
 
 

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from core.store import relations as relation_store
+from core.store import repo
 from core.store.attributes import attribute_specs, entity_attributes, specs_of
 from core.store.models import (
     ClassAnnotation,
@@ -51,6 +52,8 @@ class TaskInfo:
     attributes: tuple[AttributeSpec, ...] = ()
     # The NER task's relation types, in order (other tasks: ()).
     relations: tuple[RelationSpec, ...] = ()
+    # The NER task lets entities overlap and nest (init --overlapping; other tasks: False).
+    overlapping: bool = False
 
     def label(self, name: str) -> LabelInfo | None:
         return next((lab for lab in self.labels if lab.name == name), None)
@@ -198,6 +201,8 @@ def read_tasks(session: Session) -> dict[TaskKind, TaskInfo]:
             labels=tuple(LabelInfo(lab.id, lab.name, lab.color, lab.shortcut) for lab in t.labels),
             attributes=specs_of(t) if t.kind == TaskKind.NER.value else (),
             relations=relation_store.specs_of(t) if t.kind == TaskKind.NER.value else (),
+            overlapping=bool(t.kind == TaskKind.NER.value
+                             and (t.settings or {}).get(repo.OVERLAPPING_KEY, False)),
         )
         for t in tasks
         if TaskKind(t.kind) not in _SUBTASKS

@@ -29,7 +29,14 @@ from core.store.models import (
     Task,
     utcnow,
 )
-from core.store.repo import content_hash, ensure_labels, ensure_task, get_task, mark_labelled
+from core.store.repo import (
+    content_hash,
+    ensure_labels,
+    ensure_task,
+    get_task,
+    mark_labelled,
+    overlapping_allowed,
+)
 from core.store.sentences import segment_document, store_sentences
 from core.types import DocumentRecord, EntitySpan, Split, TaskKind
 
@@ -131,6 +138,17 @@ def _spans_overlap(spans: Sequence[tuple[int, int]]) -> tuple[int, int, int, int
     return None
 
 
+def _same_extent(spans: Sequence[EntitySpan]) -> tuple[EntitySpan, EntitySpan] | None:
+    """Two spans of different labels with the same extent (two entities never share one; the
+    same span and label twice is one entity)."""
+    seen: dict[tuple[int, int], EntitySpan] = {}
+    for sp in spans:
+        first = seen.setdefault((sp.start, sp.end), sp)
+        if first.label != sp.label:
+            return first, sp
+    return None
+
+
 def add_documents(
     session: Session,
     records: Iterable[DocumentRecord],
@@ -176,6 +194,9 @@ class _Importer:
         self.now = utcnow()
         self.attribute_specs = attribute_specs(session)
         self.relation_specs = relation_specs(session)
+        # The NER task lets entities overlap and nest (init --overlapping): a record's
+        # overlapping spans are kept; else they are refused, as two spans of one extent are.
+        self.overlapping = overlapping_allowed(session)
 
     def task(self, kind: TaskKind) -> Task:
         if kind not in self.tasks:
@@ -208,13 +229,24 @@ class _Importer:
                                      f"entity [{sp.start}, {sp.end}) {sp.label}: "
                                      + "; ".join(problems))
             self._check_relations(record)
+            if self.overlapping:
+                twice = _same_extent(record.spans)
+                if twice is not None:
+                    a, b = twice
+                    raise InputError(
+                        record.source, record.line,
+                        f"entities [{a.start}, {a.end}) {a.label} and {b.label} have the same "
+                        "extent; two entities never span exactly the same text (keep one)",
+                    )
+                continue
             overlap = _spans_overlap([(sp.start, sp.end) for sp in record.spans])
             if overlap is not None:
                 raise InputError(
                     record.source,
                     record.line,
                     f"entities [{overlap[0]}, {overlap[1]}) and [{overlap[2]}, {overlap[3]}) "
-                    "overlap; overlapping entities are not supported",
+                    "overlap; this project's entities do not overlap (annotator init PROJECT "
+                    "--task ner --overlapping lets them overlap and nest)",
                 )
         digests = [content_hash(r.text) for r in records]
         existing = {
@@ -269,7 +301,7 @@ class _Importer:
                 if (span.start, span.end) in stored:
                     self._merge_attributes(stored[(span.start, span.end)], span, record)
                 continue
-            if any(s < span.end and span.start < e for s, e in have):
+            if not self.overlapping and any(s < span.end and span.start < e for s, e in have):
                 self._conflict(
                     record,
                     f"entity [{span.start}, {span.end}) {span.label} overlaps another labelling "

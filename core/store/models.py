@@ -137,7 +137,9 @@ class Document(Base):
     # the upgrades add them, so an upgraded file's tables read as a new file's.
     reviewed_by: Mapped[str | None] = mapped_column(String(100), default=None)
     entities: Mapped[list[EntityAnnotation]] = relationship(
-        back_populates="document", cascade="all, delete-orphan", order_by="EntityAnnotation.start"
+        # Nested entities (an overlapping task) may share a start: the shorter first.
+        back_populates="document", cascade="all, delete-orphan",
+        order_by=lambda: (EntityAnnotation.start, EntityAnnotation.end),
     )
     classes: Mapped[list[ClassAnnotation]] = relationship(
         back_populates="document", cascade="all, delete-orphan"

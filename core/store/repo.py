@@ -225,13 +225,15 @@ OVERLAPPING_KEY = "overlapping"
 
 def overlapping_allowed(session: Session) -> bool:
     """Whether the project's NER task lets entities overlap and nest (``init --overlapping``)."""
-    task = get_task(session, TaskKind.NER)
-    return bool(task is not None and (task.settings or {}).get(OVERLAPPING_KEY, False))
+    settings = session.scalars(
+        select(Task.settings).where(Task.kind == TaskKind.NER.value)
+    ).first()
+    return bool((settings or {}).get(OVERLAPPING_KEY, False))
 
 
 def set_overlapping_allowed(session: Session, allowed: bool) -> None:
     """Let the NER task's entities overlap (``allowed``) or not. The caller refuses to
-    switch it off while entities overlap."""
+    switch it off while entities overlap (:func:`first_overlap`)."""
     task = require_task(session, TaskKind.NER)
     settings = dict(task.settings or {})
     if allowed:
@@ -242,22 +244,73 @@ def set_overlapping_allowed(session: Session, allowed: bool) -> None:
     session.flush()
 
 
+def first_overlap(
+    session: Session, doc_ids: Sequence[int] | None = None,
+) -> tuple[EntityAnnotation, EntityAnnotation] | None:
+    """Two entities of one document that overlap (the first document by id, the earliest
+    pair there), or None; ``doc_ids`` limits the search."""
+    from sqlalchemy.orm import aliased
+
+    other = aliased(EntityAnnotation)
+    stmt = (
+        select(EntityAnnotation, other)
+        .join(other, (other.document_id == EntityAnnotation.document_id)
+              & (other.id != EntityAnnotation.id)
+              & (other.start < EntityAnnotation.end) & (EntityAnnotation.start < other.end)
+              & ((EntityAnnotation.start < other.start)
+                 | ((EntityAnnotation.start == other.start)
+                    & (EntityAnnotation.id < other.id))))
+        .order_by(EntityAnnotation.document_id, EntityAnnotation.start, other.start,
+                  EntityAnnotation.id, other.id)
+        .limit(1)
+    )
+    if doc_ids is not None:
+        stmt = stmt.where(EntityAnnotation.document_id.in_(list(doc_ids)))
+    row = session.execute(stmt).first()
+    return None if row is None else (row[0], row[1])
+
+
+def describe_overlap(doc: Document, a: EntityAnnotation | EntitySpan,
+                     b: EntityAnnotation | EntitySpan) -> str:
+    """``document 'n1' (id 3): [0, 15) Condition 'left lower lobe' and ...``, for messages."""
+    name = f"{doc.external_id!r} (id {doc.id})" if doc.external_id else f"id {doc.id}"
+
+    def one(x: EntityAnnotation | EntitySpan) -> str:
+        label = x.label if isinstance(x, EntitySpan) else x.label.name
+        return f"[{x.start}, {x.end}) {label} {doc.text[x.start:x.end]!r}"
+
+    return f"document {name}: {one(a)} and {one(b)}"
+
 
 def check_entity_span(doc: Document, start: int, end: int, *,
-                      moving: EntityAnnotation | None = None) -> None:
-    """Refuse ``[start, end)`` as an entity of ``doc``: outside the text, only white space, or
-    overlapping another entity (``moving``, the entity being moved, does not count)."""
+                      moving: EntityAnnotation | None = None,
+                      overlapping: bool | None = None) -> None:
+    """Refuse ``[start, end)`` as an entity of ``doc``: outside the text, only white space,
+    the extent of another entity, or (unless ``overlapping``: the project lets entities
+    overlap, read from ``doc``'s session when None) overlapping another entity.
+    ``moving``, the entity being moved, does not count."""
     if not (0 <= start < end <= len(doc.text)):
         raise AnnotationError(
             f"span [{start}, {end}) lies outside the document (length {len(doc.text)})"
         )
     if not doc.text[start:end].strip():
         raise AnnotationError("an entity cannot be only white space")
+    if overlapping is None:
+        session = Session.object_session(doc)
+        overlapping = session is not None and overlapping_allowed(session)
     for other in doc.entities:
-        if other is not moving and other.start < end and start < other.end:
+        if other is moving or not (other.start < end and start < other.end):
+            continue
+        if not overlapping:
             raise AnnotationError(
                 f"overlaps the {other.label.name} entity "
                 f"{doc.text[other.start:other.end]!r}; change or delete that one first"
+            )
+        if (other.start, other.end) == (start, end):
+            raise AnnotationError(
+                f"an entity already spans exactly {doc.text[start:end]!r} [{start}, {end}) "
+                f"(the {other.label.name} one): two entities never share an extent; "
+                "relabel that one instead"
             )
 
 
@@ -272,7 +325,8 @@ def add_entity(
     origin: str = "human",
     suggestion_id: int | None = None,
 ) -> EntityAnnotation:
-    """Label ``text[start:end]``. Refuses offsets outside the text and overlapping spans."""
+    """Label ``text[start:end]``. Refuses offsets outside the text, the extent of another
+    entity and (unless the project allows overlaps) overlapping spans."""
     doc = _document(session, doc_id)
     check_entity_span(doc, start, end)
     row = EntityAnnotation(
@@ -428,13 +482,16 @@ def document_record(
         specs = attribute_specs(session) if session is not None else ()
     if relation_specs is None:
         relation_specs = relations.relation_specs(session) if session is not None else ()
+    # In text order (nested ones, of an overlapping task, by end too); the relations are
+    # indices into the same order.
+    entities = sorted(doc.entities, key=lambda a: (a.start, a.end))
     return DocumentRecord(
         text=doc.text,
         external_id=doc.external_id,
         spans=tuple(
             EntitySpan(a.start, a.end, a.label.name,
                        entity_attributes(a, specs) if specs else {})
-            for a in doc.entities
+            for a in entities
         ),
         classes=tuple(c.label.name for c in doc.classes),
         questions=tuple(
@@ -452,7 +509,7 @@ def document_record(
         source=doc.source,
         doc_id=doc.id,
         labelled_for=frozenset(TaskKind(m.kind) for m in doc.task_marks),
-        relations=relations.record_relations(doc.entities, relation_specs),
+        relations=relations.record_relations(entities, relation_specs),
     )
 
 

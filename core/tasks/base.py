@@ -76,6 +76,40 @@ class NewSuggestion:
     question_id: int | None = None
 
 
+# Asks whether a suggestion clashes with a person's labels: ``(doc_id, question_id, payload,
+# adds_to_existing) -> bool`` (see :meth:`AnnotationKind.clash_check`).
+ClashCheck = Callable[[int, "int | None", "SuggestionPayload", bool], bool]
+
+
+def nested_entity_clashes(human: Sequence[tuple[int, int, str]], start: int, end: int,
+                          label: str) -> bool:
+    """The clash rule of a task whose entities may overlap and nest: a suggested entity
+    ``[start, end)`` ``label`` clashes with a person's entity (``(start, end, label)``) of
+    the same extent, or an overlapping one of the same label. Nesting in, or overlapping,
+    an entity of another label does not clash ("left lower lobe" BodySite inside the
+    Condition "left lower lobe pneumonia")."""
+    return any((s, e) == (start, end) or (lab == label and s < end and start < e)
+               for s, e, lab in human)
+
+
+def human_entities(session: Session, doc_ids: Sequence[int]
+                   ) -> dict[int, list[tuple[int, int, str]]]:
+    """The person's entities of ``doc_ids`` as ``(start, end, label)`` by document."""
+    from sqlalchemy import select
+
+    from core.store.models import EntityAnnotation, Label
+
+    spans: dict[int, list[tuple[int, int, str]]] = {}
+    for d, s, e, name in session.execute(
+        select(EntityAnnotation.document_id, EntityAnnotation.start, EntityAnnotation.end,
+               Label.name)
+        .join(Label, Label.id == EntityAnnotation.label_id)
+        .where(EntityAnnotation.document_id.in_(list(doc_ids)))
+    ):
+        spans.setdefault(d, []).append((s, e, name))
+    return spans
+
+
 class AnnotationKind(ABC):
     """What is particular to one annotation kind. Instances hold no state."""
 
@@ -298,6 +332,34 @@ class AnnotationKind(ABC):
     def edited(self, payload: SuggestionPayload, **changes: Any) -> SuggestionPayload:
         """The payload after a reviewer's edit (``start``, ``end``, ``label``, ``labels``,
         ``no_answer``; ``None``: keep); equal to ``payload`` when nothing changed."""
+
+    def clash_check(self, session: Session, doc_ids: Sequence[int]) -> ClashCheck:
+        """Whether a suggestion for one of ``doc_ids`` clashes with a person's label, the
+        labels read once in ``session``: :meth:`human_labels` and :meth:`clashes`, except
+        for entities in a task that lets them overlap (:func:`nested_entity_clashes`).
+        Pre-annotation, pattern suggestions and the review's bulk accept ask this."""
+        from core.store import repo
+
+        # The overlapping rule is the entity kind's; it is decided here so that every
+        # caller asks one method (NerKind may take it over as an override).
+        if self.suggestion_kind == "entity" and repo.overlapping_allowed(session):
+            entities = human_entities(session, doc_ids)
+
+            def nested(doc_id: int, question_id: int | None, payload: SuggestionPayload,
+                       adds_to_existing: bool = False) -> bool:
+                p: Any = payload
+                return nested_entity_clashes(entities.get(doc_id, ()), p.start, p.end,
+                                             p.label)
+
+            return nested
+        human = self.human_labels(session, doc_ids)
+
+        def flat(doc_id: int, question_id: int | None, payload: SuggestionPayload,
+                 adds_to_existing: bool = False) -> bool:
+            return self.clashes(human, doc_id, question_id, payload,
+                                adds_to_existing=adds_to_existing)
+
+        return flat
 
     def accepting_adds(self, session: Session) -> bool:
         """Whether accepting a suggestion adds to the document's labels of this kind
