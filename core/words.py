@@ -265,7 +265,7 @@ def snap_spans(
     ``continues(label_before, label, start)`` says so (the decoder asks the model whether the
     word at ``start`` belongs rather to the entity before: "urine" Procedure + "dipstick"
     Medication). Where snapping made spans of different labels overlap, the longer stays (the
-    earlier on a tie). Sorted by start; never overlapping.
+    earlier on a tie). Sorted by start; never overlapping (unless ``overlapping``).
 
     Joining also merges two entities of one label that really are neighbours. In the NER
     data at hand that is rare (adjacent same-label entities: NCBI-disease dev 6 pairs in 787

@@ -1,7 +1,8 @@
 """The ops on attributes of entities (:mod:`core.project.edits`): values on one entity and
 the NER task's declaration, each with its inverse (registered in :mod:`core.project.ops`).
 
-Values of an entity are named by the entity's span (unique: entities never overlap). A
+Values of an entity are named by the entity's span (unique: two entities never share an
+extent, even in a task that lets them overlap). A
 declaration change that deletes values (removing an attribute or one of its values)
 returns an inverse that puts the declaration and every deleted value back, with its
 provenance.

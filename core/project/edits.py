@@ -59,7 +59,8 @@ class AddEntity:
 
 @dataclass(frozen=True)
 class RemoveEntity:
-    """Remove the entity ``[start, end)`` of a document (spans never overlap: it is unique)."""
+    """Remove the entity ``[start, end)`` of a document (unique: two entities never share an
+    extent, even where they may overlap)."""
 
     doc_id: int
     start: int
@@ -349,7 +350,9 @@ class Decide:
     """Accept (optionally as ``label``) or reject suggestions of one document, in one write.
 
     Accepting several at once skips the ones that cannot be applied (an overlap with a human
-    label) and says so in ``Changes.messages``; if none can be, nothing changes.
+    label; in a task that lets entities overlap, a human entity's extent or an overlap with
+    one of the same label) and says so in ``Changes.messages``; if none can be, nothing
+    changes.
     """
 
     doc_id: int

@@ -2,7 +2,8 @@
 entities and the NER task's relation types, each with its inverse (registered in
 :mod:`core.project.ops`).
 
-Entities are named by their spans (unique: entities never overlap). Removing an entity, a
+Entities are named by their spans (unique: two entities never share an
+extent, even in a task that lets them overlap). Removing an entity, a
 label or a relation type deletes relations; the inverse puts them back with their
 provenance (:class:`SetRelationRows`). Relabelling an entity keeps its relations: one
 whose ends' labels no longer fit its type is kept and not read (see

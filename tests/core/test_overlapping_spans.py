@@ -470,3 +470,16 @@ def test_agreement_and_adjudication_with_nested_entities(project: Project) -> No
     project.team.adjudicate(did, {item.key: "ana"})
     assert [e[:2] for e in entities(project, did)] == [
         ("left lower lobe", "BodySite"), ("left lower lobe pneumonia", "Condition")]
+
+
+def test_the_store_level_bulk_accept_uses_the_same_rule(project: Project) -> None:
+    from core import review
+
+    did = doc_id(project)
+    project.annotations.add_entity(did, *CONDITION, "Condition")
+    fine = _suggest(project, did, SITE, "BodySite")
+    same_label = _suggest(project, did, at("pneumonia. No"), "Condition")
+    with project.write() as session:
+        assert review.accept_document(session, did, TaskKind.NER) == 1
+    pending = {s.id for s in project.review.pending("ner").get(did, [])}
+    assert pending == {same_label} and fine not in pending
