@@ -439,6 +439,12 @@ class QtEntitiesView(QWidget):
                 return
             if self.ctx.push(AddEntityCommand(self.ctx, self.doc.id, start, end, label)):
                 self._chosen = (start, end)  # a nested one: the new one is the current one
+            elif self.task is not None and not self.task.overlapping and any(
+                    e.start < end and start < e.end for e in self.doc.entities):
+                self.ctx.message.emit(
+                    f"“{self._span_text((start, end))}” overlaps an entity, and this project "
+                    "keeps entities apart: Edit › Labels… › “Entities may overlap or nest” "
+                    "lets them nest")
             self.editor.set_cursor_code_point(end)
             self._redraw()
             return

@@ -1,5 +1,5 @@
-"""Label chips (click or press their key) and the dialog that edits label sets and the
-attributes of entities."""
+"""Label chips (click or press their key) and the dialog that edits label sets, the
+attributes of entities and whether entities may overlap or nest."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from collections.abc import Callable, Sequence
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
+    QCheckBox,
     QColorDialog,
     QComboBox,
     QDialog,
@@ -41,6 +42,10 @@ from core.project.edits import (
 from core.types import AttributeSpec, TaskKind
 
 ALL_LABELS = "all labels"  # what the "Applies to" column shows for an attribute of every label
+OVERLAPPING_TEXT = "Entities may overlap or nest"
+OVERLAPPING_TIP = ("An entity may lie inside another or cross it, e.g. “[left lower lobe] "
+                   "pneumonia”: a BodySite inside a Condition (two never cover the same words "
+                   "exactly). Switching it off is refused while any two entities overlap.")
 
 
 class QtLabelBar(QWidget):
@@ -90,8 +95,9 @@ class QtLabelBar(QWidget):
 
 class QtLabelsDialog(QDialog):
     """Edit a task's label set: name, colour, shortcut key; add and delete labels. For the
-    entities task also its attributes: name, values in order (the first is the default),
-    the labels each applies to; add, rename and delete them.
+    entities task also whether entities may overlap or nest, and its attributes: name, values
+    in order (the first is the default), the labels each applies to; add, rename and delete
+    them.
 
     Each change is written at once (one transaction per change), like every other edit;
     ``applied`` keeps them for the window's undo stack.
@@ -132,6 +138,10 @@ class QtLabelsDialog(QDialog):
                       f"Keys {', '.join(sorted(RESERVED_KEYS)).upper()} are used by review.")
         hint.setWordWrap(True)
         layout.addWidget(hint)
+        self.overlapping = QCheckBox(OVERLAPPING_TEXT)
+        self.overlapping.setToolTip(OVERLAPPING_TIP)
+        self.overlapping.toggled.connect(self._on_overlapping_toggled)
+        layout.addWidget(self.overlapping)
         self.attributes = QtAttributesEditor(self)
         layout.addWidget(self.attributes, 1)
         layout.addWidget(buttons)
@@ -153,9 +163,12 @@ class QtLabelsDialog(QDialog):
         task = self.project.documents.tasks().get(kind) if kind else None
         self._labels = list(task.labels) if task else []
         self.attributes.setVisible(kind == TaskKind.NER)
+        self.overlapping.setVisible(kind == TaskKind.NER)
         if task is not None and kind == TaskKind.NER:
             self.attributes.fill(task.attributes, [lab.name for lab in self._labels])
         self._filling = True
+        self.overlapping.setChecked(bool(task is not None and kind == TaskKind.NER
+                                         and task.overlapping))
         self.table.setRowCount(len(self._labels))
         for row, lab in enumerate(self._labels):
             self.table.setItem(row, 0, QTableWidgetItem(lab.name))
@@ -199,6 +212,12 @@ class QtLabelsDialog(QDialog):
             self._write(
                 lambda: self.project.annotations.update_label(lab.id, shortcut=value.lower())
             )
+
+    def _on_overlapping_toggled(self, checked: bool) -> None:
+        """Let entities overlap or not: one undoable edit; refused (the message shown, the
+        box as it was) when switched off while some entities overlap."""
+        if not self._filling:
+            self._write(lambda: self.project.annotations.set_overlapping(checked))
 
     def _on_cell_clicked(self, row: int, column: int) -> None:
         if column != 1:

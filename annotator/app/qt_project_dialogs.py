@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from core.project import Project
 from core.types import TaskKind
 
 # Import: where the documents go, in plain words (value: the split, None: as in the file).
@@ -87,6 +88,9 @@ class QtNewProjectDialog(QDialog):
         self.ner = QCheckBox("Entities (NER)")
         self.ner.setChecked(True)
         self.ner_labels = QLineEdit("Disease, Medication")
+        self.overlapping = QCheckBox("Entities may overlap or nest (e.g. “[left lower lobe] "
+                                     "pneumonia”: a body site inside a condition)")
+        self.ner.toggled.connect(self.overlapping.setEnabled)
         self.classify = QCheckBox("Document classes")
         self.class_labels = QLineEdit("")
         self.sentence = QCheckBox("Sentence classes (a class for each sentence of a note)")
@@ -99,6 +103,7 @@ class QtNewProjectDialog(QDialog):
         form.addRow("Project file or database", path_row)
         form.addRow(self.ner)
         form.addRow("  entity labels (comma-separated)", self.ner_labels)
+        form.addRow("", self.overlapping)
         form.addRow(self.classify)
         form.addRow("  class labels (comma-separated)", self.class_labels)
         form.addRow(self.sentence)
@@ -133,6 +138,20 @@ class QtNewProjectDialog(QDialog):
         if self.qa.isChecked():
             out[TaskKind.QA] = []
         return out
+
+    def create_project(self) -> Project:
+        """The project the dialog describes, created (raises ``AnnotatorError`` when it
+        cannot be): its tasks and labels, multi-label classes, overlapping entities."""
+        tasks = self.tasks()
+        project = Project.create(self.path.text().strip(), tasks=tasks,
+                                 multi_label=self.multi.isChecked())
+        if TaskKind.NER in tasks and self.overlapping.isChecked():
+            try:
+                project.annotations.add_task(TaskKind.NER, overlapping=True)
+            except BaseException:
+                project.close()
+                raise
+        return project
 
     def _check(self) -> None:
         if not self.path.text().strip():
