@@ -2,8 +2,9 @@
 QT_QPA_PLATFORM=xcb and openbox): the window opens and gets the focus, real key presses and
 a mouse click (xdotool) reach it, the chosen class shows its colour on screen, an entity's
 edge is dragged with the real mouse, the document list of a 1200 px window shows every
-column and stays put when a row is clicked, and in the Sentences view real keys choose a
-sentence and give it a class, stored and tinted on screen."""
+column and stays put when a row is clicked, in the Sentences view real keys choose a
+sentence and give it a class, stored and tinted on screen, and nested entities are both
+drawn, a real click again and Tab picking the other one."""
 
 from __future__ import annotations
 
@@ -308,5 +309,77 @@ def test_sentences_a_real_key_picks_a_sentence_and_another_sets_its_class(  # ty
         assert row.data() == "Plan"
         xdotool("key", "--clearmodifiers", "ctrl+z")  # and a real Ctrl+Z takes it back
         qtbot.waitUntil(lambda: _sentence_labels(window) == [(), (), (), ()], timeout=5000)
+    finally:
+        window.close()
+
+
+NESTED_NOTE = "Chest X-ray: left lower lobe pneumonia, no effusion. Started amoxicillin."
+NESTED_COLOURS = {"Condition": "#D55E00", "BodySite": "#0072B2", "Medication": "#009E73"}
+
+
+def test_nested_entities_both_drawn_and_a_real_click_again_picks_the_outer(  # type: ignore[no-untyped-def]
+        qtbot, tmp_path: Path) -> None:
+    """Issue 13: "[left lower lobe] pneumonia", a BodySite inside a Condition. On screen the
+    Condition is tinted and the BodySite has a bar in its colour under its words; a real
+    click on them makes the BodySite current, a second one (not a double click) the
+    Condition, Tab the BodySite again, and a real label key on words selected inside the
+    Condition adds a nested entity."""
+    from sqlalchemy import select
+
+    from annotator.app.qt_span_text import BAR_PX
+    from core.store.models import Document
+
+    path = tmp_path / "nested.db"
+    project = Project.create(path, tasks={TaskKind.NER: list(NESTED_COLOURS)})
+    project.annotations.add_task(TaskKind.NER, overlapping=True)
+    project.documents.add([DocumentRecord(NESTED_NOTE, external_id="n0")])
+    with project.read() as session:
+        doc_id = int(session.scalar(select(Document.id)))
+    for label in project.documents.tasks()[TaskKind.NER].labels:
+        project.annotations.update_label(label.id, color=NESTED_COLOURS[label.name])
+    a = NESTED_NOTE.index("left")
+    project.annotations.add_entity(doc_id, a, NESTED_NOTE.index(",", a), "Condition")
+    project.annotations.add_entity(doc_id, a, a + len("left lower lobe"), "BodySite")
+    project.close()
+    window = _open_window(qtbot, path)
+    try:
+        view = window.views[TaskKind.NER]
+        window.tabs.setCurrentWidget(view)
+        qtbot.waitUntil(lambda: view.editor.isVisible() and view.doc is not None, timeout=5000)
+        editor = view.editor
+
+        def current() -> list[str]:
+            return [NESTED_NOTE[s.start:s.end] for s in editor._spans if s.current]
+
+        lower = NESTED_NOTE.index("lower") + 2
+        (line,) = editor.line_rects(lower, lower + 1)
+        point = editor.viewport().mapToGlobal(line.center().toPoint())
+        xdotool("mousemove", "--sync", str(point.x()), str(point.y()))
+        xdotool("click", "1")
+        qtbot.waitUntil(lambda: current() == ["left lower lobe"], timeout=5000)
+        screenshot(qtbot, "nested_inner_current")
+        # On screen: under "lower", the BodySite's bar; above it, the Condition's tint.
+        inner = next(s for s in editor._spans if s.current)
+        (bar,) = editor.bar_rects(inner, editor.row_of(inner))
+        assert bar.height() == BAR_PX + 1
+        qtbot.wait(100)
+        image = editor.viewport().grab().toImage()
+        scale = image.width() / editor.viewport().width()
+        got = image.pixelColor(round(bar.center().x() * scale), round(bar.center().y() * scale))
+        want = QColor(NESTED_COLOURS["BodySite"])
+        assert abs(got.red() - want.red()) + abs(got.blue() - want.blue()) < 60, got.name()
+        qtbot.wait(QApplication.doubleClickInterval() + 200)  # a second click, not a double one
+        xdotool("click", "1")
+        qtbot.waitUntil(lambda: current() == ["left lower lobe pneumonia"], timeout=5000)
+        screenshot(qtbot, "nested_outer_current")
+        xdotool("key", "--clearmodifiers", "Tab")
+        qtbot.waitUntil(lambda: current() == ["left lower lobe"], timeout=5000)
+        assert editor.hasFocus()
+        editor.select_code_points(lower - 2, lower + 3)  # "lower", inside both
+        xdotool("key", "--clearmodifiers", "3")  # Medication: a third, nested entity
+        qtbot.waitUntil(lambda: len(window.project.documents.get(doc_id).entities) == 3,
+                        timeout=5000)
+        qtbot.waitUntil(lambda: current() == ["lower"], timeout=5000)
+        screenshot(qtbot, "nested_three_levels")
     finally:
         window.close()
