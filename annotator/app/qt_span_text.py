@@ -480,24 +480,34 @@ class QtSpanTextEdit(QPlainTextEdit):
             (span.start, span.end, span.suggestion), 0.0)
         return QRectF(left, top, width - 2, height)
 
-    def line_rects(self, start: int, end: int) -> list[QRectF]:
+    def line_rects(self, start: int, end: int,
+                   blocks: dict[int, tuple[QTextLayout, int, float, float, int]] | None = None,
+                   ) -> list[QRectF]:
         """The pieces of ``text[start:end]`` on each line it spans, in viewport coordinates
-        (a line's full height)."""
+        (a line's full height). ``blocks``: what was read of each block already, kept
+        between calls of one paint (layout, position, left, top, then the line's length)."""
         s16, e16 = self._index.to_utf16(start), self._index.to_utf16(end)
         block = self.document().findBlock(s16)
-        offset = self.contentOffset()
+        known = {} if blocks is None else blocks
         out = []
         while block.isValid() and block.position() < e16:
-            layout = block.layout()
-            # The block's geometry first: it lays the block out again if its formats changed.
-            top = self.blockBoundingGeometry(block).translated(offset).top()
-            if block.isVisible() and layout.lineCount():
-                pos = block.position()
-                a, b = max(s16 - pos, 0), min(e16 - pos, block.length() - 1)
+            number = block.blockNumber()
+            info = known.get(number)
+            if info is None:
+                layout = block.layout()
+                # The geometry first: it lays the block out again if its formats changed.
+                top = self.blockBoundingGeometry(block).translated(self.contentOffset()).top()
+                at = layout.position()
+                info = known[number] = (layout, block.position(), at.x(), top + at.y(),
+                                        block.length() - 1 if block.isVisible() else -1)
+            layout, pos, left, top, length = info
+            if length >= 0 and layout.lineCount():
+                a, b = max(s16 - pos, 0), min(e16 - pos, length)
                 line = layout.lineForTextPosition(a)
-                number = line.lineNumber() if line.isValid() else 0
-                while number < layout.lineCount():
-                    line = layout.lineAt(number)
+                index = line.lineNumber() if line.isValid() else 0
+                count = layout.lineCount()
+                while index < count:
+                    line = layout.lineAt(index)
                     first = line.textStart()
                     if first >= b:
                         break
@@ -505,19 +515,20 @@ class QtSpanTextEdit(QPlainTextEdit):
                     if last > a:
                         x1 = _x_of(line, max(a, first))
                         x2 = _x_of(line, min(b, last))
-                        out.append(QRectF(min(x1, x2) + layout.position().x(),
-                                          top + layout.position().y() + line.y(),
-                                          abs(x2 - x1), line.height()))
-                    number += 1
+                        out.append(QRectF(min(x1, x2) + left, top + line.y(), abs(x2 - x1),
+                                          line.height()))
+                    index += 1
             block = block.next()
         return out
 
-    def bar_rects(self, span: SpanStyle, row: int) -> list[QRectF]:
+    def bar_rects(self, span: SpanStyle, row: int,
+                  blocks: dict[int, tuple[QTextLayout, int, float, float, int]] | None = None,
+                  ) -> list[QRectF]:
         """Where the bar of ``span``, drawn on ``row`` (> 0), is painted: under its text on
         each of its lines, the row-th from the bottom of the line."""
         height = BAR_PX + (1 if span.current else 0)
         out = []
-        for rect in self.line_rects(span.start, span.end):
+        for rect in self.line_rects(span.start, span.end, blocks):
             bottom = rect.bottom() - 1 - (row - 1) * (BAR_PX + BAR_GAP_PX + 1)
             width = rect.width() - 2 * BAR_GAP_PX
             if width > 0:
@@ -526,6 +537,7 @@ class QtSpanTextEdit(QPlainTextEdit):
 
     def _paint_bars(self, painter: QPainter, first: int, last: int) -> None:
         lo = bisect_left(self._bar_starts, first - self._bar_max_len)
+        blocks: dict[int, tuple[QTextLayout, int, float, float, int]] = {}
         for span, row in self._bars[lo:]:
             if span.start > last:
                 break
@@ -534,7 +546,7 @@ class QtSpanTextEdit(QPlainTextEdit):
             color = QColor(span.color)
             if span.faint:
                 color.setAlpha(_FAINT_ALPHA[self._dark][True])
-            for rect in self.bar_rects(span, row):
+            for rect in self.bar_rects(span, row, blocks):
                 if span.suggestion:  # dashed, as a suggestion's underline
                     x, step = rect.left(), 2 * BAR_PX + 2
                     while x < rect.right():
