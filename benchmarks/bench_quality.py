@@ -322,7 +322,7 @@ def engine_run(task: str, labels: list[str], train: list[DocumentRecord],
         "tokens_per_second": result.tokens_per_second,
         "settings": {k: getattr(settings, k) for k in (
             "learning_rate", "batch_size", "epochs", "warmup_ratio", "weight_decay",
-            "average_last", "layer_lr_decay", "seed")},
+            "average_last", "layer_lr_decay", "seed", "precision")},
     }
 
 
@@ -350,6 +350,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="the plain recipe: seed-002 (lr 2e-5, batch 8, 3 epochs) or strong "
                     "(lr 1e-4, batch 16, 3 epochs, length-grouped batches: issue 16's "
                     "baseline; for QA the engine at those settings, no early stopping)")
+    ap.add_argument("--precision", choices=["auto", "fp32", "bf16"],
+                    help="the default preset's training precision (default: the preset's, auto)")
     ap.add_argument("--threads", type=int, default=None,
                     help="torch CPU threads (default: all cores; 1 on a busy shared machine)")
     add_common_args(ap)
@@ -385,7 +387,8 @@ def main(argv: list[str] | None = None) -> int:
                                         learning_rate=args.lr, batch_size=args.batch_size,
                                         average_last=args.average_last,
                                         layer_lr_decay=args.layer_decay, seed=seed,
-                                        dev_fraction=args.dev_fraction)
+                                        dev_fraction=args.dev_fraction,
+                                        precision=args.precision)
         report["corpora"][name] = row
         print(json.dumps({name: row}), file=sys.stderr, flush=True)
         if args.out:

@@ -17,7 +17,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core.engine.settings import DEVICES, PRESETS, TrainingSettings, preset_settings
+from core.engine.settings import (
+    DEVICES,
+    PRECISIONS,
+    PRESETS,
+    TrainingSettings,
+    preset_settings,
+)
 from core.project import Project
 from core.types import TaskKind
 
@@ -119,6 +125,12 @@ class QtTrainingSettingsDialog(QDialog):
         self.device = QComboBox()
         self.device.addItems(list(DEVICES))
         self.device.setCurrentText(settings.device)
+        self.precision = QComboBox()
+        self.precision.addItems(list(PRECISIONS))
+        self.precision.setCurrentText(settings.precision)
+        self.precision.setToolTip("auto: bf16 mixed precision where the device computes it "
+                                  "natively (CUDA, or a CPU with AVX-512 BF16 or AMX), "
+                                  "else fp32")
         self.error = QLabel()
         self.error.setObjectName("errorLabel")
         self.error.setWordWrap(True)
@@ -135,6 +147,7 @@ class QtTrainingSettingsDialog(QDialog):
         form.addRow("Learning rate", self.lr)
         form.addRow("Batch size", self.batch)
         form.addRow("Device", self.device)
+        form.addRow("Precision", self.precision)
         buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
         )
@@ -160,6 +173,7 @@ class QtTrainingSettingsDialog(QDialog):
             box.setValue(value)
             box.blockSignals(False)
         self.lr.setValue(s.learning_rate)
+        self.precision.setCurrentText(s.precision)
         self._update_plan()
 
     def _from_fields(self) -> TrainingSettings:
@@ -170,6 +184,7 @@ class QtTrainingSettingsDialog(QDialog):
             epochs=self.epochs.value() if self.epochs.value() != base.epochs else None,
             learning_rate=self.lr.value(),
             batch_size=self.batch.value(), device=self.device.currentText(),
+            precision=self.precision.currentText(),
         )
 
     def _update_plan(self) -> None:

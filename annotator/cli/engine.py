@@ -52,6 +52,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--max-train", type=int, help="use at most N training documents")
     p.add_argument("--max-length", type=int, help="window size in sub-word tokens")
     p.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"])
+    p.add_argument("--precision", choices=["auto", "fp32", "bf16"],
+                   help="auto (default): bf16 mixed precision where the device computes it "
+                   "natively (CUDA, or a CPU with AVX-512 BF16 or AMX), else fp32")
     p.add_argument("--seed", type=int)
     p.add_argument("--no-predict", action="store_true",
                    help="do not pre-annotate the unreviewed documents with the new model")
@@ -94,6 +97,7 @@ def cmd_train(args: argparse.Namespace) -> int:
                 args.preset, task, base_model=args.base_model, epochs=args.epochs,
                 learning_rate=args.lr, batch_size=args.batch_size, max_train=args.max_train,
                 max_length=args.max_length, device=args.device, seed=args.seed,
+                precision=args.precision,
             )
         except ValueError as exc:
             raise UsageError(str(exc)) from exc

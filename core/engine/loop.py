@@ -171,16 +171,19 @@ def _check(cancelled: Callable[[], bool]) -> None:
 
 @dataclass
 class Optimisation:
-    """The optimiser, learning-rate schedule and (fp16 only) gradient scaler of a run."""
+    """The optimiser, learning-rate schedule, autocast type of the steps (None: fp32) and
+    (fp16 only) gradient scaler of a run."""
 
     optimizer: Any
     scheduler: Any
     scaler: Any = None
+    amp: Any = None
 
 
 def build_optimisation(model: Any, settings: Any, total_steps: int, device: Any) -> Optimisation:
-    """AdamW over :func:`param_groups`, the settings' schedule with warmup, and a gradient
-    scaler when training in fp16 on CUDA."""
+    """AdamW over :func:`param_groups`, the settings' schedule with warmup, the steps'
+    autocast type (``settings.precision``, :func:`core.engine.runtime.precision_dtype`) and
+    a gradient scaler when training in fp16 on CUDA."""
     import torch
     from transformers import get_scheduler
 
@@ -194,9 +197,9 @@ def build_optimisation(model: Any, settings: Any, total_steps: int, device: Any)
         s.scheduler, optimizer, num_warmup_steps=int(s.warmup_ratio * total_steps),
         num_training_steps=total_steps,
     )
-    amp = runtime.amp_dtype(device)
+    amp = runtime.precision_dtype(device, getattr(s, "precision", "auto"))
     scaler = torch.amp.GradScaler("cuda") if amp is torch.float16 else None
-    return Optimisation(optimizer, scheduler, scaler)
+    return Optimisation(optimizer, scheduler, scaler, amp)
 
 
 def torch_step(
@@ -219,7 +222,7 @@ def torch_step(
 
     def step(batch: Sequence[int]) -> tuple[float, float]:
         model.train()  # evaluation after the previous epoch left it in eval mode
-        with runtime.autocast(device):
+        with runtime.mixed_precision(device, opt.amp):
             out = train_model(**inputs(batch))
         loss = out.loss
         value = float(loss.detach())

@@ -14,6 +14,7 @@ import torch
 
 from core.engine.batching import inference_batches, pad_batch
 from core.engine.features import Feature
+from core.engine.settings import PRECISIONS
 from core.errors import TrainingError
 
 
@@ -50,10 +51,9 @@ def amp_dtype(device: torch.device) -> torch.dtype | None:
     return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
 
 
-# The precisions a prediction can be asked for: "auto" (mixed precision where the device
-# computes it natively: bf16 or fp16 on CUDA, bf16 on a CPU with AVX-512 BF16 or AMX),
-# "fp32" (none) or "bf16".
-PRECISIONS = ("auto", "fp32", "bf16")
+# The precisions training and predictions can be asked for (PRECISIONS): "auto" (mixed
+# precision where the device computes it natively: bf16 or fp16 on CUDA, bf16 on a CPU with
+# AVX-512 BF16 or AMX), "fp32" (none) or "bf16".
 
 # The autocast type chosen by inference_precision() for the forward passes inside it
 # (a 1-tuple, so that "fp32" = (None,) differs from "not chosen" = None).
@@ -75,9 +75,9 @@ def cpu_has_native_bf16() -> bool:
     return False
 
 
-def inference_dtype(device: torch.device, precision: str) -> torch.dtype | None:
-    """The autocast type of predictions at ``precision`` (one of :data:`PRECISIONS`) on
-    ``device``; None: fp32."""
+def precision_dtype(device: torch.device, precision: str) -> torch.dtype | None:
+    """The autocast type of training steps or predictions at ``precision`` (one of
+    :data:`PRECISIONS`) on ``device``; None: fp32."""
     if precision not in PRECISIONS:
         raise ValueError(f"precision must be one of {', '.join(PRECISIONS)} (got {precision!r})")
     if precision == "fp32":
@@ -89,6 +89,9 @@ def inference_dtype(device: torch.device, precision: str) -> torch.dtype | None:
     if device.type == "cpu" and cpu_has_native_bf16():
         return torch.bfloat16
     return None
+
+
+inference_dtype = precision_dtype  # the name predictions know it by
 
 
 @contextlib.contextmanager
@@ -107,10 +110,17 @@ def inference_precision(device: torch.device, precision: str | None) -> Iterator
 
 @contextlib.contextmanager
 def autocast(device: torch.device) -> Iterator[None]:
-    """Mixed precision as training uses it (:func:`amp_dtype`), or inside
-    :func:`inference_precision` the precision chosen there."""
+    """The forward passes of predictions: inside :func:`inference_precision` at the
+    precision chosen there, else (dev scores during training) :func:`amp_dtype`'s: mixed
+    precision on CUDA, fp32 on the CPU."""
     chosen = _INFERENCE_DTYPE.get()
-    dtype = chosen[0] if chosen is not None else amp_dtype(device)
+    with mixed_precision(device, chosen[0] if chosen is not None else amp_dtype(device)):
+        yield
+
+
+@contextlib.contextmanager
+def mixed_precision(device: torch.device, dtype: torch.dtype | None) -> Iterator[None]:
+    """Autocast to ``dtype`` on ``device`` inside; None: nothing (fp32)."""
     if dtype is None:
         yield
     else:

@@ -16,6 +16,8 @@ from core.types import TaskKind
 
 DEVICES = ("auto", "cpu", "cuda", "mps")
 SCHEDULERS = ("linear", "constant", "cosine")
+# Numeric precisions of training and prediction (core.engine.runtime.precision_dtype).
+PRECISIONS = ("auto", "fp32", "bf16")
 DEFAULT_BASE_MODEL = "default"
 
 
@@ -45,6 +47,11 @@ class TrainingSettings:
     patience: int = 2
     max_grad_norm: float = 1.0
     device: str = "auto"
+    # Numeric precision of the training steps (core.engine.runtime.precision_dtype): "auto"
+    # (bf16 mixed precision where the device computes it natively: CUDA, or a CPU with
+    # AVX-512 BF16 or AMX; else fp32), "fp32" or "bf16". Weights, gradients and the
+    # optimizer stay fp32 (autocast); dev scores are computed in fp32.
+    precision: str = "auto"
     max_train: int | None = None
     dev_fraction: float = 0.15
     max_answer_length: int = 30
@@ -108,6 +115,8 @@ class TrainingSettings:
             problems.append(f"max_grad_norm must be > 0 (got {self.max_grad_norm})")
         if self.device not in DEVICES:
             problems.append(f"device must be one of {DEVICES} (got {self.device!r})")
+        if self.precision not in PRECISIONS:
+            problems.append(f"precision must be one of {PRECISIONS} (got {self.precision!r})")
         if self.max_train is not None and self.max_train < 1:
             problems.append(f"max_train must be >= 1 (got {self.max_train})")
         if not 0 <= self.dev_fraction < 1:
@@ -151,6 +160,7 @@ _SEED_002: dict[str, Any] = dict(
     weight_decay=0.0,
     warmup_ratio=0.0,
     patience=0,
+    precision="fp32",  # the Trainer's default
 )
 
 PRESETS: dict[str, dict[TaskKind, dict[str, Any]]] = {
