@@ -495,9 +495,7 @@ class QtMainWindow(QtWindowLayout, QMainWindow):
         if not dialog.exec():
             return
         try:
-            project = Project.create(
-                dialog.path.text().strip(), tasks=dialog.tasks(), multi_label=dialog.multi.isChecked()
-            )
+            project = dialog.create_project()
         except AnnotatorError as exc:
             QMessageBox.warning(self, "New project", str(exc))
             return
@@ -599,7 +597,8 @@ class QtMainWindow(QtWindowLayout, QMainWindow):
             from core.formats import read_file
 
             ner = project.documents.tasks().get(TaskKind.NER)  # brat maps attributes by it
-            records = read_file(path, attributes=ner.attributes if ner is not None else ())
+            records = read_file(path, attributes=ner.attributes if ner is not None else (),
+                                overlapping=bool(ner is not None and ner.overlapping))
             if control.cancelled:
                 return None
             return project.documents.add(records, split=split)[0]

@@ -70,3 +70,47 @@ def test_export_brat_writes_a_folder(  # type: ignore[no-untyped-def]
     records = read_file(target)
     assert [r.external_id for r in records] == ["d0", "d1", "d2"]
     assert "🙂" in records[1].text and "\r\n" in records[2].text  # the text as it is
+
+
+def test_brat_import_keeps_nested_entities_in_an_overlapping_project(  # type: ignore[no-untyped-def]
+    qtbot, window, tmp_path: Path, monkeypatch
+) -> None:
+    project = window.project
+    project.annotations.add_label("ner", "BodySite")
+    project.annotations.set_overlapping(True)
+    corpus = tmp_path / "nested"
+    corpus.mkdir()
+    text = "left lower lobe pneumonia"
+    (corpus / "n.txt").write_text(text, encoding="utf-8")
+    (corpus / "n.ann").write_text("T1\tDisease 0 25\tleft lower lobe pneumonia\n"
+                                  "T2\tBodySite 0 15\tleft lower lobe\n", encoding="utf-8")
+    messages = _stub_dialogs(monkeypatch, open_path=str(corpus / "n.ann"), choices=[
+        "Every .txt + .ann pair in its folder", "Training: the model learns from them"])
+    window.import_dialog()
+    qtbot.waitUntil(lambda: bool(messages), timeout=15000)
+    assert "1 document(s) added" in messages[-1][1], messages
+    doc = next(d for d in project.documents.records() if d.text == text)
+    assert sorted((s.start, s.end, s.label) for s in doc.spans) == [
+        (0, 15, "BodySite"), (0, 25, "Disease")]
+
+
+def test_new_project_window_creates_the_overlapping_project_the_dialog_says(  # type: ignore[no-untyped-def]
+    qtbot, window, tmp_path: Path, monkeypatch
+) -> None:
+    from annotator.app.qt_project_dialogs import QtNewProjectDialog
+
+    target = tmp_path / "nested.db"
+
+    class Filled(QtNewProjectDialog):
+        def exec(self) -> int:
+            self.path.setText(str(target))
+            self.ner.setChecked(True)
+            self.ner_labels.setText("Condition, BodySite")
+            self.overlapping.setChecked(True)
+            return 1
+
+    monkeypatch.setattr(qt_main_window, "QtNewProjectDialog", Filled)
+    before = window.project
+    window.new_project()
+    assert window.project is not before and target.exists()
+    assert window.project.annotations.overlapping()
