@@ -13,6 +13,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 from core.project import Project  # noqa: E402
 from core.store import repo  # noqa: E402
 from core.types import DocumentRecord, TaskKind  # noqa: E402
+from tests.annotator.helpers import main_window  # noqa: E402
 
 TEXTS = [
     "Patient A has type 2 diabetes and takes metformin 500 mg daily.",
@@ -55,13 +56,4 @@ def project_path(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def window(qtbot, project_path: Path) -> Iterator[object]:  # type: ignore[no-untyped-def]
-    from annotator.app.qt_main_window import QtMainWindow
-
-    win = QtMainWindow(Project.open(project_path))
-    qtbot.addWidget(win)
-    win.resize(1200, 800)
-    win.show()
-    qtbot.waitExposed(win)
-    yield win
-    if win.isVisible():
-        win.close()
+    yield from main_window(qtbot, project_path)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QEvent, QPointF, Qt
@@ -65,3 +67,18 @@ def drag_select(editor: Any, start_u16: int, end_u16: int) -> None:
     ):
         event = QMouseEvent(etype, pos, viewport.mapToGlobal(pos), button, buttons, mods)
         QApplication.sendEvent(viewport, event)
+
+
+def main_window(qtbot: Any, path: Path) -> Iterator[Any]:
+    """A main window on the project at ``path``, shown at 1200 x 800 (a fixture's body:
+    ``yield from main_window(qtbot, path)``); closed afterwards if still open."""
+    from annotator.app.qt_main_window import QtMainWindow
+
+    win = QtMainWindow(Project.open(path))
+    qtbot.addWidget(win)
+    win.resize(1200, 800)
+    win.show()
+    qtbot.waitExposed(win)
+    yield win
+    if win.isVisible():
+        win.close()

@@ -13,7 +13,7 @@ from PySide6.QtWidgets import QMessageBox
 from core.project import Project
 from core.project.edits import AddAttribute
 from core.types import AttributeSpec, TaskKind
-from tests.annotator.helpers import add_suggestion, doc_id, suggestion_state
+from tests.annotator.helpers import add_suggestion, doc_id, main_window, suggestion_state
 
 NEGATION = AttributeSpec("negation", ("Affirmed", "Negated"), ("Disease",))
 TEMPORALITY = AttributeSpec("temporality", ("Recent", "Historical", "Not particular"))
@@ -40,16 +40,7 @@ def attributes_project(project_path: Path) -> Path:
 
 @pytest.fixture
 def attr_window(qtbot, attributes_project: Path):  # type: ignore[no-untyped-def]
-    from annotator.app.qt_main_window import QtMainWindow
-
-    win = QtMainWindow(Project.open(attributes_project))
-    qtbot.addWidget(win)
-    win.resize(1200, 800)
-    win.show()
-    qtbot.waitExposed(win)
-    yield win
-    if win.isVisible():
-        win.close()
+    yield from main_window(qtbot, attributes_project)
 
 
 def _on_entity(window, text: str):  # type: ignore[no-untyped-def]

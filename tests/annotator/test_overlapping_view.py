@@ -17,6 +17,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox, QToolTip
 from annotator.app.qt_span_text import BAR_PX, QtSpanTextEdit, SpanStyle, stack_rows
 from core.project import Project
 from core.types import DocumentRecord, TaskKind
+from tests.annotator.helpers import main_window
 
 NOTE = "Chest X-ray: left lower lobe pneumonia, no effusion. Started amoxicillin 500 mg."
 COLOURS = {"Condition": "#D55E00", "BodySite": "#0072B2", "Medication": "#009E73"}
@@ -186,16 +187,7 @@ def overlap_path(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def owin(qtbot, overlap_path: Path) -> Iterator[object]:  # type: ignore[no-untyped-def]
-    from annotator.app.qt_main_window import QtMainWindow
-
-    win = QtMainWindow(Project.open(overlap_path))
-    qtbot.addWidget(win)
-    win.resize(1200, 800)
-    win.show()
-    qtbot.waitExposed(win)
-    yield win
-    if win.isVisible():
-        win.close()
+    yield from main_window(qtbot, overlap_path)
 
 
 def _ner(window):  # type: ignore[no-untyped-def]

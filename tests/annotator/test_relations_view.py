@@ -12,7 +12,7 @@ from PySide6.QtCore import Qt
 
 from core.project import Project
 from core.types import TaskKind
-from tests.annotator.helpers import add_suggestion, doc_id, suggestion_state
+from tests.annotator.helpers import add_suggestion, doc_id, main_window, suggestion_state
 
 TREATS = "treats=Medication>Disease"
 
@@ -37,16 +37,7 @@ def relations_project(project_path: Path) -> Path:
 
 @pytest.fixture
 def rel_window(qtbot, relations_project: Path):  # type: ignore[no-untyped-def]
-    from annotator.app.qt_main_window import QtMainWindow
-
-    win = QtMainWindow(Project.open(relations_project))
-    qtbot.addWidget(win)
-    win.resize(1200, 800)
-    win.show()
-    qtbot.waitExposed(win)
-    yield win
-    if win.isVisible():
-        win.close()
+    yield from main_window(qtbot, relations_project)
 
 
 def _open_d0(window):  # type: ignore[no-untyped-def]
