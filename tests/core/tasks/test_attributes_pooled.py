@@ -12,35 +12,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tiny_models import DRUGS, FILLER, build_tiny_bert
+from test_attributes_training import WORDS, attribute_docs
+from tiny_models import build_tiny_bert
 
 from core.engine.settings import TaskSpec, TrainingSettings
 from core.project import Project
 from core.tasks import attributes
 from core.types import DocumentRecord, EntitySpan, Split, TaskKind
 
-CUES = {"no", "given", "daily", "today"}
-WORDS = [w for w in FILLER if w not in CUES]
 LABELS = ("negation=Affirmed", "negation=Negated", "frequency=Daily", "frequency=Today")
 SPEC = TaskSpec(task=TaskKind.ATTRIBUTE, labels=LABELS)
-
-
-def attribute_docs(n: int, seed: int) -> list[DocumentRecord]:
-    """A drug in filler, "no" or "given" before it, "daily" or "today" after it."""
-    rng = random.Random(seed)
-    docs = []
-    for i in range(n):
-        negated, today = rng.random() < 0.5, rng.random() < 0.5
-        left = [rng.choice(WORDS) for _ in range(rng.randint(1, 3))]
-        right = [rng.choice(WORDS) for _ in range(rng.randint(1, 3))]
-        drug = rng.choice(DRUGS)
-        head = " ".join([*left, "no" if negated else "given"]) + " "
-        text = head + drug + " " + " ".join(["today" if today else "daily", *right])
-        docs.append(DocumentRecord(text, external_id=f"pool-{seed}-{i}", spans=(EntitySpan(
-            len(head), len(head) + len(drug), "DRUG",
-            {"negation": "Negated" if negated else "Affirmed",
-             "frequency": "Today" if today else "Daily"}),)))
-    return docs
 
 
 @pytest.fixture(scope="module")
