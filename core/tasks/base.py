@@ -335,23 +335,9 @@ class AnnotationKind(ABC):
 
     def clash_check(self, session: Session, doc_ids: Sequence[int]) -> ClashCheck:
         """Whether a suggestion for one of ``doc_ids`` clashes with a person's label, the
-        labels read once in ``session``: :meth:`human_labels` and :meth:`clashes`, except
-        for entities in a task that lets them overlap (:func:`nested_entity_clashes`).
-        Pre-annotation, pattern suggestions and the review's bulk accept ask this."""
-        from core.store import repo
-
-        # The overlapping rule is the entity kind's; it is decided here so that every
-        # caller asks one method (NerKind may take it over as an override).
-        if self.suggestion_kind == "entity" and repo.overlapping_allowed(session):
-            entities = human_entities(session, doc_ids)
-
-            def nested(doc_id: int, question_id: int | None, payload: SuggestionPayload,
-                       adds_to_existing: bool = False) -> bool:
-                p: Any = payload
-                return nested_entity_clashes(entities.get(doc_id, ()), p.start, p.end,
-                                             p.label)
-
-            return nested
+        labels read once in ``session``: :meth:`human_labels` and :meth:`clashes` (the
+        entity kind overrides it for a task whose entities may overlap). Pre-annotation,
+        pattern suggestions and the review's bulk accept ask this."""
         human = self.human_labels(session, doc_ids)
 
         def flat(doc_id: int, question_id: int | None, payload: SuggestionPayload,

@@ -40,9 +40,13 @@ from core.engine.windows import assign_windows
 from core.tasks.base import (
     DOCUMENTS,
     AnnotationKind,
+    ClashCheck,
     NewSuggestion,
     PayloadError,
+    SuggestionPayload,
+    human_entities,
     marked_sql,
+    nested_entity_clashes,
     payload_field,
 )
 from core.types import DocumentRecord, EntitySpan, TaskKind
@@ -125,6 +129,23 @@ class NerKind(AnnotationKind):
 
     def training_module(self, model: Any, spec: TaskSpec) -> Any:
         return per_label_loss(model, label_groups(spec.labels)) if spec.overlapping else model
+
+    def clash_check(self, session: Session, doc_ids: Sequence[int]) -> ClashCheck:
+        """In a task whose entities may overlap, a suggested entity clashes only with a
+        person's of the same extent or an overlapping one of the same label
+        (:func:`core.tasks.base.nested_entity_clashes`); otherwise the base rule."""
+        from core.store import repo
+
+        if not repo.overlapping_allowed(session):
+            return super().clash_check(session, doc_ids)
+        entities = human_entities(session, doc_ids)
+
+        def nested(doc_id: int, question_id: int | None, payload: SuggestionPayload,
+                   adds_to_existing: bool = False) -> bool:
+            p: Any = payload
+            return nested_entity_clashes(entities.get(doc_id, ()), p.start, p.end, p.label)
+
+        return nested
 
     def labels_used(self, doc: DocumentRecord) -> Sequence[str]:
         return [s.label for s in doc.spans]
