@@ -5,13 +5,16 @@ text shows the entity under the cursor with one button per attribute that applie
 label; the attribute's key (shown on its button) moves to the next value, one undoable
 edit each. A value other than the default marks the span (wavy underline, a badge such as
 "Neg" after it) and is named in its tooltip. The model's attribute suggestions are reviewed
-like its entities: A / R take the next suggestion of either kind, the bar shows them with
+like its entities: A / R take the next suggestion of any kind, the bar shows them with
 their confidence, and setting the value by hand corrects one.
 
 When the task declares relation types (dosage_of=Dosage>Medication), L on an entity starts a
 link from it: move to another entity and press L (or Enter) again; the types the two labels
 allow are offered (chosen at once when one fits), Esc cancels. The relation list under the
-text shows the document's relations and the model's relation suggestions (A / R there).
+text shows the document's relations and the model's relation suggestions (A / R there). A / R
+in the text take relation suggestions too, at their head (after the entity and attribute
+suggestions there: a suggested entity is decided before a relation on it), the list's row
+chosen and both ends shown while one is the next; "Accept all ≥" takes them with the rest.
 
 When the task lets entities overlap and nest ("[left lower lobe] pneumonia": a BodySite in a
 Condition), selecting words inside an entity and pressing a label's key adds the nested one.
@@ -60,7 +63,17 @@ ACCEPT_KEY = Qt.Key.Key_A
 REJECT_KEY = Qt.Key.Key_R
 ATTRIBUTE_SUGGESTION = "attribute"  # the kind attribute suggestions are stored under
 RELATION_SUGGESTION = "relation"
+# Where several suggestions are reviewed at one place, entities first: a relation's or an
+# attribute's suggestion on a suggested entity needs it.
+REVIEW_ORDER = {"entity": 0, ATTRIBUTE_SUGGESTION: 1, RELATION_SUGGESTION: 2}
 LINK_KEY = "l"  # starts and ends a link (a label or attribute given "l" keeps it)
+
+
+def relation_ends(s: SuggestionView) -> tuple[tuple[int, int], tuple[int, int]]:
+    """The (head, tail) spans of a relation suggestion, as its payload names them."""
+    ends = s.payload.get("head") or {}, s.payload.get("tail") or {}
+    head, tail = ((int(e.get("start", 0)), int(e.get("end", 0))) for e in ends)
+    return head, tail
 
 
 class QtEntitiesView(QWidget):
@@ -80,6 +93,9 @@ class QtEntitiesView(QWidget):
         self.relation_types: tuple[RelationSpec, ...] = ()
         self.link_from: EntityView | None = None  # the first end of a link being made
         self._shown_ends: tuple[tuple[int, int], ...] = ()  # a list row's ends, highlighted
+        # The relation suggestion A / R take at the cursor, when _shown_ends are its ends
+        # (None: they are a row the user chose, or nothing).
+        self._shown_suggestion: SuggestionView | None = None
         # The extent of the entity picked among several covering the cursor (a click again,
         # Tab); None: the shortest there. Forgotten when the cursor leaves it.
         self._chosen: tuple[int, int] | None = None
@@ -113,8 +129,8 @@ class QtEntitiesView(QWidget):
         self.threshold = QDoubleSpinBox(minimum=0.0, maximum=1.0, singleStep=0.05, value=0.8)
         self.threshold.setToolTip("Confidence threshold for \"Accept all ≥\"")
         self.accept_all = QPushButton("Accept all ≥")
-        self.accept_all.setToolTip("Accept every suggestion of this document at or above the "
-                                   "threshold (Shift+A)")
+        self.accept_all.setToolTip("Accept every suggestion of this document (entities, "
+                                   "attributes, relations) at or above the threshold (Shift+A)")
         self.accept_all.clicked.connect(self.accept_above_threshold)
         self.suggestion_count = QLabel()
 
@@ -159,6 +175,7 @@ class QtEntitiesView(QWidget):
         if not same:
             self.link_from = None
             self._shown_ends = ()
+            self._shown_suggestion = None
             self._chosen = None
         if not same or self.editor.document_text() != (doc.text if doc else ""):
             self.editor.set_document_text(doc.text if doc else "")
@@ -178,6 +195,7 @@ class QtEntitiesView(QWidget):
             self._update_relation_list(None)
             return
         cp = self.editor.cursor_code_point()
+        self._show_relation_here(cp)
         here = self.entity_at(cp)
         spans = [self._entity_span(e, here) for e in self.doc.entities]
         suggestions = self.doc.suggestions_of("entity")
@@ -194,7 +212,8 @@ class QtEntitiesView(QWidget):
             for s in suggestions
         ]
         self.editor.set_spans(spans)
-        n = len(suggestions) + len(self.doc.suggestions_of(ATTRIBUTE_SUGGESTION))
+        n = len(suggestions) + sum(len(self.doc.suggestions_of(kind))
+                                   for kind in (ATTRIBUTE_SUGGESTION, RELATION_SUGGESTION))
         self.suggestion_count.setText(
             f"{n} suggestion{'s' if n != 1 else ''} to review" if n else "No pending suggestions"
         )
@@ -332,30 +351,69 @@ class QtEntitiesView(QWidget):
             return None
         return next((s for s in self.doc.suggestions_of("entity") if s.start <= cp < s.end), None)
 
+    def review_span(self, s: SuggestionView,
+                    suggested: set[tuple[int, int]] | None = None) -> tuple[int, int]:
+        """Where A / R take the suggestion ``s``: an entity's or an attribute's, its span; a
+        relation's, its head's, or its tail's when the tail is a suggested entity further on
+        (accepting the relation needs both ends). ``suggested``: the spans of the pending
+        entity suggestions, when the caller has them."""
+        if s.kind != RELATION_SUGGESTION:
+            return s.start, s.end
+        head, tail = relation_ends(s)
+        if suggested is None:
+            suggested = self._suggested_spans()
+        return max([head] + [end for end in (head, tail) if end in suggested])
+
+    def _suggested_spans(self) -> set[tuple[int, int]]:
+        return {(e.start, e.end) for e in self.doc.suggestions_of("entity")} if (
+            self.doc is not None) else set()
+
     def next_suggestion(self, cp: int) -> SuggestionView | None:
         """The suggestion under the cursor (an entity's, else one of the attributes of the
-        entity there), else the next one after it, else the first."""
+        entity there, else a relation of it: see :meth:`review_span`), else the next one
+        after it, else the first. At one place the entity's comes first, then its
+        attributes', then its relations'."""
         if self.doc is None:
             return None
+        suggested = self._suggested_spans()
         pending = sorted(
-            self.doc.suggestions_of("entity") + self.doc.suggestions_of(ATTRIBUTE_SUGGESTION),
-            key=lambda s: (s.start, s.kind != "entity", s.id),
+            ((self.review_span(s, suggested), s) for kind in REVIEW_ORDER
+             for s in self.doc.suggestions_of(kind)),
+            key=lambda p: (p[0][0], REVIEW_ORDER[p[1].kind], p[1].id),
         )
         here = self.suggestion_at(cp) or next(
-            (s for s in pending if s.kind == ATTRIBUTE_SUGGESTION and s.start <= cp < s.end),
+            (s for kind in (ATTRIBUTE_SUGGESTION, RELATION_SUGGESTION)
+             for (start, end), s in pending if s.kind == kind and start <= cp < end),
             None,
         )
         return (
             here
-            or next((s for s in pending if s.start >= cp), None)
-            or (pending[0] if pending else None)
+            or next((s for (start, _end), s in pending if start >= cp), None)
+            or (pending[0][1] if pending else None)
         )
+
+    def _show_relation_here(self, cp: int) -> None:
+        """When A / R at ``cp`` take a relation suggestion, show both its ends (and make its
+        row the list's current one), as choosing the row does; a row the user chose stays."""
+        s = self.next_suggestion(cp)
+        if s is not None and s.kind == RELATION_SUGGESTION:
+            span = self.review_span(s)
+            if span[0] <= cp < span[1]:
+                if self._shown_ends and self._shown_suggestion is None:
+                    return  # the user's row
+                head, tail = relation_ends(s)
+                self._shown_ends = (span, tail if span == head else head)
+                self._shown_suggestion = s
+                return
+        if self._shown_suggestion is not None:
+            self._shown_ends, self._shown_suggestion = (), None
 
     def _on_cursor_moved(self, cp: int) -> None:
         if self._chosen is not None and not self._chosen[0] <= cp <= self._chosen[1]:
             self._chosen = None  # the cursor left the entity picked
         if self._shown_ends and not self._shown_ends[0][0] <= cp <= self._shown_ends[0][1]:
             self._shown_ends = ()  # the cursor left the row's head: the row's look goes
+            self._shown_suggestion = None
         self._redraw()
 
     def _on_return_to(self, doc_id: int, cp: int) -> None:
@@ -416,6 +474,13 @@ class QtEntitiesView(QWidget):
                 "Select words and press a label's key. A / R accept or reject the next "
                 "suggestion · Shift+A accepts all above the threshold · J / K next / previous"
             )
+        shown = self._shown_suggestion
+        if shown is not None and self.link_from is None:
+            head, tail = relation_ends(shown)
+            self.info.setText(
+                self.info.text() + f" · suggested relation “{html.escape(self._span_text(head))}"
+                f" → {html.escape(shown.label)} → {html.escape(self._span_text(tail))}” "
+                f"({shown.confidence:.0%}): A accept · R reject")
 
     def _others_here_hint(self, cp: int, entity: EntityView) -> str:
         here = self.entities_at(cp)
@@ -537,8 +602,7 @@ class QtEntitiesView(QWidget):
             for r in self.doc.relations
         ]
         for s in self.doc.suggestions_of(RELATION_SUGGESTION):
-            ends = s.payload.get("head") or {}, s.payload.get("tail") or {}
-            head, tail = ((int(e.get("start", 0)), int(e.get("end", 0))) for e in ends)
+            head, tail = relation_ends(s)
             rows.append(RelationRow(
                 head, tail, s.label,
                 f"{self._span_text(head)} → {s.label} → {self._span_text(tail)}",
@@ -546,6 +610,8 @@ class QtEntitiesView(QWidget):
                 touching=entity is not None and (entity.start, entity.end) in (head, tail)))
         self.relation_list.show_rows(
             rows, hint="" if rows else "L on an entity, L on another")
+        if self._shown_suggestion is not None:  # the one A / R take here
+            self.relation_list.select_suggestion(self._shown_suggestion.id)
 
     def relation_candidates(
         self, head: EntityView, tail: EntityView
@@ -631,6 +697,7 @@ class QtEntitiesView(QWidget):
     def _on_relation_selected(self, row: RelationRow) -> None:
         """A row of the list chosen: the cursor to its head, both ends highlighted."""
         self._shown_ends = (row.head, row.tail)
+        self._shown_suggestion = None
         if not row.head[0] <= self.editor.cursor_code_point() < row.head[1]:
             self.editor.set_cursor_code_point(row.head[0])  # redraws
         else:
@@ -671,18 +738,23 @@ class QtEntitiesView(QWidget):
         if suggestion is None:
             self.ctx.message.emit("no suggestion to review in this document")
             return
-        if not suggestion.start <= self.editor.cursor_code_point() < suggestion.end:
-            self.editor.set_cursor_code_point(suggestion.start)
+        start, end = self.review_span(suggestion)
+        if not start <= self.editor.cursor_code_point() < end:
+            self.editor.set_cursor_code_point(start)  # a relation's: its row and ends shown
         self.ctx.push(
             DecideSuggestionsCommand(self.ctx, self.doc.id, [suggestion.id], accept=accept)
         )
 
     def accept_above_threshold(self) -> None:
+        """Accept the document's suggestions of every kind at or above the threshold, in one
+        undoable step (the core takes the entities first, so a relation or an attribute value
+        on a suggested entity accepted with it goes in too; one whose entity stays a
+        suggestion is skipped, saying so)."""
         if self.doc is None:
             return
         ids = [
             s.id
-            for s in self.doc.suggestions_of("entity") + self.doc.suggestions_of(ATTRIBUTE_SUGGESTION)
+            for kind in REVIEW_ORDER for s in self.doc.suggestions_of(kind)
             if s.confidence >= self.threshold.value()
         ]
         if not ids:

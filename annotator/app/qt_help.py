@@ -20,8 +20,11 @@ VIEW_KEYS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
         ("drag an entity's edge", "make the entity longer or shorter, by whole words"),
         ("Alt+← / Alt+→", "move the entity's edge nearer the cursor by one word"),
         ("Delete / Backspace", "remove the entity under the cursor"),
-        ("A / R", "accept / reject the next suggestion (an entity's or an attribute's)"),
-        ("Shift+A", "accept all suggestions above the threshold"),
+        ("A / R", ("accept / reject the next suggestion: an entity's, an attribute's or a "
+                   "relation's (a relation's at its head, after the entity's there; its row "
+                   "in the relation list chosen, both ends shown)")),
+        ("Shift+A", ("accept all suggestions at or above the threshold, relations too (one "
+                     "on a suggested entity accepted with it)")),
         ("an attribute's key (N, T…: shown in the attribute bar)",
          ("the next value of that attribute (negation, temporality…) of the entity under "
           "the cursor; Shift with it: the previous value; a click on the bar's button works "
@@ -90,7 +93,8 @@ the model is sure, up to 1 when it is guessing (the entropy of its probabilities
 of the most there can be), averaged over the document's three most uncertain words
 (entities), sentences (sentence classes) or open questions (answers); for classes, of the choice (with several classes
 allowed, of the three it is least sure of). Press A to accept a suggestion, R to reject it, or correct it by hand
-(in <i>Entities</i> and <i>Sentences</i>, Shift+A accepts all of a document's suggestions at or
+(in <i>Entities</i> A and R take relation suggestions too, and in <i>Entities</i> and
+<i>Sentences</i>, Shift+A accepts all of a document's suggestions, relations included, at or
 above the threshold beside <i>Accept all ≥</i>);
 Ctrl+Enter marks a document reviewed and goes to the next. Train again now and then: each
 round the suggestions, and the order, get better.</li>

@@ -3,8 +3,9 @@
 A row reads "10 mg → dosage_of → furosemide"; the rows touching the entity under the cursor
 are bold. Selecting a row asks the view to show both ends; Delete (or the button) asks it to
 remove the relation. A pending model suggestion is a row of its own, marked "suggested" with
-its confidence, accepted or rejected with the buttons or A / R. The list only reports what
-the user asked for (signals); the view makes the change.
+its confidence, accepted or rejected with the buttons or A / R (A / R in the text take them
+too, in their turn: the view makes that one's row the current one). The list only reports
+what the user asked for (signals); the view makes the change.
 """
 
 from __future__ import annotations
@@ -136,6 +137,19 @@ class QtRelationList(QWidget):
         row = row if row > 0 else self.list.fontMetrics().height() + 4
         shown = min(max(self.list.count(), 1), self.VISIBLE_ROWS)
         self.list.setFixedHeight(row * shown + 2 * self.list.frameWidth() + 2)
+
+    def select_suggestion(self, suggestion_id: int) -> None:
+        """Make the row of the pending suggestion ``suggestion_id`` the current one, scrolled
+        into view, without ``rowSelected`` (the view, which asks, shows its ends itself)."""
+        index = next((i for i, r in enumerate(self.rows) if r.suggestion_id == suggestion_id),
+                     -1)
+        if index < 0 or index == self.list.currentRow():
+            return
+        self.list.blockSignals(True)
+        self.list.setCurrentRow(index)
+        self.list.blockSignals(False)
+        self.list.scrollToItem(self.list.item(index))
+        self._update_buttons()
 
     def current_row(self) -> RelationRow | None:
         i = self.list.currentRow()

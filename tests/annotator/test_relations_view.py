@@ -212,3 +212,177 @@ def test_context_menu_links_and_removes(qtbot, rel_window) -> None:  # type: ign
     remove = submenu("Remove relation")
     remove.actions()[0].trigger()
     assert _relations(rel_window.project, did) == []
+
+
+def _suggest_relation(project: Project, did: int, head: str, tail: str, label: str,
+                      confidence: float) -> int:
+    """A pending relation suggestion from the words ``head`` to ``tail`` of a document (each
+    end's label: the entity's there, else Medication for a head, Disease for a tail)."""
+    text = project.documents.get(did).text
+    h, t = text.index(head), text.index(tail)
+    return add_suggestion(project, did, "relation", {
+        "head": {"start": h, "end": h + len(head), "label": "Medication"},
+        "tail": {"start": t, "end": t + len(tail), "label": "Disease"},
+        "label": label}, confidence, "relation")
+
+
+def _suggest_metformin(project: Project, did: int, confidence: float) -> int:
+    """Metformin, a person's Medication so far, made a pending entity suggestion instead."""
+    text = project.documents.get(did).text
+    m = text.index("metformin")
+    project.annotations.remove_entity(did, m, m + 9)
+    return add_suggestion(project, did, "entity",
+                          {"start": m, "end": m + 9, "label": "Medication"}, confidence, "ner")
+
+
+def _reread(window, did: int):  # type: ignore[no-untyped-def]
+    """d0 shown again after suggestions were stored behind the window's back."""
+    _, view = _open_d0(window)
+    window.ctx.documentChanged.emit(did)
+    return view
+
+
+def _shown(view) -> set[tuple[int, int]]:  # type: ignore[no-untyped-def]
+    return {(s.start, s.end) for s in view.editor._spans if s.current}
+
+
+def test_a_in_the_text_takes_the_entity_then_the_relation_on_it(qtbot, rel_window) -> None:  # type: ignore[no-untyped-def]
+    project = rel_window.project
+    did = doc_id(project, "d0")
+    entity = _suggest_metformin(project, did, 0.9)
+    rel = _suggest_relation(project, did, "metformin", "type 2 diabetes", "treats", 0.7)
+    view = _reread(rel_window, did)
+    # The counter and "Accept all ≥" count the relation too.
+    assert view.suggestion_count.text() == "2 suggestions to review"
+    _go(view, "Patient")
+    # At metformin the entity's suggestion comes first, then the relation hanging on it.
+    assert view.next_suggestion(view.editor.cursor_code_point()).id == entity
+    qtbot.keyClick(view.editor, "a")
+    assert suggestion_state(project, entity) == "accepted"
+    assert suggestion_state(project, rel) == "pending"
+    d = view.doc.text
+    m, s = d.index("metformin"), d.index("type 2 diabetes")
+    assert view.editor.cursor_code_point() == m
+    # The relation is the next: its row is the list's current one, both ends shown.
+    assert view.next_suggestion(m).id == rel
+    assert view.relation_list.current_row().suggestion_id == rel
+    assert view.relation_list.accept_button.isEnabled()
+    assert {(m, m + 9), (s, s + 15)} <= _shown(view)
+    assert "suggested relation “metformin → treats → type 2 diabetes” (70%)" in view.info.text()
+    qtbot.keyClick(view.editor, "a")
+    assert suggestion_state(project, rel) == "accepted"
+    assert _relations(project, did) == [("metformin", "treats", "type 2 diabetes")]
+    assert view.suggestion_count.text() == "No pending suggestions"
+    assert not view.accept_all.isEnabled()
+    assert (s, s + 15) not in _shown(view)  # nothing pending: the tail's look goes
+    messages: list[str] = []
+    rel_window.ctx.message.connect(messages.append)
+    qtbot.keyClick(view.editor, "a")
+    assert messages[-1] == "no suggestion to review in this document"
+    # Each was one step: undo takes the relation back, then the entity.
+    rel_window.ctx.undo_stack.undo()
+    assert suggestion_state(project, rel) == "pending"
+    assert _relations(project, did) == []
+    assert view.relation_list.current_row().suggestion_id == rel
+
+
+def test_r_in_the_text_rejects_a_relation_suggestion(qtbot, rel_window) -> None:  # type: ignore[no-untyped-def]
+    project = rel_window.project
+    did = doc_id(project, "d0")
+    rel = _suggest_relation(project, did, "500 mg", "type 2 diabetes", "treats", 0.6)
+    view = _reread(rel_window, did)
+    assert view.suggestion_count.text() == "1 suggestion to review"
+    assert view.accept_all.isEnabled()
+    _go(view, "Patient")  # elsewhere: R goes to the relation's head and decides it
+    qtbot.keyClick(view.editor, "r")
+    assert suggestion_state(project, rel) == "rejected"
+    assert _relations(project, did) == []
+    assert view.entity_at(view.editor.cursor_code_point()).start == view.doc.text.index("500 mg")
+    assert view.relation_list.rows == ()
+    rel_window.ctx.undo_stack.undo()
+    assert suggestion_state(project, rel) == "pending"
+
+
+def test_a_relation_waits_for_its_suggested_tail(qtbot, rel_window) -> None:  # type: ignore[no-untyped-def]
+    """A relation whose tail is a suggested entity further on than its head is reviewed
+    there, after it (accepting it before would fail: its tail is not an entity yet)."""
+    project = rel_window.project
+    project.annotations.add_relation_type("treated_by=Disease>Medication")
+    did = doc_id(project, "d0")
+    entity = _suggest_metformin(project, did, 0.9)
+    rel = _suggest_relation(project, did, "type 2 diabetes", "metformin", "treated_by", 0.7)
+    view = _reread(rel_window, did)
+    view.set_task(project.documents.tasks().get(TaskKind.NER))
+    _go(view, "diabetes")  # on the head: the relation is not the one taken here
+    assert view.next_suggestion(view.editor.cursor_code_point()).id == entity
+    assert view.relation_list.current_row() is None
+    qtbot.keyClick(view.editor, "a")
+    qtbot.keyClick(view.editor, "a")
+    assert (suggestion_state(project, entity), suggestion_state(project, rel)) == (
+        "accepted", "accepted")
+    assert _relations(project, did) == [("type 2 diabetes", "treated_by", "metformin")]
+
+
+def test_accept_all_takes_relations_above_the_threshold_and_one_undo_all(qtbot, rel_window) -> None:  # type: ignore[no-untyped-def]
+    project = rel_window.project
+    did = doc_id(project, "d0")
+    entity = _suggest_metformin(project, did, 0.9)
+    above = _suggest_relation(project, did, "metformin", "type 2 diabetes", "treats", 0.85)
+    below = _suggest_relation(project, did, "500 mg", "type 2 diabetes", "treats", 0.5)
+    view = _reread(rel_window, did)
+    assert view.suggestion_count.text() == "3 suggestions to review"
+    view.threshold.setValue(0.8)
+    qtbot.keyClick(view.editor, "a", Qt.KeyboardModifier.ShiftModifier)
+    # The entity went in first, so the relation on it was accepted in the same step.
+    assert [suggestion_state(project, i) for i in (entity, above, below)] == [
+        "accepted", "accepted", "pending"]
+    assert _relations(project, did) == [("metformin", "treats", "type 2 diabetes")]
+    assert view.suggestion_count.text() == "1 suggestion to review"
+    assert [r.suggestion_id for r in view.relation_list.rows] == [None, below]
+    rel_window.ctx.undo_stack.undo()  # one undo: the entity and the relation are gone again
+    assert [suggestion_state(project, i) for i in (entity, above, below)] == [
+        "pending", "pending", "pending"]
+    assert _relations(project, did) == []
+    assert "metformin" not in [view.doc.text[e.start:e.end] for e in view.doc.entities]
+    assert view.suggestion_count.text() == "3 suggestions to review"
+    rel_window.ctx.undo_stack.redo()
+    assert _relations(project, did) == [("metformin", "treats", "type 2 diabetes")]
+
+
+def test_a_row_the_user_chose_stays_chosen_by_a_pending_relation(qtbot, rel_window) -> None:  # type: ignore[no-untyped-def]
+    project = rel_window.project
+    project.annotations.add_relation_type("causes=Medication>Disease")
+    did = doc_id(project, "d0")
+    text = project.documents.get(did).text
+    m, s = text.index("metformin"), text.index("type 2 diabetes")
+    project.annotations.add_relation(did, (m, m + 9), (s, s + 15), "treats")
+    rel = _suggest_relation(project, did, "metformin", "type 2 diabetes", "causes", 0.4)
+    view = _reread(rel_window, did)
+    view.set_task(project.documents.tasks().get(TaskKind.NER))
+    _go(view, "Patient")
+    view.relation_list.list.setCurrentRow(0)  # the person's relation, from metformin
+    assert view.editor.cursor_code_point() == m
+    assert view.relation_list.current_row().suggestion_id is None
+    _go(view, "diabetes")  # away and back: the suggestion there is the one shown
+    _go(view, "metformin")
+    assert view.relation_list.current_row().suggestion_id == rel
+    qtbot.keyClick(view.editor, "r")
+    assert suggestion_state(project, rel) == "rejected"
+    assert _relations(project, did) == [("metformin", "treats", "type 2 diabetes")]
+
+
+def test_accept_all_skips_a_relation_whose_entity_stays_a_suggestion(qtbot, rel_window) -> None:  # type: ignore[no-untyped-def]
+    project = rel_window.project
+    did = doc_id(project, "d0")
+    entity = _suggest_metformin(project, did, 0.5)  # below the threshold: stays pending
+    on_it = _suggest_relation(project, did, "metformin", "type 2 diabetes", "treats", 0.9)
+    other = _suggest_relation(project, did, "500 mg", "type 2 diabetes", "treats", 0.9)
+    view = _reread(rel_window, did)
+    messages: list[str] = []
+    rel_window.ctx.message.connect(messages.append)
+    view.threshold.setValue(0.8)
+    view.accept_all.click()
+    assert [suggestion_state(project, i) for i in (entity, on_it, other)] == [
+        "pending", "pending", "accepted"]
+    assert _relations(project, did) == [("500 mg", "treats", "type 2 diabetes")]
+    assert any(m.startswith("accepted 1, skipped 1:") for m in messages)
