@@ -33,7 +33,10 @@ Methods, scored on the same test spans (gold entities given):
   (``core.tasks.attributes.REPRESENTATION``, set in each CLI process the run starts):
   ``markers`` (``[E] entity [/E]``, the [CLS] vector) or ``pooled`` (no markers; [CLS] and
   the mean of the entity's sub-word vectors). ``--compare-with`` copies another variant's
-  result summary in, for the comparison.
+  result summary in, for the comparison. ``--weighting`` sets how each attribute's values
+  weigh in the loss (``core.tasks.attributes.CLASS_WEIGHTING``: none, balanced inverse
+  frequency, or its square root); ``--head-only`` trains the attribute head alone
+  (``train --task attribute``) instead of the tagger and the head.
 
 Metrics: negated-F1 (F1 of the value "Negated") and temporality accuracy, with each value's
 precision, recall and F1.
@@ -83,9 +86,12 @@ TRAIN_REPORTS = range(1, 46)
 TEST_REPORTS = range(46, 61)
 DEV_REPORTS = range(40, 46)  # six consecutive reports: the report types come round in sixes
 VARIANTS = ("markers", "pooled")  # core.tasks.attributes.REPRESENTATIONS
-# Runs the CLI with the attribute head's variant set first: python -c RUN_CLI variant args...
+# Runs the CLI with the attribute head's variant and class weighting set first:
+# python -c RUN_CLI variant weighting args...
+WEIGHTINGS = ("none", "balanced", "sqrt")  # core.tasks.attributes.CLASS_WEIGHTINGS
 RUN_CLI = ("import runpy, sys; import core.tasks.attributes as a; "
-           "a.REPRESENTATION = sys.argv.pop(1); "
+           "a.REPRESENTATION = sys.argv.pop(1); w = sys.argv.pop(1); "
+           "a.CLASS_WEIGHTING = None if w == 'none' else w; "
            "runpy.run_module('annotator', run_name='__main__', alter_sys=True)")
 HEADS = {
     "markers": "the entity between the markers [E] ... [/E] in a window of the note, the "
@@ -432,11 +438,11 @@ def score_rules_per_row(placed: Sequence[Placed], test: Callable[[int], bool],
 
 
 def _annotator(cmd: list[str], log: list[dict[str, Any]], source: Path,
-               variant: str = "markers") -> dict[str, Any]:
+               variant: str = "markers", weighting: str = "none") -> dict[str, Any]:
     env = dict(os.environ, HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1",
                PYTHONPATH=str(source))
     started = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-c", RUN_CLI, variant, *cmd], cwd=source,
+    proc = subprocess.run([sys.executable, "-c", RUN_CLI, variant, weighting, *cmd], cwd=source,
                           env=env, capture_output=True, text=True, check=False)
     log.append({"command": cmd[0], "seconds": round(time.perf_counter() - started, 2),
                 "exit": proc.returncode})
@@ -449,13 +455,16 @@ def _annotator(cmd: list[str], log: list[dict[str, Any]], source: Path,
 def run_head(files: dict[str, Path], *, seed: int, base_model: str, train_args: list[str],
              workdir: Path, source: Path = ROOT,
              evaluate: Sequence[str] = ("test", "test_unseen"),
-             variant: str = "markers") -> dict[str, Any]:
+             variant: str = "markers", weighting: str = "none",
+             head_only: bool = False) -> dict[str, Any]:
     """init, import, train and evaluate, as a user runs them; the attribute scores of
-    ``evaluate --json`` on the test file (and on its unseen sentences)."""
+    ``evaluate --json`` on the test file (and on its unseen sentences). ``head_only``:
+    ``train --task attribute`` (the attribute head alone; the tagger's scores are not
+    part of the comparison)."""
     log: list[dict[str, Any]] = []
 
     def _run(cmd: list[str]) -> dict[str, Any]:
-        return _annotator(cmd, log, source, variant)
+        return _annotator(cmd, log, source, variant, weighting)
 
     project = str(workdir / f"attributes-{seed}-{time.monotonic_ns()}.db")
     init = ["init", project, "--task", "ner", "--labels", LABEL]
@@ -464,11 +473,14 @@ def run_head(files: dict[str, Path], *, seed: int, base_model: str, train_args: 
     _run(init)
     imported = _run(["import", project, str(files["train"]), "--format", "jsonl",
                      "--json"])
-    trained = _run(["train", project, "--task", "ner", "--json", "--no-predict",
-                    "--seed", str(seed), "--base-model", base_model, *train_args])
-    out: dict[str, Any] = {"imported": imported, "trained": _trim_training(trained)}
+    trained = _run(["train", project, "--task", "attribute" if head_only else "ner", "--json",
+                    "--no-predict", "--seed", str(seed), "--base-model", base_model,
+                    *train_args])
+    out: dict[str, Any] = {"imported": imported,
+                           "trained": _trim_training(trained, head_only=head_only)}
     for key in evaluate:
-        scored = _run(["evaluate", project, "--task", "ner", "--data", str(files[key]),
+        scored = _run(["evaluate", project, "--task", "attribute" if head_only else "ner",
+                       "--data", str(files[key]),
                        "--format", "jsonl", "--json"])
         attrs = scored.get("attributes")
         if not attrs:
@@ -482,9 +494,12 @@ _TRAINING_KEYS = ("status", "reason", "train_examples", "dev_examples", "train_s
                   "best_epoch", "dev", "model_version", "warnings")
 
 
-def _trim_training(trained: dict[str, Any]) -> dict[str, Any]:
+def _trim_training(trained: dict[str, Any], *, head_only: bool = False) -> dict[str, Any]:
     """What ``annotator train --json`` said of the tagger and of the attribute head (its
-    ``attributes`` part), without the per-epoch rows of the tagger."""
+    ``attributes`` part), without the per-epoch rows of the tagger; ``head_only``: of the
+    attribute head alone (``train --task attribute``)."""
+    if head_only:
+        trained = {"attributes": trained}
     out = {k: trained[k] for k in _TRAINING_KEYS if k in trained}
     out["epochs_run"] = len(trained.get("epochs") or [])
     head = trained.get("attributes")
@@ -529,7 +544,7 @@ def code_hash(source: Path) -> str:
 
 
 def resumed_seeds(out: Path | None, code: dict[str, Any],
-                  variant: str = "markers") -> list[dict[str, Any]]:
+                  variant: str = "markers", weighting: str = "none") -> list[dict[str, Any]]:
     """The seeds a cut-short invocation wrote to ``out``, if it ran the same code and
     variant."""
     if out is None or not out.is_file():
@@ -539,6 +554,9 @@ def resumed_seeds(out: Path | None, code: dict[str, Any],
         raise SystemExit(f"--resume: {out} holds a finished result; nothing to resume")
     if data.get("code", {}).get("code_hash") != code["code_hash"]:
         raise SystemExit(f"--resume: {out} was made by other code: {data.get('code')}")
+    if data.get("weighting", "none") != weighting:
+        raise SystemExit(f"--resume: {out} holds the {data.get('weighting', 'none')!r} "
+                         f"weighting, not {weighting!r}")
     if data.get("variant", "markers") != variant:
         raise SystemExit(f"--resume: {out} holds the {data.get('variant', 'markers')!r} "
                          f"variant, not {variant!r}")
@@ -610,6 +628,12 @@ def main() -> int:
     ap.add_argument("--rules-only", action="store_true", help="score the rules alone")
     ap.add_argument("--variant", choices=VARIANTS, default="markers",
                     help="how the head reads the entity (core.tasks.attributes.REPRESENTATION)")
+    ap.add_argument("--weighting", choices=WEIGHTINGS, default="none",
+                    help="how each attribute's values weigh in the head's loss "
+                    "(core.tasks.attributes.CLASS_WEIGHTING)")
+    ap.add_argument("--head-only", action="store_true",
+                    help="train the attribute head alone (train --task attribute), not the "
+                    "tagger beside it: the same head, an hour less per seed")
     ap.add_argument("--compare-with", type=Path, default=None,
                     help="another variant's result file: its summary is copied in")
     ap.add_argument("--resume", action="store_true",
@@ -646,7 +670,7 @@ def main() -> int:
     # The tiny run scores the test file only (a CLI call less: seconds count there).
     scored_on = ("test",) if args.tiny else ("test", "test_unseen")
     code = code_state(args.source)
-    kept = resumed_seeds(args.out, code, args.variant) if args.resume else []
+    kept = resumed_seeds(args.out, code, args.variant, args.weighting) if args.resume else []
     per_seed.extend(s for s in kept if s["seed"] < 42 + args.seeds)
     if not args.rules_only:
         base_model = tiny_base_model() if args.tiny else args.base_model
@@ -656,7 +680,8 @@ def main() -> int:
             runs = {pool.submit(run_head, files, seed=seed, base_model=base_model,
                                 train_args=train_args, workdir=Path(tmp),
                                 source=args.source, evaluate=scored_on,
-                                variant=args.variant): seed
+                                variant=args.variant, weighting=args.weighting,
+                                head_only=args.head_only): seed
                     for seed in [42 + k for k in range(args.seeds)]
                     if seed not in {s["seed"] for s in per_seed}}
             for done in as_completed(runs):
@@ -672,7 +697,8 @@ def main() -> int:
                     args.out.parent.mkdir(parents=True, exist_ok=True)
                     args.out.write_text(json.dumps(
                         {"partial": f"{len(per_seed)} of {args.seeds} seeds", "code": code,
-                         "variant": args.variant, "per_seed": per_seed}, indent=1) + "\n", encoding="utf-8")
+                         "variant": args.variant, "weighting": args.weighting,
+                         "per_seed": per_seed}, indent=1) + "\n", encoding="utf-8")
     result: dict[str, Any] = {
         "benchmark": "attributes",
         "question": "the learned attribute head vs the NegEx / ConText rules on the held-out "
@@ -696,8 +722,13 @@ def main() -> int:
         "summary": ({key: summarise(per_seed, rules["rules"], key) for key in scored_on}
                     if per_seed else None),
         "variant": args.variant,
-        "head": "the attribute model 'annotator train --task ner' trains beside the tagger "
-                f"(core/tasks/attributes.py, REPRESENTATION {args.variant!r}): "
+        "weighting": args.weighting,
+        "head_only": args.head_only,
+        "head": ("the attribute model, trained alone by 'annotator train --task attribute' "
+                 if args.head_only else
+                 "the attribute model 'annotator train --task ner' trains beside the tagger ")
+                + f"(core/tasks/attributes.py, REPRESENTATION {args.variant!r}, "
+                f"CLASS_WEIGHTING {args.weighting!r}): "
                 + HEADS[args.variant],
         "compared_with": compared(args.compare_with, per_seed, scored_on),
         "code": code,

@@ -335,7 +335,7 @@ class TrainingJob:
         if plan.note:
             self._log.append(plan.note)
         optimisation = build_optimisation(model, s, plan.total_steps, device)
-        train_model: Any = kind_of(spec.task).training_module(model, spec)
+        train_model: Any = kind_of(spec.task).training_module(model, spec, feats)
         if self._world > 1:
             from torch.nn.parallel import DistributedDataParallel
 

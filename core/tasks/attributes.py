@@ -85,6 +85,11 @@ MARKERS = (ENTITY_START, ENTITY_END)
 REPRESENTATIONS = ("markers", "pooled")
 REPRESENTATION = "markers"
 CONFIG_KEY = "attribute_representation"
+# How each attribute's values weigh in its cross-entropy (:func:`value_weights`): None (all
+# 1), "balanced" (a value's inverse frequency in the training entities, n / (values x
+# count), as the relation head weighs its classes) or "sqrt" (its square root).
+CLASS_WEIGHTINGS = (None, "balanced", "sqrt")
+CLASS_WEIGHTING: str | None = None
 # The pooled variant's head, a submodule of the model saved in its model.safetensors.
 SPAN_HEAD = "attribute_span_head"
 
@@ -219,8 +224,10 @@ class AttributeKind(AnnotationKind):
         if added or len(tokenizer) > model.get_input_embeddings().num_embeddings:
             model.resize_token_embeddings(len(tokenizer))
 
-    def training_module(self, model: Any, spec: TaskSpec) -> Any:
-        return grouped_softmax(model, attribute_groups(spec.labels))
+    def training_module(self, model: Any, spec: TaskSpec,
+                        features: Sequence[Any] = ()) -> Any:
+        groups = attribute_groups(spec.labels)
+        return grouped_softmax(model, groups, value_weights(groups, features, CLASS_WEIGHTING))
 
     def labels_used(self, doc: DocumentRecord) -> Sequence[str]:
         return [pair_name(k, v) for s in doc.spans for k, v in s.attributes.items()]
@@ -487,11 +494,38 @@ def entity_features(
     return features, where
 
 
+def value_weights(groups: Sequence[tuple[str, list[int], list[str]]],
+                  features: Sequence[Any], weighting: str | None) -> list[list[float]] | None:
+    """Per attribute, the weight of each of its values in the loss, from the training
+    inputs' targets (``features[i].labels``, one value index per attribute): "balanced"
+    ``n / (k x count)`` over the k values that occur (a value no entity has weighs 1), "sqrt"
+    its square root; None (or no targets): no weights."""
+    if weighting is None:
+        return None
+    if weighting not in CLASS_WEIGHTINGS:
+        raise ValueError(f"attribute class weighting {weighting!r} is not one of "
+                         f"{', '.join(map(str, CLASS_WEIGHTINGS))}")
+    out: list[list[float]] = []
+    for g, (_, _, names) in enumerate(groups):
+        counts = [0] * len(names)
+        for f in features:
+            target = (f.labels or [])[g] if f.labels and g < len(f.labels) else IGNORE_INDEX
+            if 0 <= target < len(names):
+                counts[target] += 1
+        n, k = sum(counts), sum(1 for c in counts if c)
+        balanced = [n / (k * c) if c else 1.0 for c in counts]
+        out.append(balanced if weighting == "balanced" else [w ** 0.5 for w in balanced])
+    return out
+
+
 def grouped_loss(logits: Any, targets: Any,
-                 groups: Sequence[tuple[str, list[int], list[str]]]) -> Any:
+                 groups: Sequence[tuple[str, list[int], list[str]]],
+                 weights: Sequence[Any] | None = None) -> Any:
     """The mean over attributes of the cross-entropy within each attribute's slice of the
     logits; entities an attribute does not apply to (target ``IGNORE_INDEX``) are left out
-    of its term, and an attribute with no target in the batch adds nothing. Columns of
+    of its term, and an attribute with no target in the batch adds nothing. ``weights``:
+    per attribute a tensor of its values' weights (the term is then the weighted mean,
+    ``sum(w ce) / sum(w)``, as ``cross_entropy(weight=...)`` computes it). Columns of
     ``targets`` after the attributes' (the pooled variant's positions) are not read."""
     import torch
 
@@ -501,7 +535,8 @@ def grouped_loss(logits: Any, targets: Any,
         target = targets[:, g]
         if bool((target != IGNORE_INDEX).any()):
             total = total + torch.nn.functional.cross_entropy(
-                logits[:, idx].float(), target, ignore_index=IGNORE_INDEX)
+                logits[:, idx].float(), target, ignore_index=IGNORE_INDEX,
+                weight=None if weights is None else weights[g].to(logits.device))
             terms += 1
     return total / max(terms, 1)
 
@@ -622,14 +657,17 @@ class _Output:
         self.loss, self.logits = loss, logits
 
 
-def grouped_softmax(model: Any, groups: Sequence[tuple[str, list[int], list[str]]]) -> Any:
+def grouped_softmax(model: Any, groups: Sequence[tuple[str, list[int], list[str]]],
+                    weights: Sequence[Sequence[float]] | None = None) -> Any:
     """``model`` (a sequence classifier) as the training loop calls it: with
     ``attribute_labels`` (per input, the value index of each attribute; the pooled variant's
-    inputs then the entity's positions) its output's ``loss`` is :func:`grouped_loss`. The
-    weights are ``model``'s own (saved as usual; the pooled head is one of its modules)."""
+    inputs then the entity's positions) its output's ``loss`` is :func:`grouped_loss`, each
+    attribute's values weighed by ``weights`` (:func:`value_weights`; None: equally). The
+    parameters are ``model``'s own (saved as usual; the pooled head is one of its modules)."""
     import torch
 
     n = len(groups)
+    value_w = None if weights is None else [torch.tensor(w, dtype=torch.float) for w in weights]
 
     class _Grouped(torch.nn.Module):
         def __init__(self) -> None:
@@ -645,7 +683,7 @@ def grouped_softmax(model: Any, groups: Sequence[tuple[str, list[int], list[str]
                 spans = attribute_labels[:, n:n + 2]
             logits = attribute_logits(self.model, inputs, spans)
             loss = None if attribute_labels is None else grouped_loss(
-                logits, attribute_labels[:, :n], groups)
+                logits, attribute_labels[:, :n], groups, value_w)
             return _Output(loss, logits)
 
     return _Grouped()

@@ -276,9 +276,11 @@ class AnnotationKind(ABC):
         """Change a freshly built model and tokenizer before training (attributes: add the
         entity marker tokens). Default: nothing."""
 
-    def training_module(self, model: Any, spec: TaskSpec) -> Any:
+    def training_module(self, model: Any, spec: TaskSpec,
+                        features: Sequence[Any] = ()) -> Any:
         """What the training loop calls on a batch (its output's ``loss`` is what is
-        minimised); default: the model itself (transformers' loss)."""
+        minimised); ``features``: the training inputs (a kind may weigh its classes by
+        their counts). Default: the model itself (transformers' loss)."""
         return model
 
     def prediction_snapshot(self, session: Session, doc: Any) -> tuple[DocumentRecord, list[int]]:

@@ -127,7 +127,8 @@ class NerKind(AnnotationKind):
     def model_label_names(self, spec: TaskSpec) -> tuple[str, ...]:
         return per_label_tags(spec.labels) if spec.overlapping else bio_tags(spec.labels)
 
-    def training_module(self, model: Any, spec: TaskSpec) -> Any:
+    def training_module(self, model: Any, spec: TaskSpec,
+                        features: Sequence[Any] = ()) -> Any:
         return per_label_loss(model, label_groups(spec.labels)) if spec.overlapping else model
 
     def clash_check(self, session: Session, doc_ids: Sequence[int]) -> ClashCheck:

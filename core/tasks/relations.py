@@ -258,7 +258,8 @@ class RelationKind(AnnotationKind):
                 f.weight = w
         return feats
 
-    def training_module(self, model: Any, spec: TaskSpec) -> Any:
+    def training_module(self, model: Any, spec: TaskSpec,
+                        features: Sequence[Any] = ()) -> Any:
         return weighted_loss(model)
 
     def predict(

@@ -253,6 +253,62 @@ def test_grouped_loss_is_one_cross_entropy_per_attribute() -> None:
     assert torch.isclose(grouped_loss(logits, targets, groups), (a + b) / 2)
 
 
+def test_value_weights_count_each_attributes_values_in_the_training_inputs() -> None:
+    import torch
+
+    from core.engine.features import Feature
+    from core.tasks.attributes import attribute_groups, grouped_loss, value_weights
+
+    groups = attribute_groups(["a=x", "a=y", "b=p", "b=q", "b=r"])
+    # a: x 4 times, y once; b: p 3 times, q once, r never (one input has no b)
+    targets = [[0, 0], [0, 0], [0, 0], [1, 1], [0, -100]]
+    feats = [Feature([1], [0], i, (0, 1), 1, labels=t) for i, t in enumerate(targets)]
+    assert value_weights(groups, feats, None) is None
+    balanced = value_weights(groups, feats, "balanced")
+    assert balanced == [[5 / (2 * 4), 5 / (2 * 1)], [4 / (2 * 3), 4 / (2 * 1), 1.0]]
+    assert value_weights(groups, feats, "sqrt") == [[w ** 0.5 for w in ws] for ws in balanced]
+    with pytest.raises(ValueError, match="'inverse' is not one of"):
+        value_weights(groups, feats, "inverse")
+    # a weighted term is cross_entropy(weight=...): the rare value's error counts more
+    logits = torch.tensor([[2.0, 0.0, 0.0, 1.0, 0.0], [0.0, 1.0, 3.0, 0.0, 0.0]])
+    batch = torch.tensor([[1, -100], [0, -100]])
+    w = [torch.tensor(x) for x in balanced]
+    expected = torch.nn.functional.cross_entropy(logits[:, :2], batch[:, 0], weight=w[0])
+    assert torch.isclose(grouped_loss(logits, batch, groups, w), expected)
+    assert not torch.isclose(grouped_loss(logits, batch, groups), expected)
+
+
+def test_class_weighting_reaches_the_training_loss(tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """The kind's training module weighs the values by the inputs the job hands it."""
+    import torch
+
+    from core.engine.features import Feature
+    from core.engine.settings import TaskSpec
+    from core.tasks import attributes
+
+    labels = ("a=x", "a=y")
+    spec = TaskSpec(TaskKind.ATTRIBUTE, labels)
+    feats = [Feature([1], [0], i, (0, 1), 1, labels=[t]) for i, t in enumerate([0, 0, 0, 1])]
+
+    class Model(torch.nn.Module):
+        def forward(self, **inputs: Any) -> Any:
+            return type("Out", (), {"logits": torch.tensor([[1.0, 0.0], [1.0, 0.0]])})()
+
+    kind = attributes.AttributeKind()
+    targets = torch.tensor([[1], [0]])
+    monkeypatch.setattr(attributes, "CLASS_WEIGHTING", None)
+    plain = kind.training_module(Model(), spec, feats)(attribute_labels=targets).loss
+    monkeypatch.setattr(attributes, "CLASS_WEIGHTING", "balanced")
+    weighted = kind.training_module(Model(), spec, feats)(attribute_labels=targets).loss
+    ce = torch.nn.functional.cross_entropy
+    logits = torch.tensor([[1.0, 0.0], [1.0, 0.0]])
+    assert torch.isclose(plain, ce(logits, targets[:, 0]))
+    assert torch.isclose(weighted, ce(logits, targets[:, 0],
+                                      weight=torch.tensor([4 / 6, 4 / 2])))
+    assert weighted > plain  # the one "y", wrongly predicted, weighs 3 times an "x"
+
+
 def test_the_entities_preparation_shows_the_attribute_heads_warnings(tmp_path: Path) -> None:
     project = Project.create(tmp_path / "p.db", tasks={"ner": ["DRUG"]})
     project.annotations.add_attribute(NEGATION)
