@@ -378,19 +378,24 @@ class AttributeKind(AnnotationKind):
 
 def with_suggested_entities(session: Session, doc: Document) -> DocumentRecord:
     """The stored document's record with, beside its entities, the tagger's pending entity
-    suggestions that overlap none (their attributes the defaults), in text order; the
-    record's relations still name the same entities."""
+    suggestions that could be accepted beside them (their attributes the defaults), in text
+    order; the record's relations still name the same entities. A suggestion that could be
+    accepted overlaps no entity or suggestion taken before it, or, in a task whose entities
+    may overlap, shares no extent with one and overlaps none of its label
+    (:func:`core.tasks.base.nested_entity_clashes`)."""
     import dataclasses
 
     from core.store import repo
     from core.store.attributes import attribute_specs
     from core.store.models import Suggestion
+    from core.tasks.base import nested_entity_clashes
     from core.types import Relation, fill_attributes
 
     specs = attribute_specs(session)
     record = repo.document_record(doc, specs)
     spans = list(record.spans)
-    taken = [(s.start, s.end) for s in spans]
+    taken = [(s.start, s.end, s.label) for s in spans]
+    overlapping = repo.overlapping_allowed(session)
     for row in session.scalars(
         select(Suggestion).where(Suggestion.document_id == doc.id,
                                  Suggestion.kind == "entity",
@@ -400,10 +405,12 @@ def with_suggested_entities(session: Session, doc: Document) -> DocumentRecord:
         start, end, label = p.get("start"), p.get("end"), p.get("label")
         if not (isinstance(start, int) and isinstance(end, int) and isinstance(label, str)):
             continue
-        if any(a < end and start < b for a, b in taken) or not 0 <= start < end:
+        if not 0 <= start < end or (
+                nested_entity_clashes(taken, start, end, label) if overlapping
+                else any(a < end and start < b for a, b, _ in taken)):
             continue
         spans.append(EntitySpan(start, end, label, fill_attributes(specs, label, {})))
-        taken.append((start, end))
+        taken.append((start, end, label))
     order = sorted(range(len(spans)), key=lambda i: spans[i].start)
     moved = {old: new for new, old in enumerate(order)}
     relations = tuple(Relation(moved[r.head], moved[r.tail], r.label) for r in record.relations)

@@ -19,7 +19,7 @@ from core.formats.conll import overlapping_pair
 from core.patterns import PhrasePattern
 from core.project import Project
 from core.store import repo
-from core.store.models import ModelVersion, Suggestion, Task
+from core.store.models import Document, ModelVersion, Suggestion, Task
 from core.store.repo import AnnotationError
 from core.tasks import kind_of
 from core.tasks.base import NewSuggestion, nested_entity_clashes
@@ -386,6 +386,33 @@ def test_preannotation_stores_suggestions_that_nest_and_overlap_each_other(
     assert sorted((TEXT[s.start:s.end], s.label) for s in project.review.pending("ner").get(did, [])) == [
         ("left lower lobe", "BodySite"), ("pleural", "BodySite"),
         ("pleural effusion", "Condition")]
+
+
+@pytest.mark.parametrize("overlapping", [True, False])
+def test_nested_entity_suggestions_get_attribute_suggestions_in_a_task_that_allows_them(
+        tmp_path: Path, overlapping: bool) -> None:
+    """What the attribute and relation heads predict on: the entities and the pending
+    entity suggestions that could be accepted beside them (nested in another label's
+    entity only where entities may overlap)."""
+    from core.tasks.attributes import with_suggested_entities
+
+    p = make(tmp_path, overlapping=overlapping)
+    p.annotations.add_attribute("negation=Affirmed,Negated")
+    did = doc_id(p)
+    p.annotations.add_entity(did, *CONDITION, "Condition")
+    _suggest(p, did, SITE, "BodySite")  # nested in the Condition
+    _suggest(p, did, at("lobe pneumonia. No"), "Condition")  # overlaps its own label
+    _suggest(p, did, EFFUSION, "Condition")  # outside
+    _suggest(p, did, PLEURAL, "BodySite")  # nested in the suggestion before
+    with p.read() as session:
+        record = with_suggested_entities(session, session.get(Document, did))
+    p.close()
+    got = [(TEXT[s.start:s.end], s.label, s.attributes) for s in record.spans]
+    affirmed = {"negation": "Affirmed"}
+    nested = [("left lower lobe", "BodySite", affirmed)] if overlapping else []
+    inner = [("pleural", "BodySite", affirmed)] if overlapping else []
+    assert got == [("left lower lobe pneumonia", "Condition", affirmed), *nested,
+                   ("pleural effusion", "Condition", affirmed), *inner]
 
 
 def test_without_overlaps_a_nested_suggestion_clashes_as_before(tmp_path: Path) -> None:
