@@ -31,6 +31,7 @@ from core.active import strategies as S
 from core.active.time_model import PRIOR, TimeModel
 from core.active.uncertainty import probability_matrix
 from core.errors import AnnotatorError, TrainingError
+from core.formats.conll import overlapping_pair
 from core.tasks import kind_of
 from core.types import DocumentRecord, TaskKind
 
@@ -126,6 +127,8 @@ class SimulationResult:
     per_seed: dict[str, list[list[CurvePoint]]] = field(default_factory=dict)
     seconds: float = 0.0
     cancelled: bool = False
+    # NER: the files' entities overlap or nest, so each round trained the per-label tagger.
+    overlapping: bool = False
 
     def mean_curve(self, strategy: str) -> list[dict[str, Any]]:
         """Mean (and std over seeds) of the metric per round."""
@@ -182,6 +185,7 @@ class SimulationResult:
         s["strategies"] = list(self.settings.strategies)
         return {
             "task": self.settings.task.value,
+            "overlapping": self.overlapping,
             "metric": self.metric,
             "settings": s,
             "curves": {name: self.mean_curve(name) for name in self.per_seed},
@@ -243,6 +247,10 @@ class Simulation:
         self.work_dir = Path(work_dir) if work_dir else None
         self._cancel = threading.Event()
         self.labels, self.multi_label = task_labels(task, self.pool + self.dev)
+        # Files whose entities overlap or nest train the per-label tagger, as a project that
+        # lets them overlap does (BIO gives a token one tag).
+        self.overlapping = task is TaskKind.NER and any(
+            overlapping_pair(d.spans) is not None for d in self.pool + self.dev)
         # Simulated seconds to label each pool document (its length under the time model).
         self.doc_seconds = settings.time_model.seconds([len(d.text) for d in self.pool])
         if not self.pool:
@@ -282,8 +290,8 @@ class Simulation:
 
         job = TrainingJob(
             task=self.settings.task, labels=self.labels, train=docs, dev=[],
-            multi_label=self.multi_label, settings=self._training_settings(seed, base),
-            output_dir=out,
+            multi_label=self.multi_label, overlapping=self.overlapping,
+            settings=self._training_settings(seed, base), output_dir=out,
         )
         if self._cancel.is_set():
             job.cancel()
@@ -332,7 +340,7 @@ class Simulation:
 
         s = self.settings
         metric = primary_metric_name(s.task)
-        result = SimulationResult(settings=s, metric=metric)
+        result = SimulationResult(settings=s, metric=metric, overlapping=self.overlapping)
         started = time.perf_counter()
         tmp = Path(tempfile.mkdtemp(prefix="annotator-sim-", dir=self.work_dir))
         try:

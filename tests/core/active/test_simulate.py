@@ -216,3 +216,42 @@ def test_simulation_trains_as_the_app_does_unless_told() -> None:
     """Default epochs: the preset's, so its small-data floor applies (explicit epochs
     switch it off, as everywhere)."""
     assert SimulationSettings(task=TaskKind.NER).epochs is None
+
+
+def test_files_with_nested_entities_train_the_per_label_tagger(
+        tiny_bert: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each drug also as a "DOSE_DRUG" span over it and the word after: nested and
+    overlapping spans, which the BIO tagger cannot learn, so every round trains the
+    per-label tagger (as a project that lets entities overlap does)."""
+    import dataclasses
+
+    from core.engine import job as job_module
+
+    def nested(docs: list[DocumentRecord]) -> list[DocumentRecord]:
+        out = []
+        for d in docs:
+            drug = d.spans[0]
+            after = d.text.find(" ", drug.end + 1)
+            wider = EntitySpan(drug.start, after if after > 0 else len(d.text), "DOSE_DRUG")
+            out.append(dataclasses.replace(d, spans=(drug, wider) if wider.end > drug.end
+                                           else d.spans))
+        return out
+
+    seen: list[bool] = []
+    real = job_module.TrainingJob.__init__
+
+    def spy(self: object, *args: object, **kw: object) -> None:
+        seen.append(bool(kw.get("overlapping")))
+        real(self, *args, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(job_module.TrainingJob, "__init__", spy)
+    settings = _settings(tiny_bert, TaskKind.NER, strategies=("random",), rounds=1,
+                         min_steps=16, learning_rate=1e-2)
+    result = simulate(settings, nested(ner_docs(30, seed=1)), nested(ner_docs(8, seed=2)))
+    data = result.to_dict()
+    assert data["overlapping"] is True and seen == [True, True]
+    assert all(0.0 <= p["f1"] <= 1.0 for p in data["curves"]["random"])
+    # the same files without the nested spans: the BIO tagger, as before
+    seen.clear()
+    plain = simulate(settings, ner_docs(30, seed=1), ner_docs(8, seed=2)).to_dict()
+    assert plain["overlapping"] is False and seen == [False, False]
