@@ -48,11 +48,12 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     )
     p.add_argument("--relation", action="append", default=[], metavar="NAME=HEAD>TAIL",
                    help=RELATION_HELP)
-    p.add_argument("--overlapping", action="store_true",
+    p.add_argument("--overlapping", action=argparse.BooleanOptionalAction, default=None,
                    help="for --task ner: entities may overlap and nest ('[left lower lobe] "
                         "pneumonia': a BodySite inside a Condition); two never span exactly "
                         "the same text. Off by default. CoNLL cannot export overlapping "
-                        "entities (jsonl and brat can)")
+                        "entities (jsonl and brat can). On an existing project "
+                        "--no-overlapping switches it off, refused while entities overlap")
     p.add_argument("--name", help="project name (default: the file name)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=cmd_init)
@@ -136,9 +137,12 @@ def cmd_init(args: argparse.Namespace) -> int:
     else:
         project = Project.open(args.project)
     try:
+        if args.overlapping is False and not created and kind is TaskKind.NER:
+            # first, so that a refusal (entities overlap) leaves the project as it was
+            project.annotations.set_overlapping(False)
         project.annotations.add_task(kind, labels, multi_label=args.multi_label,
                                      attributes=attributes, relations=relations,
-                                     overlapping=args.overlapping)
+                                     overlapping=bool(args.overlapping))
     except Exception:
         project.close()
         if created and project.path is not None:  # nothing half-made: the new file goes

@@ -109,3 +109,28 @@ def test_brat_nested_entities_need_an_overlapping_project(
                          capsys=capsys)
     assert code == 0, err
     assert json.loads(out)["annotations_added"] == 2
+
+
+def test_no_overlapping_switches_it_off_refused_while_entities_overlap(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    db = _init(tmp_path, capsys, "--overlapping")
+    assert cli("import", db, str(_jsonl(tmp_path)), capsys=capsys)[0] == 0
+    code, _, err = cli("init", db, "--task", "ner", "--labels", "Condition,Finding",
+                       "--no-overlapping", capsys=capsys)
+    assert code == 2 and "overlap" in err and "'left lower lobe'" in err
+    code, out, _ = cli("init", db, "--task", "ner", "--json", capsys=capsys)
+    state = json.loads(out)
+    assert state["overlapping"] is True and "Finding" not in state["labels"]  # nothing done
+    # without the nested BodySite, it switches off
+    flat = tmp_path / "flat.jsonl"
+    flat.write_text(json.dumps({"id": "n1", "text": TEXT, "label": NESTED[:1]}) + "\n",
+                    encoding="utf-8")
+    (tmp_path / "o").mkdir()
+    other = _init(tmp_path / "o", capsys, "--overlapping")
+    assert cli("import", other, str(flat), capsys=capsys)[0] == 0
+    code, out, err = cli("init", other, "--task", "ner", "--no-overlapping", "--json",
+                         capsys=capsys)
+    assert code == 0, err
+    assert json.loads(out)["overlapping"] is False
+    code, _, err = cli("import", other, str(_jsonl(tmp_path)), capsys=capsys)
+    assert code != 0 and "--overlapping" in err  # nested spans are refused again
