@@ -38,6 +38,12 @@ markers 0.917 +- 0.007, pooled 0.931 +- 0.007 (rules 0.942). Mixed, so markers s
 default. Neither head ever predicts "Not particular" (18 training entities, most from two
 sentences of one report): those 4 test entities are most of the gap to the rules; pooled
 gains on temporality by calling fewer recent conditions historical (1-2 of 181, markers 4-6).
+Weighing each attribute's values by their inverse frequency (:data:`CLASS_WEIGHTING`,
+``bench_attributes.py --weighting``, the head trained alone, 3 seeds;
+``attributes_weighting_*.json``) does not close that gap: "balanced" negated-F1 0.841,
+temporality 0.918; "sqrt" 0.866 and 0.918; "Not particular" is still never predicted. Nor
+does a longer or faster recipe chosen on the dev reports (``attributes_recipes.json``). So
+the values are not weighed by default.
 
 **Labelled**: a document is labelled for attributes when it has entities (each one has a
 value of every attribute that applies to it, the default when none was set) or it was
