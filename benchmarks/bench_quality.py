@@ -354,10 +354,16 @@ def main(argv: list[str] | None = None) -> int:
                     help="the default preset's training precision (default: the preset's, auto)")
     ap.add_argument("--threads", type=int, default=None,
                     help="torch CPU threads (default: all cores; 1 on a busy shared machine)")
+    ap.add_argument("--no-cpu-paths", action="store_true",
+                    help="train our side without core.engine.cpu_paths (to compare)")
     add_common_args(ap)
     args = ap.parse_args(argv)
     tiny(args, corpora="ncbi", max_train=8, max_eval=4, epochs=1)
     import torch
+
+    from core.engine import cpu_paths
+
+    cpu_paths.ENABLED = not args.no_cpu_paths
 
     torch.set_num_threads(args.threads or os.cpu_count() or 1)
     if args.threads:
@@ -366,7 +372,10 @@ def main(argv: list[str] | None = None) -> int:
         runtime.use_all_cores = lambda: None  # the engine would raise it to every core
     seed = 42 if args.seed is None else args.seed  # 42: seed-002's own
     report: dict[str, Any] = {"max_train": args.max_train, "max_eval": args.max_eval,
-                              "threads": torch.get_num_threads(), "seed": seed, "corpora": {}}
+                              "threads": torch.get_num_threads(), "seed": seed,
+                              "plain_recipe": args.plain, "cpu_paths": cpu_paths.ENABLED,
+                              "command": "python benchmarks/bench_quality.py "
+                              + " ".join(sys.argv[1:]), "corpora": {}}
     for name in args.corpora.split(","):
         task, labels, train, dev = load_corpus(name.strip())
         train, dev = limit(train, args.max_train), limit(dev, args.max_eval)

@@ -86,6 +86,26 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
 
+def cpu_description() -> dict[str, Any]:
+    """The CPU measured on: its model name and the matmul-relevant instruction sets (the
+    fp32 and bf16 peaks differ several times between machines with and without them)."""
+    info: dict[str, Any] = {"model": None, "flags": []}
+    try:
+        text = Path("/proc/cpuinfo").read_text(encoding="utf-8")
+    except OSError:
+        return info
+    for line in text.splitlines():
+        key, _, value = line.partition(":")
+        if key.strip() == "model name" and info["model"] is None:
+            info["model"] = value.strip()
+        elif key.strip() == "flags":
+            flags = set(value.split())
+            info["flags"] = sorted(flags & {"avx2", "avx512f", "avx512_bf16", "amx_bf16",
+                                            "amx_tile", "fma"})
+            break
+    return info
+
+
 def checkout() -> dict[str, Any]:
     """Which code is measured: this checkout, its commit, and where ``core`` came from."""
     import core
@@ -154,6 +174,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--preset", default="seed-002",
                     help="the engine's preset (seed-002: the Trainer's settings, as the "
                     "comparison needs; default: what a user trains with)")
+    ap.add_argument("--no-cpu-paths", action="store_true",
+                    help="train the engine side without core.engine.cpu_paths (the kept "
+                    "word-embedding gradient and the faster dropout masks), to measure them")
     add_common_args(ap)
     args = ap.parse_args(argv)
     tiny(args, sentences=16)
@@ -161,15 +184,19 @@ def main(argv: list[str] | None = None) -> int:
     import torch
     import transformers
 
+    from core.engine import cpu_paths
     from core.engine.job import TrainingJob
     from core.engine.settings import preset_settings
+
+    cpu_paths.ENABLED = not args.no_cpu_paths
 
     torch.set_num_threads(os.cpu_count() or 1)
     sents = read_conll(DATA / "ner" / "ncbi-disease" / "train.tsv")[: args.sentences]
     docs = [sentence_record(w, t) for w, t in sents]
     labels = sorted({s.label for d in docs for s in d.spans})
     report: dict[str, Any] = {"sentences": len(docs), "epochs": args.epochs,
-                              "threads": torch.get_num_threads(), "checkout": checkout(),
+                              "threads": torch.get_num_threads(), "cpu": cpu_description(),
+                              "checkout": checkout(),
                               "torch": torch.__version__,
                               "transformers": transformers.__version__}
     sides = [args.only] if args.only else list(SIDES)
@@ -184,7 +211,8 @@ def main(argv: list[str] | None = None) -> int:
         report["engine"] = {"status": result.status, "train_seconds": result.train_seconds,
                             "tokens_per_second": result.tokens_per_second,
                             "train_tokens": result.train_tokens, "preset": args.preset,
-                            "batch_size": settings.batch_size}
+                            "batch_size": settings.batch_size, "precision": settings.precision,
+                            "cpu_paths": cpu_paths.ENABLED}
         report["engine_peak_rss_mb"] = peak_rss_mb()
         print(json.dumps({"engine": report["engine"]}), file=sys.stderr, flush=True)
     keep = ("train_seconds", "tokens_per_second", "train_tokens", "optimizer", "sampling")

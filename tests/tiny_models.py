@@ -28,8 +28,9 @@ def tiny_vocab(words: Sequence[str]) -> list[str]:
     )
 
 
-def build_tiny_bert(model_dir: Path, words: Sequence[str] = ()) -> Path:
-    """Write a tiny random BERT encoder with a fast WordPiece tokenizer to ``model_dir``."""
+def build_tiny_bert(model_dir: Path, words: Sequence[str] = (), dropout: float = 0.1) -> Path:
+    """Write a tiny random BERT encoder with a fast WordPiece tokenizer to ``model_dir``
+    (``dropout``: its hidden and attention dropout, BERT's 0.1 by default)."""
     import torch
     import transformers
 
@@ -42,6 +43,7 @@ def build_tiny_bert(model_dir: Path, words: Sequence[str] = ()) -> Path:
     config = transformers.BertConfig(
         vocab_size=len(vocab), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
         intermediate_size=64, max_position_embeddings=128, type_vocab_size=2,
+        hidden_dropout_prob=dropout, attention_probs_dropout_prob=dropout,
     )
     torch.manual_seed(0)
     transformers.BertModel(config).save_pretrained(model_dir)

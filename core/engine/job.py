@@ -355,8 +355,13 @@ class TrainingJob:
             metrics = inference.score_predictions(spec, dev, preds)
             return Evaluation(val_loss, metrics, _score(target, metrics, val_loss))
 
+        from core.engine import cpu_paths
+
+        fast = (cpu_paths.install(model)
+                if cpu_paths.ENABLED and device.type == "cpu" and self._world <= 1 else None)
         step = torch_step(model=model, train_model=train_model, optimisation=optimisation,
-                          inputs=inputs, device=device, max_grad_norm=s.max_grad_norm)
+                          inputs=inputs, device=device, max_grad_norm=s.max_grad_norm,
+                          before_backward=fast.before_backward if fast else None)
         progress = train_while_improving(
             step, epoch_batches, plan=plan, evaluate=evaluate if self._rank == 0 else None,
             patience=s.patience if dev else 0, min_steps=s.min_steps,
@@ -368,33 +373,37 @@ class TrainingJob:
         best_value: tuple[float, float] = (-math.inf, -math.inf)
         best_epoch, best_metrics = None, {}
         train_seconds = 0.0
-        for p in progress:
-            if not isinstance(p, EpochProgress):
-                self._steps = p.step
+        try:
+            for p in progress:
+                if not isinstance(p, EpochProgress):
+                    self._steps = p.step
+                    self._emit(p.event())
+                    continue
+                train_seconds += p.seconds
+                if p.evaluation is None:  # a worker rank: rank 0 keeps, reports and saves
+                    continue
+                self._rows.append(p.row())
+                if s.average_last > 1 and dev:
+                    tail.append((p.epoch, _cpu_state(model)))
+                if p.is_best:
+                    best_value, best_epoch, best_metrics = p.evaluation.score, p.epoch, p.metrics
+                    # The best epoch's weights, unless they are the model's own at the end.
+                    self._held.pop("best_state", None)
+                    if p.epoch < plan.epochs and dev:
+                        self._held["best_state"] = (tail[-1][1] if tail and tail[-1][0] == p.epoch
+                                                    else _cpu_state(model))
+                self._log.append(
+                    f"epoch {p.epoch}: train_loss {p.train_loss:.4f}"
+                    + (f" val_loss {p.val_loss:.4f}" if p.val_loss is not None else "")
+                    + "".join(f" {k} {v:.4f}" for k, v in p.metrics.items() if isinstance(v, float))
+                )
                 self._emit(p.event())
-                continue
-            train_seconds += p.seconds
-            if p.evaluation is None:  # a worker rank: rank 0 keeps, reports and saves
-                continue
-            self._rows.append(p.row())
-            if s.average_last > 1 and dev:
-                tail.append((p.epoch, _cpu_state(model)))
-            if p.is_best:
-                best_value, best_epoch, best_metrics = p.evaluation.score, p.epoch, p.metrics
-                # The best epoch's weights, unless they are the model's own at the end.
-                self._held.pop("best_state", None)
-                if p.epoch < plan.epochs and dev:
-                    self._held["best_state"] = (tail[-1][1] if tail and tail[-1][0] == p.epoch
-                                                else _cpu_state(model))
-            self._log.append(
-                f"epoch {p.epoch}: train_loss {p.train_loss:.4f}"
-                + (f" val_loss {p.val_loss:.4f}" if p.val_loss is not None else "")
-                + "".join(f" {k} {v:.4f}" for k, v in p.metrics.items() if isinstance(v, float))
-            )
-            self._emit(p.event())
-            if p.stops_early:
-                self._log.append(f"early stop after epoch {p.epoch}: no improvement in "
-                                 f"{s.patience} epoch(s)")
+                if p.stops_early:
+                    self._log.append(f"early stop after epoch {p.epoch}: no improvement in "
+                                     f"{s.patience} epoch(s)")
+        finally:
+            if fast is not None:
+                cpu_paths.remove(model, fast)
         if self._rank != 0:
             return TrainingResult(status="completed", reason="worker rank", steps=self._steps)
 

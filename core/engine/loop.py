@@ -210,10 +210,13 @@ def torch_step(
     inputs: Callable[[Sequence[int]], dict[str, Any]],
     device: Any,
     max_grad_norm: float,
+    before_backward: Callable[[], None] | None = None,
 ) -> StepFn:
     """The step function of :func:`train_while_improving`: forward ``inputs(batch)``
     through ``train_model`` (the model, or its DDP wrapper), backward, clip, step. A loss
-    that is not finite is returned before any update (the loop then fails the run)."""
+    that is not finite is returned before any update (the loop then fails the run).
+    ``before_backward`` runs after the gradients are dropped and before the backward pass
+    (:mod:`core.engine.cpu_paths`: the word embedding's kept gradient buffer)."""
     import torch
 
     from core.engine import runtime
@@ -229,6 +232,8 @@ def torch_step(
         if not math.isfinite(value):
             return value, float(opt.scheduler.get_last_lr()[0])
         opt.optimizer.zero_grad(set_to_none=True)
+        if before_backward is not None:
+            before_backward()
         if opt.scaler is not None:
             opt.scaler.scale(loss).backward()
             opt.scaler.unscale_(opt.optimizer)

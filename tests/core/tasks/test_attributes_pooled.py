@@ -119,8 +119,10 @@ def pooled_project(bert: Path, tmp_path_factory: pytest.TempPathFactory) -> tupl
     docs = attribute_docs(96, seed=1)
     project.documents.add(docs[:80])
     project.documents.add(docs[80:], split=Split.DEV)
+    # 16 epochs: at 8 the tiny encoder reaches 0.9 on both attributes in about half the
+    # seeds (the dropout draws decide), at 16 in every seed tried (42-45).
     settings = TrainingSettings(
-        base_model=str(bert), learning_rate=3e-3, batch_size=8, epochs=8, max_length=32,
+        base_model=str(bert), learning_rate=3e-3, batch_size=8, epochs=16, max_length=32,
         stride=8, patience=0, warmup_ratio=0.0, device="cpu", min_steps=0)
     mp = pytest.MonkeyPatch()
     mp.setattr(attributes, "REPRESENTATION", "pooled")
