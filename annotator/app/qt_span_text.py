@@ -521,15 +521,27 @@ class QtSpanTextEdit(QPlainTextEdit):
             block = block.next()
         return out
 
+    def bar_height(self) -> int:
+        """The height of a bar: :data:`BAR_PX` while one row of bars is shown; with more,
+        the rows share the font's descent and 2 px above the baseline, at least 2 px each, so
+        that a second or third row stays under the letters instead of striking through them
+        (the plain-text layout has no extra line spacing to give them)."""
+        rows = max((row for _span, row in self._bars), default=1)
+        if rows <= 1:
+            return BAR_PX
+        room = int(QFontMetricsF(self.font()).descent()) + 2
+        return max(2, min(BAR_PX, (room - (rows - 1) * BAR_GAP_PX) // rows))
+
     def bar_rects(self, span: SpanStyle, row: int,
                   blocks: dict[int, tuple[QTextLayout, int, float, float, int]] | None = None,
                   ) -> list[QRectF]:
         """Where the bar of ``span``, drawn on ``row`` (> 0), is painted: under its text on
-        each of its lines, the row-th from the bottom of the line."""
-        height = BAR_PX + (1 if span.current else 0)
+        each of its lines, the row-th from the bottom of the line (:meth:`bar_height`)."""
+        bar = self.bar_height()
+        height = bar + (1 if span.current else 0)
         out = []
         for rect in self.line_rects(span.start, span.end, blocks):
-            bottom = rect.bottom() - 1 - (row - 1) * (BAR_PX + BAR_GAP_PX + 1)
+            bottom = rect.bottom() - 1 - (row - 1) * (bar + BAR_GAP_PX)
             width = rect.width() - 2 * BAR_GAP_PX
             if width > 0:
                 out.append(QRectF(rect.left() + BAR_GAP_PX, bottom - height, width, height))

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QPoint, Qt
-from PySide6.QtGui import QColor, QHelpEvent, QImage, QTextCursor
+from PySide6.QtGui import QColor, QFontMetricsF, QHelpEvent, QImage, QTextCursor
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QMessageBox, QToolTip
 
@@ -88,12 +88,17 @@ def test_every_nested_span_is_drawn_the_outer_as_a_tint_the_inner_ones_as_bars(e
     image = _image(editor)
     (bar1,) = editor.bar_rects(inner, 1)
     (bar2,) = editor.bar_rects(third, 2)
-    assert bar1.height() == BAR_PX and bar2.bottom() < bar1.top()  # row 2 above row 1
+    assert bar1.height() == bar2.height() == editor.bar_height() >= 2
+    assert bar2.bottom() < bar1.top()  # row 2 above row 1...
+    # ...both under the letters: in the descent and at most 2 px above the baseline, not
+    # through the middle of the glyphs as a strike-through
+    (line,) = editor.line_rects(outer.start, outer.end)
+    baseline = line.top() + QFontMetricsF(editor.font()).ascent()
+    assert bar2.top() >= baseline - 2 - 1 and bar1.bottom() <= line.bottom()
     # The characters "lower" are under all three: the tint, and each bar in its colour.
     x = bar2.center().x()
     assert _close(_pixel(image, editor, x, bar1.center().y()), COLOURS["BodySite"])
     assert _close(_pixel(image, editor, x, bar2.center().y()), COLOURS["Medication"])
-    (line,) = editor.line_rects(outer.start, outer.end)
     tint = _pixel(image, editor, editor.line_rects(inner.end + 2, inner.end + 3)[0].center().x(),
                   line.top() + 2)  # above the glyphs of "pneumonia"
     assert tint.name() != _pixel(image, editor, 2, line.top() + 2).name()  # tinted...
@@ -132,7 +137,7 @@ def test_the_current_nested_span_is_marked_by_its_own_tint_and_a_thicker_bar(edi
     inner = editor._spans[1]
     assert inner.current and editor.row_of(inner) == 1
     (bar,) = editor.bar_rects(inner, 1)
-    assert bar.height() == BAR_PX + 1
+    assert bar.height() == editor.bar_height() + 1
     (selection,) = editor.extraSelections()
     assert (selection.cursor.selectionStart(), selection.cursor.selectionEnd()) == (
         inner.start, inner.end)
@@ -395,3 +400,11 @@ def test_new_project_dialog_creates_a_project_whose_entities_may_overlap(qtbot, 
         project.close()
     dialog.ner.setChecked(False)
     assert not dialog.overlapping.isEnabled()
+
+
+def test_one_row_of_bars_keeps_the_full_bar_height(editor) -> None:  # type: ignore[no-untyped-def]
+    outer, inner, _third = _nested_spans()
+    editor.set_spans([outer, inner])
+    assert editor.bar_height() == BAR_PX
+    (bar,) = editor.bar_rects(editor._spans[1], 1)
+    assert bar.height() == BAR_PX
