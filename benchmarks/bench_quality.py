@@ -322,7 +322,7 @@ def engine_run(task: str, labels: list[str], train: list[DocumentRecord],
         "tokens_per_second": result.tokens_per_second,
         "settings": {k: getattr(settings, k) for k in (
             "learning_rate", "batch_size", "epochs", "warmup_ratio", "weight_decay",
-            "average_last", "layer_lr_decay", "seed", "precision")},
+            "average_last", "layer_lr_decay", "seed", "precision", "patience")},
     }
 
 
@@ -336,6 +336,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--epochs", type=int, help="override the default preset's epochs")
     ap.add_argument("--lr", type=float, help="override the default preset's learning rate")
     ap.add_argument("--batch-size", type=int, help="override the default preset's batch size")
+    ap.add_argument("--patience", type=int,
+                    help="override the default preset's early-stopping patience (0: no early "
+                    "stop; the best epoch on the held-out part is still kept)")
     ap.add_argument("--dev-fraction", type=float,
                     help="override the share of training data held out for early stopping "
                     "(diagnostic: 0 trains on everything, without early stopping)")
@@ -394,6 +397,7 @@ def main(argv: list[str] | None = None) -> int:
         if not args.skip_default:
             row["default"] = engine_run(task, labels, train, dev, "default", epochs=args.epochs,
                                         learning_rate=args.lr, batch_size=args.batch_size,
+                                        patience=args.patience,
                                         average_last=args.average_last,
                                         layer_lr_decay=args.layer_decay, seed=seed,
                                         dev_fraction=args.dev_fraction,
