@@ -56,7 +56,7 @@ import core.engine  # noqa: F401  (OpenMP wait policy before torch, as in the CL
 from core.formats import read_file
 from core.types import DocumentRecord
 
-DATA = ROOT.parent / "shared" / "data" / "ner" / "ncbi-disease"
+DATA = Path(os.environ.get("ANNOTATOR_DATA", ROOT.parent / "shared" / "data")) / "ner" / "ncbi-disease"
 
 
 def train_model(out: Path, n: int, base: str, epochs: int) -> Path:

@@ -37,7 +37,7 @@ from core.active.simulate import (
 from core.formats import read_file
 from core.types import TaskKind
 
-DATA = ROOT.parent / "shared" / "data"
+DATA = Path(os.environ.get("ANNOTATOR_DATA", ROOT.parent / "shared" / "data"))
 CORPORA = {  # name: (task, pool file, dev file, format)
     "ncbi": ("ner", DATA / "ner/ncbi-disease/train.tsv", DATA / "ner/ncbi-disease/devel.tsv",
              "conll"),
