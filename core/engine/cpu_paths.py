@@ -27,6 +27,7 @@ transformers model either way: dropout and the gradient layout are not part of i
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -48,6 +49,7 @@ def _keep_mask(x: Any, p: float) -> Any:
     return bits.view(torch.int16)[:n].view(x.shape) >= threshold
 
 
+@functools.cache
 def _dropout_function() -> Any:
     import torch
 
@@ -68,9 +70,6 @@ def _dropout_function() -> Any:
     return _Dropout
 
 
-_FUNCTION: list[Any] = []
-
-
 def fast_dropout(x: Any, p: float, training: bool) -> Any:
     """Dropout with :func:`_keep_mask`'s masks (the same expectation as
     ``torch.nn.functional.dropout``: kept elements are scaled by ``1 / (1 - p)``)."""
@@ -78,11 +77,10 @@ def fast_dropout(x: Any, p: float, training: bool) -> Any:
         return x
     if p >= 1.0:
         return x * 0.0
-    if not _FUNCTION:
-        _FUNCTION.append(_dropout_function())
-    return _FUNCTION[0].apply(x, p)
+    return _dropout_function().apply(x, p)
 
 
+@functools.cache
 def _fast_dropout_class() -> Any:
     import torch
 
