@@ -49,6 +49,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--epochs", type=int)
     p.add_argument("--lr", type=float, help="learning rate")
     p.add_argument("--batch-size", type=int)
+    p.add_argument("--patience", type=int,
+                   help="epochs without a better dev score before training stops (0: never "
+                   "early; the best epoch is kept either way)")
     p.add_argument("--max-train", type=int, help="use at most N training documents")
     p.add_argument("--max-length", type=int, help="window size in sub-word tokens")
     p.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"])
@@ -97,7 +100,7 @@ def cmd_train(args: argparse.Namespace) -> int:
                 args.preset, task, base_model=args.base_model, epochs=args.epochs,
                 learning_rate=args.lr, batch_size=args.batch_size, max_train=args.max_train,
                 max_length=args.max_length, device=args.device, seed=args.seed,
-                precision=args.precision,
+                precision=args.precision, patience=args.patience,
             )
         except ValueError as exc:
             raise UsageError(str(exc)) from exc
