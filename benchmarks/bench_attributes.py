@@ -85,7 +85,7 @@ COLUMNS = ("report", "concept", "sentence", "negation", "temporality", "experien
 TRAIN_REPORTS = range(1, 46)
 TEST_REPORTS = range(46, 61)
 DEV_REPORTS = range(40, 46)  # six consecutive reports: the report types come round in sixes
-VARIANTS = ("markers", "pooled")  # core.tasks.attributes.REPRESENTATIONS
+VARIANTS = ("markers", "pooled", "entity_start")  # core.tasks.attributes.REPRESENTATIONS
 # Runs the CLI with the attribute head's variant and class weighting set first:
 # python -c RUN_CLI variant weighting args...
 WEIGHTINGS = ("none", "balanced", "sqrt")  # core.tasks.attributes.CLASS_WEIGHTINGS
@@ -98,6 +98,9 @@ HEADS = {
                "[CLS] vector, one softmax per attribute",
     "pooled": "the window of the note without markers; [CLS] and the mean of the entity's "
               "sub-word vectors concatenated, one linear layer, one softmax per attribute",
+    "entity_start": "the entity between the markers [E] ... [/E] in a window of the note; "
+                    "[CLS] and the vector of [E] concatenated, one linear layer, one softmax "
+                    "per attribute",
 }
 
 

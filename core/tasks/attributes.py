@@ -86,9 +86,12 @@ if TYPE_CHECKING:
 ENTITY_START, ENTITY_END = "[E]", "[/E]"
 MARKERS = (ENTITY_START, ENTITY_END)
 # How the head reads the entity (module docstring): "markers" ([E] ... [/E], the [CLS]
-# vector) or "pooled" ([CLS] and the mean over the entity's sub-words, no markers). What new
-# models train with; a saved model says its own in config.json (CONFIG_KEY).
-REPRESENTATIONS = ("markers", "pooled")
+# vector), "pooled" ([CLS] and the mean over the entity's sub-words, no markers) or
+# "entity_start" ([E] ... [/E], [CLS] and the vector of [E]). What new models train with; a
+# saved model says its own in config.json (CONFIG_KEY).
+REPRESENTATIONS = ("markers", "pooled", "entity_start")
+# The representations read by the span head (SPAN_HEAD) over [CLS] and input positions.
+SPAN_HEAD_REPRESENTATIONS = ("pooled", "entity_start")
 REPRESENTATION = "markers"
 CONFIG_KEY = "attribute_representation"
 # How each attribute's values weigh in its cross-entropy (:func:`value_weights`): None (all
@@ -223,8 +226,9 @@ class AttributeKind(AnnotationKind):
             raise ValueError(f"attribute representation {REPRESENTATION!r} is not one of "
                              f"{', '.join(REPRESENTATIONS)}")
         model.config.update({CONFIG_KEY: REPRESENTATION})
-        if REPRESENTATION == "pooled":
+        if REPRESENTATION in SPAN_HEAD_REPRESENTATIONS:
             attach_span_head(model)
+        if REPRESENTATION == "pooled":
             return
         added = tokenizer.add_tokens(list(MARKERS), special_tokens=True)
         if added or len(tokenizer) > model.get_input_embeddings().num_embeddings:
@@ -261,7 +265,7 @@ class AttributeKind(AnnotationKind):
         max_length: int, stride: int, warn: Callable[[str], None],
     ) -> list[Any]:
         feats, _ = entity_features(tokenizer, spec, docs, max_length=max_length,
-                                   with_gold=True, pooled=REPRESENTATION == "pooled")
+                                   with_gold=True, representation=REPRESENTATION)
         return feats
 
     def predict(
@@ -269,7 +273,8 @@ class AttributeKind(AnnotationKind):
         options: InferenceOptions, common: dict[str, Any], with_loss: bool,
     ) -> tuple[list[DocumentPrediction], float | None]:
         feats, where = entity_features(tokenizer, spec, docs, max_length=options.max_length,
-                                       with_gold=with_loss, pooled=is_pooled(model))
+                                       with_gold=with_loss,
+                                       representation=representation_of(model))
         groups = attribute_groups(spec.labels)
         logits, loss = forward_grouped(model, feats, groups, with_loss=with_loss, **common)
         per_doc: list[list[AttributeValuePrediction]] = [[] for _ in docs]
@@ -451,7 +456,7 @@ def _targets(groups: Sequence[tuple[str, list[int], list[str]]],
 
 def entity_features(
     tokenizer: Any, spec: TaskSpec, docs: Sequence[DocumentRecord], *, max_length: int,
-    with_gold: bool, pooled: bool = False,
+    with_gold: bool, pooled: bool = False, representation: str | None = None,
 ) -> tuple[list[Feature], list[tuple[int, EntitySpan]]]:
     """One model input per entity that has an attribute (``span.attributes`` not empty),
     the window of the note around it cut to ``max_length``; and for each input (document
@@ -461,7 +466,12 @@ def entity_features(
     [SEP]``, the entity's input positions ``[start_position, end_position)`` (empty when the
     tokenizer drops its characters); with gold, they are also the last two of ``labels``
     (after the value index of each attribute), the only per-input integers the training
-    batch carries (``attribute_labels``)."""
+    batch carries (``attribute_labels``). Entity start (``representation="entity_start"``):
+    the markers' input, the positions those of ``[E]`` alone. ``representation`` wins over
+    ``pooled`` (which means ``"pooled"``)."""
+    representation = representation or ("pooled" if pooled else "markers")
+    pooled = representation == "pooled"
+    start_only = representation == "entity_start"
     t = special_template(tokenizer)
     start_id = end_id = 0
     if not pooled:
@@ -494,10 +504,12 @@ def entity_features(
             else:
                 input_ids = [*t.prefix, *ids[a:lo], start_id, *ids[lo:hi], end_id,
                              *ids[hi:b], *t.suffix]
-                positions = (0, 0)
+                marker = len(t.prefix) + lo - a
+                positions = (marker, marker + 1) if start_only else (0, 0)
             labels = None
             if with_gold:
-                labels = _targets(groups, span.attributes) + (list(positions) if pooled else [])
+                labels = _targets(groups, span.attributes) + (
+                    list(positions) if pooled or start_only else [])
             features.append(Feature(
                 input_ids=input_ids, token_type_ids=[0] * len(input_ids), example=len(where),
                 window=(lo, hi), content_offset=len(t.prefix), labels=labels,
@@ -557,10 +569,20 @@ def grouped_loss(logits: Any, targets: Any,
 # --- the pooled variant's head -----------------------------------------------------------
 
 
+def representation_of(model: Any) -> str:
+    """How ``model`` reads the entity (:data:`REPRESENTATIONS`): its config says so; a model
+    without the key is a markers model."""
+    return str(getattr(getattr(model, "config", None), CONFIG_KEY, "markers"))
+
+
 def is_pooled(model: Any) -> bool:
-    """Whether ``model`` is a pooled-variant attribute model (its config says so; a model
-    without the key is a markers model)."""
-    return getattr(getattr(model, "config", None), CONFIG_KEY, "markers") == "pooled"
+    """Whether ``model`` is a pooled-variant attribute model."""
+    return representation_of(model) == "pooled"
+
+
+def has_span_head(model: Any) -> bool:
+    """Whether ``model`` reads its logits through the span head (pooled, entity start)."""
+    return representation_of(model) in SPAN_HEAD_REPRESENTATIONS
 
 
 def _new_span_head(model: Any) -> Any:
@@ -658,9 +680,9 @@ def pooled_logits(model: Any, spans: Any, **inputs: Any) -> Any:
 
 
 def attribute_logits(model: Any, inputs: Mapping[str, Any], spans: Any = None) -> Any:
-    """The logits of ``model`` (either variant) on a batch; ``spans`` (the pooled variant
-    only): each input's entity positions."""
-    if is_pooled(model):
+    """The logits of ``model`` (any variant) on a batch; ``spans`` (the span-head variants
+    only): each input's entity positions (pooled) or its ``[E]`` position (entity start)."""
+    if has_span_head(model):
         return pooled_logits(model, spans, **inputs)
     return model(**inputs).logits
 
@@ -689,7 +711,7 @@ def grouped_softmax(model: Any, groups: Sequence[tuple[str, list[int], list[str]
 
         def forward(self, attribute_labels: Any = None, **inputs: Any) -> _Output:
             spans = None
-            if is_pooled(self.model):
+            if has_span_head(self.model):
                 if attribute_labels is None:
                     raise ValueError("the pooled attribute head needs the entity positions "
                                      "(the last columns of attribute_labels)")
@@ -715,7 +737,7 @@ def forward_grouped(
 
     outputs: list[np.ndarray] = [np.zeros(0)] * len(features)
     loss_sum, loss_n = 0.0, 0
-    pooled = is_pooled(model)
+    pooled = has_span_head(model)
     if pooled:
         span_head(model)  # a loaded model: read the head before eval() and the first batch
     was_training = model.training
