@@ -221,14 +221,16 @@ def test_a_pooled_model_without_its_head_is_refused(
         attributes.span_head(model)
 
 
-def test_the_markers_model_is_still_the_default_and_an_unknown_variant_fails(
+def test_entity_start_is_the_default_a_model_without_the_key_is_markers_and_an_unknown_variant_fails(
     bert: Path, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     import transformers
 
-    assert attributes.REPRESENTATION == "markers"
+    assert attributes.REPRESENTATION == "entity_start"
     model = transformers.AutoModelForSequenceClassification.from_pretrained(bert, num_labels=4)
-    assert not attributes.is_pooled(model)  # a model saved before the key: markers
+    # a model saved before the key: markers, read through its own classifier
+    assert attributes.representation_of(model) == "markers"
+    assert not attributes.is_pooled(model) and not attributes.has_span_head(model)
     monkeypatch.setattr(attributes, "REPRESENTATION", "start-end")
     tok = transformers.AutoTokenizer.from_pretrained(bert)
     with pytest.raises(ValueError, match="start-end"):
