@@ -11,13 +11,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_attributes_training import attribute_docs
+from test_attributes_pooled import predicted_fresh, span_head_from_file, train_with
 from tiny_models import build_tiny_bert
 
-from core.engine.settings import TaskSpec, TrainingSettings
-from core.project import Project
+from core.engine.settings import TaskSpec
 from core.tasks import attributes
-from core.types import DocumentRecord, EntitySpan, Split, TaskKind
+from core.types import DocumentRecord, EntitySpan, TaskKind
 
 LABELS = ("negation=Affirmed", "negation=Negated", "frequency=Daily", "frequency=Today")
 SPEC = TaskSpec(task=TaskKind.ATTRIBUTE, labels=LABELS)
@@ -60,25 +59,7 @@ def test_entity_start_inputs_have_the_markers_and_point_at_the_opening_one(bert:
 
 @pytest.fixture(scope="module")
 def start_project(bert: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Any]:
-    tmp = tmp_path_factory.mktemp("entity-start")
-    path = tmp / "notes.db"
-    project = Project.create(path, tasks={"ner": ["DRUG"]})
-    project.annotations.add_attribute("negation=Affirmed,Negated")
-    project.annotations.add_attribute("frequency=Daily,Today")
-    docs = attribute_docs(96, seed=1)
-    project.documents.add(docs[:80])
-    project.documents.add(docs[80:], split=Split.DEV)
-    settings = TrainingSettings(
-        base_model=str(bert), learning_rate=3e-3, batch_size=8, epochs=16, max_length=32,
-        stride=8, patience=0, warmup_ratio=0.0, device="cpu", min_steps=0)
-    mp = pytest.MonkeyPatch()
-    mp.setattr(attributes, "REPRESENTATION", "entity_start")
-    try:
-        outcome = project.training.start("ner", settings)
-    finally:
-        mp.undo()
-    project.close()
-    return path, outcome
+    return train_with(bert, tmp_path_factory.mktemp("entity-start"), "entity_start")
 
 
 def test_a_tiny_model_trains_with_the_entity_start_head(
@@ -108,7 +89,6 @@ def test_the_entity_start_model_loads_back_and_its_logits_read_cls_and_the_marke
     import numpy as np
     import torch
     import transformers
-    from safetensors.torch import load_file
 
     from core.engine.predict import Predictor
 
@@ -117,21 +97,12 @@ def test_the_entity_start_model_loads_back_and_its_logits_read_cls_and_the_marke
     predictor = Predictor.load(model_dir, device="cpu", precision="fp32")
     model = predictor.loaded.model
     assert attributes.has_span_head(model) and not attributes.is_pooled(model)
-    fresh = attribute_docs(30, seed=7)
-    preds = predictor.predict(fresh)
-    right = {"negation": 0, "frequency": 0}
-    for doc, pred in zip(fresh, preds):
-        for v in pred.values:
-            right[v.attribute] += v.value == doc.spans[0].attributes[v.attribute]
-    assert right["negation"] >= 27 and right["frequency"] >= 27, right
+    fresh, preds = predicted_fresh(predictor)
 
     # By hand: stock from_pretrained, the head from the file, [h_CLS; h_[E]].
     plain = transformers.AutoModelForSequenceClassification.from_pretrained(model_dir).eval()
     tok = transformers.AutoTokenizer.from_pretrained(model_dir)
-    weights = load_file(str(model_dir / "model.safetensors"))
-    linear = torch.nn.Linear(64, 4)
-    linear.load_state_dict({"weight": weights["attribute_span_head.weight"],
-                            "bias": weights["attribute_span_head.bias"]})
+    linear = span_head_from_file(model_dir)
     (f,), _ = attributes.entity_features(tok, SPEC, [fresh[0]], max_length=32,
                                          with_gold=False, representation="entity_start")
     with torch.inference_mode():

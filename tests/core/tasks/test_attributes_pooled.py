@@ -109,9 +109,9 @@ def test_pooled_logits_are_the_head_over_cls_and_the_entity_mean(bert: Path) -> 
     assert not torch.allclose(other, got, atol=1e-4)
 
 
-@pytest.fixture(scope="module")
-def pooled_project(bert: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Any]:
-    tmp = tmp_path_factory.mktemp("pooled")
+def train_with(bert: Path, tmp: Path, representation: str) -> tuple[Path, Any]:
+    """A project of 80 + 16 dev attribute documents, tagger and head trained by one click
+    with the head reading the entity as ``representation``: (project path, outcome)."""
     path = tmp / "notes.db"
     project = Project.create(path, tasks={"ner": ["DRUG"]})
     project.annotations.add_attribute("negation=Affirmed,Negated")
@@ -125,13 +125,45 @@ def pooled_project(bert: Path, tmp_path_factory: pytest.TempPathFactory) -> tupl
         base_model=str(bert), learning_rate=3e-3, batch_size=8, epochs=16, max_length=32,
         stride=8, patience=0, warmup_ratio=0.0, device="cpu", min_steps=0)
     mp = pytest.MonkeyPatch()
-    mp.setattr(attributes, "REPRESENTATION", "pooled")
+    mp.setattr(attributes, "REPRESENTATION", representation)
     try:
         outcome = project.training.start("ner", settings)
     finally:
         mp.undo()
     project.close()
     return path, outcome
+
+
+def span_head_from_file(model_dir: Path) -> Any:
+    """The span head as a plain ``Linear`` read from ``model.safetensors`` by hand."""
+    import torch
+    from safetensors.torch import load_file
+
+    weights = load_file(str(model_dir / "model.safetensors"))
+    out, width = weights["attribute_span_head.weight"].shape
+    linear = torch.nn.Linear(width, out)
+    linear.load_state_dict({"weight": weights["attribute_span_head.weight"],
+                            "bias": weights["attribute_span_head.bias"]})
+    return linear
+
+
+def predicted_fresh(predictor: Any) -> tuple[list[DocumentRecord], list[Any]]:
+    """30 new attribute documents and the predictor's predictions, after checking that it
+    gets at least 27 of each attribute right with probabilities that sum to 1."""
+    fresh = attribute_docs(30, seed=7)
+    preds = predictor.predict(fresh)
+    right = {"negation": 0, "frequency": 0}
+    for doc, pred in zip(fresh, preds):
+        for v in pred.values:
+            right[v.attribute] += v.value == doc.spans[0].attributes[v.attribute]
+            assert abs(sum(v.probabilities.values()) - 1.0) < 1e-6
+    assert right["negation"] >= 27 and right["frequency"] >= 27, right
+    return fresh, preds
+
+
+@pytest.fixture(scope="module")
+def pooled_project(bert: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Any]:
+    return train_with(bert, tmp_path_factory.mktemp("pooled"), "pooled")
 
 
 def test_a_tiny_model_trains_with_the_pooled_head(pooled_project: tuple[Path, Any]) -> None:
@@ -165,7 +197,6 @@ def test_the_pooled_model_directory_loads_back_and_predicts(
     import numpy as np
     import torch
     import transformers
-    from safetensors.torch import load_file
 
     from core.engine.predict import Predictor
 
@@ -173,22 +204,12 @@ def test_the_pooled_model_directory_loads_back_and_predicts(
     model_dir = Path(outcome.attributes.result.model_path)
     predictor = Predictor.load(model_dir, device="cpu", precision="fp32")
     assert attributes.is_pooled(predictor.loaded.model)
-    fresh = attribute_docs(30, seed=7)
-    preds = predictor.predict(fresh)
-    right = {"negation": 0, "frequency": 0}
-    for doc, pred in zip(fresh, preds):
-        for v in pred.values:
-            right[v.attribute] += v.value == doc.spans[0].attributes[v.attribute]
-            assert abs(sum(v.probabilities.values()) - 1.0) < 1e-6
-    assert right["negation"] >= 27 and right["frequency"] >= 27, right
+    fresh, preds = predicted_fresh(predictor)
 
     # By hand, as the module docstring says: stock from_pretrained, the head from the file.
     model = transformers.AutoModelForSequenceClassification.from_pretrained(model_dir).eval()
     tok = transformers.AutoTokenizer.from_pretrained(model_dir)
-    weights = load_file(str(model_dir / "model.safetensors"))
-    linear = torch.nn.Linear(64, 4)
-    linear.load_state_dict({"weight": weights["attribute_span_head.weight"],
-                            "bias": weights["attribute_span_head.bias"]})
+    linear = span_head_from_file(model_dir)
     doc = fresh[0]
     (f,), _ = attributes.entity_features(tok, SPEC, [doc], max_length=32, with_gold=False,
                                          pooled=True)
