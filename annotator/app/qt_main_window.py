@@ -594,18 +594,21 @@ class QtMainWindow(QtWindowLayout, QMainWindow):
 
         def work(emit: Callable[[object], None], control: JobControl) -> Any:
             # Worker thread: never touches widgets; one transaction, all or nothing.
-            from core.formats import read_file
+            from core.formats import guess_format, read_file, suggestions_in
 
             ner = project.documents.tasks().get(TaskKind.NER)  # brat maps attributes by it
             records = read_file(path, attributes=ner.attributes if ner is not None else (),
                                 overlapping=bool(ner is not None and ner.overlapping))
+            # Suggestions in a JSONL file are never labels: say how many were left out.
+            left_out = suggestions_in(path) if guess_format(path) == "jsonl" else 0
             if control.cancelled:
                 return None
-            return project.documents.add(records, split=split)[0]
+            return project.documents.add(records, split=split)[0], left_out
 
-        def done(summary: Any) -> None:
-            if summary is None:
+        def done(result: Any) -> None:
+            if result is None:
                 return
+            summary, left_out = result
             self._rebuild_views()
             self._after_bulk_change()
             QMessageBox.information(
@@ -613,7 +616,9 @@ class QtMainWindow(QtWindowLayout, QMainWindow):
                 f"{summary.documents_added} document(s) added, {summary.duplicates} already "
                 f"present, {summary.annotations_added} label(s), {summary.questions_added} "
                 "question(s)." + (f"\nNew labels: {', '.join(summary.labels_added)}"
-                                  if summary.labels_added else ""),
+                                  if summary.labels_added else "")
+                + (f"\n{left_out} suggestion(s) in the file were not imported: a suggestion "
+                   "is never read as a label." if left_out else ""),
             )
 
         return self.run_in_background("Import", work, done)

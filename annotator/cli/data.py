@@ -206,7 +206,7 @@ def _open(path: str, *, readonly: bool = False) -> Project:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    from core.formats import guess_format, read_brat, read_file
+    from core.formats import guess_format, read_brat, read_file, suggestions_in
 
     if not Path(args.file).exists():
         raise InputError(args.file, None, "no such file")
@@ -232,6 +232,8 @@ def cmd_import(args: argparse.Namespace) -> int:
                                  "empty)")
         else:
             records = read_file(args.file, fmt, text_unit=args.unit, encoding=args.encoding)
+        # Suggestions in a JSONL file are never labels: say how many were left out.
+        left_out = suggestions_in(args.file, args.encoding) if fmt == "jsonl" else 0
         # The store takes the records one by one inside its one transaction: the bar
         # counts them as they go in (all or nothing still).
         with ProgressBar(total=len(records), desc="importing", unit="doc") as bar:
@@ -252,6 +254,8 @@ def cmd_import(args: argparse.Namespace) -> int:
         "labels_added": summary.labels_added,
         "conflicts": summary.conflicts,
     }
+    if left_out:
+        payload["suggestions_not_imported"] = left_out
     if brat is not None:
         # What the brat files held that the project does not store, or stores changed.
         payload["discontinuous_joined"] = brat.joined
@@ -272,6 +276,8 @@ def cmd_import(args: argparse.Namespace) -> int:
         f"{summary.annotations_added} annotations"
         + (f"; new labels: {', '.join(summary.labels_added)}" if summary.labels_added else "")
         + (_brat_summary(brat) if brat is not None else "")
+        + (f"; {left_out} suggestion(s) not imported (a suggestion is never read as a label)"
+           if left_out else "")
     ))
     return 0
 

@@ -18,7 +18,7 @@ from core.formats._common import ExportError, atomic_output, bom_encoding, read_
 from core.formats.brat import BratReport, read_brat, write_brat
 from core.formats.conll import parse_conll, write_conll
 from core.formats.csv_table import guess_delimiter, parse_csv, write_csv, write_sentence_csv
-from core.formats.jsonl import parse_jsonl, write_jsonl
+from core.formats.jsonl import parse_jsonl, suggestions_in, write_jsonl
 from core.formats.label_lines import parse_label_lines, write_label_lines
 from core.formats.plain_text import TEXT_UNITS, read_text_documents, write_text_documents
 from core.formats.squad import parse_squad, write_squad
@@ -26,7 +26,7 @@ from core.types import AttributeSpec, DocumentRecord
 
 __all__ = [
     "FORMATS", "TEXT_UNITS", "UNITS", "BratReport", "ExportError", "guess_format", "read_brat",
-    "read_file", "write_file",
+    "read_file", "suggestions_in", "write_file",
 ]
 
 FORMATS = ("text", "csv", "lines", "jsonl", "conll", "squad", "brat")

@@ -23,6 +23,7 @@ from core.formats._common import (
     kind,
     loads_json,
     parse_split,
+    read_text,
     utf16_to_code_points,
 )
 from core.types import DocumentRecord, EntitySpan, Relation, SentenceLabel, TaskKind
@@ -52,6 +53,25 @@ def parse_jsonl(text: str, path: Path) -> list[DocumentRecord]:
         if record is not None:
             records.append(record)
     return records
+
+
+def suggestions_in(path: str | Path, encoding: str | None = None) -> int:
+    """How many suggestions a JSONL file holds that :func:`parse_jsonl` leaves out: the spans
+    marked ``"suggested": true`` and the items of the records' ``"suggestions"`` lists (so
+    an import can say why they are not there)."""
+    path = Path(path)
+    count = 0
+    for _, obj in _objects(read_text(path, encoding), path):
+        if not isinstance(obj, dict):
+            continue
+        for key in ("spans", "entities", "label", "labels"):
+            value = obj.get(key)
+            if isinstance(value, list):
+                count += sum(1 for item in value if _suggested(item))
+        listed = obj.get("suggestions")
+        if isinstance(listed, list):
+            count += len(listed)
+    return count
 
 
 def _objects(text: str, path: Path) -> Iterator[tuple[int, Any]]:
