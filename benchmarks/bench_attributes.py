@@ -317,18 +317,27 @@ class Corpus:
         }
 
 
-def part_of(report: int, dev_reports: Iterable[int]) -> str:
-    if report in TEST_REPORTS:
+def part_of(report: int, dev_reports: Iterable[int], train_reports: range = TRAIN_REPORTS,
+            test_reports: range = TEST_REPORTS) -> str:
+    if report in test_reports:
         return "test"
-    if report in TRAIN_REPORTS:
+    if report in train_reports:
         return "dev" if report in set(dev_reports) else "train"
-    raise DataError(f"report {report} is in neither the train (1-45) nor the test (46-60) "
-                    "reports")
+    raise DataError(f"report {report} is in neither the train ({_span(train_reports)}) nor "
+                    f"the test ({_span(test_reports)}) reports")
 
 
-def build_corpus(rows: Sequence[Row], dev_reports: Iterable[int] = DEV_REPORTS) -> Corpus:
-    """The documents of each part (``train``, ``dev``, ``test``) from the rows."""
+def _span(reports: range) -> str:
+    return f"{reports.start}-{reports.stop - 1}"
+
+
+def build_corpus(rows: Sequence[Row], dev_reports: Iterable[int] = DEV_REPORTS,
+                 train_reports: range = TRAIN_REPORTS,
+                 test_reports: range = TEST_REPORTS) -> Corpus:
+    """The documents of each part (``train``, ``dev``, ``test``) from the rows of the train
+    and test reports (the rows of other reports are left out)."""
     dev = set(dev_reports)
+    rows = [r for r in rows if r.report in train_reports or r.report in test_reports]
     placed, unplaced = place_rows(rows)
     corpus = Corpus({"train": [], "dev": [], "test": []}, len(rows), unplaced,
                     Counter(p.how for p in placed))
@@ -336,10 +345,10 @@ def build_corpus(rows: Sequence[Row], dev_reports: Iterable[int] = DEV_REPORTS) 
     for p in placed:
         texts_of[(p.row.report, p.row.sentence.lower())].add(p.text)
     corpus.case_clashes = sum(len(t) > 1 for t in texts_of.values())
-    train_texts = {p.text for p in placed if part_of(p.row.report, dev) == "train"}
+    train_texts = {p.text for p in placed if part_of(p.row.report, dev, train_reports, test_reports) == "train"}
     by_key: dict[tuple[str, str], Document] = {}
     for p in placed:
-        part = part_of(p.row.report, dev)
+        part = part_of(p.row.report, dev, train_reports, test_reports)
         if part == "dev" and p.text in train_texts:
             part = "train"  # one document per text in the project: train keeps it
         doc = by_key.get((part, p.text))
@@ -645,6 +654,10 @@ def main() -> int:
                     help="another variant's result file: its summary is copied in")
     ap.add_argument("--resume", action="store_true",
                     help="keep the seeds a cut-short invocation wrote to --out (same code)")
+    ap.add_argument("--choice", action="store_true",
+                    help="the split to choose a recipe on: reports 1-39 train (the engine "
+                    "holding out its own 15 %%), 40-45 are scored as the test part, and "
+                    "the test reports 46-60 are not read")
     ap.add_argument("--max-docs", type=int, default=None,
                     help="at most N documents of each part (a quick run)")
     add_common_args(ap)
@@ -655,9 +668,14 @@ def main() -> int:
     else:
         lo, _, hi = args.dev_reports.partition("-")
         dev_reports = range(int(lo), int(hi or lo) + 1)
+    if args.choice and dev_reports:
+        ap.error("--choice trains on reports 1-39 with the engine's own held-out part: "
+                 "give no --dev-reports with it")
 
     rows = read_rows(args.data)
-    corpus = build_corpus(rows, dev_reports)
+    train_reports, test_reports = ((range(1, 40), range(40, 46)) if args.choice
+                                   else (TRAIN_REPORTS, TEST_REPORTS))
+    corpus = build_corpus(rows, dev_reports, train_reports, test_reports)
     if args.max_docs:
         corpus.documents = {p: d[:args.max_docs] for p, d in corpus.documents.items()}
     test_docs = corpus.documents["test"]
@@ -669,7 +687,7 @@ def main() -> int:
                     "train": score_rules(corpus.documents["train"], s)}
              for name, s in rule_variants.items()}
     placed, _ = place_rows(rows)
-    rules_rows = score_rules_per_row(placed, lambda r: r in TEST_REPORTS, RuleSettings())
+    rules_rows = score_rules_per_row(placed, lambda r: r in test_reports, RuleSettings())
 
     load_before = [round(x, 2) for x in os.getloadavg()]
     started = time.perf_counter()
@@ -717,10 +735,11 @@ def main() -> int:
         "data": {"file": str(args.data.relative_to(DATA.parent.parent))
                  if args.data.is_relative_to(DATA.parent.parent) else str(args.data),
                  **corpus.describe()},
-        "split": {"train_reports": "1-45 without the dev reports",
+        "split": {"train_reports": f"{_span(train_reports)} without the dev reports",
                   "dev_reports": (f"{dev_reports.start}-{dev_reports.stop - 1}" if dev_reports
                                   else "none: the engine holds out 15 % of 1-45"),
-                  "test_reports": "46-60",
+                  "test_reports": _span(test_reports),
+                  "choice": bool(args.choice),
                   "dev_note": "a dev sentence also in a train report stays in train"},
         "rules": rules,
         "rules_per_row": rules_rows,

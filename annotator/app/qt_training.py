@@ -360,8 +360,9 @@ class QtTrainingPanel(QWidget):
             self.progress.setRange(0, max(1, event.total_steps))
             self.progress.setValue(event.step)
             self.progress.setFormat(f"%p%  ·  ETA {_eta(event.eta_seconds)}")
+            refit = "Refit on all documents · " if event.phase == "refit" else ""
             self.status.setText(
-                f"Epoch {event.epoch} · step {event.step}/{event.total_steps} · "
+                f"{refit}Epoch {event.epoch} · step {event.step}/{event.total_steps} · "
                 f"loss {event.loss:.4f} · lr {event.learning_rate:.2e}"
             )
             self._losses.append((event.step, event.loss))

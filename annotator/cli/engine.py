@@ -52,6 +52,10 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--patience", type=int,
                    help="epochs without a better dev score before training stops (0: never "
                    "early; the best epoch is kept either way)")
+    p.add_argument("--refit", action=argparse.BooleanOptionalAction, default=None,
+                   help="after the best epoch is chosen on the held-out documents, train "
+                   "again on all documents for that many epochs and keep that model (twice "
+                   "the time; default: the preset's choice)")
     p.add_argument("--max-train", type=int, help="use at most N training documents")
     p.add_argument("--max-length", type=int, help="window size in sub-word tokens")
     p.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"])
@@ -100,7 +104,7 @@ def cmd_train(args: argparse.Namespace) -> int:
                 args.preset, task, base_model=args.base_model, epochs=args.epochs,
                 learning_rate=args.lr, batch_size=args.batch_size, max_train=args.max_train,
                 max_length=args.max_length, device=args.device, seed=args.seed,
-                precision=args.precision, patience=args.patience,
+                precision=args.precision, patience=args.patience, refit=args.refit,
             )
         except ValueError as exc:
             raise UsageError(str(exc)) from exc
@@ -118,7 +122,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     def on_event(event: Any) -> None:  # called on this (the only) thread
         if bar is not None and isinstance(event, ProgressEvent):
             bar.update_to(event.step, total=event.total_steps, epoch=event.epoch,
-                          loss=f"{event.loss:.4f}")
+                          loss=f"{event.loss:.4f}",
+                          **({"phase": "refit"} if event.phase == "refit" else {}))
         if quiet:
             return
         if isinstance(event, WarningEvent):

@@ -21,6 +21,7 @@ batches sharded by rank, only rank 0 evaluates and saves.
 from __future__ import annotations
 
 import collections
+import dataclasses
 import errno
 import math
 import os
@@ -28,6 +29,7 @@ import random
 import threading
 import traceback
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -272,10 +274,11 @@ class TrainingJob:
                    f"tokens (overlap {stride}) instead of {s.max_length}")
         self.settings = dataclasses.replace(s, max_length=limit, stride=stride)
 
-    def _features(self, prep: Preparation, tokenizer: Any) -> list[Any]:
+    def _features(self, train: Sequence[DocumentRecord], prep: Preparation,
+                  tokenizer: Any) -> list[Any]:
         from core.engine import tasks
 
-        s, spec, train = self.settings, prep.spec, list(prep.train)
+        s, spec = self.settings, prep.spec
         kw = {"max_length": s.max_length, "stride": s.stride}
         feats = tasks.training_features(tokenizer, spec, train, warn=self._warn, **kw)
         if not feats:
@@ -290,6 +293,80 @@ class TrainingJob:
     # --- training ----------------------------------------------------------------------
 
     def _train(self) -> TrainingResult:
+        s = self.settings
+        self._check_cancel()
+        prep = self._prepare()
+        dev = list(prep.dev)
+        device = self._device()
+        first = self._fit(prep, list(prep.train), dev, device)
+        if self._rank != 0:
+            return TrainingResult(status="completed", reason="worker rank", steps=self._steps)
+        model, tokenizer, base_dir = first.model, first.tokenizer, first.base_dir
+        if dev:
+            preds, _ = first.inference.predict_documents(model, tokenizer, prep.spec, dev,
+                                                         first.options, device)
+            for message in (
+                first.inference.collapse_warning(prep.spec, dev, preds, first.best_metrics),
+                first.inference.weak_labels_warning(prep.spec, first.best_metrics),
+            ):
+                if message:
+                    self._warn(message)
+        train_seconds, tokens_seen = first.train_seconds, first.tokens_seen
+        refit: dict[str, Any] | None = None
+        why_not = self._why_not_refit(dev, first)
+        if s.refit and why_not:
+            self._log.append(f"no refit: {why_not}")
+        elif s.refit:
+            self._check_cancel()
+            epochs = int(first.best_epoch or 0)
+            everything = list(prep.train) + dev
+            self._log.append(f"refit: the same run on all {len(everything)} documents "
+                             f"(dev included), stopped after epoch {epochs}, the best on dev")
+            model = tokenizer = None
+            self._held.clear()
+            first = first.released()
+            second = self._fit(prep, everything, [], device, epochs_of=first.plan.epochs,
+                               stop_after=epochs, record=False)
+            model, tokenizer, base_dir = second.model, second.tokenizer, second.base_dir
+            train_seconds += second.train_seconds
+            tokens_seen += second.tokens_seen
+            refit = {"documents": len(everything), "epochs": epochs}
+        self._check_cancel()
+        path = self._save(model, tokenizer, prep, first.best_metrics, base_dir,
+                          first.best_epoch, first.averaged, refit)
+        return TrainingResult(
+            status="completed", reason="", model_path=str(path), epochs=tuple(self._rows),
+            dev_metrics=first.best_metrics, best_epoch=first.best_epoch,
+            warnings=tuple(self._warnings), train_examples=len(prep.train),
+            dev_examples=len(dev), train_tokens=first.train_tokens,
+            train_seconds=train_seconds,
+            tokens_per_second=tokens_seen / train_seconds if train_seconds > 0 else 0.0,
+            steps=self._steps, log=tuple(self._log), averaged_epochs=first.averaged,
+            refit_documents=refit["documents"] if refit else 0,
+        )
+
+    def _why_not_refit(self, dev: Sequence[Any], first: _Fit) -> str:
+        """Why a run asked to refit keeps its first model ("" when it refits)."""
+        if not dev:
+            return "no dev documents, so the run already trained on all of them"
+        if first.averaged:
+            return "the kept weights are a mean of epochs, which a refit cannot repeat"
+        if self._world > 1:
+            return "distributed runs keep the model trained without the dev documents"
+        if not first.best_epoch:
+            return "no best epoch"
+        return ""
+
+    def _fit(self, prep: Preparation, train_docs: list[DocumentRecord],
+             dev: list[DocumentRecord], device: Any, *, epochs_of: int | None = None,
+             stop_after: int | None = None, record: bool = True) -> _Fit:
+        """One training pass from the base model on ``train_docs``: the loop, early
+        stopping on ``dev``, the best epoch's weights loaded at the end.
+
+        The refit pass: ``epochs_of`` fixes the plan's epochs (the learning-rate schedule of
+        the first pass, on more batches) and ``stop_after`` ends it after that epoch;
+        ``record`` False keeps its epochs out of the run's rows (they have no dev scores).
+        Progress events count its steps after the first pass's."""
         import numpy as np
         import torch
 
@@ -302,20 +379,17 @@ class TrainingJob:
             torch_step,
             train_while_improving,
         )
-        from core.engine.prepare import plan_steps
+        from core.engine.prepare import StepPlan, plan_steps
 
         s = self.settings
-        self._check_cancel()
-        prep = self._prepare()
-        spec, dev = prep.spec, list(prep.dev)
+        spec = prep.spec
         random.seed(s.seed)
         np.random.seed(s.seed % 2**32)
         torch.manual_seed(s.seed)
-        device = self._device()
         model, tokenizer, base_dir = self._build(prep, device)
         s = self.settings  # the window may have been fitted to the base model
         self._check_cancel()
-        feats = self._features(prep, tokenizer)
+        feats = self._features(train_docs, prep, tokenizer)
         lengths = [len(f) for f in feats]
         train_tokens = sum(lengths)
         pad_id = int(tokenizer.pad_token_id or 0)
@@ -331,9 +405,13 @@ class TrainingJob:
             return shard_batches(length_grouped_batches(lengths, s.batch_size, seed=s.seed,
                                                         epoch=epoch), self._rank, self._world)
 
-        plan = plan_steps(len(epoch_batches(0)), s)
-        if plan.note:
-            self._log.append(plan.note)
+        n_batches = len(epoch_batches(0))
+        if epochs_of is None:
+            plan = plan_steps(n_batches, s)
+            if plan.note:
+                self._log.append(plan.note)
+        else:
+            plan = StepPlan(n_batches, epochs_of, n_batches * epochs_of)
         optimisation = build_optimisation(model, s, plan.total_steps, device)
         train_model: Any = kind_of(spec.task).training_module(model, spec, feats)
         if self._world > 1:
@@ -368,19 +446,35 @@ class TrainingJob:
             cancelled=self._cancel.is_set, agree=self._agree(device),
             learning_rate=s.learning_rate,
         )
+        steps_before = self._steps if not record else 0
+        total = steps_before + (stop_after or plan.epochs) * n_batches
         tail: collections.deque[tuple[int, dict[str, Any]]] = collections.deque(
             maxlen=max(s.average_last, 1))
         best_value: tuple[float, float] = (-math.inf, -math.inf)
         best_epoch, best_metrics = None, {}
         train_seconds = 0.0
+        epochs_run = 0
         try:
             for p in progress:
                 if not isinstance(p, EpochProgress):
-                    self._steps = p.step
-                    self._emit(p.event())
+                    self._steps = steps_before + p.step
+                    event = p.event()
+                    if not record:
+                        left = (stop_after or plan.epochs) * n_batches - p.step
+                        event = dataclasses.replace(
+                            event, step=self._steps, total_steps=total, phase="refit",
+                            eta_seconds=max(p.train_seconds / p.step * left, 0.0))
+                    self._emit(event)
                     continue
                 train_seconds += p.seconds
+                epochs_run = p.epoch
                 if p.evaluation is None:  # a worker rank: rank 0 keeps, reports and saves
+                    continue
+                if not record:
+                    self._log.append(f"refit epoch {p.epoch}: train_loss {p.train_loss:.4f}")
+                    if p.epoch >= (stop_after or plan.epochs):
+                        best_epoch = p.epoch
+                        break
                     continue
                 self._rows.append(p.row())
                 if s.average_last > 1 and dev:
@@ -402,39 +496,25 @@ class TrainingJob:
                     self._log.append(f"early stop after epoch {p.epoch}: no improvement in "
                                      f"{s.patience} epoch(s)")
         finally:
+            progress.close()
             if fast is not None:
                 cpu_paths.remove(model, fast)
-        if self._rank != 0:
-            return TrainingResult(status="completed", reason="worker rank", steps=self._steps)
-
         averaged: tuple[int, ...] = ()
-        if len(tail) > 1:
-            self._check_cancel()
-            averaged_state, averaged_metrics = self._try_average(
-                model, tokenizer, spec, dev, options, device, tail, target, best_value)
-            if averaged_state is not None:
-                self._held["best_state"], best_metrics = averaged_state, averaged_metrics
-                averaged = tuple(e for e, _ in tail)
-            tail.clear()
-        if self._held.get("best_state") is not None:
-            model.load_state_dict(self._held["best_state"])
-        if dev:
-            preds, _ = inference.predict_documents(model, tokenizer, spec, dev, options, device)
-            for message in (inference.collapse_warning(spec, dev, preds, best_metrics),
-                            inference.weak_labels_warning(spec, best_metrics)):
-                if message:
-                    self._warn(message)
-        self._check_cancel()
-        path = self._save(model, tokenizer, prep, best_metrics, base_dir, best_epoch, averaged)
-        tokens_seen = train_tokens * len(self._rows)
-        return TrainingResult(
-            status="completed", reason="", model_path=str(path), epochs=tuple(self._rows),
-            dev_metrics=best_metrics, best_epoch=best_epoch, warnings=tuple(self._warnings),
-            train_examples=len(prep.train), dev_examples=len(dev), train_tokens=train_tokens,
-            train_seconds=train_seconds,
-            tokens_per_second=tokens_seen / train_seconds if train_seconds > 0 else 0.0,
-            steps=self._steps, log=tuple(self._log), averaged_epochs=averaged,
-        )
+        if self._rank == 0:
+            if len(tail) > 1:
+                self._check_cancel()
+                averaged_state, averaged_metrics = self._try_average(
+                    model, tokenizer, spec, dev, options, device, tail, target, best_value)
+                if averaged_state is not None:
+                    self._held["best_state"], best_metrics = averaged_state, averaged_metrics
+                    averaged = tuple(e for e, _ in tail)
+                tail.clear()
+            if self._held.get("best_state") is not None:
+                model.load_state_dict(self._held["best_state"])
+        return _Fit(model=model, tokenizer=tokenizer, base_dir=base_dir, plan=plan,
+                    best_epoch=best_epoch, best_metrics=best_metrics, averaged=averaged,
+                    train_seconds=train_seconds, train_tokens=train_tokens,
+                    tokens_seen=train_tokens * epochs_run, options=options, inference=inference)
 
     def _agree(self, device: Any) -> Callable[[bool], bool] | None:
         """Distributed runs: every process takes rank 0's decision to stop early."""
@@ -452,7 +532,8 @@ class TrainingJob:
         return agree
 
     def _save(self, model: Any, tokenizer: Any, prep: Preparation, metrics: dict[str, Any],
-              base_dir: str, best_epoch: int | None, averaged: tuple[int, ...]) -> Path:
+              base_dir: str, best_epoch: int | None, averaged: tuple[int, ...],
+              refit: dict[str, Any] | None = None) -> Path:
         from core.engine.modelio import save_model_dir
 
         s = self.settings
@@ -462,7 +543,8 @@ class TrainingJob:
             extra={"base_model_path": base_dir, "best_epoch": best_epoch,
                    "averaged_epochs": list(averaged),
                    "epochs": [r.flat() for r in self._rows],
-                   "train_examples": len(prep.train), "dev_examples": len(prep.dev)},
+                   "train_examples": len(prep.train), "dev_examples": len(prep.dev),
+                   "refit": refit},
         )
 
     def _try_average(
@@ -499,6 +581,29 @@ class TrainingJob:
             + ("kept the mean" if kept else "kept the best epoch")
         )
         return (mean, metrics) if kept else (None, {})
+
+
+@dataclass(frozen=True)
+class _Fit:
+    """What one training pass of :meth:`TrainingJob._fit` leaves: the model holding its
+    best epoch's weights, and the figures the result reports."""
+
+    model: Any
+    tokenizer: Any
+    base_dir: str
+    plan: Any  # core.engine.prepare.StepPlan
+    best_epoch: int | None
+    best_metrics: dict[str, Any]
+    averaged: tuple[int, ...]
+    train_seconds: float
+    train_tokens: int
+    tokens_seen: int
+    options: Any
+    inference: Any  # the module core.engine.inference, imported with torch
+
+    def released(self) -> _Fit:
+        """The same figures without the model (its memory freed before a refit)."""
+        return dataclasses.replace(self, model=None, tokenizer=None)
 
 
 def _score(target: str, metrics: dict[str, Any], val_loss: float | None) -> tuple[float, float]:

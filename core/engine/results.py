@@ -200,6 +200,9 @@ class ProgressEvent:
     loss: float
     learning_rate: float
     eta_seconds: float
+    # "train", or "refit": the second pass on all documents (settings.refit), whose steps
+    # count on from the first pass's and which reports no epochs of its own.
+    phase: str = "train"
 
 
 @dataclass(frozen=True)
@@ -284,6 +287,9 @@ class TrainingResult:
     steps: int = 0
     log: tuple[str, ...] = ()
     averaged_epochs: tuple[int, ...] = ()  # the saved weights are the mean of these epochs'
+    # > 0: the saved model was trained again on this many documents, dev included, for
+    # ``best_epoch`` epochs (settings.refit); ``dev_metrics`` are the first run's.
+    refit_documents: int = 0
 
 
 @dataclass(frozen=True)

@@ -67,6 +67,11 @@ class TrainingSettings:
     # Layer-wise learning-rate decay: the head trains at ``learning_rate``, each encoder
     # layer below it at this factor times the rate of the layer above. 1.0 = off.
     layer_lr_decay: float = 1.0
+    # Refit: after the run that held the dev documents out has chosen its best epoch, train
+    # again from the base model on all documents (dev included) with the same schedule,
+    # stopped after that epoch, and keep that model (its dev scores are the first run's).
+    # It doubles the training time; it pays where the data are few and a value is rare.
+    refit: bool = False
     # Sentence classes: the input layout around each sentence ("marked", "pair", "none").
     sentence_context: str = "none"  # measured: core/tasks/sentences.py, DEFAULT_CONTEXT
 

@@ -41,3 +41,22 @@ def test_patience_reaches_the_run_and_the_preset_keeps_the_rest(
     assert run(["train", str(db), "--task", "ner", "--patience", "-1"]) == 2
     assert "patience must be >= 0" in capsys.readouterr().err
     assert len(seen) == 3  # the refused one never started
+
+
+def test_refit_reaches_the_run_and_no_refit_turns_a_presets_refit_off(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    db = tmp_path / "p.db"
+    assert run(["init", str(db), "--task", "ner", "--labels", "DRUG", "--json"]) == 0
+    seen: list[Any] = []
+
+    def start(self: Any, kind: Any, settings: Any, **_: Any) -> Any:
+        seen.append(settings)
+        raise _Stop
+
+    monkeypatch.setattr(Training, "start", start)
+    for extra, want in (([], preset_settings("default", "ner").refit),
+                        (["--refit"], True), (["--no-refit"], False)):
+        with pytest.raises(_Stop):
+            run(["train", str(db), "--task", "ner", "--no-predict", *extra])
+        assert seen[-1].refit is want
