@@ -296,6 +296,17 @@ def plain_recipe(task: str, labels: list[str], train: list[DocumentRecord],
 # --- our engine ---------------------------------------------------------------------------
 
 
+CHOICE_SEED = 1729  # the choice split's own, apart from every training seed
+
+
+def choice_split(train: list[DocumentRecord]) -> tuple[list[DocumentRecord], list[DocumentRecord]]:
+    """(train, scored): a stable 15 % of a corpus's training split to choose settings on,
+    so that its evaluation split stays unseen until the report (``--choice``)."""
+    from core.engine.prepare import split_dev
+
+    return split_dev(train, 0.15, CHOICE_SEED)
+
+
 def engine_run(task: str, labels: list[str], train: list[DocumentRecord],
                dev: list[DocumentRecord], preset: str, **overrides: Any) -> dict[str, Any]:
     """Train with a preset (dev for early stopping: a held-out part of ``train``), then
@@ -322,7 +333,8 @@ def engine_run(task: str, labels: list[str], train: list[DocumentRecord],
         "tokens_per_second": result.tokens_per_second,
         "settings": {k: getattr(settings, k) for k in (
             "learning_rate", "batch_size", "epochs", "warmup_ratio", "weight_decay",
-            "average_last", "layer_lr_decay", "seed", "precision", "patience")},
+            "average_last", "layer_lr_decay", "seed", "precision", "patience", "refit")},
+        "refit_documents": result.refit_documents,
     }
 
 
@@ -353,6 +365,13 @@ def main(argv: list[str] | None = None) -> int:
                     help="the plain recipe: seed-002 (lr 2e-5, batch 8, 3 epochs) or strong "
                     "(lr 1e-4, batch 16, 3 epochs, length-grouped batches: issue 16's "
                     "baseline; for QA the engine at those settings, no early stopping)")
+    ap.add_argument("--refit", action=argparse.BooleanOptionalAction, default=None,
+                    help="override the default preset's refit (train again on all documents "
+                    "for the best epoch's number of epochs)")
+    ap.add_argument("--choice", action="store_true",
+                    help="the split to choose settings on: a fixed 15 %% of the corpus's "
+                    "training split is scored instead of its evaluation split, which is not "
+                    "read; the rest trains (the engine holds out its own part of it)")
     ap.add_argument("--precision", choices=["auto", "fp32", "bf16"],
                     help="the default preset's training precision (default: the preset's, auto)")
     ap.add_argument("--threads", type=int, default=None,
@@ -381,8 +400,12 @@ def main(argv: list[str] | None = None) -> int:
                               + " ".join(sys.argv[1:]), "corpora": {}}
     for name in args.corpora.split(","):
         task, labels, train, dev = load_corpus(name.strip())
+        if args.choice:
+            train, dev = choice_split(train)
         train, dev = limit(train, args.max_train), limit(dev, args.max_eval)
-        row: dict[str, Any] = {"task": task, "train": len(train), "eval": len(dev)}
+        row: dict[str, Any] = {"task": task, "train": len(train), "eval": len(dev),
+                               "evaluated_on": ("choice: a fixed 15 % of the training split"
+                                                if args.choice else "the evaluation split")}
         if not args.skip_plain:
             strong = args.plain == "strong"
             if task == "qa":
@@ -401,7 +424,7 @@ def main(argv: list[str] | None = None) -> int:
                                         average_last=args.average_last,
                                         layer_lr_decay=args.layer_decay, seed=seed,
                                         dev_fraction=args.dev_fraction,
-                                        precision=args.precision)
+                                        precision=args.precision, refit=args.refit)
         report["corpora"][name] = row
         print(json.dumps({name: row}), file=sys.stderr, flush=True)
         if args.out:
