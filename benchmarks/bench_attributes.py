@@ -737,7 +737,8 @@ def main() -> int:
                  **corpus.describe()},
         "split": {"train_reports": f"{_span(train_reports)} without the dev reports",
                   "dev_reports": (f"{dev_reports.start}-{dev_reports.stop - 1}" if dev_reports
-                                  else "none: the engine holds out 15 % of 1-45"),
+                                  else "none: the engine holds out 15 % of "
+                                  + _span(train_reports)),
                   "test_reports": _span(test_reports),
                   "choice": bool(args.choice),
                   "dev_note": "a dev sentence also in a train report stays in train"},
