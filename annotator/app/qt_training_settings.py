@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QDialog,
     QDialogButtonBox,
@@ -94,6 +95,11 @@ def describe_plan(preview: TrainingPreview, settings: TrainingSettings) -> str:
                  f"steps (at most {settings.max_epochs} epochs), so the model can learn; it "
                  "stops sooner once the score on the held-out documents stops improving. "
                  "Changing Epochs turns this off.")
+    if settings.refit and preview.dev_documents:
+        text += (f" Then it trains again on all {preview.train_documents + preview.dev_documents}"
+                 " documents, held-out ones included, for as many epochs as scored best, and "
+                 "keeps that model (refit: about twice the time; the scores shown are those "
+                 "measured before).")
     return text
 
 
@@ -131,6 +137,13 @@ class QtTrainingSettingsDialog(QDialog):
         self.precision.setToolTip("auto: bf16 mixed precision where the device computes it "
                                   "natively (CUDA, or a CPU with AVX-512 BF16 or AMX), "
                                   "else fp32")
+        self.refit = QCheckBox("Refit on all documents at the end")
+        self.refit.setChecked(settings.refit)
+        self.refit.setToolTip("After the held-out documents have chosen the best number of "
+                              "epochs, train again on every document for that many epochs "
+                              "and keep that model: it learns from the held-out documents "
+                              "too, at about twice the time")
+        self.refit.toggled.connect(lambda _on: self._update_plan())
         self.error = QLabel()
         self.error.setObjectName("errorLabel")
         self.error.setWordWrap(True)
@@ -148,6 +161,7 @@ class QtTrainingSettingsDialog(QDialog):
         form.addRow("Batch size", self.batch)
         form.addRow("Device", self.device)
         form.addRow("Precision", self.precision)
+        form.addRow("", self.refit)
         buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
         )
@@ -174,6 +188,9 @@ class QtTrainingSettingsDialog(QDialog):
             box.blockSignals(False)
         self.lr.setValue(s.learning_rate)
         self.precision.setCurrentText(s.precision)
+        self.refit.blockSignals(True)
+        self.refit.setChecked(s.refit)
+        self.refit.blockSignals(False)
         self._update_plan()
 
     def _from_fields(self) -> TrainingSettings:
@@ -184,7 +201,7 @@ class QtTrainingSettingsDialog(QDialog):
             epochs=self.epochs.value() if self.epochs.value() != base.epochs else None,
             learning_rate=self.lr.value(),
             batch_size=self.batch.value(), device=self.device.currentText(),
-            precision=self.precision.currentText(),
+            precision=self.precision.currentText(), refit=self.refit.isChecked(),
         )
 
     def _update_plan(self) -> None:

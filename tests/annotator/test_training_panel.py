@@ -248,6 +248,26 @@ def test_settings_dialog_shows_the_epochs_the_run_really_trains(qtbot, tmp_path:
         assert ":" in dialog.windowTitle() and dialog.minimumWidth() >= 500
 
 
+def test_settings_dialog_refit_box_reaches_the_settings_and_the_plan(qtbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from annotator.app.qt_training import QtTrainingSettingsDialog
+    from core.engine.settings import preset_settings
+
+    settings = preset_settings("default", "ner")
+    with Project.open(_labelled_project(tmp_path / "p.db", 12)) as project:
+        dialog = QtTrainingSettingsDialog(project, TaskKind.NER, settings)
+        qtbot.addWidget(dialog)
+        assert dialog.refit.isChecked() is settings.refit
+        dialog.refit.setChecked(not settings.refit)
+        on = dialog.refit.isChecked()
+        everyone = dialog.preview.train_documents + dialog.preview.dev_documents
+        assert (f"trains again on all {everyone} documents" in dialog.plan.text()) is on
+        dialog._validate()
+        assert dialog.result() == dialog.DialogCode.Accepted
+        assert dialog.settings.refit is on
+        dialog.preset.setCurrentIndex(dialog.preset.findData("seed-002"))
+        assert dialog.refit.isChecked() is preset_settings("seed-002", "ner").refit
+
+
 def test_between_runs_the_panel_says_what_train_would_use(qtbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     """With labelled notes it said "Label some documents, then press Train."; it says how
     many labelled documents Train would learn from, or why it cannot start, per task."""
