@@ -201,10 +201,13 @@ PRESETS: dict[str, dict[TaskKind, dict[str, Any]]] = {
         # One input per entity: a window of 128 tokens around it (negation and time cues
         # sit near the entity). lr 1e-4, up to 10 epochs, patience 3: chosen on the engine's
         # held-out part of the NegEx training reports (core.tasks.attributes, "Measured");
-        # the classes' 5e-5 x 4 epochs was still improving there at its last epoch.
+        # the classes' 5e-5 x 4 epochs was still improving there at its last epoch. Refit
+        # (train again on all documents for the best epoch's count): chosen on reports 40-45
+        # with 1-39 training (bench_attributes.py --choice), where a rare value ("Not
+        # particular", 27 entities) lost to the held-out part was missed without it.
         TaskKind.ATTRIBUTE: dict(
             learning_rate=1e-4, batch_size=16, epochs=10, warmup_ratio=0.1, weight_decay=0.01,
-            patience=3, max_length=128, stride=32, min_steps=150,
+            patience=3, max_length=128, stride=32, min_steps=150, refit=True,
         ),
         # One input per candidate pair of entities: the pair and the text between them in
         # 128 tokens (core.tasks.relations); the classes' recipe otherwise.

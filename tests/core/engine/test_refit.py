@@ -16,7 +16,7 @@ from core.engine.job import TrainingJob
 from core.engine.predict import Predictor
 from core.engine.results import ProgressEvent
 from core.engine.settings import TrainingSettings, preset_settings
-from core.types import DocumentRecord
+from core.types import DocumentRecord, TaskKind
 
 BATCH = 8
 
@@ -108,7 +108,10 @@ def test_no_refit_without_dev_documents(tiny_bert: Path, tmp_path: Path) -> None
     assert any(line.startswith("no refit: no dev documents") for line in result.log)
 
 
-def test_refit_is_off_in_the_presets_unless_chosen() -> None:
+def test_refit_is_on_where_it_was_chosen_and_can_be_turned_off() -> None:
     assert TrainingSettings().refit is False
-    assert preset_settings("default", "ner").refit is False
+    # Chosen for the attribute head only (core.engine.settings, the ATTRIBUTE preset).
+    assert [k.value for k in TaskKind if preset_settings("default", k).refit] == ["attribute"]
     assert preset_settings("default", "ner", refit=True).refit is True
+    assert preset_settings("default", "attribute", refit=False).refit is False
+    assert preset_settings("seed-002", "attribute").refit is False
