@@ -360,11 +360,17 @@ class QtTrainingPanel(QWidget):
             self.progress.setRange(0, max(1, event.total_steps))
             self.progress.setValue(event.step)
             self.progress.setFormat(f"%p%  ·  ETA {_eta(event.eta_seconds)}")
-            refit = "Refit on all documents · " if event.phase == "refit" else ""
-            self.status.setText(
-                f"{refit}Epoch {event.epoch} · step {event.step}/{event.total_steps} · "
-                f"loss {event.loss:.4f} · lr {event.learning_rate:.2e}"
-            )
+            if event.phase == "refit":  # the second pass, on all documents (no dev scores)
+                self.status.setText(
+                    f"Refit on all documents: epoch {event.epoch} · step {event.step}/"
+                    f"{event.total_steps} · loss {event.loss:.4f}")
+                self.status.setToolTip("The held-out documents chose the number of epochs; "
+                                       "the model now trains again on every document")
+            else:
+                self.status.setText(
+                    f"Epoch {event.epoch} · step {event.step}/{event.total_steps} · "
+                    f"loss {event.loss:.4f} · lr {event.learning_rate:.2e}"
+                )
             self._losses.append((event.step, event.loss))
             if len(self._losses) % 2 == 0 or event.step == event.total_steps:
                 xs, ys = zip(*self._losses)

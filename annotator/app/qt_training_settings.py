@@ -31,8 +31,9 @@ from core.types import TaskKind
 # The display name of each kind: its tab, its Train button, "Settings for".
 TASK_TITLES = {TaskKind.NER: "Entities", TaskKind.CLASSIFY: "Classes", TaskKind.QA: "Answers",
                TaskKind.SENTENCE: "Sentences",
-               # The attribute model's versions and runs (trained with the entities).
-               TaskKind.ATTRIBUTE: "Attributes"}
+               # The attribute and relation models' versions and runs (trained with the
+               # entities).
+               TaskKind.ATTRIBUTE: "Attributes", TaskKind.RELATION: "Relations"}
 
 # Presets in plain words (the CLI's --preset names in brackets).
 PRESET_TITLES = {
@@ -195,14 +196,15 @@ class QtTrainingSettingsDialog(QDialog):
 
     def _from_fields(self) -> TrainingSettings:
         base = preset_settings(self.preset_name(), self.kind)
-        return base.replace(
-            base_model=self.base_model.text().strip() or "default",
-            # The preset's own epochs keep its small-data floor of steps.
-            epochs=self.epochs.value() if self.epochs.value() != base.epochs else None,
-            learning_rate=self.lr.value(),
-            batch_size=self.batch.value(), device=self.device.currentText(),
-            precision=self.precision.currentText(), refit=self.refit.isChecked(),
-        )
+        fields = {
+            "base_model": self.base_model.text().strip() or "default",
+            "epochs": self.epochs.value(), "learning_rate": self.lr.value(),
+            "batch_size": self.batch.value(), "device": self.device.currentText(),
+            "precision": self.precision.currentText(), "refit": self.refit.isChecked(),
+        }
+        # Only what differs from the preset is set (and carries over to the heads trained
+        # along with the entities); the preset's own epochs keep its small-data floor.
+        return base.replace(**{k: v for k, v in fields.items() if v != getattr(base, k)})
 
     def _update_plan(self) -> None:
         try:

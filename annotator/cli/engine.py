@@ -189,6 +189,9 @@ def _train_payload(r: Any, outcome: Any) -> dict[str, Any]:
         "train_seconds": r.train_seconds,
         "train_examples": r.train_examples,
         "dev_examples": r.dev_examples,
+        # > 0: the saved model was trained again on all these documents (settings.refit);
+        # "dev" and "epochs" are the run that held the dev documents out.
+        "refit_documents": r.refit_documents,
         "warnings": list(r.warnings),
     }
 
@@ -208,12 +211,18 @@ def _epoch_line(event: Any) -> str:
     return f"{event.epoch:>5} {event.step:>6} {event.train_loss:10.4f} {val}  {metrics}{best}"
 
 
+def _refit_clause(r: Any) -> str:
+    n = getattr(r, "refit_documents", 0)
+    return (f"; then refit on all {n} documents for {r.best_epoch} epoch(s), the dev score "
+            "being the held-out run's" if n else "")
+
+
 def _print_train_summary(r: Any, outcome: Any, preannotation: Any = None) -> None:
     if r.status != "completed":
         print(f"training {r.status}: {r.reason}")
         return
     print(f"model version {outcome.version} saved to {r.model_path} (best epoch "
-          f"{r.best_epoch}; {r.tokens_per_second:.0f} tokens/s)")
+          f"{r.best_epoch}{_refit_clause(r)}; {r.tokens_per_second:.0f} tokens/s)")
     from core.engine.project_bridge import sources_line
 
     line = sources_line(getattr(outcome, "sources", None))
@@ -224,7 +233,8 @@ def _print_train_summary(r: Any, outcome: Any, preannotation: Any = None) -> Non
         h = head.result
         if h.status == "completed":
             print(f"attribute model version {head.version} saved to {h.model_path} (best "
-                  f"epoch {h.best_epoch}; dev accuracy {h.dev_metrics.get('accuracy', 0):.4f})")
+                  f"epoch {h.best_epoch}; dev accuracy {h.dev_metrics.get('accuracy', 0):.4f}"
+                  f"{_refit_clause(h)})")
         else:
             print(f"attribute model {h.status}: {h.reason}")
     elif getattr(outcome, "attributes_skipped", None):

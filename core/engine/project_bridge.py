@@ -184,13 +184,25 @@ ATTRIBUTE_MAX_LENGTH = 128
 
 
 def dependent_settings(settings: TrainingSettings, kind: TaskKind | str) -> TrainingSettings:
-    """The settings a head hanging on the entities trains with after the tagger: the
-    tagger's (one click, one recipe), the window cut to the kind's
+    """The settings a head hanging on the entities trains with after the tagger (one
+    click): the tagger's, except that where they still hold their preset's entity value
+    (``settings.preset``) and the user did not set it (``settings.explicit``), a field
+    takes the same preset's value for ``kind``, the recipe measured for that head (the
+    attribute head's refit and 10 epochs, say); a field the user set carries over. The window is then cut to the kind's
     (``dependent_max_length``: 128 tokens for attributes and relations)."""
     import dataclasses
 
+    from core.engine.settings import PRESETS, preset_value
     from core.tasks import kind_of
 
+    kind = TaskKind(kind)
+    if settings.preset in PRESETS:
+        name = settings.preset
+        fields = set(PRESETS[name][TaskKind.NER]) | set(PRESETS[name][kind])
+        own = {f: preset_value(name, kind, f) for f in sorted(fields)
+               if f not in ("max_length", "stride") and f not in settings.explicit
+               and getattr(settings, f) == preset_value(name, TaskKind.NER, f)}
+        settings = dataclasses.replace(settings, **own)
     length = min(settings.max_length, kind_of(kind).dependent_max_length)
     return dataclasses.replace(settings, max_length=length,
                                stride=min(settings.stride, length // 4))

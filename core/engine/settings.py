@@ -74,6 +74,14 @@ class TrainingSettings:
     refit: bool = False
     # Sentence classes: the input layout around each sentence ("marked", "pair", "none").
     sentence_context: str = "none"  # measured: core/tasks/sentences.py, DEFAULT_CONTEXT
+    # The preset these settings were made from (preset_settings), None if not from one:
+    # the heads trained along with the entities take that preset's own recipe for their
+    # kind wherever these settings still hold the preset's entity values
+    # (core.engine.project_bridge.dependent_settings).
+    preset: str | None = None
+    # The fields set on purpose: given to preset_settings() or replace(). They carry over
+    # to the heads trained along with the entities, as changed values do.
+    explicit: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         problems: list[str] = []
@@ -137,6 +145,8 @@ class TrainingSettings:
         given = {k: v for k, v in changes.items() if v is not None}
         if "epochs" in given and "min_steps" not in given:
             given["min_steps"] = 0
+        named = tuple(k for k in given if k not in ("preset", "explicit"))
+        given.setdefault("explicit", tuple(dict.fromkeys(self.explicit + named)))
         return dataclasses.replace(self, **given)
 
     def to_dict(self) -> dict[str, Any]:
@@ -146,7 +156,10 @@ class TrainingSettings:
     def from_dict(cls, data: dict[str, Any]) -> TrainingSettings:
         """Settings from a dict such as ``to_dict()`` wrote; unknown keys are ignored."""
         names = {f.name for f in dataclasses.fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in names})
+        values = {k: v for k, v in data.items() if k in names}
+        if "explicit" in values:  # JSON gives a list back
+            values["explicit"] = tuple(values["explicit"] or ())
+        return cls(**values)
 
 
 # The one list of presets. Why the default values are what they are: docs/engine.md.
@@ -231,7 +244,18 @@ def preset_settings(
     if "epochs" in given and "min_steps" not in given:
         values["min_steps"] = 0  # epochs asked for explicitly are what the user gets
     values.update(given)
+    values.setdefault("preset", name)
+    values.setdefault("explicit", tuple(k for k in given if k not in ("preset", "explicit")))
     return TrainingSettings(**values)
+
+
+def preset_value(name: str, task: TaskKind | str, field_name: str) -> Any:
+    """The value preset ``name`` gives ``field_name`` for ``task`` (a field the preset does
+    not set has the dataclass default)."""
+    values = PRESETS[name][TaskKind(task)]
+    if field_name in values:
+        return values[field_name]
+    return next(f.default for f in dataclasses.fields(TrainingSettings) if f.name == field_name)
 
 
 def resolve_base_model(name: str | None) -> str:

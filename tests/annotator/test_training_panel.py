@@ -264,6 +264,10 @@ def test_settings_dialog_refit_box_reaches_the_settings_and_the_plan(qtbot, tmp_
         dialog._validate()
         assert dialog.result() == dialog.DialogCode.Accepted
         assert dialog.settings.refit is on
+        assert ("refit" in dialog.settings.explicit) is (on != settings.refit)
+        dialog.refit.setChecked(settings.refit)
+        dialog._validate()
+        assert dialog.settings.explicit == ()  # nothing changed: the preset's, all of it
         dialog.preset.setCurrentIndex(dialog.preset.findData("seed-002"))
         assert dialog.refit.isChecked() is preset_settings("seed-002", "ner").refit
 
@@ -300,3 +304,32 @@ def test_between_runs_the_panel_says_what_train_would_use(qtbot, tmp_path: Path)
     assert preview.train_documents + preview.dev_documents == 6
     assert f"Train Classes learns from {preview.train_documents} labelled" in panel.status.text()
     win.close()
+
+
+def test_every_kind_has_a_title() -> None:
+    from annotator.app.qt_training_settings import TASK_TITLES
+
+    assert set(TASK_TITLES) == set(TaskKind)
+
+
+def test_versions_table_lists_the_heads_trained_with_the_entities(qtbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """After one click trained the tagger, the attribute and the relation heads, the
+    versions table raised KeyError on the relation model's version (a real-window run)."""
+    from annotator.app.qt_training import QtTrainingPanel
+    from core.store import repo
+    from core.store.models import ModelVersion
+
+    with Project.open(_labelled_project(tmp_path / "p.db", 4)) as project:
+        project.annotations.add_attribute("negation=Affirmed,Negated")
+        project.annotations.add_relation_type("of=Medication>Disease")
+        with project.write() as s:
+            for n, kind in enumerate(("ner", "attribute", "relation")):
+                s.add(ModelVersion(task_id=repo.require_task(s, kind).id, version=1,
+                                   base_model="x", path=f"m{n}"))
+        panel = QtTrainingPanel(project)
+        qtbot.addWidget(panel)
+        panel.refresh_results()
+        shown = {panel.version_table.item(r, 0).text()
+                 for r in range(panel.version_table.rowCount())}
+        panel.stop_queries(10)
+    assert shown == {"Entities", "Attributes", "Relations"}

@@ -15,7 +15,7 @@ from core.engine.results import FailureKind, TrainingResult
 PAYLOAD_KEYS = {
     "status", "reason", "epochs", "dev", "best_epoch", "model_path", "model_version",
     "run_id", "tokens_per_second", "train_tokens", "train_seconds", "train_examples",
-    "dev_examples", "warnings",
+    "dev_examples", "refit_documents", "warnings",
 }
 
 
