@@ -371,6 +371,10 @@ class QtTrainingPanel(QWidget):
                     f"Epoch {event.epoch} · step {event.step}/{event.total_steps} · "
                     f"loss {event.loss:.4f} · lr {event.learning_rate:.2e}"
                 )
+            if self._losses and event.step <= self._losses[-1][0]:
+                # A new run of the same click (the attribute or relation head after the
+                # tagger): its own curve, not a line drawn back across the plot.
+                self._losses.clear()
             self._losses.append((event.step, event.loss))
             if len(self._losses) % 2 == 0 or event.step == event.total_steps:
                 xs, ys = zip(*self._losses)
@@ -381,6 +385,8 @@ class QtTrainingPanel(QWidget):
             self._append_epoch_row(row)
             f1 = _score(event.metrics)
             if f1 is not None:
+                if self._f1 and event.epoch <= self._f1[-1][0]:  # a new run: its own curve
+                    self._f1.clear()
                 self._f1.append((event.epoch, float(f1)))
                 xs, ys = zip(*self._f1)
                 self.f1_curve.setData(list(xs), list(ys))

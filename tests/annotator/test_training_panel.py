@@ -115,6 +115,28 @@ def test_new_epoch_rows_stay_in_sight(qtbot, window) -> None:  # type: ignore[no
     assert bar.value() == bar.maximum()
 
 
+def test_each_run_of_one_click_draws_its_own_curves_and_the_refit_says_so(qtbot, window) -> None:  # type: ignore[no-untyped-def]
+    """The tagger's steps 1-6, then the attribute head's 1-4 (then its refit 5-8): the loss
+    curve was one line drawn back across the plot from step 6 to step 1."""
+    panel = window.training
+    for step in range(1, 7):
+        panel._on_training_progress(ProgressEvent(step, 6, 1, 1.0 / step, 5e-5, 0.0))
+    panel._on_training_progress(EpochEvent(1, 6, 0.5, 0.4, {"f1": 0.5}, True, 0.1))
+    panel._on_training_progress(EpochEvent(2, 6, 0.5, 0.4, {"f1": 0.6}, True, 0.1))
+    for step in range(1, 5):
+        panel._on_training_progress(ProgressEvent(step, 4, 1, 2.0 / step, 5e-5, 0.0))
+    panel._on_training_progress(EpochEvent(1, 4, 0.5, 0.4, {"f1": 0.7}, True, 0.1))
+    xs, _ = panel.loss_curve.getData()
+    assert list(xs) == [1, 2, 3, 4]
+    xs, ys = panel.f1_curve.getData()
+    assert list(xs) == [1] and list(ys) == pytest.approx([0.7])
+    for step in range(5, 9):
+        panel._on_training_progress(ProgressEvent(step, 8, step - 4, 0.1, 5e-5, 0.0,
+                                                  phase="refit"))
+    assert panel.status.text().startswith("Refit on all documents: epoch 4 · step 8/8")
+    assert list(panel.loss_curve.getData()[0]) == list(range(1, 9))
+
+
 @pytest.mark.parametrize("low,high,px", [(0, 12, 200), (0, 60, 180), (1, 4, 300), (0, 3000, 250)])
 def test_step_ticks_are_whole_numbers_and_never_crowded(low: float, high: float, px: float) -> None:
     from annotator.app.qt_training import integer_ticks
