@@ -18,9 +18,9 @@ class _Stop(Exception):
     pass
 
 
-def test_patience_reaches_the_run_and_the_preset_keeps_the_rest(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
-) -> None:
+@pytest.fixture
+def project_and_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, list[Any]]:
+    """A new NER project, and the settings of every run ``train`` starts (none runs)."""
     db = tmp_path / "p.db"
     assert run(["init", str(db), "--task", "ner", "--labels", "DRUG", "--json"]) == 0
     seen: list[Any] = []
@@ -30,6 +30,13 @@ def test_patience_reaches_the_run_and_the_preset_keeps_the_rest(
         raise _Stop
 
     monkeypatch.setattr(Training, "start", start)
+    return db, seen
+
+
+def test_patience_reaches_the_run_and_the_preset_keeps_the_rest(
+    project_and_runs: tuple[Path, list[Any]], capsys: pytest.CaptureFixture[str],
+) -> None:
+    db, seen = project_and_runs
     for extra, want in (([], preset_settings("default", "ner").patience),
                         (["--patience", "0"], 0), (["--patience", "5"], 5)):
         with pytest.raises(_Stop):
@@ -44,17 +51,9 @@ def test_patience_reaches_the_run_and_the_preset_keeps_the_rest(
 
 
 def test_refit_reaches_the_run_and_no_refit_turns_a_presets_refit_off(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    project_and_runs: tuple[Path, list[Any]],
 ) -> None:
-    db = tmp_path / "p.db"
-    assert run(["init", str(db), "--task", "ner", "--labels", "DRUG", "--json"]) == 0
-    seen: list[Any] = []
-
-    def start(self: Any, kind: Any, settings: Any, **_: Any) -> Any:
-        seen.append(settings)
-        raise _Stop
-
-    monkeypatch.setattr(Training, "start", start)
+    db, seen = project_and_runs
     for extra, want in (([], preset_settings("default", "ner").refit),
                         (["--refit"], True), (["--no-refit"], False)):
         with pytest.raises(_Stop):
