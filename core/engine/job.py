@@ -303,11 +303,13 @@ class TrainingJob:
             return TrainingResult(status="completed", reason="worker rank", steps=self._steps)
         model, tokenizer, base_dir = first.model, first.tokenizer, first.base_dir
         if dev:
-            preds, _ = first.inference.predict_documents(model, tokenizer, prep.spec, dev,
-                                                         first.options, device)
+            from core.engine import inference
+
+            preds, _ = inference.predict_documents(model, tokenizer, prep.spec, dev,
+                                                   first.options, device)
             for message in (
-                first.inference.collapse_warning(prep.spec, dev, preds, first.best_metrics),
-                first.inference.weak_labels_warning(prep.spec, first.best_metrics),
+                inference.collapse_warning(prep.spec, dev, preds, first.best_metrics),
+                inference.weak_labels_warning(prep.spec, first.best_metrics),
             ):
                 if message:
                     self._warn(message)
@@ -326,7 +328,7 @@ class TrainingJob:
             self._held.clear()
             first = first.released()
             second = self._fit(prep, everything, [], device, epochs_of=first.plan.epochs,
-                               stop_after=epochs, record=False)
+                               stop_after=epochs)
             model, tokenizer, base_dir = second.model, second.tokenizer, second.base_dir
             train_seconds += second.train_seconds
             tokens_seen += second.tokens_seen
@@ -359,14 +361,14 @@ class TrainingJob:
 
     def _fit(self, prep: Preparation, train_docs: list[DocumentRecord],
              dev: list[DocumentRecord], device: Any, *, epochs_of: int | None = None,
-             stop_after: int | None = None, record: bool = True) -> _Fit:
+             stop_after: int | None = None) -> _Fit:
         """One training pass from the base model on ``train_docs``: the loop, early
         stopping on ``dev``, the best epoch's weights loaded at the end.
 
         The refit pass: ``epochs_of`` fixes the plan's epochs (the learning-rate schedule of
-        the first pass, on more batches) and ``stop_after`` ends it after that epoch;
-        ``record`` False keeps its epochs out of the run's rows (they have no dev scores).
-        Progress events count its steps after the first pass's."""
+        the first pass, on more batches) and ``stop_after`` ends it after that epoch; its
+        epochs stay out of the run's rows (they have no dev scores), and its progress events
+        count their steps on from the first pass's."""
         import numpy as np
         import torch
 
@@ -446,8 +448,10 @@ class TrainingJob:
             cancelled=self._cancel.is_set, agree=self._agree(device),
             learning_rate=s.learning_rate,
         )
-        steps_before = self._steps if not record else 0
-        total = steps_before + (stop_after or plan.epochs) * n_batches
+        refit = stop_after is not None
+        last = stop_after or plan.epochs
+        steps_before = self._steps if refit else 0
+        total = steps_before + last * n_batches
         tail: collections.deque[tuple[int, dict[str, Any]]] = collections.deque(
             maxlen=max(s.average_last, 1))
         best_value: tuple[float, float] = (-math.inf, -math.inf)
@@ -459,8 +463,8 @@ class TrainingJob:
                 if not isinstance(p, EpochProgress):
                     self._steps = steps_before + p.step
                     event = p.event()
-                    if not record:
-                        left = (stop_after or plan.epochs) * n_batches - p.step
+                    if refit:
+                        left = last * n_batches - p.step
                         event = dataclasses.replace(
                             event, step=self._steps, total_steps=total, phase="refit",
                             eta_seconds=max(p.train_seconds / p.step * left, 0.0))
@@ -470,9 +474,9 @@ class TrainingJob:
                 epochs_run = p.epoch
                 if p.evaluation is None:  # a worker rank: rank 0 keeps, reports and saves
                     continue
-                if not record:
+                if refit:
                     self._log.append(f"refit epoch {p.epoch}: train_loss {p.train_loss:.4f}")
-                    if p.epoch >= (stop_after or plan.epochs):
+                    if p.epoch >= last:
                         best_epoch = p.epoch
                         break
                     continue
@@ -514,7 +518,7 @@ class TrainingJob:
         return _Fit(model=model, tokenizer=tokenizer, base_dir=base_dir, plan=plan,
                     best_epoch=best_epoch, best_metrics=best_metrics, averaged=averaged,
                     train_seconds=train_seconds, train_tokens=train_tokens,
-                    tokens_seen=train_tokens * epochs_run, options=options, inference=inference)
+                    tokens_seen=train_tokens * epochs_run, options=options)
 
     def _agree(self, device: Any) -> Callable[[bool], bool] | None:
         """Distributed runs: every process takes rank 0's decision to stop early."""
@@ -598,8 +602,7 @@ class _Fit:
     train_seconds: float
     train_tokens: int
     tokens_seen: int
-    options: Any
-    inference: Any  # the module core.engine.inference, imported with torch
+    options: Any  # the run's core.engine.inference.InferenceOptions
 
     def released(self) -> _Fit:
         """The same figures without the model (its memory freed before a refit)."""

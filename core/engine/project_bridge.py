@@ -188,8 +188,9 @@ def dependent_settings(settings: TrainingSettings, kind: TaskKind | str) -> Trai
     click): the tagger's, except that where they still hold their preset's entity value
     (``settings.preset``) and the user did not set it (``settings.explicit``), a field
     takes the same preset's value for ``kind``, the recipe measured for that head (the
-    attribute head's refit and 10 epochs, say); a field the user set carries over. The window is then cut to the kind's
-    (``dependent_max_length``: 128 tokens for attributes and relations)."""
+    attribute head's refit and 10 epochs, say); a field the user set carries over. The
+    window is then cut to the kind's (``dependent_max_length``: 128 tokens for attributes
+    and relations)."""
     import dataclasses
 
     from core.engine.settings import PRESETS, preset_value
