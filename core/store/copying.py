@@ -44,7 +44,7 @@ from core.store.db import (
     is_database_url,
     open_db,
 )
-from core.store.models import Base
+from core.store.models import Base, create_schema
 
 CHUNK_ROWS = 2000
 
@@ -152,7 +152,7 @@ def _reset_sequences(conn: Connection) -> None:
 
 def _fill(dst: Connection, src: Connection, on_table: Callable[[str, int], None] | None,
           location: str) -> dict[str, int]:
-    Base.metadata.create_all(dst)
+    create_schema(dst)
     counts = _copy_rows(src, dst, on_table, location)
     migrations.stamp(dst, SCHEMA_VERSION)
     if dst.dialect.name == "postgresql":

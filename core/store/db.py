@@ -30,9 +30,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from core.errors import ProjectError
 from core.store import migrations
-from core.store.models import Base, Meta, ProjectInfo
+from core.store.models import Meta, ProjectInfo, create_schema
 
-SCHEMA_VERSION = 10
+SCHEMA_VERSION = 11
 APPLICATION_ID = 0x414E4E54  # "ANNT", written into the SQLite header
 BUSY_TIMEOUT_MS = 30_000
 
@@ -295,9 +295,61 @@ def _v9_to_v10(conn: Connection) -> None:
     conn.exec_driver_sql("UPDATE suggestions SET decided_by = 'user' WHERE state <> 'pending'")
 
 
+# Schema 11's tables: those whose rows an undo restores under their old ids.
+_V11_AUTOINCREMENT = ("labels", "questions", "suggestions")
+
+
+def _v10_to_v11(conn: Connection) -> None:
+    """Schema 11 never hands out an id again (``models.NEVER_REUSED_IDS``): SQLite gave a new
+    row the largest id plus one, so the id of a deleted last question, label or suggestion
+    went to the next new one (a suggestion written by pre-annotation, a label by an
+    import), and undoing the deletion then failed on a UNIQUE id. Those three tables become
+    AUTOINCREMENT, counting on from their largest id. PostgreSQL's sequences never go back:
+    nothing to do there.
+
+    AUTOINCREMENT changes how SQLite picks a new id, not what is stored, so the table
+    definitions are rewritten in place (as the kind CHECKs of schema 5 were); ``DROP TABLE``
+    to rebuild them would fire their foreign keys' cascades inside this transaction."""
+    if conn.dialect.name != "sqlite":
+        return
+    # sqlite_sequence, where SQLite keeps the counters, exists once an AUTOINCREMENT table
+    # has been created, and stays when that table is dropped.
+    conn.exec_driver_sql("CREATE TABLE schema_11_sequence (id INTEGER PRIMARY KEY AUTOINCREMENT)")
+    conn.exec_driver_sql("DROP TABLE schema_11_sequence")
+    rewritten: dict[str, str] = {}
+    for table in _V11_AUTOINCREMENT:
+        sql = conn.exec_driver_sql(
+            "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?", (table,)
+        ).scalar_one()
+        if "AUTOINCREMENT" in sql:
+            continue
+        new, columns = re.subn(r"\bid INTEGER NOT NULL,", "id INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT,",
+                               sql, count=1)
+        new, keys = re.subn(r",\s*PRIMARY KEY \(id\)", "", new, count=1)
+        if columns != 1 or keys != 1:
+            raise ProjectError(f"the table {table} is not defined as this program made it: {sql}")
+        rewritten[table] = new
+    if not rewritten:
+        return
+    version = conn.exec_driver_sql("PRAGMA schema_version").scalar_one()
+    conn.exec_driver_sql("PRAGMA writable_schema = ON")
+    try:
+        for table, sql in rewritten.items():
+            conn.exec_driver_sql(
+                "UPDATE sqlite_master SET sql = ? WHERE type = 'table' AND name = ?", (sql, table))
+        conn.exec_driver_sql(f"PRAGMA schema_version = {int(version) + 1}")
+    finally:
+        conn.exec_driver_sql("PRAGMA writable_schema = OFF")
+    for table in rewritten:
+        conn.exec_driver_sql("DELETE FROM sqlite_sequence WHERE name = ?", (table,))
+        conn.exec_driver_sql(
+            f"INSERT INTO sqlite_sequence (name, seq) SELECT ?, COALESCE(MAX(id), 0) FROM {table}",
+            (table,))
+
+
 MIGRATIONS: dict[int, Callable[[Connection], None]] = {
     1: _v1_to_v2, 2: _v2_to_v3, 3: _v3_to_v4, 4: _v4_to_v5, 5: _v5_to_v6, 6: _v6_to_v7,
-    7: _v7_to_v8, 8: _v8_to_v9, 9: _v9_to_v10,
+    7: _v7_to_v8, 8: _v8_to_v9, 9: _v9_to_v10, 10: _v10_to_v11,
 }
 
 
@@ -755,7 +807,7 @@ def project_exists(target: str | os.PathLike[str] | URL) -> bool:
 
 def _fill_new_schema(conn: Connection, name: str) -> None:
     """Create the current schema, its meta and project rows, and Alembic's stamp."""
-    Base.metadata.create_all(conn)
+    create_schema(conn)
     conn.execute(
         Meta.__table__.insert(),
         [
@@ -851,7 +903,7 @@ def discard_new_database_project(target: str | URL) -> None:
 def schema_sql() -> str:
     """The CREATE statements of the current schema (for frozen copies in tests)."""
     engine = create_engine("sqlite://")
-    Base.metadata.create_all(engine)
+    create_schema(engine)
     with engine.connect() as conn:
         rows = conn.execute(text("SELECT sql FROM sqlite_master WHERE sql IS NOT NULL"))
         return ";\n".join(r[0] for r in rows) + ";\n"

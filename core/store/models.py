@@ -21,6 +21,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    MetaData,
     String,
     Text,
     UniqueConstraint,
@@ -33,6 +34,12 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 # from these.
 KINDS_SQL = "('ner', 'classify', 'qa', 'sentence', 'attribute', 'relation')"
 SUGGESTION_KINDS_SQL = "('entity', 'class', 'answer', 'sentence', 'attribute', 'relation')"
+# The tables whose rows an undo puts back under their old ids (labels, questions,
+# suggestions; core.project.ops): a deleted row's id must never be handed to a new row
+# meanwhile, or the undo meets a UNIQUE conflict. SQLite reuses the largest id once its
+# row is gone unless the table is AUTOINCREMENT (schema 11); PostgreSQL's sequences never
+# go back.
+NEVER_REUSED_IDS = {"sqlite_autoincrement": True}
 
 
 def utcnow() -> datetime:
@@ -108,7 +115,8 @@ class Label(Base):
     shortcut: Mapped[str | None] = mapped_column(String(16), default=None)
     position: Mapped[int] = mapped_column(Integer, default=0)
     task: Mapped[Task] = relationship(back_populates="labels")
-    __table_args__ = (UniqueConstraint("task_id", "name", name="label_name_unique"),)
+    __table_args__ = (
+        UniqueConstraint("task_id", "name", name="label_name_unique"), NEVER_REUSED_IDS)
 
 
 class Document(Base):
@@ -360,7 +368,7 @@ class QuestionRow(_Authored, Base):
     answers: Mapped[list[AnswerAnnotation]] = relationship(
         back_populates="question", cascade="all, delete-orphan", order_by="AnswerAnnotation.id"
     )
-    __table_args__ = (Index("ix_question_doc", "document_id"),)
+    __table_args__ = (Index("ix_question_doc", "document_id"), NEVER_REUSED_IDS)
 
 
 class AnswerAnnotation(_Authored, Base):
@@ -458,6 +466,7 @@ class Suggestion(Base):
             "state IN ('pending', 'accepted', 'rejected', 'edited')", name="suggestion_state"
         ),
         Index("ix_suggestion_doc_task", "document_id", "task_id", "state"),
+        NEVER_REUSED_IDS,
     )
 
 
@@ -499,3 +508,20 @@ def _name_the_annotator(_mapper: Any, _connection: Any, target: Any) -> None:
     """A row given no annotator (``None``) is the acting annotator's."""
     if target.annotator is None:
         target.annotator = acting_annotator()
+
+
+def create_schema(bind: Any) -> None:
+    """Create every table of the current schema that ``bind`` (an engine or a connection)
+    does not have yet.
+
+    Always from a copy of ``Base.metadata``: on PostgreSQL, SQLAlchemy's ``create_all``
+    breaks the foreign-key cycle between questions and suggestions with ``ALTER TABLE ...
+    ADD CONSTRAINT``, and marks each constraint it adds so as never to be written inline
+    again (``AddConstraint``'s ``isolate_from_table``). On the shared metadata that mark lasted
+    for the whole process: every SQLite file created after a PostgreSQL project had
+    ``suggestions`` without its foreign keys (a deleted question left its suggestions behind,
+    and undoing the deletion then failed on their ids)."""
+    copy = MetaData()
+    for table in Base.metadata.tables.values():
+        table.to_metadata(copy)
+    copy.create_all(bind)

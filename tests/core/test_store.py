@@ -18,7 +18,7 @@ from core.project import DocFilter, Project
 from core.store import db as dbmod
 from core.store import migrations
 from core.store import repo
-from core.store.models import Document, EntityAnnotation
+from core.store.models import Document, EntityAnnotation, Suggestion, Task
 from core.tasks import labelled_records
 from core.types import Answer, DocumentRecord, EntitySpan, Question
 
@@ -799,3 +799,118 @@ def test_schema_9_file_records_who_reviewed_and_decided(tmp_path: Path) -> None:
 
     assert columns(path) == columns(fresh) == [("decided_by", "VARCHAR(100)", 0),
                                                ("reviewed_by", "VARCHAR(100)", 0)]
+
+
+def test_schema_10_file_never_hands_out_an_id_again(tmp_path: Path) -> None:
+    """A real file of schema 10 (tests/core/data/schema10.sql) upgrades to schema 11: what it
+    holds is unchanged; its labels, questions and suggestions tables are defined as a new
+    file's (AUTOINCREMENT), counting on from their largest id. So a deleted question and a
+    deleted label, whose ids the next new suggestion and label would have taken before, come
+    back under their ids when undone."""
+    path = tmp_path / "v10.db"
+    raw = sqlite3.connect(path)
+    raw.executescript((Path(__file__).parent / "data" / "schema10.sql").read_text(encoding="utf-8"))
+    original = list(raw.iterdump())
+    raw.close()
+
+    def content(p: Project) -> list[tuple]:
+        with p.read() as s:
+            return [tuple(r) for q in (
+                "SELECT id, document_id, text FROM questions ORDER BY id",
+                "SELECT id, question_id, state FROM suggestions ORDER BY id",
+                "SELECT question_id, start, \"end\", origin, suggestion_id FROM answer_annotations "
+                "ORDER BY question_id",
+                "SELECT id, name FROM labels ORDER BY id",
+            ) for r in s.execute(text(q))]
+
+    with Project.open(path) as p:
+        upgraded = content(p)
+        assert upgraded == [
+            (1, 1, "What drug?"), (2, 2, "How long?"),
+            (1, 1, "accepted"), (2, 1, "pending"),
+            (1, 10, 17, "accepted", 1), (2, 10, 18, "imported", None),
+            (1, "Condition"), (2, "Medication")]
+        n1 = p.documents.filter(DocFilter())[0]
+        removed = p.annotations.remove_question(1)  # with suggestions 1 and 2, the largest
+        deleted = p.annotations.delete_label(2)  # the largest label id
+        with p.write() as s:  # as pre-annotation and an import write new rows
+            s.add(Suggestion(document_id=n1, task_id=s.scalar(select(Task.id).where(
+                Task.kind == "ner")), kind="entity", payload={"start": 3, "end": 8,
+                                                               "label": "Condition"}))
+        p.documents.add([DocumentRecord("Dosage 5 mg.", spans=(EntitySpan(7, 11, "Dose"),))])
+        with p.read() as s:
+            assert s.execute(text("SELECT max(id) FROM suggestions")).scalar() == 3
+            assert s.execute(text("SELECT id FROM labels WHERE name = 'Dose'")).scalar() == 3
+        p.undo(deleted)
+        p.undo(removed)
+        after = content(p)
+        assert [r for r in after if r not in ((3, None, "pending"), (3, "Dose"))] == upgraded
+    fresh = tmp_path / "fresh.db"
+    Project.create(fresh).close()
+
+    def definitions(file: Path) -> dict[str, list[str]]:
+        """Each table's columns and constraints (in any order: SQLAlchemy's may differ)."""
+        conn = sqlite3.connect(file)
+        try:
+            return {name: sorted(part.strip() for part in sql.split("(", 1)[1][:-1].split(", \n"))
+                    for name, sql in conn.execute(
+                        "SELECT name, sql FROM sqlite_master WHERE type = 'table' AND name IN "
+                        "('labels', 'questions', 'suggestions')")}
+        finally:
+            conn.close()
+
+    assert definitions(path) == definitions(fresh)
+    assert all("id INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT" in parts and
+               "PRIMARY KEY (id)" not in parts for parts in definitions(path).values())
+    raw = sqlite3.connect(path)
+    assert raw.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    assert raw.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == ("11",)
+    raw.close()
+    old = sqlite3.connect(tmp_path / "v10.db.v10.bak")
+    assert list(old.iterdump()) == original
+    old.close()
+
+
+def _foreign_keys(path: Path) -> dict[str, list[str]]:
+    raw = sqlite3.connect(path)
+    try:
+        return {t: sorted(f"{r[3]}->{r[2]}" for r in raw.execute(f"PRAGMA foreign_key_list({t})"))
+                for t in ("suggestions", "questions")}
+    finally:
+        raw.close()
+
+
+@pytest.mark.parametrize("where", ["schema only", "postgres"])
+def test_a_postgresql_project_leaves_the_next_file_its_foreign_keys(
+    where: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """PostgreSQL gets the foreign-key cycle between questions and suggestions as ALTER TABLE
+    ... ADD CONSTRAINT, which SQLAlchemy marks never to write inline again; a file created
+    after it, in the same process, still has every foreign key, and its cascades."""
+    from sqlalchemy import create_mock_engine
+
+    from core.store.models import create_schema
+
+    if where == "postgres":
+        Project.create(request.getfixturevalue("pg_url")).close()
+    else:
+        create_schema(create_mock_engine("postgresql+psycopg://", lambda *_a, **_k: None))
+    assert _foreign_keys(_new_file(tmp_path)) == {
+        "suggestions": ["document_id->documents", "model_version_id->model_versions",
+                        "question_id->questions", "task_id->tasks"],
+        "questions": ["document_id->documents", "suggestion_id->suggestions"]}
+    with Project.open(tmp_path / "after.db") as p:
+        p.documents.add([DocumentRecord("Fever.", questions=(Question("What?"),))])
+        doc = p.documents.get(p.documents.filter(DocFilter())[0])
+        with p.write() as s:
+            s.add(Suggestion(document_id=doc.id, question_id=doc.questions[0].id, kind="answer",
+                             task_id=s.scalar(select(Task.id).where(Task.kind == "qa")),
+                             payload={"start": 0, "end": 5}))
+        p.annotations.remove_question(doc.questions[0].id)
+        with p.read() as s:  # the suggestion went with its question (ON DELETE CASCADE)
+            assert s.execute(text("SELECT count(*) FROM suggestions")).scalar() == 0
+
+
+def _new_file(folder: Path) -> Path:
+    Project.create(folder / "after.db", tasks={"qa": []}).close()
+    return folder / "after.db"

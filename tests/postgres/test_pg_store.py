@@ -171,3 +171,25 @@ def test_models_of_a_database_project_go_to_the_models_folder(
     with_password = pg_url.replace("postgres@", "postgres:secret@")
     with Project.open(with_password) as p:
         assert "secret" not in p.location
+
+
+def test_a_schema_10_database_upgrades_and_never_hands_out_an_id_again(pg_url: str) -> None:
+    """Schema 11 changes nothing in a database (its sequences never go back): the upgrade
+    records the version, and a deleted question whose ids the next rows would have taken
+    in a file comes back under them when undone."""
+    with Project.create(pg_url, tasks={"qa": []}) as p:
+        p.documents.add([DocumentRecord("Fever for two days.", external_id="d0")])
+    for statement in ("UPDATE meta SET value = '10' WHERE key = 'schema_version'",
+                      "UPDATE alembic_version SET version_num = 'schema_10'"):
+        _sql(pg_url, statement)
+    with Project.open(pg_url) as p:
+        assert _sql(pg_url, "SELECT value FROM meta WHERE key = 'schema_version'") == [
+            (str(dbmod.SCHEMA_VERSION),)]
+        doc = p.documents.filter()[0]
+        p.annotations.add_question(doc, "How long?")
+        q = p.documents.get(doc).questions[0].id
+        removed = p.annotations.remove_question(q)
+        p.annotations.add_question(doc, "Which symptom?")
+        assert p.documents.get(doc).questions[0].id > q
+        p.undo(removed)
+        assert sorted(x.id for x in p.documents.get(doc).questions)[0] == q

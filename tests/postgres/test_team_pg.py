@@ -77,4 +77,5 @@ def test_a_schema_9_database_records_who_reviewed_and_decided(pg_url: str) -> No
         assert _sql(pg_url, "SELECT reviewed_by FROM documents") == [("user",)]
         p.annotations.set_review_status(p.documents.filter()[0], "skipped")
     assert _sql(pg_url, "SELECT review_status, reviewed_by FROM documents") == [("skipped", "ana")]
-    assert _sql(pg_url, "SELECT value FROM meta WHERE key = 'schema_version'") == [("10",)]
+    assert _sql(pg_url, "SELECT value FROM meta WHERE key = 'schema_version'") == [
+        (str(SCHEMA_VERSION),)]

@@ -112,6 +112,30 @@ def test_undoing_a_question_deletion_brings_back_its_suggestions(project: Projec
     assert before["suggestions"][pending][0] == "pending"
 
 
+def test_undoing_a_deletion_after_new_rows_were_written(project: Project) -> None:
+    """Pre-annotation and imports write rows between a deletion and its undo: none of them
+    takes the deleted question's, suggestion's or label's id, so the undo puts each back."""
+    d0, d2 = doc_id(project, "d0"), doc_id(project, "d2")
+    q0 = project.documents.get(d0).questions[0].id
+    last = add_suggestion(project, d0, "answer", {"start": 0, "end": 7}, 0.6, q0)
+    drug = project.documents.tasks()[TaskKind.NER].label("Drug")
+    project.annotations.add_label("ner", "Dose")  # the largest label id
+    dose = project.documents.tasks()[TaskKind.NER].label("Dose")
+    before = state(project)
+    removed = project.annotations.remove_question(q0)
+    deleted = project.annotations.delete_label(dose.id)
+    new = add_suggestion(project, d2, "entity", {"start": 0, "end": 5, "label": "Drug"})
+    project.annotations.add_label("ner", "Route")
+    assert new > last and project.documents.tasks()[TaskKind.NER].label("Route").id > dose.id
+    project.undo(deleted)
+    project.undo(removed)
+    after = state(project)
+    assert after["suggestions"].pop(new) and before["suggestions"] == after["suggestions"]
+    assert project.documents.get(d0).questions[0].id == q0
+    labels = {lab.name: lab.id for lab in project.documents.tasks()[TaskKind.NER].labels}
+    assert labels["Dose"] == dose.id and labels["Drug"] == drug.id
+
+
 def test_deleted_question_comes_back_under_its_id(project: Project) -> None:
     d0 = doc_id(project, "d0")
     q0 = project.documents.get(d0).questions[0].id
