@@ -298,8 +298,15 @@ class _Importer:
         have = set(stored)
         for span in record.spans:
             if (span.start, span.end) in have:
-                if (span.start, span.end) in stored:
-                    self._merge_attributes(stored[(span.start, span.end)], span, record)
+                known = stored.get((span.start, span.end))
+                if known is not None and known.label_id != ids[span.label]:
+                    self._conflict(
+                        record,
+                        f"entity [{span.start}, {span.end}) {span.label}: the document already "
+                        f"has {known.label.name} there; kept {known.label.name}",
+                    )
+                elif known is not None:
+                    self._merge_attributes(known, span, record)
                 continue
             if not self.overlapping and any(s < span.end and span.start < e for s, e in have):
                 self._conflict(

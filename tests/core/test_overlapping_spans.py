@@ -229,6 +229,23 @@ def test_the_same_span_merged_into_a_known_document_is_not_added_twice(
                                                   ("left lower lobe pneumonia", "Condition")]
 
 
+def test_another_label_on_a_known_entity_is_a_named_conflict(
+        project: Project, tmp_path: Path) -> None:
+    """Merged into a known document, a span of another label on an entity's extent is not
+    dropped silently: the summary names its file, line and both labels, and the entity keeps
+    its label."""
+    first = _jsonl(tmp_path, [[*CONDITION, "Condition"]], "a.jsonl")
+    again = _jsonl(tmp_path, [[*CONDITION, "BodySite"], [*SITE, "BodySite"]], "b.jsonl")
+    project.documents.add(read_file(first))
+    summary, _ = project.documents.add(read_file(again))
+    assert summary.annotations_added == 1
+    assert list(summary.conflicts) == [
+        (f"{again}:1: entity [{CONDITION[0]}, {CONDITION[1]}) BodySite: the document already "
+         "has Condition there; kept Condition")]
+    assert [e[:2] for e in entities(project)] == [("left lower lobe", "BodySite"),
+                                                  ("left lower lobe pneumonia", "Condition")]
+
+
 def test_an_import_refuses_two_labels_on_one_extent_naming_file_and_line(
         project: Project, tmp_path: Path) -> None:
     path = _jsonl(tmp_path, [[*SITE, "BodySite"], [*SITE, "Condition"]])
