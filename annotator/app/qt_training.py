@@ -42,8 +42,10 @@ from core.project import Project
 from core.types import TaskKind
 
 # Short headers so the table fits the dock; the tooltips spell them out.
-EPOCH_COLUMNS = ("epoch", "step", "loss", "val loss", "P", "R", "F1", "acc")
-EPOCH_TIPS = ("epoch: one pass over the training documents", "optimizer step",
+EPOCH_COLUMNS = ("model", "epoch", "step", "loss", "val loss", "P", "R", "F1", "acc")
+EPOCH_TIPS = (("the model of the row: training entities trains the attribute and relation "
+               "models after the tagger, each with its own epochs"),
+              "epoch: one pass over the training documents", "optimizer step",
               "loss on the training documents",
               "loss on the held-out (dev) documents the model does not learn from",
               "precision on the held-out documents", "recall on the held-out documents",
@@ -156,6 +158,8 @@ class QtTrainingPanel(QWidget):
         self.epoch_table.horizontalHeader().setStretchLastSection(False)
         self.epoch_table.horizontalHeader().setMinimumSectionSize(20)
         self.epoch_table.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.epoch_table.horizontalHeader().setSectionResizeMode(
+            0, QHeaderView.ResizeMode.ResizeToContents)  # the model's name, whole
         for col, tip in enumerate(EPOCH_TIPS):
             self.epoch_table.horizontalHeaderItem(col).setToolTip(tip)
         self.label_table = self._table(("label", "precision", "recall", "F1", "support"))
@@ -355,20 +359,27 @@ class QtTrainingPanel(QWidget):
                 task.cancel()
         self.status.setText("Cancelling after the current step…")
 
+    def _model_title(self, event: ProgressEvent | EpochEvent) -> str:
+        """The model an event is of: a head trained after the tagger, or the one clicked."""
+        if event.model:
+            return event.model.capitalize()
+        return TASK_TITLES[self.kind] if self.kind is not None else ""
+
     def _on_training_progress(self, event: object) -> None:
         if isinstance(event, ProgressEvent):
             self.progress.setRange(0, max(1, event.total_steps))
             self.progress.setValue(event.step)
             self.progress.setFormat(f"%p%  ·  ETA {_eta(event.eta_seconds)}")
+            head = f"{event.model.capitalize()}: " if event.model else ""
             if event.phase == "refit":  # the second pass, on all documents (no dev scores)
                 self.status.setText(
-                    f"Refit on all documents: epoch {event.epoch} · step {event.step}/"
+                    f"{head}Refit on all documents: epoch {event.epoch} · step {event.step}/"
                     f"{event.total_steps} · loss {event.loss:.4f}")
                 self.status.setToolTip("The held-out documents chose the number of epochs; "
                                        "the model now trains again on every document")
             else:
                 self.status.setText(
-                    f"Epoch {event.epoch} · step {event.step}/{event.total_steps} · "
+                    f"{head}Epoch {event.epoch} · step {event.step}/{event.total_steps} · "
                     f"loss {event.loss:.4f} · lr {event.learning_rate:.2e}"
                 )
             if self._losses and event.step <= self._losses[-1][0]:
@@ -382,7 +393,7 @@ class QtTrainingPanel(QWidget):
         elif isinstance(event, EpochEvent):
             row = {"epoch": event.epoch, "step": event.step, "train_loss": event.train_loss,
                    "val_loss": event.val_loss, **event.metrics}
-            self._append_epoch_row(row)
+            self._append_epoch_row(row, self._model_title(event))
             f1 = _score(event.metrics)
             if f1 is not None:
                 if self._f1 and event.epoch <= self._f1[-1][0]:  # a new run: its own curve
@@ -409,12 +420,13 @@ class QtTrainingPanel(QWidget):
             self.progress.setValue(0)
             self.progress.setFormat(status)
 
-    def _append_epoch_row(self, row: dict[str, Any]) -> None:
+    def _append_epoch_row(self, row: dict[str, Any], model: str) -> None:
         r = self.epoch_table.rowCount()
         self.epoch_table.insertRow(r)
+        self.epoch_table.setItem(r, 0, QTableWidgetItem(model))
         values = (row.get("epoch"), row.get("step"), row.get("train_loss"), row.get("val_loss"),
                   row.get("precision"), row.get("recall"), _score(row), row.get("accuracy"))
-        for c, v in enumerate(values):
+        for c, v in enumerate(values, start=1):
             item = QTableWidgetItem(_fmt(v, 3))
             item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
             self.epoch_table.setItem(r, c, item)
@@ -504,7 +516,7 @@ class QtTrainingPanel(QWidget):
             run = self.project.training.last_run(with_epochs=True) or last
         self.epoch_table.setRowCount(0)
         for row in run.epochs:
-            self._append_epoch_row(row)
+            self._append_epoch_row(row, TASK_TITLES[TaskKind(run.task)])
         if run.epochs and run.epochs[-1].get("per_label"):
             self._fill_per_label(run.epochs[-1]["per_label"])
         self._losses = [(int(r["step"]), float(r["train_loss"])) for r in run.epochs

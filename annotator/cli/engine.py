@@ -119,16 +119,22 @@ def cmd_train(args: argparse.Namespace) -> int:
     # Per optimiser step, on stderr, only on a terminal (never on a worker rank).
     bar = ProgressBar(total=None, desc="training", unit="step") if not worker else None
 
+    shown_model = [""]  # the model whose epochs the lines are of ("": the one asked for)
+
     def on_event(event: Any) -> None:  # called on this (the only) thread
         if bar is not None and isinstance(event, ProgressEvent):
             bar.update_to(event.step, total=event.total_steps, epoch=event.epoch,
                           loss=f"{event.loss:.4f}",
-                          **({"phase": "refit"} if event.phase == "refit" else {}))
+                          **({"phase": "refit"} if event.phase == "refit" else {}),
+                          **({"model": event.model} if event.model else {}))
         if quiet:
             return
         if isinstance(event, WarningEvent):
             _write(bar, f"warning: {event.message}", file=sys.stderr)
         elif isinstance(event, EpochEvent):
+            if event.model != shown_model[0]:  # a head trained after the tagger: its own table
+                shown_model[0] = event.model
+                _write(bar, f"{event.model or task.value} model:")
             _write(bar, _epoch_line(event))
 
     if not quiet:

@@ -227,10 +227,11 @@ def train_with_dependents(
     documents (each its own run and model version). A head whose preparation has a
     problem (too few examples: no relation at all) is skipped, saying why. The heads'
     warnings and progress go to ``on_event`` too (warnings prefixed "attributes: " /
-    "relations: "); the tagger's :class:`FinishedEvent` is sent last, after all."""
+    "relations: ", steps and epochs with ``model`` set to that name); the tagger's
+    :class:`FinishedEvent` is sent last, after all."""
     import dataclasses
 
-    from core.engine.results import FinishedEvent, WarningEvent
+    from core.engine.results import EpochEvent, FinishedEvent, ProgressEvent, WarningEvent
     from core.tasks import dependent_kinds
 
     held: list[TrainingEvent] = []
@@ -247,6 +248,8 @@ def train_with_dependents(
                 return
             if isinstance(event, WarningEvent):
                 event = WarningEvent(f"{name}: {event.message}")
+            elif isinstance(event, (EpochEvent, ProgressEvent)):
+                event = dataclasses.replace(event, model=name)
             on_event(event)
         return head_event
 

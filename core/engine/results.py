@@ -203,6 +203,9 @@ class ProgressEvent:
     # "train", or "refit": the second pass on all documents (settings.refit), whose steps
     # count on from the first pass's and which reports no epochs of its own.
     phase: str = "train"
+    # Which model of the click is training: "" for the one asked for, else the head trained
+    # after it ("attributes", "relations"; project_bridge.train_with_dependents).
+    model: str = ""
 
 
 @dataclass(frozen=True)
@@ -216,6 +219,7 @@ class EpochEvent:
     metrics: dict[str, Any]
     is_best: bool
     seconds: float
+    model: str = ""  # as ProgressEvent.model
 
 
 @dataclass(frozen=True)

@@ -60,7 +60,8 @@ def test_fake_run_fills_panel_then_preannotates(qtbot, window) -> None:  # type:
         panel.train_buttons[TaskKind.NER].click()
         assert panel.cancel_button.isEnabled()
     assert panel.epoch_table.rowCount() == 2
-    assert panel.epoch_table.item(1, 6).text() == "0.800"
+    assert panel.epoch_table.item(1, 7).text() == "0.800"
+    assert [panel.epoch_table.item(r, 0).text() for r in range(2)] == ["Entities"] * 2
     assert panel.label_table.item(0, 0).text() == "Disease"
     assert "weak model" in panel.warning_label.text()
     assert len(panel.loss_curve.getData()[0]) == 4
@@ -69,6 +70,32 @@ def test_fake_run_fills_panel_then_preannotates(qtbot, window) -> None:  # type:
     # The queue refreshed: the document now shows as "suggested".
     row = window.doc_list.model.row_of(did)
     assert window.doc_list.model.doc_row(row).status == "suggested"
+
+
+def test_the_heads_epochs_are_named_in_the_table(qtbot, window) -> None:  # type: ignore[no-untyped-def]
+    """Training entities trains the attribute head after the tagger: its epochs and steps
+    say so (the table's model column, the status line), not one table of mixed epochs."""
+    panel = window.training
+    seen: list[str] = []
+
+    def with_head(project: Project, kind: TaskKind, settings: Any, emit: Any,
+                  control: JobControl) -> TrainOutcome:
+        emit(EpochEvent(1, 2, 0.5, 0.4, {"f1": 0.6}, True, 0.1))
+        emit(ProgressEvent(1, 2, 1, 0.3, 5e-5, 1, model="attributes"))
+        emit(EpochEvent(1, 1, 0.3, 0.2, {"accuracy": 0.9}, True, 0.1, model="attributes"))
+        return fake_train(project, kind, settings, emit, control)
+
+    panel.train_fn = with_head
+    panel.preannotate_fn = lambda *_a: 0
+    panel.trainingProgress.connect(
+        lambda e: seen.append(panel.status.text()) if isinstance(e, ProgressEvent) else None)
+    with qtbot.waitSignal(panel.suggestionsRefreshed, timeout=10000):
+        panel.train_buttons[TaskKind.NER].click()
+    table = panel.epoch_table
+    assert [table.item(r, 0).text() for r in range(table.rowCount())] == [
+        "Entities", "Attributes", "Entities", "Entities"]
+    assert table.item(1, 8).text() == "0.900"  # the head's accuracy, in its own row
+    assert seen[0].startswith("Attributes: Epoch 1") and seen[1].startswith("Epoch 1")
 
 
 def test_cancel(qtbot, window) -> None:  # type: ignore[no-untyped-def]

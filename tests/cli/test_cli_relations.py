@@ -95,14 +95,21 @@ def test_import_train_evaluate_export(tmp_path: Path, capsys: pytest.CaptureFixt
     head = payload["relations"]
     assert head["status"] == "completed" and head["model_version"] == 1
     assert set(head["dev"]) >= {"precision", "recall", "f1", "per_label"}
+    # As text: the head's epochs under a line of their own, after the tagger's.
+    code, out, err = cli("train", str(db), "--task", "ner", *args[:-1], capsys=capsys)
+    assert code == 0, err
+    lines_out = out.splitlines()
+    at = lines_out.index("relations model:")
+    epoch_lines = [i for i, line in enumerate(lines_out) if line.split()[:1] in (["1"], ["2"])]
+    assert [i < at for i in epoch_lines] == [True, True, False, False]
     code, out, _ = cli("train", str(db), "--task", "relation", *args, capsys=capsys)
-    assert code == 0 and json.loads(out)["model_version"] == 2
+    assert code == 0 and json.loads(out)["model_version"] == 3  # after the text-mode run's 2
     code, out, _ = cli("evaluate", str(db), "--task", "ner", "--data", str(data), "--json",
                        capsys=capsys)
     assert code == 0
     scored = json.loads(out)
     assert scored["relations"]["support"] == 12
-    assert scored["relation_model"]["model_version"] == 2
+    assert scored["relation_model"]["model_version"] == 3
     out_file = tmp_path / "out.jsonl"
     assert cli("export", str(db), str(out_file), "--format", "jsonl", capsys=capsys)[0] == 0
     written = [json.loads(x) for x in out_file.read_text(encoding="utf-8").splitlines()]

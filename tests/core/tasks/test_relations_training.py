@@ -83,6 +83,14 @@ def test_one_click_trains_the_tagger_then_the_relation_head(
     assert dev["per_label"]["dose_of"]["support"] == dev["support"] > 0
     finished = [e for e in events if isinstance(e, FinishedEvent)]
     assert len(finished) == 1 and events[-1] is finished[0]
+    # Each epoch and step says which model it is of: the tagger's first, then the head's.
+    from core.engine.results import EpochEvent, ProgressEvent
+
+    epochs = [e.model for e in events if isinstance(e, EpochEvent)]
+    tagger_epochs = len(outcome.result.epochs)
+    assert epochs == [""] * tagger_epochs + ["relations"] * len(head.result.epochs)
+    steps = [e.model for e in events if isinstance(e, ProgressEvent)]
+    assert steps[0] == "" and steps[-1] == "relations" and steps == sorted(steps)
     with Project.open(path) as project:
         assert [v.version for v in project.models.list(TaskKind.RELATION)] == [1]
         model_dir = project.models.current(TaskKind.RELATION).path
