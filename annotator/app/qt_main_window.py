@@ -594,13 +594,13 @@ class QtMainWindow(QtWindowLayout, QMainWindow):
 
         def work(emit: Callable[[object], None], control: JobControl) -> Any:
             # Worker thread: never touches widgets; one transaction, all or nothing.
-            from core.formats import guess_format, read_file, suggestions_in
+            from core.formats import read_file
 
             ner = project.documents.tasks().get(TaskKind.NER)  # brat maps attributes by it
             records = read_file(path, attributes=ner.attributes if ner is not None else (),
                                 overlapping=bool(ner is not None and ner.overlapping))
             # Suggestions in a JSONL file are never labels: say how many were left out.
-            left_out = suggestions_in(path) if guess_format(path) == "jsonl" else 0
+            left_out = records.suggestions_left_out
             if control.cancelled:
                 return None
             return project.documents.add(records, split=split)[0], left_out

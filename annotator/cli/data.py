@@ -206,7 +206,7 @@ def _open(path: str, *, readonly: bool = False) -> Project:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    from core.formats import guess_format, read_brat, read_file, suggestions_in
+    from core.formats import guess_format, read_brat, read_file
 
     if not Path(args.file).exists():
         raise InputError(args.file, None, "no such file")
@@ -233,7 +233,7 @@ def cmd_import(args: argparse.Namespace) -> int:
         else:
             records = read_file(args.file, fmt, text_unit=args.unit, encoding=args.encoding)
         # Suggestions in a JSONL file are never labels: say how many were left out.
-        left_out = suggestions_in(args.file, args.encoding) if fmt == "jsonl" else 0
+        left_out = getattr(records, "suggestions_left_out", 0)  # brat's records hold none
         # The store takes the records one by one inside its one transaction: the bar
         # counts them as they go in (all or nothing still).
         with ProgressBar(total=len(records), desc="importing", unit="doc") as bar:

@@ -18,7 +18,7 @@ from core.formats._common import ExportError, atomic_output, bom_encoding, read_
 from core.formats.brat import BratReport, read_brat, write_brat
 from core.formats.conll import parse_conll, write_conll
 from core.formats.csv_table import guess_delimiter, parse_csv, write_csv, write_sentence_csv
-from core.formats.jsonl import parse_jsonl, suggestions_in, write_jsonl
+from core.formats.jsonl import Records, parse_jsonl, suggestions_in, write_jsonl
 from core.formats.label_lines import parse_label_lines, write_label_lines
 from core.formats.plain_text import TEXT_UNITS, read_text_documents, write_text_documents
 from core.formats.squad import parse_squad, write_squad
@@ -26,7 +26,7 @@ from core.types import AttributeSpec, DocumentRecord
 
 __all__ = [
     "FORMATS", "TEXT_UNITS", "UNITS", "BratReport", "ExportError", "guess_format", "read_brat",
-    "read_file", "suggestions_in", "write_file",
+    "Records", "read_file", "suggestions_in", "write_file",
 ]
 
 FORMATS = ("text", "csv", "lines", "jsonl", "conll", "squad", "brat")
@@ -141,7 +141,7 @@ def read_file(
     discontinuous: str = "refuse",
     skip: Collection[str] = (),
     overlapping: bool = False,
-) -> list[DocumentRecord]:
+) -> Records:
     """Read every document of a file (or, for "text" and "brat", of a folder).
 
     ``format`` is one of :data:`FORMATS` (guessed when None); ``text_unit`` ("file",
@@ -150,6 +150,7 @@ def read_file(
     brat records have none, their errors name the .ann line). ``attributes`` (the project's
     declaration), ``discontinuous``, ``skip`` and ``overlapping`` apply to "brat": see
     :func:`core.formats.brat.read_brat`, which also tells what it joined and skipped.
+    A JSONL file's suggestions, never labels, are counted in ``suggestions_left_out``.
     Raises InputError, and returns nothing, if anything is wrong or there is no document.
     """
     path = Path(path)
@@ -181,7 +182,7 @@ def read_file(
         raise InputError(
             path, None, f"no documents found (the file is empty or holds no {format} records)"
         )
-    return records
+    return records if isinstance(records, Records) else Records(records)
 
 
 def write_file(

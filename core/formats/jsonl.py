@@ -31,6 +31,14 @@ from core.types import DocumentRecord, EntitySpan, Relation, SentenceLabel, Task
 FLAVORS = ("doccano", "prodigy")
 
 
+class Records(list[DocumentRecord]):
+    """The documents a file holds, and how many suggestions it held that are not labels
+    (``suggestions_left_out``: JSONL's, see :func:`suggestions_in`), counted in the same
+    read, so an import can say why they are not there."""
+
+    suggestions_left_out: int = 0
+
+
 def parse_jsonl(text: str, path: Path) -> list[DocumentRecord]:
     """Parse JSON Lines (one object a line) or a JSON list of objects (Label Studio export).
 
@@ -47,8 +55,9 @@ def parse_jsonl(text: str, path: Path) -> list[DocumentRecord]:
     ``write_jsonl(..., suggestions=)`` writes) is ignored, and so is any span marked
     ``"suggested": true``.
     """
-    records: list[DocumentRecord] = []
+    records = Records()
     for line, obj in _objects(text, path):
+        records.suggestions_left_out += _suggestions_of(obj)
         record = _record(obj, path, line)
         if record is not None:
             records.append(record)
@@ -58,19 +67,23 @@ def parse_jsonl(text: str, path: Path) -> list[DocumentRecord]:
 def suggestions_in(path: str | Path, encoding: str | None = None) -> int:
     """How many suggestions a JSONL file holds that :func:`parse_jsonl` leaves out: the spans
     marked ``"suggested": true`` and the items of the records' ``"suggestions"`` lists (so
-    an import can say why they are not there)."""
+    an import can say why they are not there). Reading the file to import it counts them
+    too (``Records.suggestions_left_out``)."""
     path = Path(path)
+    return sum(_suggestions_of(obj) for _, obj in _objects(read_text(path, encoding), path))
+
+
+def _suggestions_of(obj: Any) -> int:
+    if not isinstance(obj, dict):
+        return 0
     count = 0
-    for _, obj in _objects(read_text(path, encoding), path):
-        if not isinstance(obj, dict):
-            continue
-        for key in ("spans", "entities", "label", "labels"):
-            value = obj.get(key)
-            if isinstance(value, list):
-                count += sum(1 for item in value if _suggested(item))
-        listed = obj.get("suggestions")
-        if isinstance(listed, list):
-            count += len(listed)
+    for key in ("spans", "entities", "label", "labels"):
+        value = obj.get(key)
+        if isinstance(value, list):
+            count += sum(1 for item in value if _suggested(item))
+    listed = obj.get("suggestions")
+    if isinstance(listed, list):
+        count += len(listed)
     return count
 
 

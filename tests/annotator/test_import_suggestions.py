@@ -37,13 +37,21 @@ def test_suggestions_in_counts_suggested_spans_and_listed_suggestions(tmp_path: 
 
 
 def test_the_cli_import_says_how_many_suggestions_it_left_out(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str],
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    from core.formats import _common
+
     db = tmp_path / "p.db"
     assert run(["init", str(db), "--task", "ner", "--labels", "Disease,Medication"]) == 0
     capsys.readouterr()
     path = _file(tmp_path, RECORDS)
+    reads: list[Path] = []
+    real = _common.read_text
+    monkeypatch.setattr(_common, "read_text", lambda p, *a: reads.append(Path(p)) or real(p, *a))
+    for module in ("core.formats", "core.formats.jsonl"):
+        monkeypatch.setattr(f"{module}.read_text", _common.read_text)
     assert run(["import", str(db), str(path), "--json"]) == 0
+    assert reads == [path]  # the file is read once: the count comes with the records
     out = json.loads(capsys.readouterr().out)
     assert out["annotations_added"] == 1 and out["suggestions_not_imported"] == 3
     plain = _file(tmp_path, [{"text": "another note", "spans": []}])
