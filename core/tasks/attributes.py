@@ -485,7 +485,7 @@ def _targets(groups: Sequence[tuple[str, list[int], list[str]]],
 
 def entity_features(
     tokenizer: Any, spec: TaskSpec, docs: Sequence[DocumentRecord], *, max_length: int,
-    with_gold: bool, pooled: bool = False, representation: str | None = None,
+    with_gold: bool, representation: str = "markers",
 ) -> tuple[list[Feature], list[tuple[int, EntitySpan]]]:
     """One model input per entity that has an attribute (``span.attributes`` not empty),
     the window of the note around it cut to ``max_length``; and for each input (document
@@ -496,9 +496,7 @@ def entity_features(
     tokenizer drops its characters); with gold, they are also the last two of ``labels``
     (after the value index of each attribute), the only per-input integers the training
     batch carries (``attribute_labels``). Entity start (``representation="entity_start"``):
-    the markers' input, the positions those of ``[E]`` alone. ``representation`` wins over
-    ``pooled`` (which means ``"pooled"``)."""
-    representation = representation or ("pooled" if pooled else "markers")
+    the markers' input, the positions those of ``[E]`` alone."""
     pooled = representation == "pooled"
     start_only = representation == "entity_start"
     t = special_template(tokenizer)

@@ -45,7 +45,7 @@ def test_pooled_inputs_point_at_the_entitys_subwords(bert: Path) -> None:
         "quintarin")
     doc = DocumentRecord(text, spans=(first, second, EntitySpan(0, 3, "DRUG")))
     feats, where = attributes.entity_features(tok, SPEC, [doc], max_length=64,
-                                              with_gold=True, pooled=True)
+                                              with_gold=True, representation="pooled")
     assert [span for _, span in where] == [first, second]  # no attributes: no input
     whole = _entity_ids(tok, text)
     for f, span, values in ((feats[0], first, [0, 0]), (feats[1], second, [1, 1])):
@@ -63,7 +63,7 @@ def test_pooled_inputs_point_at_the_entitys_subwords(bert: Path) -> None:
     at = long_text.index("zorblaxes")
     span = EntitySpan(at, at + 9, "DRUG", {"negation": "Negated"})
     (f,), _ = attributes.entity_features(tok, SPEC, [DocumentRecord(long_text, spans=(span,))],
-                                         max_length=32, with_gold=True, pooled=True)
+                                         max_length=32, with_gold=True, representation="pooled")
     assert len(f.input_ids) == 32
     s, e = f.start_position, f.end_position
     assert f.input_ids[s:e] == _entity_ids(tok, "zorblaxes")
@@ -212,7 +212,7 @@ def test_the_pooled_model_directory_loads_back_and_predicts(
     linear = span_head_from_file(model_dir)
     doc = fresh[0]
     (f,), _ = attributes.entity_features(tok, SPEC, [doc], max_length=32, with_gold=False,
-                                         pooled=True)
+                                         representation="pooled")
     with torch.inference_mode():
         h = model.base_model(input_ids=torch.tensor([f.input_ids])).last_hidden_state[0]
         logits = linear(torch.cat([h[0], h[f.start_position:f.end_position].mean(0)]))
