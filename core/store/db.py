@@ -297,6 +297,16 @@ def _v9_to_v10(conn: Connection) -> None:
 
 # Schema 11's tables: those whose rows an undo restores under their old ids.
 _V11_AUTOINCREMENT = ("labels", "questions", "suggestions")
+# The foreign keys of the two tables in the questions <-> suggestions cycle, which a file
+# created after a PostgreSQL project in the same process lacked (models.create_schema):
+# (column, table referred to, ON DELETE), in the order they are put back.
+_V11_FOREIGN_KEYS = {
+    "questions": (("document_id", "documents", "CASCADE"),
+                  ("suggestion_id", "suggestions", "SET NULL")),
+    "suggestions": (("document_id", "documents", "CASCADE"), ("task_id", "tasks", "CASCADE"),
+                    ("question_id", "questions", "CASCADE"),
+                    ("model_version_id", "model_versions", "CASCADE")),
+}
 
 
 def _v10_to_v11(conn: Connection) -> None:
@@ -307,9 +317,15 @@ def _v10_to_v11(conn: Connection) -> None:
     AUTOINCREMENT, counting on from their largest id. PostgreSQL's sequences never go back:
     nothing to do there.
 
-    AUTOINCREMENT changes how SQLite picks a new id, not what is stored, so the table
-    definitions are rewritten in place (as the kind CHECKs of schema 5 were); ``DROP TABLE``
-    to rebuild them would fire their foreign keys' cascades inside this transaction."""
+    It also gives ``questions`` and ``suggestions`` back the foreign keys a file lacked when
+    it was created after a PostgreSQL project in the same process (see
+    ``models.create_schema``), first removing what those keys would have removed: the
+    suggestions and questions of deleted documents, and so on (a question's link to a
+    deleted suggestion is cleared).
+
+    Neither changes what is stored, so the table definitions are rewritten in place (as the
+    kind CHECKs of schema 5 were); ``DROP TABLE`` to rebuild them would fire their foreign
+    keys' cascades inside this transaction."""
     if conn.dialect.name != "sqlite":
         return
     # sqlite_sequence, where SQLite keeps the counters, exists once an AUTOINCREMENT table
@@ -317,18 +333,35 @@ def _v10_to_v11(conn: Connection) -> None:
     conn.exec_driver_sql("CREATE TABLE schema_11_sequence (id INTEGER PRIMARY KEY AUTOINCREMENT)")
     conn.exec_driver_sql("DROP TABLE schema_11_sequence")
     rewritten: dict[str, str] = {}
+    counted: list[str] = []
     for table in _V11_AUTOINCREMENT:
-        sql = conn.exec_driver_sql(
+        sql = new = conn.exec_driver_sql(
             "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?", (table,)
         ).scalar_one()
-        if "AUTOINCREMENT" in sql:
-            continue
-        new, columns = re.subn(r"\bid INTEGER NOT NULL,", "id INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT,",
-                               sql, count=1)
-        new, keys = re.subn(r",\s*PRIMARY KEY \(id\)", "", new, count=1)
-        if columns != 1 or keys != 1:
-            raise ProjectError(f"the table {table} is not defined as this program made it: {sql}")
-        rewritten[table] = new
+        if "AUTOINCREMENT" not in sql:
+            new, columns = re.subn(r"\bid INTEGER NOT NULL,",
+                                   "id INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT,", new, count=1)
+            new, keys = re.subn(r",\s*PRIMARY KEY \(id\)", "", new, count=1)
+            if columns != 1 or keys != 1:
+                raise ProjectError(f"the table {table} is not defined as this program made it: "
+                                   f"{sql}")
+            counted.append(table)
+        have = {row[3] for row in conn.exec_driver_sql(f"PRAGMA foreign_key_list({table})")}
+        missing = [fk for fk in _V11_FOREIGN_KEYS.get(table, ()) if fk[0] not in have]
+        for column, refers_to, action in missing:
+            dangling = (f"{column} IS NOT NULL AND {column} NOT IN (SELECT id FROM {refers_to})")
+            conn.exec_driver_sql(f"DELETE FROM {table} WHERE {dangling}" if action == "CASCADE"
+                                 else f"UPDATE {table} SET {column} = NULL WHERE {dangling}")
+        if missing:
+            body = new.rstrip()
+            if not body.endswith(")"):
+                raise ProjectError(f"the table {table} is not defined as this program made it: "
+                                   f"{sql}")
+            new = body[:-1].rstrip() + "".join(
+                f", \n\tFOREIGN KEY({column}) REFERENCES {refers_to} (id) ON DELETE {action}"
+                for column, refers_to, action in missing) + "\n)"
+        if new != sql:
+            rewritten[table] = new
     if not rewritten:
         return
     version = conn.exec_driver_sql("PRAGMA schema_version").scalar_one()
@@ -340,7 +373,7 @@ def _v10_to_v11(conn: Connection) -> None:
         conn.exec_driver_sql(f"PRAGMA schema_version = {int(version) + 1}")
     finally:
         conn.exec_driver_sql("PRAGMA writable_schema = OFF")
-    for table in rewritten:
+    for table in counted:
         conn.exec_driver_sql("DELETE FROM sqlite_sequence WHERE name = ?", (table,))
         conn.exec_driver_sql(
             f"INSERT INTO sqlite_sequence (name, seq) SELECT ?, COALESCE(MAX(id), 0) FROM {table}",

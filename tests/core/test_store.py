@@ -914,3 +914,48 @@ def test_a_postgresql_project_leaves_the_next_file_its_foreign_keys(
 def _new_file(folder: Path) -> Path:
     Project.create(folder / "after.db", tasks={"qa": []}).close()
     return folder / "after.db"
+
+
+def test_schema_10_file_made_after_a_postgresql_project_gets_its_foreign_keys_back(
+    tmp_path: Path,
+) -> None:
+    """A file created after a PostgreSQL project in the same process had questions and
+    suggestions without foreign keys (models.create_schema), so deleting a document left
+    its question and suggestions behind. Its upgrade removes those orphans, keeps the rest,
+    and puts the keys back: the file then has a new file's keys, none of them broken."""
+    import re
+
+    path = tmp_path / "v10.db"
+    raw = sqlite3.connect(path)
+    raw.executescript((Path(__file__).parent / "data" / "schema10.sql").read_text(encoding="utf-8"))
+    version = raw.execute("PRAGMA schema_version").fetchone()[0]
+    raw.execute("PRAGMA writable_schema = ON")
+    for table in ("questions", "suggestions"):
+        sql = raw.execute("SELECT sql FROM sqlite_master WHERE name = ?", (table,)).fetchone()[0]
+        raw.execute("UPDATE sqlite_master SET sql = ? WHERE name = ?",
+                    (re.sub(r",\s*FOREIGN KEY\([a-z_]+\) REFERENCES [a-z_]+ \(id\) ON DELETE "
+                            r"(CASCADE|SET NULL)", "", sql), table))
+    raw.execute(f"PRAGMA schema_version = {version + 1}")
+    raw.execute("PRAGMA writable_schema = OFF")
+    raw.commit()
+    raw.close()
+    raw = sqlite3.connect(path)
+    raw.execute("PRAGMA foreign_keys = ON")
+    assert raw.execute("PRAGMA foreign_key_list(suggestions)").fetchall() == []
+    raw.execute("DELETE FROM documents WHERE external_id = 'n1'")  # leaves its rows behind
+    raw.commit()
+    assert raw.execute("SELECT count(*) FROM suggestions").fetchone()[0] == 2
+    raw.close()
+    with Project.open(path) as p, p.read() as s:
+        assert s.execute(text("SELECT count(*) FROM suggestions")).scalar() == 0
+        assert s.execute(text("SELECT d.external_id, q.text FROM questions q JOIN documents d "
+                              "ON d.id = q.document_id")).all() == [("n2", "How long?")]
+    Project.create(tmp_path / "fresh.db").close()
+    assert _foreign_keys(path) == _foreign_keys(tmp_path / "fresh.db")
+    raw = sqlite3.connect(path)
+    raw.execute("PRAGMA foreign_keys = ON")
+    assert raw.execute("PRAGMA foreign_key_check").fetchall() == []
+    assert raw.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    raw.execute("DELETE FROM documents WHERE external_id = 'n2'")  # now its question goes too
+    assert raw.execute("SELECT count(*) FROM questions").fetchone()[0] == 0
+    raw.close()
