@@ -42,7 +42,7 @@ from core.project import Project
 from core.types import TaskKind
 
 # Short headers so the table fits the dock; the tooltips spell them out.
-EPOCH_COLUMNS = ("model", "epoch", "step", "loss", "val loss", "P", "R", "F1", "acc")
+EPOCH_COLUMNS = ("model", "epoch", "step", "loss", "val", "P", "R", "F1", "acc")
 EPOCH_TIPS = (("the model of the row: training entities trains the attribute and relation "
                "models after the tagger, each with its own epochs"),
               "epoch: one pass over the training documents", "optimizer step",
