@@ -261,7 +261,10 @@ class AttributeKind(AnnotationKind):
             return
         added = tokenizer.add_tokens(list(MARKERS), special_tokens=True)
         if added or len(tokenizer) > model.get_input_embeddings().num_embeddings:
-            model.resize_token_embeddings(len(tokenizer))
+            from core.engine.modelio import quiet_transformers
+
+            with quiet_transformers():  # its note on how new rows are initialised
+                model.resize_token_embeddings(len(tokenizer))
 
     def training_module(self, model: Any, spec: TaskSpec,
                         features: Sequence[Any] = ()) -> Any:

@@ -205,7 +205,10 @@ class RelationKind(AnnotationKind):
         model trained before has them already."""
         added = tokenizer.add_tokens(list(MARKERS), special_tokens=True)
         if added or len(tokenizer) > model.get_input_embeddings().num_embeddings:
-            model.resize_token_embeddings(len(tokenizer))
+            from core.engine.modelio import quiet_transformers
+
+            with quiet_transformers():  # its note on how new rows are initialised
+                model.resize_token_embeddings(len(tokenizer))
 
     def labels_used(self, doc: DocumentRecord) -> Sequence[str]:
         return [r.label for r in doc.relations]

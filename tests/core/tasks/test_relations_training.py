@@ -302,3 +302,28 @@ def test_one_click_skips_the_relation_head_without_a_relation(tmp_path: Path) ->
     assert outcome.relations_skipped is not None and "no relation" in outcome.relations_skipped
     assert any(isinstance(e, WarningEvent) and e.message.startswith(
         "relations: the relation model was not trained") for e in events)
+
+
+@pytest.mark.parametrize("kind", [TaskKind.RELATION, TaskKind.ATTRIBUTE])
+def test_adding_the_markers_prints_nothing(kind: TaskKind, tmp_path: Path,
+                                           capfd: pytest.CaptureFixture[str]) -> None:
+    """The heads add their entity markers to the tokenizer and the embeddings without
+    transformers' note on how the new rows are initialised reaching the user's terminal."""
+    import transformers
+
+    from core.tasks import kind_of
+
+    base = build_tiny_bert(tmp_path / "bert")
+    tok = transformers.AutoTokenizer.from_pretrained(base)
+    model = transformers.AutoModelForSequenceClassification.from_pretrained(base)
+    before = len(tok)
+    import logging
+
+    once = getattr(logging.Logger, "warning_once", None)
+    if hasattr(once, "cache_clear"):  # transformers says some things once a process
+        once.cache_clear()
+    capfd.readouterr()
+    kind_of(kind).adapt_model(model, tok)
+    out, err = capfd.readouterr()
+    assert len(tok) > before and model.get_input_embeddings().num_embeddings == len(tok)
+    assert "embeddings" not in out + err, out + err
