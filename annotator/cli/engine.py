@@ -120,13 +120,16 @@ def cmd_train(args: argparse.Namespace) -> int:
     bar = ProgressBar(total=None, desc="training", unit="step") if not worker else None
 
     shown_model = [""]  # the model whose epochs the lines are of ("": the one asked for)
+    bar_model = [""]  # the model whose steps the bar counts
 
     def on_event(event: Any) -> None:  # called on this (the only) thread
         if bar is not None and isinstance(event, ProgressEvent):
+            if event.model != bar_model[0]:  # a head after the tagger: its own count and ETA
+                bar_model[0] = event.model
+                bar.restart(f"training {event.model}", total=event.total_steps)
             bar.update_to(event.step, total=event.total_steps, epoch=event.epoch,
                           loss=f"{event.loss:.4f}",
-                          **({"phase": "refit"} if event.phase == "refit" else {}),
-                          **({"model": event.model} if event.model else {}))
+                          **({"phase": "refit"} if event.phase == "refit" else {}))
         if quiet:
             return
         if isinstance(event, WarningEvent):

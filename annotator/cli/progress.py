@@ -24,7 +24,8 @@ class ProgressBar:
     """A bar of ``total`` ``unit``s, drawn only when stderr is a terminal.
 
     ``update_to(n)`` moves it to ``n`` done (``total=`` changes the total, e.g. when a
-    training run plans its steps again); ``write(line)`` prints a line above the bar (or
+    training run plans its steps again); ``restart(desc)`` counts a new run from 0 (the
+    heads trained after the tagger); ``write(line)`` prints a line above the bar (or
     plainly when there is none); ``wrap(items)`` counts the items as they are taken."""
 
     def __init__(self, *, total: int | None, desc: str, unit: str) -> None:
@@ -47,6 +48,13 @@ class ProgressBar:
         if postfix:
             self._bar.set_postfix(postfix, refresh=False)
         self._bar.update(n - self._bar.n)
+
+    def restart(self, desc: str, *, total: int | None = None) -> None:
+        """Start again from 0 under ``desc``: a new run (the rate and ETA its own)."""
+        if self._bar is None:
+            return
+        self._bar.reset(total=total)
+        self._bar.set_description(desc, refresh=False)
 
     def wrap(self, items: Iterable[T]) -> Iterator[T]:
         for item in items:

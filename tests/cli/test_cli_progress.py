@@ -134,3 +134,22 @@ def test_a_bar_object_does_nothing_off_a_terminal(
         bar.write("a line")
     assert capsys.readouterr().out == "a line\n"
     assert ("3/3" in stderr.getvalue()) is isinstance(stderr, FakeTerminal)
+
+
+def test_restart_counts_a_new_run_from_zero_under_its_name(
+    stderr: io.StringIO, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The heads trained after the tagger count their own steps: the bar starts again at 0
+    of the head's total, named after it (not a count going backwards)."""
+    _use(monkeypatch, stderr)
+    with ProgressBar(total=10, desc="training", unit="step") as bar:
+        bar.update_to(10)
+        bar.restart("training attributes", total=4)
+        bar.update_to(1)
+        if isinstance(stderr, FakeTerminal):
+            assert bar._bar.n == 1 and bar._bar.total == 4
+    err = stderr.getvalue()
+    if isinstance(stderr, FakeTerminal):
+        assert "training attributes" in err and "1/4" in err
+    else:
+        assert err == ""
