@@ -514,13 +514,18 @@ def create_schema(bind: Any) -> None:
     """Create every table of the current schema that ``bind`` (an engine or a connection)
     does not have yet.
 
-    Always from a copy of ``Base.metadata``: on PostgreSQL, SQLAlchemy's ``create_all``
-    breaks the foreign-key cycle between questions and suggestions with ``ALTER TABLE ...
-    ADD CONSTRAINT``, and marks each constraint it adds so as never to be written inline
-    again (``AddConstraint``'s ``isolate_from_table``). On the shared metadata that mark lasted
-    for the whole process: every SQLite file created after a PostgreSQL project had
-    ``suggestions`` without its foreign keys (a deleted question left its suggestions behind,
-    and undoing the deletion then failed on their ids)."""
+    On a back end with ``ALTER TABLE`` (PostgreSQL), from a copy of ``Base.metadata``:
+    SQLAlchemy's ``create_all`` breaks the foreign-key cycle between questions and
+    suggestions with ``ALTER TABLE ... ADD CONSTRAINT``, and marks each constraint it adds
+    so as never to be written inline again (``AddConstraint``'s ``isolate_from_table``). On
+    the shared metadata that mark lasted for the whole process: every SQLite file created
+    after a PostgreSQL project had ``questions`` and ``suggestions`` without their foreign
+    keys (a deleted question left its suggestions behind, and undoing the deletion then
+    failed on their ids). SQLite writes every key inline and marks nothing, so it uses the
+    shared metadata itself, whose clauses keep their order (a copy's follow a set's)."""
+    if not bind.dialect.supports_alter:
+        Base.metadata.create_all(bind)
+        return
     copy = MetaData()
     for table in Base.metadata.tables.values():
         table.to_metadata(copy)
