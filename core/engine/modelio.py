@@ -17,7 +17,7 @@ import os
 import shutil
 import tempfile
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -52,6 +52,16 @@ def quiet_transformers() -> Iterator[None]:
         yield
     finally:
         transformers.logging.set_verbosity(level)
+
+
+def add_markers(model: Any, tokenizer: Any, markers: Sequence[str]) -> None:
+    """Add ``markers`` to the tokenizer as special tokens, and rows for them to the model's
+    embeddings (a model trained with them has them already), without transformers' note on
+    how the new rows are initialised reaching the user's terminal."""
+    added = tokenizer.add_tokens(list(markers), special_tokens=True)
+    if added or len(tokenizer) > model.get_input_embeddings().num_embeddings:
+        with quiet_transformers():
+            model.resize_token_embeddings(len(tokenizer))
 
 
 def read_annotator_json(model_dir: str | Path) -> dict[str, Any] | None:

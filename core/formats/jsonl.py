@@ -39,7 +39,7 @@ class Records(list[DocumentRecord]):
     suggestions_left_out: int = 0
 
 
-def parse_jsonl(text: str, path: Path) -> list[DocumentRecord]:
+def parse_jsonl(text: str, path: Path) -> Records:
     """Parse JSON Lines (one object a line) or a JSON list of objects (Label Studio export).
 
     Each object is a doccano record (``text``; ``label``/``labels`` as ``[start, end, label]``

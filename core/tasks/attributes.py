@@ -259,12 +259,9 @@ class AttributeKind(AnnotationKind):
             attach_span_head(model)
         if REPRESENTATION == "pooled":
             return
-        added = tokenizer.add_tokens(list(MARKERS), special_tokens=True)
-        if added or len(tokenizer) > model.get_input_embeddings().num_embeddings:
-            from core.engine.modelio import quiet_transformers
+        from core.engine.modelio import add_markers  # (modelio imports the kinds)
 
-            with quiet_transformers():  # its note on how new rows are initialised
-                model.resize_token_embeddings(len(tokenizer))
+        add_markers(model, tokenizer, MARKERS)
 
     def training_module(self, model: Any, spec: TaskSpec,
                         features: Sequence[Any] = ()) -> Any:

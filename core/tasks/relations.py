@@ -203,12 +203,9 @@ class RelationKind(AnnotationKind):
     def adapt_model(self, model: Any, tokenizer: Any) -> None:
         """Add the four markers to the tokenizer (and rows for them to the embeddings); a
         model trained before has them already."""
-        added = tokenizer.add_tokens(list(MARKERS), special_tokens=True)
-        if added or len(tokenizer) > model.get_input_embeddings().num_embeddings:
-            from core.engine.modelio import quiet_transformers
+        from core.engine.modelio import add_markers  # (modelio imports the kinds)
 
-            with quiet_transformers():  # its note on how new rows are initialised
-                model.resize_token_embeddings(len(tokenizer))
+        add_markers(model, tokenizer, MARKERS)
 
     def labels_used(self, doc: DocumentRecord) -> Sequence[str]:
         return [r.label for r in doc.relations]
