@@ -36,8 +36,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import delete, exists, func, or_, select, text
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import delete, exists, func, insert, or_, select, text
+from sqlalchemy.orm import Session
 
 from core import models
 from core.active import strategies
@@ -45,15 +45,7 @@ from core.active.uncertainty import probability_matrix
 from core.errors import ModelError
 from core.models import ModelVersionInfo, NoModelError  # noqa: F401  (NoModelError: re-exported)
 from core.store import repo
-from core.store.models import (
-    ClassAnnotation,
-    Document,
-    DocumentScore,
-    EntityAnnotation,
-    QuestionRow,
-    Suggestion,
-    originals,
-)
+from core.store.models import Document, DocumentScore, Suggestion, originals, utcnow
 from core.tasks import kind_of
 from core.tasks.base import DOCUMENTS, NewSuggestion
 from core.types import DocumentRecord, Split, TaskKind
@@ -184,21 +176,13 @@ def _shortest_first(session: Session, doc_ids: Sequence[int]) -> list[int]:
 
 
 def _snapshot(session: Session, doc_ids: Sequence[int], kind: TaskKind) -> list[_Snapshot]:
-    docs = session.scalars(
-        select(Document)
-        .where(Document.id.in_(list(doc_ids)))
-        .order_by(Document.id)
-        .options(
-            selectinload(Document.entities).selectinload(EntityAnnotation.label),
-            selectinload(Document.entities).selectinload(EntityAnnotation.attribute_values),
-            selectinload(Document.classes).selectinload(ClassAnnotation.label),
-            selectinload(Document.questions).selectinload(QuestionRow.answers),
-            selectinload(Document.task_marks),
-        )
-    ).all()
+    docs = session.scalars(repo.with_record_loads(
+        select(Document).where(Document.id.in_(list(doc_ids))).order_by(Document.id)
+    )).all()
+    declared = repo.declarations(session)
     out = []
     for doc in docs:
-        record, positions = kind_of(kind).prediction_snapshot(session, doc)
+        record, positions = kind_of(kind).prediction_snapshot(session, doc, declared)
         out.append(_Snapshot(doc.id, record, [doc.questions[i].id for i in positions]))
     return out
 
@@ -247,32 +231,34 @@ def _write_chunk(
     reviewed = set(session.scalars(
         select(Document.id).where(Document.id.in_(ids), Document.review_status != "unreviewed")
     ))
-    stored = skipped = 0
+    # Rows as one multi-row INSERT each (a unit of work over thousands of ORM objects took
+    # most of the writer's time). Nothing listens to these two tables' ORM events.
+    now = utcnow()
+    rows = []
     for s in new:
         if s.doc_id in reviewed or clashes(s.doc_id, s.question_id, s.payload, False):
-            skipped += 1
             continue
-        session.add(Suggestion(
-            document_id=s.doc_id, task_id=task_id, question_id=s.question_id,
-            model_version_id=model_version_id, kind=task_kind.suggestion_kind,
-            payload=s.payload.to_json(),
-            confidence=max(0.0, min(1.0, s.confidence)), state="pending",
-            source=MODEL_SOURCE,
-        ))
-        stored += 1
+        rows.append({
+            "document_id": s.doc_id, "task_id": task_id, "question_id": s.question_id,
+            "model_version_id": model_version_id, "kind": task_kind.suggestion_kind,
+            "payload": s.payload.to_json(), "confidence": max(0.0, min(1.0, s.confidence)),
+            "state": "pending", "created_at": now, "source": MODEL_SOURCE,
+        })
+    if rows:
+        session.execute(insert(Suggestion), rows)
     session.execute(
         delete(DocumentScore).where(
             DocumentScore.document_id.in_(ids), DocumentScore.task_id == task_id
         )
     )
-    for doc_id, by_strategy in scores.items():
-        for name, value in by_strategy.items():
-            session.add(DocumentScore(
-                document_id=doc_id, task_id=task_id, strategy=name,
-                model_version_id=model_version_id, score=float(value),
-            ))
-    session.flush()
-    return stored, int(replaced), skipped
+    score_rows = [
+        {"document_id": doc_id, "task_id": task_id, "strategy": name,
+         "model_version_id": model_version_id, "score": float(value)}
+        for doc_id, by_strategy in scores.items() for name, value in by_strategy.items()
+    ]
+    if score_rows:
+        session.execute(insert(DocumentScore), score_rows)
+    return len(rows), int(replaced), len(new) - len(rows)
 
 
 # --- the run -------------------------------------------------------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
 from sqlalchemy import ColumnElement, delete, select
 from sqlalchemy.orm import Session, selectinload
@@ -229,6 +230,26 @@ def overlapping_allowed(session: Session) -> bool:
         select(Task.settings).where(Task.kind == TaskKind.NER.value)
     ).first()
     return bool((settings or {}).get(OVERLAPPING_KEY, False))
+
+
+@dataclass(frozen=True)
+class Declarations:
+    """What the NER task declares that a document's record depends on: its attributes, its
+    relation types, and whether its entities may overlap. Read once for a batch of
+    documents (:func:`declarations`), not once a document (two queries each)."""
+
+    attributes: tuple[AttributeSpec, ...] = ()
+    relations: tuple[RelationSpec, ...] = ()
+    overlapping: bool = False
+
+
+def declarations(session: Session) -> Declarations:
+    """The NER task's :class:`Declarations` as stored now (all empty without a NER task)."""
+    from core.store import attributes, relations
+
+    task = session.scalars(select(Task).where(Task.kind == TaskKind.NER.value)).first()
+    return Declarations(attributes.specs_of(task), relations.specs_of(task),
+                        bool(((task.settings if task else None) or {}).get(OVERLAPPING_KEY)))
 
 
 def set_overlapping_allowed(session: Session, allowed: bool) -> None:
@@ -513,7 +534,9 @@ def document_record(
     )
 
 
-def _eager(stmt):  # type: ignore[no-untyped-def]
+def with_record_loads(stmt):  # type: ignore[no-untyped-def]
+    """``stmt`` (a select of documents) loading, in a few queries for all of them, what
+    :func:`document_record` reads of each document (not one query per document)."""
     return stmt.options(
         selectinload(Document.entities).selectinload(EntityAnnotation.label),
         selectinload(Document.entities).selectinload(EntityAnnotation.attribute_values),
@@ -557,7 +580,7 @@ def iter_records(
             stmt = stmt.where(originals())
         if where is not None:
             stmt = stmt.where(where)
-        docs = session.scalars(_eager(stmt)).all()
+        docs = session.scalars(with_record_loads(stmt)).all()
         if not docs:
             return
         for doc in docs:

@@ -110,6 +110,7 @@ if TYPE_CHECKING:
     from core.engine.inference import InferenceOptions
     from core.engine.results import DocumentPrediction
     from core.store.models import Document, Suggestion
+    from core.store.repo import Declarations
 
 # The entity markers, added to the tokenizer as special tokens.
 ENTITY_START, ENTITY_END = "[E]", "[/E]"
@@ -335,10 +336,11 @@ class AttributeKind(AnnotationKind):
 
     # --- suggestions ------------------------------------------------------------------
 
-    def prediction_snapshot(self, session: Session, doc: Document) -> tuple[DocumentRecord, list[int]]:
+    def prediction_snapshot(self, session: Session, doc: Document, declared: Declarations
+                            ) -> tuple[DocumentRecord, list[int]]:
         """The document with its entities and the tagger's pending entity suggestions
         (attributes filled with the defaults), so both get attribute values suggested."""
-        return with_suggested_entities(session, doc), []
+        return with_suggested_entities(session, doc, declared), []
 
     def payload_from_json(self, data: Mapping[str, Any]) -> AttributePayload:
         return AttributePayload.from_json(data)
@@ -416,7 +418,8 @@ class AttributeKind(AnnotationKind):
         ) or 0)
 
 
-def with_suggested_entities(session: Session, doc: Document) -> DocumentRecord:
+def with_suggested_entities(session: Session, doc: Document,
+                            declared: Declarations | None = None) -> DocumentRecord:
     """The stored document's record with, beside its entities, the tagger's pending entity
     suggestions that could be accepted beside them (their attributes the defaults), in text
     order; the record's relations still name the same entities. A suggestion that could be
@@ -426,16 +429,17 @@ def with_suggested_entities(session: Session, doc: Document) -> DocumentRecord:
     import dataclasses
 
     from core.store import repo
-    from core.store.attributes import attribute_specs
     from core.store.models import Suggestion
     from core.tasks.base import nested_entity_clashes
     from core.types import Relation, fill_attributes
 
-    specs = attribute_specs(session)
-    record = repo.document_record(doc, specs)
+    if declared is None:  # ``declared``: the NER task's, read once for many documents
+        declared = repo.declarations(session)
+    specs = declared.attributes
+    record = repo.document_record(doc, specs, relation_specs=declared.relations)
     spans = list(record.spans)
     taken = [(s.start, s.end, s.label) for s in spans]
-    overlapping = repo.overlapping_allowed(session)
+    overlapping = declared.overlapping
     for row in session.scalars(
         select(Suggestion).where(Suggestion.document_id == doc.id,
                                  Suggestion.kind == "entity",

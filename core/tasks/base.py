@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from core.engine.results import DocumentPrediction
     from core.engine.settings import TaskSpec
     from core.store.models import Suggestion
+    from core.store.repo import Declarations
 
 # The table name the ORM selects from; clauses for ORM queries are written against it.
 DOCUMENTS = "documents"
@@ -283,12 +284,15 @@ class AnnotationKind(ABC):
         their counts). Default: the model itself (transformers' loss)."""
         return model
 
-    def prediction_snapshot(self, session: Session, doc: Any) -> tuple[DocumentRecord, list[int]]:
+    def prediction_snapshot(self, session: Session, doc: Any, declared: Declarations
+                            ) -> tuple[DocumentRecord, list[int]]:
         """What pre-annotation predicts for the stored document ``doc`` (read in
-        ``session``): :meth:`prediction_input` of its record by default."""
+        ``session``, where the NER task declares ``declared``): :meth:`prediction_input` of
+        its record by default."""
         from core.store import repo
 
-        return self.prediction_input(repo.document_record(doc))
+        return self.prediction_input(
+            repo.document_record(doc, declared.attributes, relation_specs=declared.relations))
 
     def prediction_input(self, record: DocumentRecord) -> tuple[DocumentRecord, list[int]]:
         """What the model is given to suggest labels for ``record``, and the positions in

@@ -67,6 +67,7 @@ if TYPE_CHECKING:
     from core.engine.inference import InferenceOptions
     from core.engine.results import DocumentPrediction
     from core.store.models import Document, Suggestion
+    from core.store.repo import Declarations
 
 # The markers around the head and the tail, added to the tokenizer as special tokens.
 HEAD_START, HEAD_END, TAIL_START, TAIL_END = "[E1]", "[/E1]", "[E2]", "[/E2]"
@@ -302,11 +303,11 @@ class RelationKind(AnnotationKind):
 
     # --- suggestions ------------------------------------------------------------------
 
-    def prediction_snapshot(self, session: Session,
-                            doc: Document) -> tuple[DocumentRecord, list[int]]:
+    def prediction_snapshot(self, session: Session, doc: Document, declared: Declarations
+                            ) -> tuple[DocumentRecord, list[int]]:
         """The document with its entities and the tagger's pending entity suggestions, so
         relations are suggested between both."""
-        return with_suggested_entities(session, doc), []
+        return with_suggested_entities(session, doc, declared), []
 
     def payload_from_json(self, data: Mapping[str, Any]) -> RelationPayload:
         return RelationPayload.from_json(data)

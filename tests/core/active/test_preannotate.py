@@ -389,3 +389,38 @@ def test_bf16_suggestions_match_fp32(ner_project: Project) -> None:
     assert fp32.precision == "fp32"
     assert sorted((r.document_id, r.payload["start"], r.payload["end"])
                   for r in _suggestions(ner_project)) == bf16
+
+
+def _statements_of_a_run(tmp_path: Path, tiny_models: TinyModels, n_docs: int) -> int:
+    from sqlalchemy import Engine, event
+
+    from core.types import AttributeSpec
+
+    p = Project.create(tmp_path / f"count-{n_docs}.db", tasks={"ner": ["DRUG"]})
+    try:
+        p.annotations.add_task("ner", attributes=[AttributeSpec.parse("negation=Affirmed,Negated")])
+        with p.write() as s:
+            repo.add_documents(s, _unlabelled(ner_docs(n_docs, seed=3)))
+        _add_version(p, "ner", tiny_models["ner"], 1)
+        statements: list[str] = []
+
+        def count(_conn, _cursor, statement, *_args) -> None:  # type: ignore[no-untyped-def]
+            statements.append(statement)
+
+        event.listen(Engine, "before_cursor_execute", count)
+        try:
+            result = preannotate(p, "ner", chunk_size=1000)
+        finally:
+            event.remove(Engine, "before_cursor_execute", count)
+        assert result.documents == n_docs and result.suggestions > 0
+        return len(statements)
+    finally:
+        p.close()
+
+
+def test_a_run_reads_and_writes_a_chunk_in_the_same_statements_however_many_documents(
+        tmp_path: Path, tiny_models: TinyModels) -> None:
+    # The snapshot reads the task's declarations once and every document's labels in a few
+    # queries, and the suggestions and scores go in one INSERT each: nothing per document.
+    assert _statements_of_a_run(tmp_path, tiny_models, 30) == _statements_of_a_run(
+        tmp_path, tiny_models, 6)
