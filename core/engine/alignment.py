@@ -16,11 +16,11 @@ tags are derived views:
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from core.types import EntitySpan
+from core.words import CHAR_KINDS, char_kind
 
 OUTSIDE = "O"
 IGNORE_INDEX = -100
@@ -42,18 +42,6 @@ class WordTagging:
     tags: tuple[str, ...]
     # Spans left out: empty after trimming whitespace, or overlapping an earlier span.
     dropped: tuple[EntitySpan, ...] = ()
-
-
-def is_punctuation(char: str) -> bool:
-    """Punctuation as BERT's basic tokenizer sees it (ASCII symbols count too)."""
-    cp = ord(char)
-    if 33 <= cp <= 47 or 58 <= cp <= 64 or 91 <= cp <= 96 or 123 <= cp <= 126:
-        return True
-    return unicodedata.category(char).startswith("P")
-
-
-def _is_mark(char: str) -> bool:
-    return unicodedata.category(char).startswith("M")
 
 
 def bio_tags(labels: Sequence[str]) -> tuple[str, ...]:
@@ -114,22 +102,21 @@ def split_words(text: str, boundaries: Iterable[int] = ()) -> tuple[Word, ...]:
     words: list[Word] = []
     start: int | None = None
     prev_punct = False
+    kinds = CHAR_KINDS
     for i, char in enumerate(text):
         if char.isspace():
             if start is not None:
                 words.append(Word(start, i))
                 start = None
             continue
-        punct = is_punctuation(char)
-        if start is not None:
-            mark = _is_mark(char)
-            if i in cuts or (not mark and (punct or prev_punct)):
-                words.append(Word(start, i))
-                start = None
+        punct, mark = kinds.get(char) or char_kind(char)
+        if start is not None and (i in cuts or (not mark and (punct or prev_punct))):
+            words.append(Word(start, i))
+            start = None
         if start is None:
             start = i
             prev_punct = punct
-        elif not _is_mark(char):
+        elif not mark:
             prev_punct = punct
     if start is not None:
         words.append(Word(start, len(text)))

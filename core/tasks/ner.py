@@ -368,11 +368,13 @@ def decode_entities(
     order = sorted(example.first_positions.items(), key=lambda kv: kv[1])
     if order:
         chosen = assign_windows([pos for _, pos in order], example.bounds)
-        for (wid, pos), w in zip(order, chosen):
+        rows = []
+        for (_, pos), w in zip(order, chosen):
             feature, lg = by_window[example.bounds[w]]
-            row = lg[feature.content_offset + pos - feature.window[0]]
-            probs[wid] = decoding.softmax(row.astype(np.float64))
-            has_tokens[wid] = True
+            rows.append(lg[feature.content_offset + pos - feature.window[0]])
+        word_ids = [wid for wid, _ in order]  # one softmax over all the rows at once
+        probs[word_ids] = decoding.softmax(np.stack(rows).astype(np.float64))
+        has_tokens[word_ids] = True
     idx = np.flatnonzero(has_tokens)
     decoded: list[str | None] = [None] * n_words
     if idx.size:
