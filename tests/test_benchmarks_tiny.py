@@ -36,7 +36,7 @@ EXPECTED: dict[str, tuple[set[str], bool]] = {
     "bench_project_quality": ({"imported", "trained", "eval", "command"}, True),
     "bench_preannotate": ({"pipeline", "predictor", "predictor_fp32", "preannotate", "int8",
                            "span_f1_against_gold", "speedup_preannotate_vs_pipeline",
-                           "end_to_end", "agreement_predictor_vs_fp32", "batch_size"}, True),
+                           "end_to_end", "app", "agreement_predictor_vs_fp32", "batch_size"}, True),
     "bench_quality": ({"corpora", "max_train", "seed"}, True),
     "bench_relations": ({"data", "per_run", "summary", "load_average_start"}, False),
     "bench_segmentation": ({"corpus", "segmenters", "chosen", "not_installed"}, True),
