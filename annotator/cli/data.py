@@ -206,7 +206,7 @@ def _open(path: str, *, readonly: bool = False) -> Project:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    from core.formats import guess_format, read_brat, read_file
+    from core.formats import Records, guess_format, read_brat, read_file
 
     if not Path(args.file).exists():
         raise InputError(args.file, None, "no such file")
@@ -220,20 +220,21 @@ def cmd_import(args: argparse.Namespace) -> int:
         # Parse everything first: a bad line stops the import before the project is touched.
         if fmt == "brat":
             ner = project.documents.tasks().get(TaskKind.NER)
-            records, brat = read_brat(
+            brat_records, brat = read_brat(
                 args.file, encoding=args.encoding,
                 attributes=ner.attributes if ner is not None else (),
                 relations=ner.relations if ner is not None else (),
                 discontinuous=args.discontinuous or "refuse", skip=args.brat_skip,
                 overlapping=ner is not None and ner.overlapping,
             )
-            if not records:
+            if not brat_records:
                 raise InputError(args.file, None, "no documents found (the .txt files are "
                                  "empty)")
+            records = Records(brat_records)  # brat's hold no suggestions to leave out
         else:
             records = read_file(args.file, fmt, text_unit=args.unit, encoding=args.encoding)
         # Suggestions in a JSONL file are never labels: say how many were left out.
-        left_out = getattr(records, "suggestions_left_out", 0)  # brat's records hold none
+        left_out = records.suggestions_left_out
         # The store takes the records one by one inside its one transaction: the bar
         # counts them as they go in (all or nothing still).
         with ProgressBar(total=len(records), desc="importing", unit="doc") as bar:
