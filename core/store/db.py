@@ -338,13 +338,14 @@ def _v10_to_v11(conn: Connection) -> None:
         sql = new = conn.exec_driver_sql(
             "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?", (table,)
         ).scalar_one()
+        unlike_ours = ProjectError(
+            f"the table {table} is not defined as this program made it: {sql}")
         if "AUTOINCREMENT" not in sql:
             new, columns = re.subn(r"\bid INTEGER NOT NULL,",
                                    "id INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT,", new, count=1)
             new, keys = re.subn(r",\s*PRIMARY KEY \(id\)", "", new, count=1)
             if columns != 1 or keys != 1:
-                raise ProjectError(f"the table {table} is not defined as this program made it: "
-                                   f"{sql}")
+                raise unlike_ours
             counted.append(table)
         have = {row[3] for row in conn.exec_driver_sql(f"PRAGMA foreign_key_list({table})")}
         missing = [fk for fk in _V11_FOREIGN_KEYS.get(table, ()) if fk[0] not in have]
@@ -355,8 +356,7 @@ def _v10_to_v11(conn: Connection) -> None:
         if missing:
             body = new.rstrip()
             if not body.endswith(")"):
-                raise ProjectError(f"the table {table} is not defined as this program made it: "
-                                   f"{sql}")
+                raise unlike_ours
             new = body[:-1].rstrip() + "".join(
                 f", \n\tFOREIGN KEY({column}) REFERENCES {refers_to} (id) ON DELETE {action}"
                 for column, refers_to, action in missing) + "\n)"

@@ -959,3 +959,32 @@ def test_schema_10_file_made_after_a_postgresql_project_gets_its_foreign_keys_ba
     raw.execute("DELETE FROM documents WHERE external_id = 'n2'")  # now its question goes too
     assert raw.execute("SELECT count(*) FROM questions").fetchone()[0] == 0
     raw.close()
+
+
+def test_schema_10_file_with_a_table_defined_otherwise_is_refused_and_left_as_it_was(
+        tmp_path: Path) -> None:
+    """The schema-11 step rewrites the labels table's definition in place only when it reads
+    as this program wrote it; one changed by hand (its key declared on the column) stops the
+    upgrade with the table named, and the file holds what it held."""
+    path = tmp_path / "v10.db"
+    script = (Path(__file__).parent / "data" / "schema10.sql").read_text(encoding="utf-8")
+    changed = script.replace("CREATE TABLE labels (\n\tid INTEGER NOT NULL, ",
+                             "CREATE TABLE labels (\n\tid INTEGER PRIMARY KEY, ", 1)
+    changed = changed.replace("\tposition INTEGER NOT NULL, \n\tPRIMARY KEY (id), \n\tCONSTRAINT "
+                              "label_name_unique", "\tposition INTEGER NOT NULL, \n\tCONSTRAINT "
+                              "label_name_unique", 1)
+    assert changed.count("id INTEGER PRIMARY KEY") == 1
+    raw = sqlite3.connect(path)
+    raw.executescript(changed)
+    before = list(raw.iterdump())
+    raw.close()
+    with pytest.raises(ProjectError,
+                       match="the table labels is not defined as this program made it"):
+        Project.open(path)
+    raw = sqlite3.connect(path)
+    try:  # the same tables, definitions and rows, still at schema 10
+        assert list(raw.iterdump()) == before
+        assert raw.execute("SELECT value FROM meta WHERE key = 'schema_version'"
+                           ).fetchone() == ("10",)
+    finally:
+        raw.close()
