@@ -68,13 +68,14 @@ def _is_mark(ch: str) -> bool:
 
 # (punctuation, combining mark) of each character met so far. Words and tokens look at every
 # character of every text they cut; a dictionary hit costs less than the Unicode lookups.
-# Read as ``CHAR_KINDS.get(ch) or char_kind(ch)``.
-CHAR_KINDS: dict[str, tuple[bool, bool]] = {}
+_CHAR_KINDS: dict[str, tuple[bool, bool]] = {}
 
 
 def char_kind(ch: str) -> tuple[bool, bool]:
     """(:func:`is_punctuation`, is a combining mark) of ``ch``, remembered."""
-    kind = CHAR_KINDS[ch] = (is_punctuation(ch), _is_mark(ch))
+    kind = _CHAR_KINDS.get(ch)
+    if kind is None:
+        kind = _CHAR_KINDS[ch] = (is_punctuation(ch), _is_mark(ch))
     return kind
 
 
@@ -83,7 +84,6 @@ def _atoms(text: str) -> list[tuple[int, int, str]]:
     placeholders ("x"), in order; white space is left out. A combining mark stays with the
     character before it, as in ``split_words``."""
     atoms: list[tuple[int, int, str]] = []
-    kinds = CHAR_KINDS
     i, n = 0, len(text)
     while i < n:
         ch = text[i]
@@ -92,16 +92,16 @@ def _atoms(text: str) -> list[tuple[int, int, str]]:
             continue
         if ch == "*" and (m := _PLACEHOLDER.match(text, i)):
             j, kind = m.end(), "x"
-        elif (kinds.get(ch) or char_kind(ch))[0]:
+        elif char_kind(ch)[0]:
             j, kind = i + 1, "p"
         else:
             j, kind = i + 1, "w"
             while j < n and not text[j].isspace():
-                punct, mark = kinds.get(text[j]) or char_kind(text[j])
+                punct, mark = char_kind(text[j])
                 if punct and not mark:
                     break
                 j += 1
-        while j < n and (kinds.get(text[j]) or char_kind(text[j]))[1]:
+        while j < n and char_kind(text[j])[1]:
             j += 1
         atoms.append((i, j, kind))
         i = j

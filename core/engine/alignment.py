@@ -20,7 +20,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from core.types import EntitySpan
-from core.words import CHAR_KINDS, char_kind
+from core.words import char_kind
 
 OUTSIDE = "O"
 IGNORE_INDEX = -100
@@ -102,14 +102,13 @@ def split_words(text: str, boundaries: Iterable[int] = ()) -> tuple[Word, ...]:
     words: list[Word] = []
     start: int | None = None
     prev_punct = False
-    kinds = CHAR_KINDS
     for i, char in enumerate(text):
         if char.isspace():
             if start is not None:
                 words.append(Word(start, i))
                 start = None
             continue
-        punct, mark = kinds.get(char) or char_kind(char)
+        punct, mark = char_kind(char)
         if start is not None and (i in cuts or (not mark and (punct or prev_punct))):
             words.append(Word(start, i))
             start = None

@@ -229,6 +229,10 @@ def overlapping_allowed(session: Session) -> bool:
     settings = session.scalars(
         select(Task.settings).where(Task.kind == TaskKind.NER.value)
     ).first()
+    return _overlap_allowed_in(settings)
+
+
+def _overlap_allowed_in(settings: dict | None) -> bool:
     return bool((settings or {}).get(OVERLAPPING_KEY, False))
 
 
@@ -249,7 +253,7 @@ def declarations(session: Session) -> Declarations:
 
     task = session.scalars(select(Task).where(Task.kind == TaskKind.NER.value)).first()
     return Declarations(attributes.specs_of(task), relations.specs_of(task),
-                        bool(((task.settings if task else None) or {}).get(OVERLAPPING_KEY)))
+                        _overlap_allowed_in(task.settings if task else None))
 
 
 def set_overlapping_allowed(session: Session, allowed: bool) -> None:
@@ -562,11 +566,7 @@ def iter_records(
     (``where``: a further condition on the ``documents`` row, e.g. a kind's labelled
     rule). Annotators' layers (copies of double-annotated documents) are left out unless
     ``doc_ids`` names them."""
-    from core.store.attributes import attribute_specs
-    from core.store.relations import relation_specs
-
-    specs = attribute_specs(session)
-    relation_types = relation_specs(session)
+    declared = declarations(session)
     last = 0
     while True:
         stmt = select(Document).where(Document.id > last).order_by(Document.id).limit(batch)
@@ -584,7 +584,7 @@ def iter_records(
         if not docs:
             return
         for doc in docs:
-            yield document_record(doc, specs, relation_specs=relation_types)
+            yield document_record(doc, declared.attributes, relation_specs=declared.relations)
         last = docs[-1].id
 
 
