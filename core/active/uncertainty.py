@@ -75,8 +75,10 @@ def probability_matrix(
     ``questions``: indices of the questions to include (QA; default all), e.g. only the
     open ones.
     """
-    if isinstance(pred, EntityPrediction):
-        return np.asarray(pred.word_probs, dtype=np.float64).reshape(len(pred.word_probs), -1)
+    if isinstance(pred, EntityPrediction):  # (words, tags), or (words, labels, 3) flattened
+        probs = np.asarray(pred.word_probs, dtype=np.float64)
+        width = int(np.prod(probs.shape[1:])) if probs.ndim > 1 else 1
+        return probs.reshape(len(probs), width)  # a document of no word too: (0, tags)
     if isinstance(pred, ClassPrediction):
         return class_matrix(pred, multi_label=multi_label)
     if isinstance(pred, QuestionsPrediction):

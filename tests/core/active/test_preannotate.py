@@ -424,3 +424,18 @@ def test_a_run_reads_and_writes_a_chunk_in_the_same_statements_however_many_docu
     # queries, and the suggestions and scores go in one INSERT each: nothing per document.
     assert _statements_of_a_run(tmp_path, tiny_models, 30) == _statements_of_a_run(
         tmp_path, tiny_models, 6)
+
+
+def test_a_document_of_no_word_scores_zero_instead_of_failing_the_run() -> None:
+    """An empty text predicts no word: a (0, tags) matrix, not a reshape error that stopped
+    the whole pre-annotation (every strategy scores it 0)."""
+    from core.active.preannotate import document_scores
+    from core.active.uncertainty import probability_matrix
+    from core.engine.results import EntityPrediction
+
+    empty = EntityPrediction(spans=(), word_offsets=np.zeros((0, 2), dtype=np.int64),
+                             word_probs=np.zeros((0, 3), dtype=np.float32), word_tags=(),
+                             tag_names=("O", "B-DRUG", "I-DRUG"))
+    assert probability_matrix(empty).shape == (0, 3)
+    scores = document_scores(empty)
+    assert scores and set(scores.values()) == {0.0}
