@@ -189,6 +189,7 @@ def end_to_end(model_dir: Path, docs: list[DocumentRecord], tmp: Path, repeat: i
                               "runs": [x["wall"] for x in ours],
                               "inside_preannotate_seconds": result.get("seconds"),
                               "precision": result.get("precision"),
+                              "backend": result.get("backend"),
                               "suggestions": result.get("suggestions")},
         "pipeline_process": {"seconds": round(wall_b, 2),
                              "sentences_per_second": round(n / wall_b, 1),

@@ -32,9 +32,13 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--quantize", action="store_true",
                    help="int8 dynamic quantisation on CPU (faster, slightly different)")
     p.add_argument("--precision", choices=("auto", "fp32", "bf16"), default="auto",
-                   help="auto (default): bf16 on a CPU that computes it natively (AVX-512 "
-                   "BF16 or AMX; about twice as fast, the same suggestions on 999 of 1,000 "
-                   "test sentences), else fp32")
+                   help="auto (default): fp32 through ONNX Runtime where it applies (see "
+                   "--backend), else bf16 on a CPU that computes it natively (AVX-512 BF16 "
+                   "or AMX), else fp32")
+    p.add_argument("--backend", choices=("auto", "torch", "onnx"), default="auto",
+                   help="auto (default): ONNX Runtime, in fp32 and without loading torch, "
+                   "for an entity model saved with its graph on a machine without a GPU; "
+                   "else torch")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=cmd_predict)
 
@@ -114,7 +118,8 @@ def cmd_predict(args: argparse.Namespace) -> int:
         task = resolve_task(args.task, args.unit, project.documents.tasks())
         result = project.review.preannotate(
             task, version=args.model, chunk_size=args.chunk_size,
-            quantize=args.quantize, precision=args.precision, on_progress=progress,
+            quantize=args.quantize, precision=args.precision, backend=args.backend,
+            on_progress=progress,
         )
     finally:
         bar.close()

@@ -90,6 +90,7 @@ class PreannotateResult:
     documents_per_second: float
     cancelled: bool = False
     quantized: bool = False
+    backend: str = "torch"  # what predicted: "torch" or "onnxruntime" (Predictor.backend)
     precision: str = "fp32"  # what the model predicted in: "fp32", "bf16" or "fp16"
     # The documents predicted (not in to_dict: the counts say it).
     document_ids: tuple[int, ...] = field(default=(), repr=False)
@@ -284,6 +285,7 @@ def preannotate(
     batch_size: int = 32,
     quantize: bool = False,
     precision: str = "auto",
+    backend: str = "auto",
     on_progress: Callable[[PreannotateProgress], None] | None = None,
     cancel: threading.Event | Callable[[], bool] | None = None,
     refresh: bool = False,
@@ -316,9 +318,10 @@ def preannotate(
             from core.engine.predict import Predictor, cached_predictor
 
             if quantize:  # a quantised copy is this run's own
-                predictor = Predictor(mv.path, precision="fp32")
+                predictor = Predictor(mv.path, precision="fp32", backend="torch")
             else:
-                predictor = stack.enter_context(cached_predictor(mv.path, precision=precision))
+                predictor = stack.enter_context(cached_predictor(
+                    mv.path, precision=precision, backend=backend))
         if predictor.spec.task is not kind:
             raise ModelError(
                 f"model version {mv.version} predicts {predictor.spec.task.value}, not "
@@ -345,6 +348,7 @@ def preannotate(
         quantized=quantize,
         # A predictor handed in need not say (any object with predict(), as in tests).
         precision=str(getattr(predictor, "precision", "unknown")),
+        backend=str(getattr(predictor, "backend", "unknown")),
         document_ids=tuple(run.predicted),
     )
 

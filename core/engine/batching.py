@@ -58,6 +58,28 @@ def inference_batches(lengths: Sequence[int], batch_size: int) -> list[list[int]
     return [order[b:b + batch_size] for b in range(0, len(order), batch_size)]
 
 
+def pad_inputs(
+    features: Sequence[Any], pad_id: int, pad_to_multiple_of: int | None = None,
+) -> tuple[Any, Any, Any]:
+    """Input ids, attention mask and token types of one batch as int64 numpy arrays
+    ``(n, longest)``, padded to its longest input (rounded up to ``pad_to_multiple_of``)."""
+    import numpy as np
+
+    longest = max(len(f) for f in features)
+    if pad_to_multiple_of:
+        longest = -(-longest // pad_to_multiple_of) * pad_to_multiple_of
+    n = len(features)
+    input_ids = np.full((n, longest), pad_id, dtype=np.int64)
+    attention = np.zeros((n, longest), dtype=np.int64)
+    types = np.zeros((n, longest), dtype=np.int64)
+    for row, f in enumerate(features):  # a row from a list at once
+        k = len(f.input_ids)
+        input_ids[row, :k] = f.input_ids
+        attention[row, :k] = 1
+        types[row, :k] = f.token_type_ids
+    return input_ids, attention, types
+
+
 def pad_batch(
     features: Sequence[Any], pad_id: int, *, with_targets: str | None = None,
     multi_label: bool = False, pad_to_multiple_of: int | None = None,
@@ -73,20 +95,10 @@ def pad_batch(
     import numpy as np
     import torch
 
-    longest = max(len(f) for f in features)
-    if pad_to_multiple_of:
-        longest = -(-longest // pad_to_multiple_of) * pad_to_multiple_of
-    n = len(features)
-    # Filled in numpy (a row from a list at once), handed to torch without a copy: a
-    # tensor per row costs about ten times as much, and the rows of a batch are many.
-    input_ids = np.full((n, longest), pad_id, dtype=np.int64)
-    attention = np.zeros((n, longest), dtype=np.int64)
-    types = np.zeros((n, longest), dtype=np.int64)
-    for row, f in enumerate(features):
-        k = len(f.input_ids)
-        input_ids[row, :k] = f.input_ids
-        attention[row, :k] = 1
-        types[row, :k] = f.token_type_ids
+    # Filled in numpy, handed to torch without a copy: a tensor per row costs about ten
+    # times as much, and the rows of a batch are many.
+    input_ids, attention, types = pad_inputs(features, pad_id, pad_to_multiple_of)
+    n, longest = input_ids.shape
     batch: dict[str, Any] = {
         "input_ids": torch.from_numpy(input_ids), "attention_mask": torch.from_numpy(attention),
         "token_type_ids": torch.from_numpy(types),

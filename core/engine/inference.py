@@ -45,12 +45,23 @@ def predict_documents(
     *,
     with_loss: bool = False,
 ) -> tuple[list[DocumentPrediction], float | None]:
-    """Predictions for ``docs`` in input order, and (``with_loss``) the mean gold loss."""
-    from core.engine.runtime import inference_precision
+    """Predictions for ``docs`` in input order, and (``with_loss``) the mean gold loss.
+
+    ``model`` is a torch model on ``device``, or an entity model's
+    :class:`core.engine.onnx_model.OnnxModel` (``device`` None; fp32; no loss).
+    """
+    from core.engine.onnx_model import OnnxModel
 
     pad_id = int(tokenizer.pad_token_id or 0)
     common = dict(batch_size=options.batch_size, device=device, pad_id=pad_id,
                   multi_label=spec.multi_label)
+    if isinstance(model, OnnxModel):
+        if with_loss or not kind_of(spec.task).onnx_predicts:
+            raise ValueError(f"ONNX Runtime predicts {spec.task.value} without a loss only"
+                             if with_loss else f"no ONNX path for {spec.task.value} models")
+        return kind_of(spec.task).predict(model, tokenizer, spec, docs, options, common, False)
+    from core.engine.runtime import inference_precision
+
     with inference_precision(device, options.precision):
         return kind_of(spec.task).predict(model, tokenizer, spec, docs, options, common,
                                           with_loss)

@@ -4,6 +4,8 @@ A model directory holds ``config.json`` (with ``id2label``/``label2id``),
 ``model.safetensors`` (safetensors only: nothing is ever unpickled), the tokenizer files
 and ``annotator.json`` (task, labels, settings, metrics, base model, creation time and the
 SHA-256 of the weights, checked on load so that a truncated or altered file is refused).
+An entity model also has ``model.onnx``, a graph over those same weights for predictions
+without torch (:mod:`core.engine.onnx_model`), recorded with its own SHA-256.
 """
 
 from __future__ import annotations
@@ -200,6 +202,11 @@ def save_model_dir(
         weights = tmp / WEIGHTS
         if not weights.is_file():
             raise TrainingError(f"saving produced no {WEIGHTS} (sharded or other format)")
+        graph = {}
+        if kind_of(spec.task).onnx_predicts:  # predicting without torch: core.engine.onnx_model
+            from core.engine.onnx_export import export_onnx
+
+            graph = {"onnx": export_onnx(model, tokenizer, tmp, weights)}
         info = {
             "format_version": FORMAT_VERSION,
             "task": spec.task.value,
@@ -215,6 +222,7 @@ def save_model_dir(
             "base_model": base_model,
             "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
             "weights_sha256": sha256_file(weights),
+            **graph,
             **(extra or {}),
         }
         (tmp / ANNOTATOR_JSON).write_text(json.dumps(info, indent=2, default=str), "utf-8")
@@ -238,14 +246,10 @@ class LoadedModel:
     path: Path
 
 
-def load_model(model_dir: str | Path, device: Any = None) -> LoadedModel:
-    """Load a model directory written by :func:`save_model_dir`.
-
-    Refuses any directory without ``model.safetensors`` (never unpickles), checks the
-    weights' SHA-256 and the label map against ``annotator.json``; every failure is a
-    :class:`ModelError` that says what is wrong.
-    """
-    path = Path(model_dir)
+def check_model_dir(path: Path) -> tuple[dict[str, Any], TaskSpec]:
+    """The ``annotator.json`` and task spec of model directory ``path``, after checking
+    what loading needs whichever runtime computes: safetensors weights matching their
+    recorded checksum, and a tokenizer. Raises :class:`ModelError` saying what is wrong."""
     if not path.is_dir():
         raise ModelError(f"model directory {path} does not exist")
     weights = path / WEIGHTS
@@ -272,6 +276,18 @@ def load_model(model_dir: str | Path, device: Any = None) -> LoadedModel:
     if not (path / "tokenizer.json").is_file():
         # Without it transformers would quietly build an empty tokenizer from config.json.
         raise ModelError(f"{path}: the tokenizer is missing (no tokenizer.json)")
+    return info, spec
+
+
+def load_model(model_dir: str | Path, device: Any = None) -> LoadedModel:
+    """Load a model directory written by :func:`save_model_dir`.
+
+    Refuses any directory without ``model.safetensors`` (never unpickles), checks the
+    weights' SHA-256 and the label map against ``annotator.json``; every failure is a
+    :class:`ModelError` that says what is wrong.
+    """
+    path = Path(model_dir)
+    info, spec = check_model_dir(path)
     import transformers
 
     try:

@@ -29,8 +29,11 @@ import numpy as np
 from core.engine.inference import InferenceOptions, mean_pool, predict_documents
 from core.engine.modelio import LoadedModel, load_model
 from core.engine.results import DocumentPrediction
-from core.engine.settings import TaskSpec
+from core.engine.settings import PRECISIONS, TaskSpec
+from core.errors import ModelError
 from core.types import DocumentRecord, TaskKind
+
+BACKENDS = ("auto", "torch", "onnx")
 
 
 class Predictor:
@@ -48,6 +51,7 @@ class Predictor:
         max_answer_length: int | None = None,
         null_threshold: float = 0.0,
         precision: str = "auto",
+        backend: str = "auto",
     ) -> None:
         """Load ``model_dir`` (raises :class:`core.errors.ModelError` when unusable).
 
@@ -56,16 +60,38 @@ class Predictor:
         computes it natively, AVX-512 BF16 or AMX: about twice as fast, with the same
         suggestions on 999 of 1,000 NCBI sentences, see docs/active_learning.md; mixed
         precision on CUDA; else fp32), "fp32" or "bf16". :meth:`evaluate` scores as
-        training did.
+        training did. ``backend`` of :meth:`predict`: "auto" (ONNX Runtime in fp32, without
+        loading torch, where :func:`core.engine.onnx_model.onnx_applies`: an entity model
+        with its graph, in a process that has not imported torch, on the CPU; there
+        "auto" precision means fp32), "torch", or "onnx" (raises ModelError where the
+        version has no graph).
         """
-        from core.engine.runtime import inference_dtype, select_device
+        from core.engine.modelio import check_model_dir
+        from core.engine.onnx_model import onnx_applies
 
-        self.device = select_device(device)
-        self.loaded: LoadedModel = load_model(model_dir, device=self.device)
-        trained = self.loaded.info.get("settings", {})
+        if backend not in BACKENDS:
+            raise ValueError(f"backend must be one of {', '.join(BACKENDS)} (got {backend!r})")
+        self.path = Path(model_dir)
+        self._device_choice = device
+        self._device: Any = None
+        self._loaded: LoadedModel | None = None
+        self._onnx: LoadedModel | None = None
+        info, spec = check_model_dir(self.path)
+        if backend == "onnx" or (backend == "auto" and onnx_applies(
+                info, precision=precision, device=device)):
+            from core.engine.onnx_model import load_onnx
+
+            if not isinstance(info.get("onnx"), dict) or "sha256" not in info["onnx"]:
+                why = (info.get("onnx") or {}).get("error", "it was saved without one")
+                raise ModelError(f"{self.path}: no ONNX graph ({why})")
+            model, tokenizer = load_onnx(self.path, info)
+            self._onnx = LoadedModel(model, tokenizer, spec, info, self.path)
+        else:
+            self._load_torch()
+        trained = info.get("settings", {})
         from core.engine.settings import preset_settings
 
-        default_len = preset_settings("default", self.spec.task).max_length
+        default_len = preset_settings("default", spec.task).max_length
         self.options = InferenceOptions(
             max_length=max_length or int(trained.get("max_length", default_len)),
             stride=stride if stride is not None else int(trained.get("stride", 64)),
@@ -75,7 +101,37 @@ class Predictor:
             null_threshold=null_threshold,
             precision=precision,
         )
-        inference_dtype(self.device, precision)  # an unknown precision fails here
+        if self._onnx is None:
+            from core.engine.runtime import inference_dtype
+
+            inference_dtype(self.device, precision)  # an unknown precision fails here
+        elif precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {', '.join(PRECISIONS)} "
+                             f"(got {precision!r})")
+
+    def _load_torch(self) -> LoadedModel:
+        if self._loaded is None:
+            self._loaded = load_model(self.path, device=self.device)
+        return self._loaded
+
+    @property
+    def device(self) -> Any:
+        """The torch device of the torch model (chosen on first use)."""
+        if self._device is None:
+            from core.engine.runtime import select_device
+
+            self._device = select_device(self._device_choice)
+        return self._device
+
+    @property
+    def loaded(self) -> LoadedModel:
+        """The torch model (loaded on first use where predictions run through ONNX)."""
+        return self._load_torch()
+
+    @property
+    def backend(self) -> str:
+        """What :meth:`predict` computes with: "onnxruntime" or "torch"."""
+        return "onnxruntime" if self._onnx is not None else "torch"
 
     @classmethod
     def load(cls, model_dir: str | Path, **options: Any) -> Predictor:
@@ -94,16 +150,16 @@ class Predictor:
     @property
     def spec(self) -> TaskSpec:
         """Task kind, labels, multi-label flag of the model."""
-        return self.loaded.spec
+        return (self._onnx or self.loaded).spec
 
     @property
     def labels(self) -> tuple[str, ...]:
-        return self.loaded.spec.labels
+        return self.spec.labels
 
     @property
     def model_info(self) -> dict[str, Any]:
         """The model's ``annotator.json`` (settings, dev metrics, base model, created)."""
-        return self.loaded.info
+        return (self._onnx or self.loaded).info
 
     def predict(
         self, documents: Sequence[DocumentRecord], batch_size: int = 32
@@ -114,9 +170,10 @@ class Predictor:
         padded dynamically; runs under ``torch.inference_mode``.
         """
         options = self._with_batch(batch_size)
+        loaded = self._onnx or self.loaded
         preds, _ = predict_documents(
-            self.loaded.model, self.loaded.tokenizer, self.spec, documents, options,
-            self.device,
+            loaded.model, loaded.tokenizer, self.spec, documents, options,
+            None if self._onnx is not None else self.device,
         )
         return preds
 
@@ -158,6 +215,8 @@ class Predictor:
     @property
     def precision(self) -> str:
         """The precision :meth:`predict` runs at: "bf16", "fp16" or "fp32"."""
+        if self._onnx is not None:
+            return "fp32"
         import torch
 
         from core.engine.runtime import inference_dtype

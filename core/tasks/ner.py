@@ -123,6 +123,7 @@ class NerKind(AnnotationKind):
     # --- the model --------------------------------------------------------------------
 
     auto_model = "AutoModelForTokenClassification"
+    onnx_predicts = True
 
     def model_label_names(self, spec: TaskSpec) -> tuple[str, ...]:
         return per_label_tags(spec.labels) if spec.overlapping else bio_tags(spec.labels)
@@ -172,11 +173,17 @@ class NerKind(AnnotationKind):
         self, model: Any, tokenizer: Any, spec: TaskSpec, docs: Sequence[DocumentRecord],
         options: InferenceOptions, common: dict[str, Any], with_loss: bool,
     ) -> tuple[list[DocumentPrediction], float | None]:
-        from core.engine.runtime import forward_features
+        from core.engine.onnx_model import OnnxModel
 
         kw = dict(max_length=options.max_length, stride=options.stride)
         feats, examples, _ = ner_features(tokenizer, spec, docs, with_gold=False, **kw)
-        res = forward_features(model, feats, task="ner", **common)
+        if isinstance(model, OnnxModel):  # no torch in this process (the command line)
+            outputs = model.forward_features(feats, batch_size=common["batch_size"],
+                                             pad_id=common["pad_id"])
+        else:
+            from core.engine.runtime import forward_features
+
+            outputs = forward_features(model, feats, task="ner", **common).outputs
         loss = None
         if with_loss:  # the loss needs the gold word split (cut at the gold span ends)
             gold_feats, _, _ = ner_features(tokenizer, spec, docs, with_gold=True, **kw)
@@ -192,7 +199,7 @@ class NerKind(AnnotationKind):
         for d, group in enumerate(group_by_example(feats, len(docs))):
             preds.append(decode(
                 spec, docs[d].text, examples[d], [feats[i] for i in group],
-                [res.outputs[i] for i in group], viterbi=options.viterbi,
+                [outputs[i] for i in group], viterbi=options.viterbi,
             ))
         return preds, loss
 

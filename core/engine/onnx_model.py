@@ -1,0 +1,181 @@
+"""Entity predictions through ONNX Runtime, without torch or transformers.
+
+A model version of the entities kind carries ``model.onnx`` beside its weights: the encoder
+and its tag head as an ONNX graph, written when the version is saved
+(:mod:`core.engine.onnx_export`) and checked there against torch. The graph holds no
+weights of its own: each initializer is ONNX *external data* at its tensor's byte offsets
+inside the version's ``model.safetensors``, so the weights are on disk once and the
+checksum of ``annotator.json`` covers them; the graph has a checksum of its own.
+
+Loading it imports onnxruntime and tokenizers (about 0.3 s here) instead of torch and
+transformers (about 5 s), which is most of what ``annotator predict`` waits for before its
+first prediction. It computes in fp32, as torch does without autocast (the outputs agree
+within 1e-4, checked at export). :class:`core.engine.predict.Predictor` picks it where it
+applies (:func:`onnx_applies`); evaluation, embeddings and int8 quantisation keep torch.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from core.engine.batching import inference_batches, pad_inputs
+from core.errors import ModelError
+
+ONNX_FILE = "model.onnx"
+# Graph inputs: the ids and the mask (an entity model's token types are all 0).
+INPUTS = ("input_ids", "attention_mask")
+
+
+def gpu_likely() -> bool:
+    """Whether torch would find a GPU here (CUDA, ROCm or Apple's), guessed without
+    importing torch: there torch on the GPU beats ONNX Runtime on the CPU."""
+    if sys.platform == "darwin" and platform.machine() == "arm64":
+        return True
+    return any(os.path.exists(p) for p in ("/dev/nvidiactl", "/dev/kfd", "/dev/dxg"))
+
+
+def onnx_applies(info: dict[str, Any], *, precision: str, device: str) -> bool:
+    """Whether predictions of the model described by ``info`` (its ``annotator.json``) at
+    ``precision`` on ``device`` run through ONNX Runtime when the choice is left to the
+    engine: the version has a checked graph, fp32 is wanted or left to the engine ("auto"),
+    the CPU computes, onnxruntime is installed, and torch is not loaded in this process yet.
+    Where it is (the app, a script that trained), its import is paid for, and torch in bf16
+    on a CPU that computes it natively is as fast or faster (about 2x with AMX)."""
+    graph = info.get("onnx")
+    if not isinstance(graph, dict) or not graph.get("sha256"):
+        return False
+    if "torch" in sys.modules:
+        return False
+    if precision not in ("auto", "fp32") or device not in ("auto", "cpu"):
+        return False
+    if device == "auto" and gpu_likely():
+        return False
+    import importlib.util
+
+    return importlib.util.find_spec("onnxruntime") is not None
+
+
+class _Encoding:
+    """The slice of transformers' ``BatchEncoding`` the feature builders read."""
+
+    def __init__(self, encodings: list[Any], *, single: bool) -> None:
+        self._encodings = encodings
+        self._single = single  # one text: values are flat lists, as transformers gives them
+
+    def __getitem__(self, key: str) -> Any:
+        if key == "input_ids":
+            values = [e.ids for e in self._encodings]
+        elif key == "token_type_ids":
+            values = [e.type_ids for e in self._encodings]
+        else:
+            raise KeyError(key)
+        return values[0] if self._single else values
+
+    def get(self, key: str, default: Any = None) -> Any:
+        try:
+            return self[key]
+        except KeyError:
+            return default
+
+    def word_ids(self, row: int = 0) -> list[int | None]:
+        return list(self._encodings[row].word_ids)
+
+    def sequence_ids(self, row: int = 0) -> list[int | None]:
+        return list(self._encodings[row].sequence_ids)
+
+
+class FileTokenizer:
+    """A model version's ``tokenizer.json`` read by the tokenizers library alone: the calls
+    the entity feature builder makes (words in, ids and word ids out; the probes of
+    :func:`core.engine.features.special_template`), encoded as transformers' fast
+    tokenizer encodes them (checked at export: :func:`same_encodings`)."""
+
+    is_fast = True
+
+    def __init__(self, path: Path) -> None:
+        import json
+
+        from tokenizers import Tokenizer
+
+        self._tok = Tokenizer.from_file(str(path / "tokenizer.json"))
+        self._tok.no_truncation()
+        self._tok.no_padding()
+        self.name_or_path = str(path)
+        pad = None
+        config = path / "tokenizer_config.json"
+        if config.is_file():
+            pad = json.loads(config.read_text("utf-8")).get("pad_token")
+            if isinstance(pad, dict):
+                pad = pad.get("content")
+        pad_id = self._tok.token_to_id(pad) if isinstance(pad, str) else None
+        self.pad_token_id = int(pad_id) if pad_id is not None else 0
+
+    def __len__(self) -> int:
+        return int(self._tok.get_vocab_size(with_added_tokens=True))
+
+    def __call__(self, text: Any, text_pair: Any = None, *, is_split_into_words: bool = False,
+                 add_special_tokens: bool = True, **_ignored: Any) -> _Encoding:
+        if isinstance(text, str):  # one text (or pair), as the template probes ask
+            return _Encoding([self._tok.encode(text, text_pair,
+                                               add_special_tokens=add_special_tokens)],
+                             single=True)
+        return _Encoding(self._tok.encode_batch(
+            list(text), is_pretokenized=is_split_into_words,
+            add_special_tokens=add_special_tokens), single=False)
+
+
+class OnnxModel:
+    """An ONNX Runtime session over a model version's graph; computes a tagger's logits."""
+
+    def __init__(self, session: Any) -> None:
+        self.session = session
+
+    def forward_features(self, features: Sequence[Any], *, batch_size: int,
+                         pad_id: int) -> list[np.ndarray]:
+        """Logits ``(len, n_tags)`` (or ``(len, labels * 3)``) of each feature, cropped to
+        its length, in input order; batches sorted by length as torch's path does."""
+        outputs: list[Any] = [None] * len(features)
+        lengths = [len(f) for f in features]
+        for idx in inference_batches(lengths, batch_size):
+            ids, mask, _ = pad_inputs([features[i] for i in idx], pad_id)
+            logits = self.session.run(None, {"input_ids": ids, "attention_mask": mask})[0]
+            for row, i in enumerate(idx):
+                outputs[i] = logits[row, : lengths[i]]
+        return outputs
+
+
+def open_session(graph: Path) -> Any:
+    """An ONNX Runtime session of ``graph`` on every core (raises ModelError)."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = max(1, os.cpu_count() or 1)
+    options.log_severity_level = 3  # errors only: its notes are not the user's business
+    try:
+        return ort.InferenceSession(str(graph), options, providers=["CPUExecutionProvider"])
+    except Exception as exc:
+        raise ModelError(f"{graph}: ONNX Runtime cannot load it ({exc})") from exc
+
+
+def load_onnx(path: Path, info: dict[str, Any]) -> tuple[OnnxModel, FileTokenizer]:
+    """The session and tokenizer of model directory ``path`` (its ``annotator.json`` is
+    ``info``, already checked by :func:`core.engine.modelio.check_model_dir`). Refuses a
+    graph whose checksum differs from the one recorded when it was written."""
+    from core.engine.modelio import sha256_file
+
+    graph = path / ONNX_FILE
+    if not graph.is_file():
+        raise ModelError(f"{path}: {ONNX_FILE} is recorded in annotator.json but missing")
+    if sha256_file(graph) != info["onnx"]["sha256"]:
+        raise ModelError(
+            f"{graph} does not match the checksum recorded when it was saved: the file is "
+            "truncated or was altered. Delete it (predictions then use torch) or retrain"
+        )
+    return OnnxModel(open_session(graph)), FileTokenizer(path)
