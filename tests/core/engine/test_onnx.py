@@ -130,19 +130,15 @@ def test_the_command_line_predicts_without_importing_torch(model_dir: Path,
                                                           tmp_path: Path) -> None:
     """``annotator predict`` in a process of its own: ONNX Runtime, no torch, no
     transformers, and the suggestions torch stores in fp32."""
+    from core import models
     from core.project import Project
-    from core.store import repo
-    from core.store.models import ModelVersion
 
-    texts = [d.text for d in _documents()]
     paths = {}
     for backend in ("auto", "torch"):
         path = tmp_path / f"{backend}.db"
         project = Project.create(path, tasks={"ner": ["DRUG"]})
-        with project.write() as s:
-            repo.add_documents(s, [DocumentRecord(t) for t in texts])
-            s.add(ModelVersion(task_id=repo.require_task(s, "ner").id, version=1,
-                               base_model="tiny", path=str(model_dir), is_active=True))
+        project.documents.add([DocumentRecord(d.text) for d in _documents()])
+        models.register(project, "ner", path=model_dir, base_model="tiny")
         project.close()
         paths[backend] = path
     probe = (
