@@ -202,11 +202,11 @@ def save_model_dir(
         weights = tmp / WEIGHTS
         if not weights.is_file():
             raise TrainingError(f"saving produced no {WEIGHTS} (sharded or other format)")
-        graph = {}
+        onnx_entry: dict[str, Any] = {}
         if kind_of(spec.task).onnx_predicts:  # predicting without torch: core.engine.onnx_model
             from core.engine.onnx_export import export_onnx
 
-            graph = {"onnx": export_onnx(model, tokenizer, tmp, weights)}
+            onnx_entry = {"onnx": export_onnx(model, tokenizer, tmp, weights)}
         info = {
             "format_version": FORMAT_VERSION,
             "task": spec.task.value,
@@ -222,7 +222,7 @@ def save_model_dir(
             "base_model": base_model,
             "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
             "weights_sha256": sha256_file(weights),
-            **graph,
+            **onnx_entry,
             **(extra or {}),
         }
         (tmp / ANNOTATOR_JSON).write_text(json.dumps(info, indent=2, default=str), "utf-8")

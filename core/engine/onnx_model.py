@@ -46,8 +46,8 @@ def onnx_applies(info: dict[str, Any], *, precision: str, device: str) -> bool:
     ``precision`` on ``device`` run through ONNX Runtime when the choice is left to the
     engine: the version has a checked graph, fp32 is wanted or left to the engine ("auto"),
     the CPU computes, onnxruntime is installed, and torch is not loaded in this process yet.
-    Where it is (the app, a script that trained), its import is paid for, and torch in bf16
-    on a CPU that computes it natively is as fast or faster (about 2x with AMX)."""
+    Where it is (the app, a script that trained), its import is paid for, and torch keeps
+    predicting, in bf16 where the CPU computes it natively."""
     graph = info.get("onnx")
     if not isinstance(graph, dict) or not graph.get("sha256"):
         return False
