@@ -163,6 +163,7 @@ def end_to_end(model_dir: Path, docs: list[DocumentRecord], tmp: Path, repeat: i
     passive: list[dict[str, float]] = []
     app: list[dict[str, float]] = []
     result: dict[str, object] = {}
+    stored: list[set[tuple[int, int, str]]] = []
     for r in range(repeat + 1):  # the first round warms the file cache and is not counted
         db = tmp / f"e2e-{r}.db"
         shutil.copy(template, db)
@@ -177,6 +178,7 @@ def end_to_end(model_dir: Path, docs: list[DocumentRecord], tmp: Path, repeat: i
             passive.append(c)
             app.append(d)
             result = json.loads(str(a["stdout"]))
+            stored = stored_spans(db, len(docs))
     n = len(docs)
     wall_a = statistics.median(x["wall"] for x in ours)
     wall_b = statistics.median(x["wall"] for x in theirs)
@@ -210,7 +212,22 @@ def end_to_end(model_dir: Path, docs: list[DocumentRecord], tmp: Path, repeat: i
         "speedup_vs_passive_pipeline_pairwise_median": round(statistics.median(
             c["wall"] / a["wall"] for a, c in zip(ours, passive)), 2),
         "repeat": repeat,
+        "_spans": stored,  # what the command stored, for its agreement (not printed)
     }
+
+
+def stored_spans(db: Path, n: int) -> list[set[tuple[int, int, str]]]:
+    """The entity suggestions a project holds, per document in the order they were added."""
+    import sqlite3
+
+    spans: list[set[tuple[int, int, str]]] = [set() for _ in range(n)]
+    with sqlite3.connect(db) as c:
+        ids = [r[0] for r in c.execute("SELECT id FROM documents ORDER BY id")]
+        row_of = {doc_id: i for i, doc_id in enumerate(ids)}
+        for doc_id, payload in c.execute("SELECT document_id, payload FROM suggestions"):
+            span = json.loads(payload)
+            spans[row_of[doc_id]].add((span["start"], span["end"], span["label"]))
+    return spans
 
 
 def in_the_app(template: Path, tmp: Path, r: int) -> dict[str, float]:
@@ -286,6 +303,7 @@ def main() -> int:
     texts = [d.text for d in docs]
 
     e2e = end_to_end(Path(model_dir), docs, tmp, args.e2e_repeat, args.batch_size)
+    cli_spans = e2e.pop("_spans")
     print(json.dumps({"end_to_end": e2e}), file=sys.stderr, flush=True)
 
     predictor = Predictor(model_dir, device="cpu")  # precision "auto"
@@ -376,6 +394,7 @@ def main() -> int:
                            "sentences_per_second": round(n / t_fp32, 1), "runs": runs_fp32},
         "speedup_predictor_vs_fp32": round(t_fp32 / t_ours, 2),
         "agreement_predictor_vs_fp32": agreement(fp32, ours),
+        "agreement_annotator_predict_vs_fp32": agreement(fp32, cli_spans),
         "preannotate": {"seconds": round(t_pre, 2),
                         "sentences_per_second": round(n / t_pre, 1),
                         "suggestions": result.suggestions,  # type: ignore[attr-defined]
@@ -392,6 +411,7 @@ def main() -> int:
         "span_f1_against_gold": {
             "predictor": agreement(gold, ours)["span_f1"],
             "predictor_fp32": agreement(gold, fp32)["span_f1"],
+            "annotator_predict": agreement(gold, cli_spans)["span_f1"],
             "pipeline_simple": agreement(gold, pipe_spans)["span_f1"],
             "pipeline_first": agreement(gold, first_spans)["span_f1"],
         },

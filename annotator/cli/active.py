@@ -32,13 +32,12 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--quantize", action="store_true",
                    help="int8 dynamic quantisation on CPU (faster, slightly different)")
     p.add_argument("--precision", choices=("auto", "fp32", "bf16"), default="auto",
-                   help="auto (default): fp32 through ONNX Runtime where it applies (see "
-                   "--backend), else bf16 on a CPU that computes it natively (AVX-512 BF16 "
-                   "or AMX), else fp32")
+                   help="auto (default): bf16 on a CPU that computes it natively (AVX-512 "
+                   "BF16 or AMX), mixed precision on a GPU, else fp32")
     p.add_argument("--backend", choices=("auto", "torch", "onnx"), default="auto",
-                   help="auto (default): ONNX Runtime, in fp32 and without loading torch, "
-                   "for an entity model saved with its graph on a machine without a GPU; "
-                   "else torch")
+                   help="auto (default): the model's ONNX graph through OpenVINO, without "
+                   "loading torch, for an entity model saved with its graph on a machine "
+                   "without a GPU (precision auto or fp32); else torch")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=cmd_predict)
 

@@ -90,7 +90,7 @@ class PreannotateResult:
     documents_per_second: float
     cancelled: bool = False
     quantized: bool = False
-    backend: str = "torch"  # what predicted: "torch" or "onnxruntime" (Predictor.backend)
+    backend: str = "torch"  # what predicted: "torch" or "openvino" (Predictor.backend)
     precision: str = "fp32"  # what the model predicted in: "fp32", "bf16" or "fp16"
     # The documents predicted (not in to_dict: the counts say it).
     document_ids: tuple[int, ...] = field(default=(), repr=False)

@@ -57,7 +57,7 @@ def predict_documents(
                   multi_label=spec.multi_label)
     if isinstance(model, OnnxModel):
         if with_loss or not kind_of(spec.task).onnx_predicts:
-            raise ValueError(f"ONNX Runtime predicts {spec.task.value} without a loss only"
+            raise ValueError(f"OpenVINO predicts {spec.task.value} without a loss only"
                              if with_loss else f"no ONNX path for {spec.task.value} models")
         return kind_of(spec.task).predict(model, tokenizer, spec, docs, options, common, False)
     from core.engine.runtime import inference_precision

@@ -3,7 +3,7 @@
 The graph is traced from the fp32 model by torch's ONNX exporter; its weights stay in
 ``model.safetensors`` (each initializer becomes external data at its tensor's offsets,
 see :mod:`core.engine.onnx_model`), so the graph file is a few hundred KB. Before it is
-kept, ONNX Runtime computes a probe batch (two inputs, one padded) and must agree with
+kept, OpenVINO computes a probe batch in fp32 (two inputs, one padded) and must agree with
 torch within :data:`TOLERANCE`, and the tokenizers library alone must encode probe words
 as transformers' tokenizer does. Anything that fails leaves no graph and records why
 (predictions then use torch, as before): saving the model never fails because of it.
@@ -18,10 +18,10 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from core.engine.onnx_model import INPUTS, ONNX_FILE, FileTokenizer, OnnxModel, open_session
+from core.engine.onnx_model import INPUTS, ONNX_FILE, FileTokenizer, compile_graph
 
 OPSET = 17
-TOLERANCE = 1e-3  # largest difference of a logit, torch fp32 vs ONNX Runtime
+TOLERANCE = 1e-3  # largest difference of a logit, torch fp32 vs OpenVINO fp32
 # Words the two tokenizers must split alike: case, accents, punctuation, digits, CJK.
 PROBE_WORDS = [["Naïve", "CAFÉ", "x-ray", "1.5mg", "q.i.d.", "(IV)", "état"],
                ["Patient", "denies", "chest", "pain", "—", "dyspnœa", "見", "ok"]]
@@ -56,8 +56,7 @@ def _export(model: Any, tokenizer: Any, graph: Path, weights: Path) -> dict[str,
     try:
         if switch is not None and attention != "eager":
             # The eager attention traces to a smaller graph than torch's SDPA (no branches
-            # that build the mask: after ONNX Runtime's optimizations, 21 Gather nodes
-            # instead of 45 for the default encoder).
+            # that build the mask).
             switch("eager")
         wrapper = _logits_module(model).eval()  # a new module starts in training mode
         ids = torch.tensor([[2, 7, 5, 9, 3], [2, 8, 3, 0, 0]], dtype=torch.long)
@@ -69,7 +68,7 @@ def _export(model: Any, tokenizer: Any, graph: Path, weights: Path) -> dict[str,
                 wrapper, (ids, mask), str(graph), input_names=list(INPUTS),
                 output_names=["logits"], opset_version=OPSET, dynamo=False,
                 # Unfolded, every initializer is a parameter, found in the safetensors file
-                # under its own name; ONNX Runtime folds the graph when it loads it.
+                # under its own name; OpenVINO folds the graph when it compiles it.
                 do_constant_folding=False,
                 dynamic_axes={name: {0: "batch", 1: "length"}
                               for name in (*INPUTS, "logits")},
@@ -81,12 +80,11 @@ def _export(model: Any, tokenizer: Any, graph: Path, weights: Path) -> dict[str,
             switch(attention)
         model.train(was_training)
     _weights_from_safetensors(onnx, graph, weights)
-    got = OnnxModel(open_session(graph)).session.run(
-        None, {"input_ids": ids.numpy(), "attention_mask": mask.numpy()})[0]
+    got = compile_graph(graph, "fp32").run(ids.numpy(), mask.numpy())
     keep = mask.numpy().astype(bool)
     difference = float(np.abs(got[keep] - expected[keep]).max())
     if not difference <= TOLERANCE:
-        raise ValueError(f"ONNX Runtime and torch differ by {difference:.2g} on a probe")
+        raise ValueError(f"OpenVINO and torch differ by {difference:.2g} on a probe")
     _check_tokenizer(tokenizer, graph.parent)
     return {"file": ONNX_FILE, "sha256": sha256_file(graph), "opset": OPSET,
             "inputs": list(INPUTS), "max_difference": difference}

@@ -1,4 +1,4 @@
-"""Entity predictions through ONNX Runtime, without torch or transformers.
+"""Entity predictions through OpenVINO, without torch or transformers.
 
 A model version of the entities kind carries ``model.onnx`` beside its weights: the encoder
 and its tag head as an ONNX graph, written when the version is saved
@@ -7,11 +7,13 @@ weights of its own: each initializer is ONNX *external data* at its tensor's byt
 inside the version's ``model.safetensors``, so the weights are on disk once and the
 checksum of ``annotator.json`` covers them; the graph has a checksum of its own.
 
-Loading it imports onnxruntime and tokenizers (about 0.3 s here) instead of torch and
-transformers (about 5 s), which is most of what ``annotator predict`` waits for before its
-first prediction. It computes in fp32, as torch does without autocast (the outputs agree
-within 1e-4, checked at export). :class:`core.engine.predict.Predictor` picks it where it
-applies (:func:`onnx_applies`); evaluation, embeddings and int8 quantisation keep torch.
+OpenVINO reads the graph and compiles it for the CPU. Loading it imports openvino and
+tokenizers (about 0.3 s here) instead of torch and transformers (about 5 s), which is most
+of what ``annotator predict`` waited for before its first prediction. At precision "fp32"
+the outputs agree with torch's fp32 within 1e-4 (checked at export); at "auto" OpenVINO
+computes in bf16 where the CPU multiplies bf16 natively (AVX-512 BF16 or AMX), as torch's
+"auto" does, and in fp32 elsewhere. :class:`core.engine.predict.Predictor` picks it where
+it applies (:func:`onnx_applies`); evaluation, embeddings and int8 quantisation keep torch.
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ INPUTS = ("input_ids", "attention_mask")
 
 def gpu_likely() -> bool:
     """Whether torch would find a GPU here (CUDA, ROCm or Apple's), guessed without
-    importing torch: there torch on the GPU beats ONNX Runtime on the CPU."""
+    importing torch: there torch on the GPU beats OpenVINO on the CPU."""
     if sys.platform == "darwin" and platform.machine() == "arm64":
         return True
     return any(os.path.exists(p) for p in ("/dev/nvidiactl", "/dev/kfd", "/dev/dxg"))
@@ -43,11 +45,12 @@ def gpu_likely() -> bool:
 
 def onnx_applies(info: dict[str, Any], *, precision: str, device: str) -> bool:
     """Whether predictions of the model described by ``info`` (its ``annotator.json``) at
-    ``precision`` on ``device`` run through ONNX Runtime when the choice is left to the
-    engine: the version has a checked graph, fp32 is wanted or left to the engine ("auto"),
-    the CPU computes, onnxruntime is installed, and torch is not loaded in this process yet.
-    Where it is (the app, a script that trained), its import is paid for, and torch keeps
-    predicting, in bf16 where the CPU computes it natively."""
+    ``precision`` on ``device`` run through OpenVINO when the choice is left to the engine:
+    the version has a checked graph, the precision is "fp32" or left to the engine
+    ("auto"), the CPU computes, openvino is installed, and torch is not loaded in this
+    process yet. Where it is (the app, a script that trained), its import is paid for, and
+    torch keeps predicting. An explicit "bf16" stays with torch, which computes it on any
+    CPU."""
     graph = info.get("onnx")
     if not isinstance(graph, dict) or not graph.get("sha256"):
         return False
@@ -59,7 +62,7 @@ def onnx_applies(info: dict[str, Any], *, precision: str, device: str) -> bool:
         return False
     import importlib.util
 
-    return importlib.util.find_spec("onnxruntime") is not None
+    return importlib.util.find_spec("openvino") is not None
 
 
 class _Encoding:
@@ -132,10 +135,21 @@ class FileTokenizer:
 
 
 class OnnxModel:
-    """An ONNX Runtime session over a model version's graph; computes a tagger's logits."""
+    """A model version's graph compiled by OpenVINO; computes a tagger's logits."""
 
-    def __init__(self, session: Any) -> None:
-        self.session = session
+    def __init__(self, compiled: Any) -> None:
+        self.compiled = compiled
+        self._request = compiled.create_infer_request()  # one at a time, as a Predictor runs
+
+    @property
+    def precision(self) -> str:
+        """What the compiled graph computes in: "bf16" or "fp32"."""
+        hint = str(self.compiled.get_property("INFERENCE_PRECISION_HINT"))
+        return "bf16" if "bf16" in hint or "bfloat16" in hint else "fp32"
+
+    def run(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        """Logits ``(batch, length, n)`` of one padded batch (a fresh array)."""
+        return self._request.infer({"input_ids": ids, "attention_mask": mask})[0]
 
     def forward_features(self, features: Sequence[Any], *, batch_size: int,
                          pad_id: int) -> list[np.ndarray]:
@@ -145,29 +159,52 @@ class OnnxModel:
         lengths = [len(f) for f in features]
         for idx in inference_batches(lengths, batch_size):
             ids, mask, _ = pad_inputs([features[i] for i in idx], pad_id)
-            logits = self.session.run(None, {"input_ids": ids, "attention_mask": mask})[0]
+            logits = self.run(ids, mask)
             for row, i in enumerate(idx):
                 outputs[i] = logits[row, : lengths[i]]
         return outputs
 
 
-def open_session(graph: Path) -> Any:
-    """An ONNX Runtime session of ``graph`` on every core (raises ModelError)."""
-    import onnxruntime as ort
+def import_openvino() -> Any:
+    """The openvino module, without its usage telemetry. ``import openvino`` reports the
+    import to Intel and writes a client id under ``~/intel`` unless the user opted out
+    (the telemetry is opt-out); where the ``openvino_telemetry`` package cannot be
+    imported, OpenVINO falls back to its own stub that sends nothing. A tool for clinical
+    notes sends nothing, so this process makes that package unimportable before OpenVINO
+    loads (a process that imported OpenVINO already keeps its own choice)."""
+    if "openvino" not in sys.modules:
+        sys.modules.setdefault("openvino_telemetry", None)  # type: ignore[arg-type]
+    import openvino
 
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = max(1, os.cpu_count() or 1)
-    options.log_severity_level = 3  # errors only: its notes are not the user's business
+    return openvino
+
+
+def compile_graph(graph: Path, precision: str = "auto") -> OnnxModel:
+    """``graph`` compiled for the CPU at ``precision``: "fp32", or "auto" (OpenVINO's
+    choice: bf16 where the CPU computes it natively, else fp32). Raises ModelError."""
+    ov = import_openvino()
+
+    # One stream on the physical cores (OpenVINO's latency setting): one batch at a time,
+    # as the Predictor sends them.
+    config: dict[str, Any] = {"PERFORMANCE_HINT": "LATENCY"}
+    if precision == "fp32":
+        config["INFERENCE_PRECISION_HINT"] = "f32"
+    elif precision != "auto":
+        raise ModelError(f"the ONNX graph computes at precision auto or fp32 (got {precision!r}); "
+                         "torch computes bf16 (backend torch)")
     try:
-        return ort.InferenceSession(str(graph), options, providers=["CPUExecutionProvider"])
+        core = ov.Core()
+        return OnnxModel(core.compile_model(core.read_model(str(graph)), "CPU", config))
     except Exception as exc:
-        raise ModelError(f"{graph}: ONNX Runtime cannot load it ({exc})") from exc
+        raise ModelError(f"{graph}: OpenVINO cannot load it ({exc})") from exc
 
 
-def load_onnx(path: Path, info: dict[str, Any]) -> tuple[OnnxModel, FileTokenizer]:
-    """The session and tokenizer of model directory ``path`` (its ``annotator.json`` is
-    ``info``, already checked by :func:`core.engine.modelio.check_model_dir`). Refuses a
-    graph whose checksum differs from the one recorded when it was written."""
+def load_onnx(path: Path, info: dict[str, Any], precision: str = "auto"
+              ) -> tuple[OnnxModel, FileTokenizer]:
+    """The compiled graph (at ``precision``, see :func:`compile_graph`) and tokenizer of
+    model directory ``path`` (its ``annotator.json`` is ``info``, already checked by
+    :func:`core.engine.modelio.check_model_dir`). Refuses a graph whose checksum differs
+    from the one recorded when it was written."""
     from core.engine.modelio import sha256_file
 
     graph = path / ONNX_FILE
@@ -178,4 +215,4 @@ def load_onnx(path: Path, info: dict[str, Any]) -> tuple[OnnxModel, FileTokenize
             f"{graph} does not match the checksum recorded when it was saved: the file is "
             "truncated or was altered. Delete it (predictions then use torch) or retrain"
         )
-    return OnnxModel(open_session(graph)), FileTokenizer(path)
+    return compile_graph(graph, precision), FileTokenizer(path)

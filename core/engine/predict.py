@@ -60,17 +60,21 @@ class Predictor:
         computes it natively, AVX-512 BF16 or AMX: about twice as fast, with the same
         suggestions on 999 of 1,000 NCBI sentences, see docs/active_learning.md; mixed
         precision on CUDA; else fp32), "fp32" or "bf16". :meth:`evaluate` scores as
-        training did. ``backend`` of :meth:`predict`: "auto" (ONNX Runtime in fp32, without
-        loading torch, where :func:`core.engine.onnx_model.onnx_applies`: an entity model
-        with its graph, in a process that has not imported torch, on the CPU; there
-        "auto" precision means fp32), "torch", or "onnx" (raises ModelError where the
-        version has no graph).
+        training did. ``backend`` of :meth:`predict`: "auto" (the version's ONNX graph
+        through OpenVINO, without loading torch, where
+        :func:`core.engine.onnx_model.onnx_applies`: an entity model with its graph, in a
+        process that has not imported torch, on the CPU; "auto" precision is OpenVINO's
+        choice there: bf16 where the CPU computes it natively, else fp32), "torch", or
+        "onnx" (raises ModelError where the version has no graph).
         """
         from core.engine.modelio import check_model_dir
         from core.engine.onnx_model import onnx_applies
 
         if backend not in BACKENDS:
             raise ValueError(f"backend must be one of {', '.join(BACKENDS)} (got {backend!r})")
+        if precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {', '.join(PRECISIONS)} "
+                             f"(got {precision!r})")
         self.path = Path(model_dir)
         self._device_choice = device
         self._device: Any = None
@@ -84,7 +88,7 @@ class Predictor:
             if not isinstance(info.get("onnx"), dict) or "sha256" not in info["onnx"]:
                 why = (info.get("onnx") or {}).get("error", "it was saved without one")
                 raise ModelError(f"{self.path}: no ONNX graph ({why})")
-            model, tokenizer = load_onnx(self.path, info)
+            model, tokenizer = load_onnx(self.path, info, precision)
             self._onnx = LoadedModel(model, tokenizer, spec, info, self.path)
         else:
             self._load_torch()
@@ -101,13 +105,6 @@ class Predictor:
             null_threshold=null_threshold,
             precision=precision,
         )
-        if self._onnx is None:
-            from core.engine.runtime import inference_dtype
-
-            inference_dtype(self.device, precision)  # an unknown precision fails here
-        elif precision not in PRECISIONS:
-            raise ValueError(f"precision must be one of {', '.join(PRECISIONS)} "
-                             f"(got {precision!r})")
 
     def _load_torch(self) -> LoadedModel:
         if self._loaded is None:
@@ -130,8 +127,8 @@ class Predictor:
 
     @property
     def backend(self) -> str:
-        """What :meth:`predict` computes with: "onnxruntime" or "torch"."""
-        return "onnxruntime" if self._onnx is not None else "torch"
+        """What :meth:`predict` computes with: "openvino" or "torch"."""
+        return "openvino" if self._onnx is not None else "torch"
 
     @classmethod
     def load(cls, model_dir: str | Path, **options: Any) -> Predictor:
@@ -216,7 +213,7 @@ class Predictor:
     def precision(self) -> str:
         """The precision :meth:`predict` runs at: "bf16", "fp16" or "fp32"."""
         if self._onnx is not None:
-            return "fp32"
+            return str(self._onnx.model.precision)
         import torch
 
         from core.engine.runtime import inference_dtype

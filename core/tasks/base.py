@@ -172,7 +172,7 @@ class AnnotationKind(ABC):
     # Whether the head has one output per label (``id2label`` in the model config); an
     # extractive-QA head has start/end scores instead.
     label_head: ClassVar[bool] = True
-    # Whether the kind's predictions can run through ONNX Runtime (a graph written when a
+    # Whether the kind's predictions can run through OpenVINO (an ONNX graph written when a
     # version is saved: core.engine.onnx_export; computed by core.engine.onnx_model).
     onnx_predicts: ClassVar[bool] = False
 

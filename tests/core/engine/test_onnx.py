@@ -1,6 +1,7 @@
-"""Entity predictions through ONNX Runtime: the graph written when a version is saved, its
-weights read from the version's own safetensors file, and predictions equal to torch's in
-fp32, computed in a process that never imports torch or transformers."""
+"""Entity predictions through OpenVINO: the ONNX graph written when a version is saved, its
+weights read from the version's own safetensors file, predictions equal to torch's in fp32,
+bf16 where torch's "auto" would take it, computed in a process that never imports torch or
+transformers."""
 
 from __future__ import annotations
 
@@ -72,9 +73,9 @@ def test_a_saved_entity_model_has_a_graph_over_its_own_weights(model_dir: Path) 
 
 def test_onnx_predicts_what_torch_predicts_in_fp32(model_dir: Path) -> None:
     docs = _documents()
-    onnx_side = P.Predictor(model_dir, backend="onnx")
+    onnx_side = P.Predictor(model_dir, backend="onnx", precision="fp32")
     torch_side = P.Predictor(model_dir, backend="torch", device="cpu", precision="fp32")
-    assert onnx_side.backend == "onnxruntime" and onnx_side.precision == "fp32"
+    assert onnx_side.backend == "openvino" and onnx_side.precision == "fp32"
     assert torch_side.backend == "torch"
     a, b = onnx_side.predict(docs, batch_size=4), torch_side.predict(docs, batch_size=4)
     assert sum(len(p.spans) for p in a) >= 10  # the model found the drugs: a real comparison
@@ -87,7 +88,8 @@ def test_a_tokenizer_with_another_layout_predicts_alike(tmp_path: Path) -> None:
     model_dir = _train(base, tmp_path / "run")
     assert "sha256" in read_annotator_json(model_dir)["onnx"]  # type: ignore[index]
     docs = _documents()
-    _same_predictions(P.Predictor(model_dir, backend="onnx").predict(docs, batch_size=3),
+    _same_predictions(P.Predictor(model_dir, backend="onnx", precision="fp32").predict(
+                          docs, batch_size=3),
                       P.Predictor(model_dir, backend="torch", precision="fp32").predict(
                           docs, batch_size=3))
 
@@ -103,7 +105,8 @@ def test_the_per_label_tagger_of_overlapping_entities_predicts_alike(
         docs.append(DocumentRecord(d.text, spans=[span, EntitySpan(span.start, end, "DOSE")]))
     model_dir = _train(tiny_bert, tmp_path, labels=["DRUG", "DOSE"], train=docs,
                        overlapping=True)
-    _same_predictions(P.Predictor(model_dir, backend="onnx").predict(_documents()),
+    _same_predictions(P.Predictor(model_dir, backend="onnx", precision="fp32").predict(
+                          _documents()),
                       P.Predictor(model_dir, backend="torch", precision="fp32").predict(
                           _documents()))
 
@@ -128,7 +131,7 @@ def test_auto_takes_onnx_only_where_it_saves_loading_torch(model_dir: Path) -> N
 
 def test_the_command_line_predicts_without_importing_torch(model_dir: Path,
                                                           tmp_path: Path) -> None:
-    """``annotator predict`` in a process of its own: ONNX Runtime, no torch, no
+    """``annotator predict`` in a process of its own: OpenVINO, no torch, no
     transformers, and the suggestions torch stores in fp32."""
     from core import models
     from core.project import Project
@@ -145,10 +148,15 @@ def test_the_command_line_predicts_without_importing_torch(model_dir: Path,
         "import json, sys; from annotator.cli import main; sys.argv[0] = 'annotator'; "
         "code = main(); "
         "print(json.dumps({'torch': 'torch' in sys.modules, "
-        "'transformers': 'transformers' in sys.modules}), file=sys.stderr); "
+        "'transformers': 'transformers' in sys.modules, "
+        "'telemetry': sys.modules.get('openvino_telemetry') is not None}), file=sys.stderr); "
         "raise SystemExit(code)"
     )
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1"}
+    # A home of its own, and not marked as CI (where OpenVINO's telemetry is off anyway).
+    home = tmp_path / "home"
+    home.mkdir()
+    env = {**{k: v for k, v in os.environ.items() if k not in ("CI", "TF_BUILD", "JENKINS_URL")},
+           "PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1", "HOME": str(home)}
     out = {}
     for backend, path in paths.items():
         done = subprocess.run(
@@ -157,8 +165,11 @@ def test_the_command_line_predicts_without_importing_torch(model_dir: Path,
             capture_output=True, text=True, env=env, cwd=str(ROOT), timeout=300, check=False)
         assert done.returncode == 0, done.stderr[-2000:]
         out[backend] = (json.loads(done.stdout), json.loads(done.stderr.strip().splitlines()[-1]))
-    assert out["auto"][0]["backend"] == "onnxruntime"
-    assert out["auto"][1] == {"torch": False, "transformers": False}
+    assert out["auto"][0]["backend"] == "openvino" and out["auto"][0]["precision"] == "fp32"
+    # Neither torch nor transformers, nor OpenVINO's usage telemetry: its package was not
+    # loaded, and nothing was written under ~/intel (its client id and statistics).
+    assert out["auto"][1] == {"torch": False, "transformers": False, "telemetry": False}
+    assert not (home / "intel").exists()
     assert out["torch"][0]["backend"] == "torch" and out["torch"][1]["torch"]
     assert out["auto"][0]["suggestions"] == out["torch"][0]["suggestions"] > 0
 
@@ -198,8 +209,27 @@ def test_a_failed_export_is_recorded_and_the_model_saved_without_it(
     assert set(info["onnx"]) == {"error"} and "differ by" in info["onnx"]["error"]
     assert not (model_dir / ONNX_FILE).exists()
     assert P.Predictor(model_dir).backend == "torch"
-    with pytest.raises(ModelError, match=r"no ONNX graph \(ValueError: ONNX Runtime and torch"):
+    with pytest.raises(ModelError, match=r"no ONNX graph \(ValueError: OpenVINO and torch"):
         P.Predictor(model_dir, backend="onnx")
+
+
+def test_auto_precision_is_bf16_exactly_where_torch_would_take_it(model_dir: Path) -> None:
+    """OpenVINO's own choice at "auto" is the engine's rule for torch (bf16 where the CPU
+    multiplies bf16 natively), and there it really computes in bf16, close to fp32."""
+    from core.engine.runtime import cpu_has_native_bf16
+
+    auto = P.Predictor(model_dir, backend="onnx")
+    exact = P.Predictor(model_dir, backend="onnx", precision="fp32")
+    assert auto.precision == ("bf16" if cpu_has_native_bf16() else "fp32")
+    assert exact.precision == "fp32"
+    a, b = auto.predict(_documents()), exact.predict(_documents())
+    largest = max(float(np.abs(x.word_probs - y.word_probs).max(initial=0.0))
+                  for x, y in zip(a, b, strict=True))
+    if auto.precision == "bf16":
+        assert 0.0 < largest < 0.1  # rounded to bf16's 8 bits of mantissa, not another model
+    else:
+        assert largest == 0.0
+    assert sum(len(x.spans) for x in a) >= 10
 
 
 def test_an_unknown_backend_is_refused(model_dir: Path) -> None:
