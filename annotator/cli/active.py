@@ -129,7 +129,8 @@ def cmd_predict(args: argparse.Namespace) -> int:
         print(f"model version {result.model_version}: {result.documents} documents predicted, "
               f"{result.suggestions} suggestions stored ({result.replaced} older pending "
               f"replaced, {result.skipped_conflicts} skipped: human labels there) in "
-              f"{result.seconds:.1f} s ({result.documents_per_second:.1f} documents/s)")
+              f"{result.seconds:.1f} s ({result.documents_per_second:.1f} documents/s, "
+              f"{result.backend} {result.precision})")
         for after in result.followed:  # entities: the attribute model on the same documents
             print(f"  {after.task} model version {after.model_version}: {after.suggestions} "
                   f"suggestions on the entities of {after.documents} documents "

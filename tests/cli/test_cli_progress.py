@@ -100,10 +100,15 @@ def test_train_and_predict_show_a_bar_per_step_only_on_a_terminal(
     stderr.seek(0)
     stderr.truncate()
     assert run(["predict", str(db), "--task", "ner", "--json"]) == 0
-    assert json.loads(capsys.readouterr().out)["documents"] >= 0
+    done = json.loads(capsys.readouterr().out)
+    assert done["documents"] >= 0
     assert ("predicting" in stderr.getvalue()) is tty
     if not tty:
         assert stderr.getvalue() == ""
+    # The line for a person says what computed the suggestions, as the JSON does.
+    assert run(["predict", str(db), "--task", "ner"]) == 0
+    line = capsys.readouterr().out.splitlines()[0]
+    assert line.endswith(f"documents/s, {done['backend']} {done['precision']})"), line
 
 
 def test_simulate_shows_a_bar_on_a_terminal_and_log_lines_otherwise(
