@@ -104,6 +104,24 @@ def _open(path: str) -> Any:
 # --- predict ----------------------------------------------------------------------------
 
 
+def _why_torch(project: Any, task: Any, result: Any, args: argparse.Namespace) -> str | None:
+    """Why an entity model left to choose its runtime predicted with torch when the version
+    has no usable graph; None otherwise (a graph was used, or torch was asked for)."""
+    from core import models
+    from core.engine.modelio import read_annotator_json
+    from core.engine.onnx_model import gpu_likely, missing_graph
+    from core.tasks import kind_of
+
+    if (result.backend != "torch" or args.backend != "auto" or args.quantize
+            or args.precision == "bf16" or not result.documents or gpu_likely()):
+        return None
+    version = models.resolve(project, task, args.model)
+    info = read_annotator_json(version.path)
+    if info is None or not kind_of(version.task).onnx_predicts:
+        return None
+    return missing_graph(info)
+
+
 def cmd_predict(args: argparse.Namespace) -> int:
     from core.active.preannotate import PreannotateProgress
 
@@ -120,6 +138,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
             quantize=args.quantize, precision=args.precision, backend=args.backend,
             on_progress=progress,
         )
+        why = _why_torch(project, task, result, args)
     finally:
         bar.close()
         project.close()
@@ -137,6 +156,10 @@ def cmd_predict(args: argparse.Namespace) -> int:
                   f"({after.skipped_conflicts} skipped: values a person set)")
 
     emit(args, payload, human)
+    if why:
+        print(f"note: model version {result.model_version} predicted with torch, which takes "
+              f"about 5 s more to start than its ONNX graph: {why}. A model trained now "
+              "gets a graph.", file=sys.stderr)
     return 0
 
 

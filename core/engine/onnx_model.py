@@ -65,6 +65,17 @@ def onnx_applies(info: dict[str, Any], *, precision: str, device: str) -> bool:
     return importlib.util.find_spec("openvino") is not None
 
 
+def missing_graph(info: dict[str, Any]) -> str | None:
+    """Why the model version described by ``info`` (its ``annotator.json``) has no graph to
+    predict with, said for its user; None when it has one."""
+    graph = info.get("onnx")
+    if isinstance(graph, dict) and graph.get("sha256"):
+        return None
+    if isinstance(graph, dict) and graph.get("error"):
+        return f"its ONNX graph failed the check when it was saved ({graph['error']})"
+    return "it was saved without an ONNX graph (by a release before graphs were written)"
+
+
 class _Encoding:
     """The slice of transformers' ``BatchEncoding`` the feature builders read."""
 

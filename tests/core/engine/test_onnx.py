@@ -187,6 +187,39 @@ def test_the_command_line_predicts_without_importing_torch(model_dir: Path,
     assert stored(paths["auto"]) == stored(paths["torch"])
 
 
+def test_the_command_line_says_why_a_version_without_a_graph_loaded_torch(
+        model_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A version saved before graphs were written predicts with torch, and the command
+    says so (on stderr); one with its graph says nothing, here where torch predicts too."""
+    import shutil
+
+    from annotator.cli.main import run
+    from core import models
+    from core.project import Project
+
+    old = tmp_path / "old"
+    shutil.copytree(model_dir, old)
+    (old / ONNX_FILE).unlink()
+    info_path = old / "annotator.json"
+    info = json.loads(info_path.read_text("utf-8"))
+    del info["onnx"]
+    info_path.write_text(json.dumps(info), "utf-8")
+    notes = {}
+    for name, version_dir in (("old", old), ("new", model_dir)):
+        db = tmp_path / f"{name}.db"
+        project = Project.create(db, tasks={"ner": ["DRUG"]})
+        project.documents.add([DocumentRecord(d.text) for d in _documents()])
+        models.register(project, "ner", path=version_dir, base_model="tiny")
+        project.close()
+        assert run(["predict", str(db), "--task", "ner", "--json"]) == 0
+        captured = capsys.readouterr()
+        assert json.loads(captured.out)["backend"] == "torch"  # this process has torch
+        notes[name] = captured.err
+    assert "note: model version 1 predicted with torch" in notes["old"]
+    assert "saved without an ONNX graph" in notes["old"]
+    assert notes["new"] == ""
+
+
 def test_an_altered_graph_is_refused_and_torch_still_predicts(model_dir: Path,
                                                               tmp_path: Path) -> None:
     import shutil
