@@ -48,7 +48,8 @@ def predict_documents(
     """Predictions for ``docs`` in input order, and (``with_loss``) the mean gold loss.
 
     ``model`` is a torch model on ``device``, or an entity model's
-    :class:`core.engine.onnx_model.OnnxModel` (``device`` None; fp32; no loss).
+    :class:`core.engine.onnx_model.OnnxModel` (``device`` None; at the precision it was
+    compiled for; no loss).
     """
     from core.engine.onnx_model import OnnxModel
 

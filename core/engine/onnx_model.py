@@ -43,6 +43,17 @@ def gpu_likely() -> bool:
     return any(os.path.exists(p) for p in ("/dev/nvidiactl", "/dev/kfd", "/dev/dxg"))
 
 
+def missing_graph(info: dict[str, Any]) -> str | None:
+    """Why the model version described by ``info`` (its ``annotator.json``) has no graph to
+    predict with, said for its user; None when it has one."""
+    graph = info.get("onnx")
+    if isinstance(graph, dict) and graph.get("sha256"):
+        return None
+    if isinstance(graph, dict) and graph.get("error"):
+        return f"its ONNX graph failed the check when it was saved ({graph['error']})"
+    return "it was saved without an ONNX graph (by a release before graphs were written)"
+
+
 def onnx_applies(info: dict[str, Any], *, precision: str, device: str) -> bool:
     """Whether predictions of the model described by ``info`` (its ``annotator.json``) at
     ``precision`` on ``device`` run through OpenVINO when the choice is left to the engine:
@@ -51,8 +62,7 @@ def onnx_applies(info: dict[str, Any], *, precision: str, device: str) -> bool:
     process yet. Where it is (the app, a script that trained), its import is paid for, and
     torch keeps predicting. An explicit "bf16" stays with torch, which computes it on any
     CPU."""
-    graph = info.get("onnx")
-    if not isinstance(graph, dict) or not graph.get("sha256"):
+    if missing_graph(info) is not None:
         return False
     if "torch" in sys.modules:
         return False
@@ -63,17 +73,6 @@ def onnx_applies(info: dict[str, Any], *, precision: str, device: str) -> bool:
     import importlib.util
 
     return importlib.util.find_spec("openvino") is not None
-
-
-def missing_graph(info: dict[str, Any]) -> str | None:
-    """Why the model version described by ``info`` (its ``annotator.json``) has no graph to
-    predict with, said for its user; None when it has one."""
-    graph = info.get("onnx")
-    if isinstance(graph, dict) and graph.get("sha256"):
-        return None
-    if isinstance(graph, dict) and graph.get("error"):
-        return f"its ONNX graph failed the check when it was saved ({graph['error']})"
-    return "it was saved without an ONNX graph (by a release before graphs were written)"
 
 
 class _Encoding:

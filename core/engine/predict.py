@@ -68,7 +68,7 @@ class Predictor:
         "onnx" (raises ModelError where the version has no graph).
         """
         from core.engine.modelio import check_model_dir
-        from core.engine.onnx_model import onnx_applies
+        from core.engine.onnx_model import missing_graph, onnx_applies
 
         if backend not in BACKENDS:
             raise ValueError(f"backend must be one of {', '.join(BACKENDS)} (got {backend!r})")
@@ -85,7 +85,7 @@ class Predictor:
                 info, precision=precision, device=device)):
             from core.engine.onnx_model import load_onnx
 
-            if not isinstance(info.get("onnx"), dict) or "sha256" not in info["onnx"]:
+            if missing_graph(info) is not None:
                 why = (info.get("onnx") or {}).get("error", "it was saved without one")
                 raise ModelError(f"{self.path}: no ONNX graph ({why})")
             model, tokenizer = load_onnx(self.path, info, precision)
