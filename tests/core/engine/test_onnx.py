@@ -129,21 +129,25 @@ def test_auto_takes_onnx_only_where_it_saves_loading_torch(model_dir: Path) -> N
         sys.modules["torch"] = saved
 
 
+def _project(path: Path, version_dir: Path) -> Path:
+    """A project at ``path`` of the test documents, unlabelled, with ``version_dir`` as its
+    entity model version 1."""
+    from core import models
+    from core.project import Project
+
+    project = Project.create(path, tasks={"ner": ["DRUG"]})
+    project.documents.add([DocumentRecord(d.text) for d in _documents()])
+    models.register(project, "ner", path=version_dir, base_model="tiny")
+    project.close()
+    return path
+
+
 def test_the_command_line_predicts_without_importing_torch(model_dir: Path,
                                                           tmp_path: Path) -> None:
     """``annotator predict`` in a process of its own: OpenVINO, no torch, no
     transformers, and the suggestions torch stores in fp32."""
-    from core import models
-    from core.project import Project
-
-    paths = {}
-    for backend in ("auto", "torch"):
-        path = tmp_path / f"{backend}.db"
-        project = Project.create(path, tasks={"ner": ["DRUG"]})
-        project.documents.add([DocumentRecord(d.text) for d in _documents()])
-        models.register(project, "ner", path=model_dir, base_model="tiny")
-        project.close()
-        paths[backend] = path
+    paths = {backend: _project(tmp_path / f"{backend}.db", model_dir)
+             for backend in ("auto", "torch")}
     probe = (
         "import json, sys; from annotator.cli import main; sys.argv[0] = 'annotator'; "
         "code = main(); "
@@ -194,8 +198,6 @@ def test_the_command_line_says_why_a_version_without_a_graph_loaded_torch(
     import shutil
 
     from annotator.cli.main import run
-    from core import models
-    from core.project import Project
 
     old = tmp_path / "old"
     shutil.copytree(model_dir, old)
@@ -206,11 +208,7 @@ def test_the_command_line_says_why_a_version_without_a_graph_loaded_torch(
     info_path.write_text(json.dumps(info), "utf-8")
     notes = {}
     for name, version_dir in (("old", old), ("new", model_dir)):
-        db = tmp_path / f"{name}.db"
-        project = Project.create(db, tasks={"ner": ["DRUG"]})
-        project.documents.add([DocumentRecord(d.text) for d in _documents()])
-        models.register(project, "ner", path=version_dir, base_model="tiny")
-        project.close()
+        db = _project(tmp_path / f"{name}.db", version_dir)
         assert run(["predict", str(db), "--task", "ner", "--json"]) == 0
         captured = capsys.readouterr()
         assert json.loads(captured.out)["backend"] == "torch"  # this process has torch
