@@ -123,7 +123,7 @@ def _why_torch(project: Any, task: Any, result: Any, args: argparse.Namespace) -
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
-    from core.active.preannotate import PreannotateProgress
+    from core.active.preannotate import NOT_LOADED, PreannotateProgress
 
     project = _open(args.project)
     bar = ProgressBar(total=None, desc="predicting", unit="doc")
@@ -145,6 +145,11 @@ def cmd_predict(args: argparse.Namespace) -> int:
     payload = result.to_dict()
 
     def human() -> None:
+        if result.backend == NOT_LOADED:
+            print(f"model version {result.model_version}: no document left to predict (it has "
+                  "predicted every unreviewed document outside the test split; the model was "
+                  "not loaded)")
+            return
         print(f"model version {result.model_version}: {result.documents} documents predicted, "
               f"{result.suggestions} suggestions stored ({result.replaced} older pending "
               f"replaced, {result.skipped_conflicts} skipped: human labels there) in "

@@ -75,6 +75,10 @@ class PreannotateProgress:
     seconds: float
 
 
+# The backend and precision of a run that had no document to predict (no model loaded).
+NOT_LOADED = "none"
+
+
 @dataclass(frozen=True)
 class PreannotateResult:
     """What a pre-annotation run did."""
@@ -90,8 +94,10 @@ class PreannotateResult:
     documents_per_second: float
     cancelled: bool = False
     quantized: bool = False
-    backend: str = "torch"  # what predicted: "torch" or "openvino" (Predictor.backend)
-    precision: str = "fp32"  # what the model predicted in: "fp32", "bf16" or "fp16"
+    # What predicted: "torch" or "openvino" (Predictor.backend); NOT_LOADED when no document
+    # was left to predict, so no model was loaded.
+    backend: str = "torch"
+    precision: str = "fp32"  # what the model predicted in: "fp32", "bf16", "fp16" (or NOT_LOADED)
     # The documents predicted (not in to_dict: the counts say it).
     document_ids: tuple[int, ...] = field(default=(), repr=False)
     # The kinds hanging on this one that pre-annotated after it (entities: attributes).
@@ -292,7 +298,8 @@ def preannotate(
 ) -> PreannotateResult:
     """Predict the unreviewed documents with a model version and store suggestions and
     active-learning scores (see the module docstring). Incremental: documents this
-    version already predicted are skipped.
+    version already predicted are skipped; when none is left, no model is loaded (the
+    result's ``backend`` and ``precision`` are :data:`NOT_LOADED`).
 
     ``version`` / ``model_version_id`` choose the version (default: the active one, else
     the newest); ``predictor`` reuses an already loaded model of that version (e.g. right
@@ -313,6 +320,14 @@ def preannotate(
         task_id = repo.require_task(session, kind).id
         todo = documents_to_predict(session, kind, mv.id, doc_ids=doc_ids, refresh=refresh)
         todo = _shortest_first(session, todo)
+    if not todo and predictor is None:
+        # Nothing left for this version: no model is loaded (torch takes seconds to start).
+        seconds = time.perf_counter() - started
+        return PreannotateResult(
+            task=kind.value, model_version_id=mv.id, model_version=mv.version, documents=0,
+            suggestions=0, replaced=0, skipped_conflicts=0, seconds=round(seconds, 3),
+            documents_per_second=0.0, quantized=quantize, backend=NOT_LOADED,
+            precision=NOT_LOADED)
     with contextlib.ExitStack() as stack:
         if predictor is None:
             from core.engine.predict import Predictor, cached_predictor

@@ -106,9 +106,21 @@ def test_train_and_predict_show_a_bar_per_step_only_on_a_terminal(
     if not tty:
         assert stderr.getvalue() == ""
     # The line for a person says what computed the suggestions, as the JSON does.
+    with Project.open(db) as p:
+        p.documents.add([d.__class__(d.text + " later") for d in make_ner_docs(3)],
+                        split=Split.UNASSIGNED)
     assert run(["predict", str(db), "--task", "ner"]) == 0
     line = capsys.readouterr().out.splitlines()[0]
+    assert line.startswith("model version 2: 3 documents predicted"), line
     assert line.endswith(f"documents/s, {done['backend']} {done['precision']})"), line
+    # Nothing left: said so, and no model loaded.
+    assert run(["predict", str(db), "--task", "ner"]) == 0
+    assert capsys.readouterr().out.splitlines() == [(
+        "model version 2: no document left to predict (it has predicted every unreviewed "
+        "document outside the test split; the model was not loaded)")]
+    assert run(["predict", str(db), "--task", "ner", "--json"]) == 0
+    nothing = json.loads(capsys.readouterr().out)
+    assert (nothing["documents"], nothing["backend"], nothing["precision"]) == (0, "none", "none")
 
 
 def test_simulate_shows_a_bar_on_a_terminal_and_log_lines_otherwise(

@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from core import review
 from core.active import queue as Q
 from core.active.preannotate import (
+    NOT_LOADED,
     NoModelError,
     PreannotateProgress,
     documents_to_predict,
@@ -111,6 +112,31 @@ def test_ner_suggestions_scores_incremental_and_queue(ner_project: Project) -> N
     again = preannotate(ner_project, "ner")
     assert again.documents == 0 and again.suggestions == 0
     assert len(_suggestions(ner_project)) == len(rows)
+
+
+def test_no_model_is_loaded_when_no_document_is_left_to_predict(
+    ner_project: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Loading a model takes seconds (torch); a run with nothing to do loads none."""
+    from core.engine import predict
+
+    first = preannotate(ner_project, "ner")
+    assert first.documents == 35 and first.backend != NOT_LOADED
+
+    def refuse(*_args: object, **_kwargs: object) -> None:
+        raise AssertionError("a model was loaded with no document to predict")
+
+    monkeypatch.setattr(predict, "cached_predictor", refuse)
+    monkeypatch.setattr(predict, "Predictor", refuse)
+    again = preannotate(ner_project, "ner")
+    assert (again.documents, again.backend, again.precision) == (0, NOT_LOADED, NOT_LOADED)
+    assert again.model_version_id == first.model_version_id
+    # A new document is predicted again: the model is loaded for it.
+    with ner_project.write() as s:
+        repo.add_documents(s, [replace(ner_docs(1, seed=99)[0], spans=())],
+                           split=Split.TRAIN)
+    with pytest.raises(AssertionError, match="a model was loaded"):
+        preannotate(ner_project, "ner")
 
 
 def test_new_version_replaces_pending_keeps_history_and_human_labels(
