@@ -12,7 +12,7 @@ from typing import Any
 from annotator.cli.main import UsageError, emit
 from annotator.cli.progress import ProgressBar
 from annotator.cli.tasks import add_task_arguments, resolve_task
-from core.errors import InputError, ProjectError
+from core.errors import AnnotatorError, InputError, ProjectError
 
 FORMATS = ["text", "csv", "lines", "jsonl", "conll", "squad"]
 STRATEGY_HELP = ("random, least_confidence, margin, entropy, diverse or cost_aware (entropy per "
@@ -104,9 +104,11 @@ def _open(path: str) -> Any:
 # --- predict ----------------------------------------------------------------------------
 
 
-def _why_torch(project: Any, task: Any, result: Any, args: argparse.Namespace) -> str | None:
+def _why_torch(project: Any, task: Any, result: Any,
+               args: argparse.Namespace) -> tuple[str, Path | None] | None:
     """Why an entity model left to choose its runtime predicted with torch when the version
-    has no usable graph; None otherwise (a graph was used, or torch was asked for)."""
+    has no usable graph, and the version's folder when a graph can be added to it (saved
+    before graphs were written); None otherwise (a graph was used, or torch was asked for)."""
     from core import models
     from core.engine.modelio import read_annotator_json
     from core.engine.onnx_model import gpu_likely, missing_graph
@@ -119,7 +121,30 @@ def _why_torch(project: Any, task: Any, result: Any, args: argparse.Namespace) -
     info = read_annotator_json(version.path)
     if info is None or not kind_of(version.task).onnx_predicts:
         return None
-    return missing_graph(info)
+    why = missing_graph(info)
+    if why is None:
+        return None
+    return why, (Path(version.path) if "onnx" not in info else None)
+
+
+def _graph_note(version: int, why: str, folder: Path | None) -> str:
+    """The note after a run that predicted with torch for want of a graph (``why``); a
+    version saved before graphs were written gets its graph here (``folder``)."""
+    from core.engine.onnx_export import add_graph
+
+    note = (f"note: model version {version} predicted with torch, which takes about 5 s "
+            f"more to start than its ONNX graph: {why}.")
+    if folder is None:
+        return note + " A model trained now gets a graph."
+    try:
+        entry = add_graph(folder)
+    except (OSError, AnnotatorError) as exc:
+        return note + f" Its graph could not be added to {folder}: {exc}."
+    if "error" in entry:
+        return note + f" Its graph was made now but failed the check ({entry['error']}): " \
+            "torch keeps predicting for it; a model trained now gets a graph."
+    return note + (f" Its graph was added now (checked by OpenVINO: largest difference "
+                   f"{entry['max_difference']:.1e}); the next run uses it.")
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
@@ -162,9 +187,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
     emit(args, payload, human)
     if why:
-        print(f"note: model version {result.model_version} predicted with torch, which takes "
-              f"about 5 s more to start than its ONNX graph: {why}. A model trained now "
-              "gets a graph.", file=sys.stderr)
+        print(_graph_note(result.model_version, *why), file=sys.stderr)
     return 0
 
 

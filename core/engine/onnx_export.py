@@ -39,6 +39,60 @@ def export_onnx(model: Any, tokenizer: Any, out_dir: Path, weights: Path) -> dic
         return {"error": f"{type(exc).__name__}: {exc}"[:500]}
 
 
+def add_graph(model_dir: Path, loaded: Any = None) -> dict[str, Any]:
+    """Give an entity model version saved without a graph (by a release before graphs
+    were written) the graph a version saved now has, checked as at save, and record it in
+    its ``annotator.json``, with ``"added"`` (when); return the record (that of
+    :func:`export_onnx`). A failed check is recorded too (``error``), so it is not tried
+    again at every run. ``loaded``: the version's
+    :class:`core.engine.modelio.LoadedModel`, when it is loaded already.
+
+    The graph is written under a temporary name and renamed, and ``annotator.json`` is
+    replaced whole after it, so a reader sees the version as it was or as it is now,
+    never half-written; where the folder cannot be written (``OSError``), nothing is
+    left of the attempt. Raises :class:`core.errors.ModelError` for a version that is not
+    an entity model or has a graph record already."""
+    import datetime as dt
+    import os
+
+    from core.engine.modelio import ANNOTATOR_JSON, WEIGHTS, check_model_dir, load_model
+    from core.errors import ModelError
+    from core.tasks import kind_of
+
+    model_dir = Path(model_dir)
+    info, spec = check_model_dir(model_dir)
+    if not kind_of(spec.task).onnx_predicts:
+        raise ModelError(f"{model_dir}: a {spec.task.value} model predicts with torch only")
+    if "onnx" in info:
+        raise ModelError(f"{model_dir}: the version has a graph record already")
+    if loaded is None:
+        loaded = load_model(model_dir, device="cpu")
+    graph = model_dir / ONNX_FILE
+    partial = model_dir / f".{ONNX_FILE}.{os.getpid()}.partial"
+    json_partial = model_dir / f".{ANNOTATOR_JSON}.{os.getpid()}.partial"
+    placed = False
+    try:
+        try:
+            entry = _export(loaded.model, loaded.tokenizer, partial, model_dir / WEIGHTS)
+        except OSError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - the check failed: recorded, no graph kept
+            partial.unlink(missing_ok=True)
+            entry = {"error": f"{type(exc).__name__}: {exc}"[:500]}
+        entry["added"] = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+        json_partial.write_text(json.dumps({**info, "onnx": entry}, indent=2, default=str),
+                                "utf-8")
+        if "error" not in entry:
+            os.replace(partial, graph)
+            placed = True
+        os.replace(json_partial, model_dir / ANNOTATOR_JSON)
+    except OSError:
+        for stray in (partial, json_partial, *((graph,) if placed else ())):
+            stray.unlink(missing_ok=True)
+        raise
+    return entry
+
+
 def _export(model: Any, tokenizer: Any, graph: Path, weights: Path) -> dict[str, Any]:
     import numpy as np
     import onnx

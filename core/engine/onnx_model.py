@@ -50,7 +50,7 @@ def missing_graph(info: dict[str, Any]) -> str | None:
     if isinstance(graph, dict) and graph.get("sha256"):
         return None
     if isinstance(graph, dict) and graph.get("error"):
-        return f"its ONNX graph failed the check when it was saved ({graph['error']})"
+        return f"its ONNX graph failed the check ({graph['error']})"
     return "it was saved without an ONNX graph (by a release before graphs were written)"
 
 

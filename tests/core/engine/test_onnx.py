@@ -191,21 +191,28 @@ def test_the_command_line_predicts_without_importing_torch(model_dir: Path,
     assert stored(paths["auto"]) == stored(paths["torch"])
 
 
-def test_the_command_line_says_why_a_version_without_a_graph_loaded_torch(
-        model_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """A version saved before graphs were written predicts with torch, and the command
-    says so (on stderr); one with its graph says nothing, here where torch predicts too."""
+def _without_graph(model_dir: Path, to: Path) -> Path:
+    """A copy of ``model_dir`` as a release before graphs were written saved it."""
     import shutil
 
-    from annotator.cli.main import run
-
-    old = tmp_path / "old"
-    shutil.copytree(model_dir, old)
-    (old / ONNX_FILE).unlink()
-    info_path = old / "annotator.json"
+    shutil.copytree(model_dir, to)
+    (to / ONNX_FILE).unlink()
+    info_path = to / "annotator.json"
     info = json.loads(info_path.read_text("utf-8"))
     del info["onnx"]
     info_path.write_text(json.dumps(info), "utf-8")
+    return to
+
+
+def test_the_command_line_adds_a_graph_to_a_version_saved_without_one(
+        model_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A version saved before graphs were written predicts with torch; the command says so
+    (on stderr) and adds the graph, checked as at save, which predicts as torch does. One
+    with its graph says nothing, here where torch predicts too."""
+    from annotator.cli.main import run
+
+    old = _without_graph(model_dir, tmp_path / "old")
+    before = {f.name for f in old.iterdir()}
     notes = {}
     for name, version_dir in (("old", old), ("new", model_dir)):
         db = _project(tmp_path / f"{name}.db", version_dir)
@@ -215,7 +222,63 @@ def test_the_command_line_says_why_a_version_without_a_graph_loaded_torch(
         notes[name] = captured.err
     assert "note: model version 1 predicted with torch" in notes["old"]
     assert "saved without an ONNX graph" in notes["old"]
+    assert "Its graph was added now (checked by OpenVINO" in notes["old"]
     assert notes["new"] == ""
+    # The graph and its record, and nothing else: no temporary file left.
+    assert {f.name for f in old.iterdir()} == before | {ONNX_FILE}
+    info = read_annotator_json(old)
+    assert info is not None and info["onnx"]["max_difference"] <= onnx_export.TOLERANCE
+    assert "added" in info["onnx"] and info["weights_sha256"] == \
+        read_annotator_json(model_dir)["weights_sha256"]
+    docs = _documents()
+    _same_predictions(P.Predictor(old, backend="onnx", precision="fp32").predict(docs),
+                      P.Predictor(old, backend="torch", device="cpu",
+                                  precision="fp32").predict(docs))
+    with pytest.raises(ModelError, match="has a graph record already"):
+        onnx_export.add_graph(old)
+
+
+def test_a_graph_that_fails_its_check_when_added_is_recorded_and_not_tried_again(
+        model_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from annotator.cli.main import run
+    from core.project import Project
+
+    old = _without_graph(model_dir, tmp_path / "old")
+    before = {f.name for f in old.iterdir()}
+    db = _project(tmp_path / "p.db", old)
+    monkeypatch.setattr(onnx_export, "TOLERANCE", -1.0)  # no difference is small enough
+    assert run(["predict", str(db), "--task", "ner", "--json"]) == 0
+    err = capsys.readouterr().err
+    assert "Its graph was made now but failed the check (ValueError: OpenVINO and torch " \
+        "differ by" in err
+    assert {f.name for f in old.iterdir()} == before  # no graph kept, nothing left over
+    info = read_annotator_json(old)
+    assert info is not None and set(info["onnx"]) == {"error", "added"}
+    # The next run says why, and does not try again.
+    with Project.open(db) as p:
+        p.documents.add([DocumentRecord("metformin again")])
+    assert run(["predict", str(db), "--task", "ner", "--json"]) == 0
+    err = capsys.readouterr().err
+    assert "its ONNX graph failed the check (ValueError" in err
+    assert "A model trained now gets a graph." in err
+
+
+def test_a_graph_that_cannot_be_written_leaves_the_version_as_it_was(
+        model_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    old = _without_graph(model_dir, tmp_path / "old")
+    files = {f.name: f.read_bytes() for f in old.iterdir()}
+    real_replace = os.replace
+
+    def full_disk(src: Any, dst: Any) -> None:
+        if Path(dst).name == "annotator.json":
+            raise OSError(28, "No space left on device")
+        real_replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", full_disk)
+    with pytest.raises(OSError, match="No space left"):
+        onnx_export.add_graph(old)
+    assert {f.name: f.read_bytes() for f in old.iterdir()} == files
 
 
 def test_an_altered_graph_is_refused_and_torch_still_predicts(model_dir: Path,
