@@ -123,6 +123,8 @@ class QtMainWindow(QtWindowLayout, QMainWindow):
         self.annotator_label = QLabel(toolTip="The name your labels, decisions and time are "
                                       "recorded under (Edit › Annotator name… changes it)")
         self.statusBar().addPermanentWidget(self.annotator_label)
+        for later in (self.time_label, self.annotator_label):  # apart from the one before
+            later.setContentsMargins(16, 0, 0, 0)
         self._build_actions()
         self.team = QtTeamActions(self)
         self._build_menus()

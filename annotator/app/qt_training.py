@@ -405,7 +405,8 @@ class QtTrainingPanel(QWidget):
                 self._fill_per_label(event.metrics["per_label"])
         elif isinstance(event, WarningEvent):
             text = self.warning_label.text()
-            self.warning_label.setText((text + "\n" if text else "") + f"⚠ {event.message}")
+            line = _warning_line(TASK_TITLES[self.kind] if self.kind else "", event.message)
+            self.warning_label.setText((text + "\n" if text else "") + line)
         elif isinstance(event, FinishedEvent):
             self._show_end(event.result.status)
         self.trainingProgress.emit(event)
@@ -448,19 +449,20 @@ class QtTrainingPanel(QWidget):
         if outcome.status != "completed":
             self._show_end(outcome.status)
             self._set_running(False)
-            self._end_of_run(f"Training {outcome.status}: {outcome.reason}")
+            self._end_of_run(f"training {outcome.status}: {outcome.reason}")
             return
         self.status.setText("Training finished. Pre-annotating unlabelled documents…")
         self.start_preannotation(self.kind or TaskKind.NER)
 
     def _on_training_failed(self, message: str) -> None:
         self._show_end("failed")
-        self._end_of_run(f"Training failed: {message}")
+        self._end_of_run(f"training failed: {message}")
         self.message.emit(message)
 
     def _end_of_run(self, outcome: str) -> None:
+        """How the run of the click ended, named (the panel may show another task next)."""
         self._idle = True
-        self._outcome = outcome
+        self._outcome = f"{TASK_TITLES[self.kind]}: {outcome}" if self.kind else outcome
         self._show_idle()
         self.refresh_readiness()
 
@@ -488,7 +490,7 @@ class QtTrainingPanel(QWidget):
 
     def _on_preannotation_done(self, count: int) -> None:
         self._end_of_run(
-            f"Done: {count} suggestion(s) to review. Sort the list by “most uncertain first”."
+            f"done, {count} suggestion(s) to review. Sort the list by “most uncertain first”."
         )
         self.suggestionsRefreshed.emit(int(count or 0))
 
@@ -530,7 +532,8 @@ class QtTrainingPanel(QWidget):
             xs, ys = zip(*self._f1)
             self.f1_curve.setData(list(xs), list(ys))
         if run.warnings:
-            self.warning_label.setText("\n".join(f"⚠ {w}" for w in run.warnings))
+            self.warning_label.setText("\n".join(
+                _warning_line(TASK_TITLES[TaskKind(run.task)], w) for w in run.warnings))
         self._outcome = (
             f"Last run ({TASK_TITLES[TaskKind(run.task)]}): {run.status}"
             + (f" — {run.error}" if run.error else "")
@@ -539,6 +542,11 @@ class QtTrainingPanel(QWidget):
                "before its first epoch." if last is not run else "")
         )
         self._show_idle()
+
+
+def _warning_line(title: str, message: str) -> str:
+    """A warning of a run, named by the run's task: "Settings for" may show another."""
+    return f"⚠ {title}: {message}" if title else f"⚠ {message}"
 
 
 def integer_ticks(low: float, high: float, length_px: float,
