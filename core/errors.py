@@ -6,6 +6,7 @@ The CLI prints them on stderr with exit code 2; the desktop app shows them in a 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 
@@ -13,16 +14,35 @@ class AnnotatorError(Exception):
     """Base class: an error the user can act on (never shown as a traceback)."""
 
 
-class InputError(AnnotatorError):
-    """Bad input data: names the file, the line (when known) and what is wrong."""
+@dataclass(frozen=True)
+class Remedy:
+    """A way past an input problem that its reader offers as an option, for the app to ask
+    about (the message says the command line's words for it): read again with ``option``
+    set to ``value`` (brat: ``discontinuous="join"``; ``skip`` with "relations" or
+    "normalizations"). ``problem``: the problem said without those words; ``action``: a
+    button's words; ``effect``: what it does to what is imported."""
 
-    def __init__(self, path: str | Path | None, line: int | None, problem: str) -> None:
+    option: str
+    value: str
+    problem: str
+    action: str
+    effect: str
+
+
+class InputError(AnnotatorError):
+    """Bad input data: names the file, the line (when known) and what is wrong; ``remedy``,
+    when the reader has an option that reads it (:class:`Remedy`)."""
+
+    def __init__(self, path: str | Path | None, line: int | None, problem: str, *,
+                 remedy: Remedy | None = None) -> None:
         self.path = str(path) if path is not None else None
         self.line = line
         self.problem = problem
+        self.remedy = remedy
         where = self.path or "<input>"
         if line is not None:
             where = f"{where}:{line}"
+        self.where = where
         super().__init__(f"{where}: {problem}")
 
 

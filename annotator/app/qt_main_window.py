@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QProgressDialog,
     QSplitter,
     QTabWidget,
+    QWidget,
 )
 
 from annotator import __version__
@@ -66,7 +67,7 @@ from annotator.app.qt_team import QtTeamActions
 from annotator.app.qt_training import QtTrainingPanel
 from annotator.app.qt_training_settings import TASK_TITLES
 from annotator.app.qt_window_layout import MIN_EDITOR_WIDTH, QtWindowLayout, app_settings
-from core.errors import AnnotatorError
+from core.errors import AnnotatorError, Remedy
 from core.project import CountsView, DocumentView, Project, is_project_url
 from core.types import TaskKind
 
@@ -93,6 +94,19 @@ def layer_text(layer: str | None, annotator: str) -> str:
         return ""
     whose = "Your" if layer == annotator else f"{html.escape(layer)}'s"
     return f"<b>{whose} layer</b> · double-annotated"
+
+
+def ask_remedy(parent: QWidget, where: str, remedy: Remedy) -> bool:
+    """Whether the user takes ``remedy`` for the import problem at ``where``."""
+    box = QMessageBox(QMessageBox.Icon.Question, "Import",
+                      f"{where}: {remedy.problem}.", parent=parent)
+    box.setInformativeText(f"{remedy.action}? Then {remedy.effect}; nothing is imported "
+                           "otherwise.")
+    take = box.addButton(remedy.action, QMessageBox.ButtonRole.AcceptRole)
+    box.addButton(QMessageBox.StandardButton.Cancel)
+    box.setDefaultButton(take)
+    box.exec()
+    return box.clickedButton() is take
 
 
 class QtMainWindow(QtWindowLayout, QMainWindow):
@@ -591,26 +605,57 @@ class QtMainWindow(QtWindowLayout, QMainWindow):
         self.import_file(path, IMPORT_SPLITS.get(split, split if split in ("train", "dev", "test")
                                                  else None))
 
-    def import_file(self, path: str, split: str | None = None) -> QtBackgroundTask:
+    def import_file(self, path: str, split: str | None = None, *,
+                    discontinuous: str = "refuse",
+                    skip: frozenset[str] = frozenset()) -> QtBackgroundTask:
+        """Import ``path`` on a worker thread (all or nothing). A brat corpus that needs one
+        of its reader's options (discontinuous entities joined, relations or normalisations
+        left out) is read again with it once the user agrees (``discontinuous``, ``skip``)."""
         project = self.project
 
         def work(emit: Callable[[object], None], control: JobControl) -> Any:
             # Worker thread: never touches widgets; one transaction, all or nothing.
-            from core.formats import read_file
+            from core.errors import InputError
+            from core.formats import Records, guess_format, read_brat, read_file
 
             ner = project.documents.tasks().get(TaskKind.NER)  # brat maps attributes by it
-            records = read_file(path, attributes=ner.attributes if ner is not None else (),
-                                overlapping=bool(ner is not None and ner.overlapping))
+            report = None
+            try:
+                if guess_format(path) == "brat":
+                    found, report = read_brat(
+                        path, attributes=ner.attributes if ner is not None else (),
+                        relations=ner.relations if ner is not None else (),
+                        discontinuous=discontinuous, skip=skip,
+                        overlapping=bool(ner is not None and ner.overlapping))
+                    if not found:
+                        raise InputError(path, None, "no documents found (the .txt files "
+                                         "are empty)")
+                    records = Records(found)
+                else:
+                    records = read_file(path)
+            except InputError as exc:
+                if exc.remedy is None:
+                    raise
+                return exc  # asked about on the GUI thread
             # Suggestions in a JSONL file are never labels: say how many were left out.
             left_out = records.suggestions_left_out
             if control.cancelled:
                 return None
-            return project.documents.add(records, split=split)[0], left_out
+            return project.documents.add(records, split=split)[0], left_out, report
 
         def done(result: Any) -> None:
             if result is None:
                 return
-            summary, left_out = result
+            if isinstance(result, AnnotatorError):  # an InputError with a remedy
+                remedy = result.remedy
+                if ask_remedy(self, result.where, remedy):
+                    self.import_file(
+                        path, split,
+                        discontinuous=(remedy.value if remedy.option == "discontinuous"
+                                       else discontinuous),
+                        skip=skip | {remedy.value} if remedy.option == "skip" else skip)
+                return
+            summary, left_out, report = result
             self._rebuild_views()
             self._after_bulk_change()
             QMessageBox.information(
@@ -619,6 +664,8 @@ class QtMainWindow(QtWindowLayout, QMainWindow):
                 f"present, {summary.annotations_added} label(s), {summary.questions_added} "
                 "question(s)." + (f"\nNew labels: {', '.join(summary.labels_added)}"
                                   if summary.labels_added else "")
+                + "".join(f"\n{part[0].upper()}{part[1:]}." for part in
+                          (report.summary() if report is not None else ()))
                 + (f"\n{left_out} suggestion(s) in the file were not imported: a suggestion "
                    "is never read as a label." if left_out else ""),
             )

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from annotator.cli.main import UsageError, emit
 from annotator.cli.progress import ProgressBar
@@ -22,9 +21,6 @@ from core.errors import InputError, ProjectError
 from core.project import Project, is_project_url
 from core.project.timings import format_duration
 from core.types import AttributeSpec, Split, TaskKind
-
-if TYPE_CHECKING:
-    from core.formats import BratReport
 
 SPLITS = [s.value for s in Split]
 
@@ -276,24 +272,11 @@ def cmd_import(args: argparse.Namespace) -> int:
         f"imported {summary.documents_added} documents ({summary.duplicates} already there), "
         f"{summary.annotations_added} annotations"
         + (f"; new labels: {', '.join(summary.labels_added)}" if summary.labels_added else "")
-        + (_brat_summary(brat) if brat is not None else "")
+        + "".join(f"; {part}" for part in (brat.summary() if brat is not None else ()))
         + (f"; {left_out} suggestion(s) not imported (a suggestion is never read as a label)"
            if left_out else "")
     ))
     return 0
-
-
-def _brat_summary(report: BratReport) -> str:
-    parts = []
-    if report.joined:
-        parts.append(f"{report.joined} discontinuous entit{'y' if report.joined == 1 else 'ies'} "
-                     "joined into the span covering its fragments")
-    if report.skipped:
-        parts.append("skipped (not stored): "
-                     + ", ".join(f"{what} {n}" for what, n in report.skipped.items()))
-    if report.notes:
-        parts.append(f"{report.notes} note(s) kept in the documents' metadata")
-    return "".join(f"; {part}" for part in parts)
 
 
 def cmd_export(args: argparse.Namespace) -> int:

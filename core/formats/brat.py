@@ -76,7 +76,7 @@ from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
-from core.errors import ExportError, InputError
+from core.errors import ExportError, InputError, Remedy
 from core.formats._common import (
     LINE_BREAK_CHARS,
     check_label,
@@ -119,6 +119,21 @@ class BratReport:
     def count_skipped(self, what: str, n: int = 1) -> None:
         if n:
             self.skipped[what] = self.skipped.get(what, 0) + n
+
+    def summary(self) -> list[str]:
+        """What the read joined, skipped and kept, a phrase each, for people (the import's
+        summary in the CLI and the app); empty when it did none of it."""
+        parts = []
+        if self.joined:
+            parts.append(f"{self.joined} discontinuous entit"
+                         f"{'y' if self.joined == 1 else 'ies'} joined into the span covering "
+                         "its fragments")
+        if self.skipped:
+            parts.append("skipped (not stored): "
+                         + ", ".join(f"{what} {n}" for what, n in self.skipped.items()))
+        if self.notes:
+            parts.append(f"{self.notes} note(s) kept in the documents' metadata")
+        return parts
 
 
 # --- reading -------------------------------------------------------------------------------
@@ -328,14 +343,18 @@ def _relations(lines: _Lines, spans: list[_Entity], by_id: dict[str, _Entity], a
             from core.store.relations import relation_problem  # the check an import makes
 
             if not specs:
-                raise InputError(ann, r.number, f"{where}: the project declares no relation "
-                                 'type (declare them first: annotator init ... --relation '
-                                 '"name=Head>Tail"), or pass --brat-skip relations')
+                fact = f"{where}: the project declares no relation type"
+                raise InputError(ann, r.number, f"{fact} (declare them first: annotator init "
+                                 '... --relation "name=Head>Tail"), or pass --brat-skip '
+                                 "relations", remedy=_skip_relations(fact))
             spec = _match(r.label, specs, lambda s: s.name)
             label = spec.name if spec is not None else r.label
             problem = relation_problem(specs, label, head.label, tail.label)
             if problem is not None:
-                raise InputError(ann, r.number, f"{where}: {problem}")
+                fact = f"{where}: {problem}"
+                raise InputError(ann, r.number, f"{fact}; pass --brat-skip relations to "
+                                 "import the entities without the relations",
+                                 remedy=_skip_relations(fact))
         out[Relation(index[id(head)], index[id(tail)], label)] = None
     return tuple(out)
 
@@ -454,19 +473,24 @@ def _check_skippable(lines: _Lines, ann: Path, options: _Options, report: BratRe
             what = ", ".join(_count(n, name, letter) for name, letter, n in (
                 ("event", "E", counts["E"]), ("equivalence", "*", counts["*"])) if n)
             first = next(number for number, kind, _ in lines.relations if kind in "E*")
-            raise InputError(ann, first, "events and equivalences cannot be imported (this "
-                             f"file has {what}); pass --brat-skip relations to import its "
-                             "entities without them (and without its relations)")
+            fact = f"events and equivalences cannot be imported (this file has {what})"
+            raise InputError(ann, first, f"{fact}; pass --brat-skip relations to import its "
+                             "entities without them (and without its relations)",
+                             remedy=_skip_relations(fact))
         report.count_skipped("relations", counts["R"])
         report.count_skipped("events", counts["E"])
         report.count_skipped("equivalences", counts["*"])
     if lines.normalizations:
         if "normalizations" not in options.skip:
             n = len(lines.normalizations)
-            raise InputError(ann, lines.normalizations[0][0], "normalisations cannot be "
-                             f"imported (this file has {_count(n, 'normalisation', 'N')}); "
-                             "pass --brat-skip normalizations to import the entities without "
-                             "them")
+            fact = (f"normalisations cannot be imported (this file has "
+                    f"{_count(n, 'normalisation', 'N')})")
+            raise InputError(ann, lines.normalizations[0][0], f"{fact}; pass --brat-skip "
+                             "normalizations to import the entities without them",
+                             remedy=Remedy("skip", "normalizations", fact,
+                                           "Leave the normalisations out",
+                                           "the entities are imported without their "
+                                           "normalisations (N lines)"))
         report.count_skipped("normalizations", len(lines.normalizations))
 
 
@@ -478,6 +502,13 @@ def _where(fragments: list[tuple[int, int]]) -> str:
     if len(fragments) == 1:
         return f"[{fragments[0][0]}, {fragments[0][1]})"
     return ";".join(f"{s} {e}" for s, e in fragments)
+
+
+def _skip_relations(fact: str) -> Remedy:
+    """The remedy of a problem that leaving the relations out takes away."""
+    return Remedy("skip", "relations", fact, "Leave the relations out",
+                  "the entities and their attributes are imported without the relations "
+                  "(R lines), events and equivalences")
 
 
 @dataclass
@@ -500,10 +531,14 @@ def _entities(lines: _Lines, text: str, has_bom: bool, ann: Path, txt: Path,
             continue
         if len(tb.fragments) > 1 and options.discontinuous == "refuse":
             shown = ";".join(f"{s} {e}" for s, e in tb.fragments)
-            raise InputError(ann, tb.number, f"{tb.ident} {tb.label} is discontinuous "
-                             f"({len(tb.fragments)} fragments: {shown}); an entity here is "
-                             "one span: pass --discontinuous join to import it as the span "
-                             "covering its fragments, or split it into one T line per fragment")
+            fact = (f"{tb.ident} {tb.label} is discontinuous ({len(tb.fragments)} fragments: "
+                    f"{shown}); an entity here is one span")
+            raise InputError(ann, tb.number, f"{fact}: pass --discontinuous join to import it "
+                             "as the span covering its fragments, or split it into one T line "
+                             "per fragment",
+                             remedy=Remedy("discontinuous", "join", fact, "Join the fragments",
+                                           "each discontinuous entity is imported as the one "
+                                           "span covering its fragments"))
         textbounds.append(tb)
     first_error: InputError | None = None
     for bom_counted, crlf_as_one in _ways(has_bom, "\r\n" in text):
@@ -629,9 +664,10 @@ def _attribute_values(lines: _Lines, by_id: dict[str, _Entity], ann: Path,
         if entity is None:
             if attr.target[:1] == "R" and attr.target in lines.ids \
                     and "relations" not in options.skip:
-                raise InputError(ann, attr.number, f"{attr.ident} is on the relation "
-                                 f"{attr.target}: attributes of relations cannot be stored "
-                                 "(pass --brat-skip relations to leave the relations out)")
+                fact = (f"{attr.ident} is on the relation {attr.target}: attributes of "
+                        "relations cannot be stored")
+                raise InputError(ann, attr.number, f"{fact} (pass --brat-skip relations to "
+                                 "leave the relations out)", remedy=_skip_relations(fact))
             if attr.target in lines.ids and (attr.target in lines.triggers
                                              or attr.target[0] in "RE"):
                 report.count_skipped("attributes")  # on a relation or event that was skipped

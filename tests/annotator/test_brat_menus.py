@@ -56,6 +56,52 @@ def test_import_a_brat_folder_by_choosing_one_ann(  # type: ignore[no-untyped-de
     qtbot.waitUntil(lambda: window.doc_list.model.rowCount() == before + 2, timeout=15000)
 
 
+def test_a_brat_import_that_needs_an_option_asks_for_it_and_imports_nothing_if_refused(  # type: ignore[no-untyped-def]
+    qtbot, window, tmp_path: Path, monkeypatch
+) -> None:
+    """A discontinuous entity and a relation the project does not declare: the CLI names
+    its options; the app asks, one problem at a time, and reads the folder again."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    text = "Pain in the left and right knee, on aspirin."
+    (corpus / "k.txt").write_text(text, encoding="utf-8")
+    (corpus / "k.ann").write_text(
+        "T1\tDisease 0 4;27 31\tPain knee\nT2\tMedication 36 43\taspirin\n"
+        "R1\ttreats Arg1:T2 Arg2:T1\n", encoding="utf-8")
+    asked: list[tuple[str, str, str]] = []
+    answers: list[bool] = []
+
+    def ask(_parent: Any, where: str, remedy: Any) -> bool:
+        asked.append((where, remedy.problem, remedy.action))
+        return answers.pop(0)
+
+    monkeypatch.setattr(qt_main_window, "ask_remedy", ask)
+    choices = ["Every .txt + .ann pair in its folder", "Training: the model learns from them"]
+    messages = _stub_dialogs(monkeypatch, open_path=str(corpus / "k.ann"), choices=choices * 2)
+    before = window.doc_list.model.rowCount()
+    answers[:] = [False]  # refused: nothing imported, nothing said after
+    window.import_dialog()
+    qtbot.waitUntil(lambda: len(asked) == 1, timeout=15000)
+    assert asked[0][0] == f"{corpus / 'k.ann'}:1" and asked[0][2] == "Join the fragments"
+    assert "T1 Disease is discontinuous (2 fragments: 0 4;27 31)" in asked[0][1]
+    assert "--discontinuous" not in asked[0][1]  # the command line's words are not the app's
+    qtbot.wait(300)
+    assert messages == [] and window.doc_list.model.rowCount() == before
+    answers[:] = [True, True]
+    window.import_dialog()
+    qtbot.waitUntil(lambda: bool(messages), timeout=15000)
+    assert [a[2] for a in asked[1:]] == ["Join the fragments", "Leave the relations out"]
+    assert asked[2][0] == f"{corpus / 'k.ann'}:3"
+    assert "1 document(s) added" in messages[-1][1], messages
+    assert "1 discontinuous entity joined into the span covering its fragments" in \
+        messages[-1][1]
+    assert "relations 1" in messages[-1][1]
+    doc = next(d for d in window.project.documents.records() if d.text == text)
+    assert sorted((s.start, s.end, s.label) for s in doc.spans) == [
+        (0, 31, "Disease"), (36, 43, "Medication")]
+    assert doc.relations == ()
+
+
 def test_export_brat_writes_a_folder(  # type: ignore[no-untyped-def]
     qtbot, window, tmp_path: Path, monkeypatch
 ) -> None:

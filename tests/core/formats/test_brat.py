@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -12,7 +13,7 @@ from hypothesis import strategies as st
 from core.errors import ExportError, InputError
 from core.formats import guess_format, read_brat, read_file, write_file
 from core.project import Project
-from core.types import AttributeSpec, DocumentRecord, EntitySpan, TaskKind
+from core.types import AttributeSpec, DocumentRecord, EntitySpan, RelationSpec, TaskKind
 
 from .conftest import assert_input_error
 
@@ -143,6 +144,42 @@ def test_relations_events_and_normalisations_are_skipped_on_request(tmp_path: Pa
     assert report.skipped == {"relations": 1, "events": 1, "equivalences": 1,
                               "normalizations": 1, "event triggers": 1, "attributes": 1,
                               "notes": 1}
+
+
+@pytest.mark.parametrize("ann, relations, option", [
+    ("T1\tSite 0 4;15 19\tleft lung\n", None, ("discontinuous", "join")),
+    ("T1\tSite 0 4\tleft\nN1\tReference T1 UMLS:C0225730\tleft\n", None,
+     ("skip", "normalizations")),
+    ("T1\tSite 0 4\tleft\nT2\tSite 15 19\tlung\nE1\tSite:T1 Theme:T2\n", None,
+     ("skip", "relations")),
+    ("T1\tSite 0 4\tleft\nT2\tSite 15 19\tlung\nR1\tpart_of Arg1:T1 Arg2:T2\n", (),
+     ("skip", "relations")),
+    ("T1\tSite 0 4\tleft\nT2\tSite 15 19\tlung\nR1\tpart_of Arg1:T1 Arg2:T2\n",
+     (RelationSpec("dosage_of", ("Dosage",), ("Medication",)),), ("skip", "relations")),
+    ("T1\tSite 0 4\tleft\nT2\tSite 15 19\tlung\nR1\tpart_of Arg1:T1 Arg2:T2\nA1\tNegated R1\n",
+     None, ("skip", "relations")),
+])
+def test_a_refusal_an_option_lifts_carries_it_as_its_remedy(
+        tmp_path: Path, ann: str, relations: Any, option: tuple[str, str]) -> None:
+    """The app asks about the remedy (the CLI names the option): reading again with it
+    reads the file; the remedy's problem is the message without the command line's words."""
+    path = pair(tmp_path, "x", "left and right lung", ann)
+    with pytest.raises(InputError) as caught:
+        read_brat(path, attributes=SPECS, relations=relations)
+    remedy = caught.value.remedy
+    assert remedy is not None and (remedy.option, remedy.value) == option
+    assert remedy.problem in caught.value.problem and "--" not in remedy.problem
+    name, value = option
+    records, _ = read_brat(path, attributes=SPECS, relations=relations,
+                           **{name: value if name == "discontinuous" else (value,)})
+    assert records[0].spans
+
+
+def test_a_refusal_no_option_lifts_has_no_remedy(tmp_path: Path) -> None:
+    path = pair(tmp_path, "x", "left and right lung", "T1\tSite 0 4\tlung\n")
+    with pytest.raises(InputError) as caught:
+        read_brat(path)
+    assert caught.value.remedy is None
 
 
 def test_binary_attribute_named_like_a_two_valued_attribute_sets_its_second_value(
