@@ -65,18 +65,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     )
     p.add_argument("--encoding", help="text encoding of the file (default: UTF-8, or UTF-16 by BOM)")
     p.add_argument("--multi-label", action="store_true", help="classes are multi-label")
-    p.add_argument(
-        "--discontinuous", choices=["refuse", "join"],
-        help="brat: an entity in several fragments (T1 Disease 0 5;10 15) is refused "
-             "(default), or joined into the one span covering its fragments",
-    )
-    p.add_argument(
-        "--brat-skip", action="append", default=[], choices=["relations", "normalizations"],
-        help="brat: import the entities without the relations, events and equivalences "
-             "(R, E, * lines; events and equivalences cannot be stored, relations are read "
-             "otherwise) or the normalisations (N lines), instead of refusing the file; the "
-             "summary counts what was skipped. Repeat the option for both",
-    )
+    add_brat_options(p, "import")
     p.add_argument("--annotator", default="import",
                    help="whose labels the file's are (default: import); team work: the "
                         "agreement and the adjudication see them under this name")
@@ -199,6 +188,23 @@ def _open(path: str, *, readonly: bool = False) -> Project:
     if not is_project_url(path) and not Path(path).exists():
         raise ProjectError(f"{path}: no such project (create it with: annotator init {path} --task ...)")
     return Project.open(path, readonly=readonly)
+
+
+def add_brat_options(p: argparse.ArgumentParser, verb: str) -> None:
+    """--discontinuous and --brat-skip: how a brat corpus the reader would refuse is read."""
+    p.add_argument(
+        "--discontinuous", choices=["refuse", "join"],
+        help="brat: an entity in several fragments (T1 Disease 0 5;10 15) is refused "
+             "(default), or joined into the one span covering its fragments",
+    )
+    p.add_argument(
+        "--brat-skip", action="append", default=[], choices=["relations", "normalizations"],
+        help=f"brat: {verb} the entities without the relations, events and equivalences "
+             "(R, E, * lines; events and equivalences cannot be stored, relations are read "
+             "otherwise) or the normalisations (N lines), instead of refusing the file"
+             + ("; the summary counts what was skipped" if verb == "import" else "")
+             + ". Repeat the option for both",
+    )
 
 
 def cmd_import(args: argparse.Namespace) -> int:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
+from annotator.cli.data import add_brat_options
 from annotator.cli.main import UsageError, emit
 from annotator.cli.progress import ProgressBar
 from annotator.cli.tasks import add_task_arguments, resolve_task
@@ -80,6 +80,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--model",
                    help="model version number or directory (default: the active version)")
     p.add_argument("--batch-size", type=int, default=32)
+    add_brat_options(p, "score")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_evaluate)
 
@@ -267,7 +268,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from core.engine.predict import Predictor
     from core.formats import read_file
 
-    tasks: Collection[TaskKind] = ()
+    tasks: dict[TaskKind, Any] = {}
     task: TaskKind | None = None
     if args.model and not args.model.isdigit():
         model_dir = Path(args.model)
@@ -285,7 +286,13 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
             model_dir = project.models.current(task, int(args.model) if args.model else None).path
         finally:
             project.close()
-    docs = read_file(args.data, format=args.format, encoding=args.encoding)
+    # A brat gold folder is read with the project's declarations, as an import reads it
+    # (binary attribute lines map to them; nested entities where the task allows them).
+    ner = tasks.get(TaskKind.NER)
+    docs = read_file(args.data, format=args.format, encoding=args.encoding,
+                     attributes=ner.attributes if ner is not None else None,
+                     overlapping=bool(ner is not None and ner.overlapping),
+                     discontinuous=args.discontinuous or "refuse", skip=args.brat_skip)
     predictor = Predictor(model_dir)
     if task is None:  # a model directory: the project's tasks, else the model's own
         task = resolve_task(args.task, args.unit, tasks or (predictor.spec.task,))

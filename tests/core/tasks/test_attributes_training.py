@@ -139,6 +139,47 @@ def test_evaluate_reports_attributes_on_the_gold_entities(
     assert "bad.jsonl:" in err and "'Denied'" in err
 
 
+def test_evaluate_reads_a_brat_gold_folder_with_the_projects_declarations(
+    trained: tuple[Path, Any, list[Any]], tmp_path: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    """brat's binary attribute lines ("A1 Negated T1") map to the project's attributes, as
+    an import maps them; a discontinuous entity is refused with the option that joins it."""
+    from annotator.cli.main import run
+
+    path, _, _ = trained
+    gold = attribute_docs(40, seed=7)
+    folder = tmp_path / "gold"
+    folder.mkdir()
+    for i, d in enumerate(gold):
+        (span,) = d.spans
+        ann = f"T1\tDRUG {span.start} {span.end}\t{d.text[span.start:span.end]}\n"
+        if span.attributes["negation"] == "Negated":
+            ann += "A1\tNegated T1\n"  # binary: read only through the declaration
+        if span.attributes["frequency"] == "Today":
+            ann += "A2\tfrequency T1 Today\n"
+        if i == 0:  # the drug and the first word after it, in two fragments
+            after = d.text.index(" ", span.end) + 1
+            stop = d.text.find(" ", after)
+            stop = len(d.text) if stop < 0 else stop
+            ann = ann.replace(f"{span.start} {span.end}\t",
+                              f"{span.start} {span.end};{after} {stop}\t", 1)
+            ann = ann.replace(f"\t{d.text[span.start:span.end]}\n",
+                              f"\t{d.text[span.start:span.end]} {d.text[after:stop]}\n", 1)
+        (folder / f"g{i:02d}.txt").write_text(d.text, encoding="utf-8")
+        (folder / f"g{i:02d}.ann").write_text(ann, encoding="utf-8")
+    argv = ["evaluate", str(path), "--task", "ner", "--data", str(folder), "--json"]
+    assert run(argv) != 0
+    err = capsys.readouterr().err
+    assert "g00.ann:1:" in err and "--discontinuous join" in err
+    assert run([*argv, "--discontinuous", "join"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    negated = out["attributes"]["negation"]["per_value"]["Negated"]
+    assert negated["support"] == sum(
+        d.spans[0].attributes["negation"] == "Negated" for d in gold)
+    assert out["attributes"]["negation"]["accuracy"] >= 0.9
+    assert out["attributes"]["frequency"]["support"] == 40
+
+
 def test_pre_annotation_suggests_attribute_values_reviewed_like_every_other(
     trained: tuple[Path, Any, list[Any]],
 ) -> None:
