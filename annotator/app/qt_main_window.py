@@ -616,23 +616,12 @@ class QtMainWindow(QtWindowLayout, QMainWindow):
         def work(emit: Callable[[object], None], control: JobControl) -> Any:
             # Worker thread: never touches widgets; one transaction, all or nothing.
             from core.errors import InputError
-            from core.formats import Records, guess_format, read_brat, read_file
+            from core.formats import read_import
 
-            ner = project.documents.tasks().get(TaskKind.NER)  # brat maps attributes by it
-            report = None
-            try:
-                if guess_format(path) == "brat":
-                    found, report = read_brat(
-                        path, attributes=ner.attributes if ner is not None else (),
-                        relations=ner.relations if ner is not None else (),
-                        discontinuous=discontinuous, skip=skip,
-                        overlapping=bool(ner is not None and ner.overlapping))
-                    if not found:
-                        raise InputError(path, None, "no documents found (the .txt files "
-                                         "are empty)")
-                    records = Records(found)
-                else:
-                    records = read_file(path)
+            try:  # brat maps to the project's entity declarations
+                records, report = read_import(
+                    path, ner=project.documents.tasks().get(TaskKind.NER),
+                    discontinuous=discontinuous, skip=skip)
             except InputError as exc:
                 if exc.remedy is None:
                     raise

@@ -208,33 +208,21 @@ def add_brat_options(p: argparse.ArgumentParser, verb: str) -> None:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    from core.formats import Records, guess_format, read_brat, read_file
+    from core.formats import guess_format, read_import
 
     if not Path(args.file).exists():
         raise InputError(args.file, None, "no such file")
     project = _open(args.project)
-    brat = None
     try:
         fmt = args.format or guess_format(args.file)
         if fmt != "brat" and (args.discontinuous or args.brat_skip):
             raise UsageError(f"--discontinuous and --brat-skip apply to the brat format, not "
                              f"{fmt}")
         # Parse everything first: a bad line stops the import before the project is touched.
-        if fmt == "brat":
-            ner = project.documents.tasks().get(TaskKind.NER)
-            brat_records, brat = read_brat(
-                args.file, encoding=args.encoding,
-                attributes=ner.attributes if ner is not None else (),
-                relations=ner.relations if ner is not None else (),
-                discontinuous=args.discontinuous or "refuse", skip=args.brat_skip,
-                overlapping=ner is not None and ner.overlapping,
-            )
-            if not brat_records:
-                raise InputError(args.file, None, "no documents found (the .txt files are "
-                                 "empty)")
-            records = Records(brat_records)  # brat's hold no suggestions to leave out
-        else:
-            records = read_file(args.file, fmt, text_unit=args.unit, encoding=args.encoding)
+        records, brat = read_import(
+            args.file, fmt, ner=project.documents.tasks().get(TaskKind.NER),
+            text_unit=args.unit, encoding=args.encoding,
+            discontinuous=args.discontinuous or "refuse", skip=args.brat_skip)
         # Suggestions in a JSONL file are never labels: say how many were left out.
         left_out = records.suggestions_left_out
         # The store takes the records one by one inside its one transaction: the bar

@@ -74,9 +74,9 @@ def add_graph(model_dir: Path, loaded: Any = None) -> dict[str, Any]:
     try:
         try:
             entry = _export(loaded.model, loaded.tokenizer, partial, model_dir / WEIGHTS)
-        except OSError:
-            raise
-        except Exception as exc:  # noqa: BLE001 - the check failed: recorded, no graph kept
+        except Exception as exc:  # the check failed: recorded, no graph kept
+            if isinstance(exc, OSError):  # the folder, not the graph: nothing recorded
+                raise
             partial.unlink(missing_ok=True)
             entry = {"error": f"{type(exc).__name__}: {exc}"[:500]}
         entry["added"] = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from core.errors import InputError
 from core.formats._common import ExportError, atomic_output, bom_encoding, read_text
@@ -22,11 +22,11 @@ from core.formats.jsonl import Records, parse_jsonl, suggestions_in, write_jsonl
 from core.formats.label_lines import parse_label_lines, write_label_lines
 from core.formats.plain_text import TEXT_UNITS, read_text_documents, write_text_documents
 from core.formats.squad import parse_squad, write_squad
-from core.types import AttributeSpec, DocumentRecord
+from core.types import AttributeSpec, DocumentRecord, RelationSpec
 
 __all__ = [
     "FORMATS", "TEXT_UNITS", "UNITS", "BratReport", "ExportError", "guess_format", "read_brat",
-    "Records", "read_file", "suggestions_in", "write_file",
+    "Declarations", "Records", "read_file", "read_import", "suggestions_in", "write_file",
 ]
 
 FORMATS = ("text", "csv", "lines", "jsonl", "conll", "squad", "brat")
@@ -183,6 +183,43 @@ def read_file(
             path, None, f"no documents found (the file is empty or holds no {format} records)"
         )
     return records if isinstance(records, Records) else Records(records)
+
+
+class Declarations(Protocol):
+    """What a project declares for its entities that a brat read maps to (its NER task's
+    ``core.project.TaskInfo``)."""
+
+    attributes: Sequence[AttributeSpec]
+    relations: Sequence[RelationSpec]
+    overlapping: bool
+
+
+def read_import(
+    path: str | Path,
+    format: str | None = None,
+    *,
+    ner: Declarations | None,
+    text_unit: str = "file",
+    encoding: str | None = None,
+    discontinuous: str = "refuse",
+    skip: Collection[str] = (),
+) -> tuple[Records, BratReport | None]:
+    """Read a file to import into a project whose entities are declared as ``ner`` (None:
+    the project has no entity task), with :func:`read_file`'s options; a brat corpus is read
+    with the project's attributes, relation types and overlap rule, and also returns what
+    the read joined and skipped (else None). Raises InputError, and returns nothing, if
+    anything is wrong or there is no document (a brat refusal an option lifts carries it
+    as ``remedy``)."""
+    format = format or guess_format(path)
+    if format != "brat":
+        return read_file(path, format, text_unit=text_unit, encoding=encoding), None
+    found, report = read_brat(
+        path, encoding=encoding, attributes=ner.attributes if ner is not None else (),
+        relations=ner.relations if ner is not None else (), discontinuous=discontinuous,
+        skip=skip, overlapping=bool(ner is not None and ner.overlapping))
+    if not found:
+        raise InputError(path, None, "no documents found (the .txt files are empty)")
+    return Records(found), report  # brat's hold no suggestions to leave out
 
 
 def write_file(
