@@ -34,6 +34,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _bench_cli import add_common_args, emit, tiny  # noqa: E402
+
 from core.formats import read_file  # noqa: E402
 from core.patterns import PatternMatcher, PhrasePattern, terms_from_spans  # noqa: E402
 from core.types import DocumentRecord  # noqa: E402

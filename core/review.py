@@ -27,19 +27,19 @@ from core.tasks.base import AnnotationKind, PayloadError, SuggestionPayload
 from core.types import TaskKind
 
 __all__ = [
-    "PendingSuggestion",
-    "accept_suggestion",
-    "reject_suggestion",
-    "edit_suggestion",
-    "accept_document",
-    "reject_document",
-    "accept_above",
-    "pending_suggestions",
-    "pending_counts",
-    "pending_by_document",
-    "suggestion_report",
-    "read_payload",
     "SUGGESTION_KIND",
+    "PendingSuggestion",
+    "accept_above",
+    "accept_document",
+    "accept_suggestion",
+    "edit_suggestion",
+    "pending_by_document",
+    "pending_counts",
+    "pending_suggestions",
+    "read_payload",
+    "reject_document",
+    "reject_suggestion",
+    "suggestion_report",
 ]
 
 # The suggestion kind each task produces (``kind_of(task).suggestion_kind``).

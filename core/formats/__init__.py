@@ -25,8 +25,19 @@ from core.formats.squad import parse_squad, write_squad
 from core.types import AttributeSpec, DocumentRecord, RelationSpec
 
 __all__ = [
-    "FORMATS", "TEXT_UNITS", "UNITS", "BratReport", "ExportError", "guess_format", "read_brat",
-    "Declarations", "Records", "read_file", "read_import", "suggestions_in", "write_file",
+    "FORMATS",
+    "TEXT_UNITS",
+    "UNITS",
+    "BratReport",
+    "Declarations",
+    "ExportError",
+    "Records",
+    "guess_format",
+    "read_brat",
+    "read_file",
+    "read_import",
+    "suggestions_in",
+    "write_file",
 ]
 
 FORMATS = ("text", "csv", "lines", "jsonl", "conll", "squad", "brat")

@@ -44,7 +44,6 @@ from core.store.models import TrainingRun, acting_as
 from core.tasks import kind_of
 from core.types import TaskKind
 
-
 # Where a database project's trained models are written (every machine that trains or
 # predicts must see the same folder: a shared drive); default: the user's data folder.
 MODELS_DIR_ENV = "ANNOTATOR_MODELS_DIR"

@@ -15,7 +15,6 @@ from sqlalchemy.orm import Session
 
 from core.errors import InputError
 from core.store.attributes import attribute_specs, validation_problems
-from core.store.relations import relation_problem, relation_specs
 from core.store.models import (
     AnswerAnnotation,
     ClassAnnotation,
@@ -29,6 +28,7 @@ from core.store.models import (
     Task,
     utcnow,
 )
+from core.store.relations import relation_problem, relation_specs
 from core.store.repo import (
     content_hash,
     ensure_labels,

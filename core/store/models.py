@@ -25,8 +25,8 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    event,
 )
-from sqlalchemy import event
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 # The kinds a task, a mark, a timing and a suggestion may be of (schema 5 added

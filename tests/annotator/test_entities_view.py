@@ -102,7 +102,7 @@ def test_suggestions_accept_reject_threshold_undo(qtbot, window) -> None:  # typ
         "Patient": add_suggestion(project, did, "entity", {"start": 0, "end": 7, "label": "Disease"}, 0.3, "ner"),
     }
     window.doc_list.reload()
-    did2, view = _open(window, "d0")
+    _, view = _open(window, "d0")
     assert len(view.doc.suggestions) == 4
     assert any(sp.suggestion for sp in view.editor._spans)
     view.editor.set_cursor_code_point(0)

@@ -87,7 +87,9 @@ def test_stats_counts_attribute_values(tmp_path: Path,
         "--attribute", "negation=Affirmed,Negated@Condition", capsys=capsys)
     assert cli("import", str(db), str(data), capsys=capsys)[0] == 0
     code, out, _ = cli("stats", str(db), "--json", capsys=capsys)
+    assert code == 0
     # the Drug has no negation (it applies to Condition); the unmarked cough is Affirmed
     assert json.loads(out)["attribute_values"] == {"negation": {"Affirmed": 1, "Negated": 1}}
     code, out, _ = cli("stats", str(db), capsys=capsys)
+    assert code == 0
     assert "attribute negation: Affirmed 1, Negated 1" in out

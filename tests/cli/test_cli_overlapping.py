@@ -37,8 +37,8 @@ def _jsonl(tmp_path: Path) -> Path:
 
 def _init(tmp_path: Path, capsys: pytest.CaptureFixture[str], *extra: str) -> str:
     db = str(tmp_path / "p.db")
-    code, out, err = cli("init", db, "--task", "ner", "--labels", "Condition,BodySite",
-                         "--json", *extra, capsys=capsys)
+    code, _, err = cli("init", db, "--task", "ner", "--labels", "Condition,BodySite",
+                       "--json", *extra, capsys=capsys)
     assert code == 0, err
     return db
 

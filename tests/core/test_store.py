@@ -16,12 +16,10 @@ from core.errors import InputError, ProjectError
 from core.patterns import PhrasePattern
 from core.project import DocFilter, Project
 from core.store import db as dbmod
-from core.store import migrations
-from core.store import repo
+from core.store import migrations, repo
 from core.store.models import Document, EntityAnnotation, Suggestion, Task
 from core.tasks import labelled_records
 from core.types import Answer, DocumentRecord, EntitySpan, Question
-
 
 TASKS = {"ner": ["Disease"], "classify": ["pos", "neg"]}
 

@@ -200,7 +200,6 @@ def test_half_selected_emoji_widens_to_whole_character() -> None:
 def test_qt_document_sees_the_same_characters(qapp) -> None:  # type: ignore[no-untyped-def]
     """What the GUI shows: a QTextDocument of display_text, spans selected by UTF-16
     positions, quotes the stored characters (CR shown as a line break)."""
-    import PySide6
     offsets = importlib.import_module("annotator.app.offsets")
     from PySide6.QtGui import QTextCursor, QTextDocument
 

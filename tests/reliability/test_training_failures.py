@@ -11,7 +11,6 @@ from typing import Any
 
 import pytest
 
-from core.engine import job as _job
 from core.engine import project_bridge as bridge
 from core.engine.results import FailureKind
 from core.engine.settings import TrainingSettings

@@ -4,7 +4,7 @@ import json
 from pathlib import Path
 
 import pytest
-from al_helpers import TinyModels, class_docs, ner_docs
+from al_helpers import class_docs, ner_docs
 
 from core.active.simulate import (
     SimulationEvent,

@@ -8,7 +8,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from core.active import queue as Q
 from core.active import strategies as S
 from core.active import time_model as T
 from core.project import Project

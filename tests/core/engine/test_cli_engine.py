@@ -71,6 +71,7 @@ def test_train_failed_run_exits_1(project_path: Path, capsys: pytest.CaptureFixt
     code, out, err = _run(["train", str(project_path), "--task", "ner", "--base-model",
                            "someone/absent", "--json"], capsys)
     assert code == 1
+    assert "Traceback" not in err
     payload = json.loads(out)
     assert payload["status"] == "failed" and "offline" in payload["reason"]
 

@@ -248,8 +248,8 @@ def test_nan_loss_fails_with_a_reason(tiny_bert: Path, tmp_path: Path,
         return out
 
     monkeypatch.setattr(BertForTokenClassification, "forward", nan_forward)
-    result, events = run_job(tmp_path, task="ner", labels=["DRUG"], train=make_ner_docs(30),
-                             settings=fast(tiny_bert))
+    result, _ = run_job(tmp_path, task="ner", labels=["DRUG"], train=make_ner_docs(30),
+                        settings=fast(tiny_bert))
     assert result.status == "failed"
     assert "nan" in result.reason.lower() and "learning rate" in result.reason
     assert not (tmp_path / "model").exists()
@@ -401,8 +401,8 @@ def test_warm_start_with_changed_labels_reinitialises_the_head(
     ner_model: tuple[Any, list], tmp_path: Path
 ) -> None:
     previous = ner_model[0].model_path
-    result, events = run_job(tmp_path, task="ner", labels=["DRUG", "DOSE"],
-                             train=make_ner_docs(30), settings=fast(Path(previous), epochs=1))
+    result, _ = run_job(tmp_path, task="ner", labels=["DRUG", "DOSE"],
+                        train=make_ner_docs(30), settings=fast(Path(previous), epochs=1))
     assert result.status == "completed", result.reason
     assert any("label set changed" in w for w in result.warnings)
     same, _ = run_job(tmp_path / "same", task="ner", labels=["DRUG"], train=make_ner_docs(30),

@@ -14,7 +14,6 @@ from core.active.preannotate import documents_to_predict
 from core.active.queue import queue_candidates
 from core.formats import read_file
 from core.project import Project
-from tests.schema_steps import undo_schema_8, undo_schema_9, undo_schema_10
 from core.store import db as dbmod
 from core.store import repo
 from core.store.models import Document, DocumentTask, ModelVersion, Suggestion
@@ -29,6 +28,7 @@ from core.types import (
     Split,
     TaskKind,
 )
+from tests.schema_steps import undo_schema_8, undo_schema_9, undo_schema_10
 
 NER, CLASSIFY, QA, SENTENCE = TaskKind.NER, TaskKind.CLASSIFY, TaskKind.QA, TaskKind.SENTENCE
 ATTRIBUTE, RELATION = TaskKind.ATTRIBUTE, TaskKind.RELATION
