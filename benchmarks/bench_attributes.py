@@ -327,6 +327,23 @@ def part_of(report: int, dev_reports: Iterable[int], train_reports: range = TRAI
                     f"the test ({_span(test_reports)}) reports")
 
 
+def split_reports(choice: bool = False, fold: str | None = None) -> tuple[range, range]:
+    """The train and test reports: 1-45 and 46-60; for ``choice``, 1-39 and 40-45; for a
+    ``fold`` "A-B" within 1-45, all of 1-45 as train and A-B as test (part_of reads the
+    test range first, so the fold's reports are scored and the rest train)."""
+    if not fold:
+        return (range(1, 40), range(40, 46)) if choice else (TRAIN_REPORTS, TEST_REPORTS)
+    lo, _, hi = fold.partition("-")
+    try:
+        reports = range(int(lo), int(hi or lo) + 1)
+    except ValueError:
+        reports = range(0)
+    if not reports or reports.start < TRAIN_REPORTS.start or reports.stop > TRAIN_REPORTS.stop:
+        raise ValueError(f"--choice-fold {fold}: give a range of reports A-B within "
+                         f"{_span(TRAIN_REPORTS)}")
+    return TRAIN_REPORTS, reports
+
+
 def _span(reports: range) -> str:
     return f"{reports.start}-{reports.stop - 1}"
 
@@ -658,6 +675,10 @@ def main() -> int:
                     help="the split to choose a recipe on: reports 1-39 train (the engine "
                     "holding out its own 15 %%), 40-45 are scored as the test part, and "
                     "the test reports 46-60 are not read")
+    ap.add_argument("--choice-fold", default=None, metavar="A-B",
+                    help="like --choice, with reports A-B (within 1-45) scored as the test "
+                    "part and the rest of 1-45 training: folds with more of a rare value "
+                    "(reports 40-45 hold 3 'Historical' spans, 1-15 hold 59)")
     ap.add_argument("--max-docs", type=int, default=None,
                     help="at most N documents of each part (a quick run)")
     add_common_args(ap)
@@ -672,9 +693,14 @@ def main() -> int:
         ap.error("--choice trains on reports 1-39 with the engine's own held-out part: "
                  "give no --dev-reports with it")
 
+    if args.choice_fold and (args.choice or dev_reports):
+        ap.error("--choice-fold is a split of its own: give neither --choice nor "
+                 "--dev-reports with it")
+    try:
+        train_reports, test_reports = split_reports(args.choice, args.choice_fold)
+    except ValueError as exc:
+        ap.error(str(exc))
     rows = read_rows(args.data)
-    train_reports, test_reports = ((range(1, 40), range(40, 46)) if args.choice
-                                   else (TRAIN_REPORTS, TEST_REPORTS))
     corpus = build_corpus(rows, dev_reports, train_reports, test_reports)
     if args.max_docs:
         corpus.documents = {p: d[:args.max_docs] for p, d in corpus.documents.items()}
@@ -735,12 +761,15 @@ def main() -> int:
         "data": {"file": str(args.data.relative_to(DATA.parent.parent))
                  if args.data.is_relative_to(DATA.parent.parent) else str(args.data),
                  **corpus.describe()},
-        "split": {"train_reports": f"{_span(train_reports)} without the dev reports",
+        "split": {"train_reports": f"{_span(train_reports)} without the dev reports"
+                                   + (f" and the fold {args.choice_fold}"
+                                      if args.choice_fold else ""),
                   "dev_reports": (f"{dev_reports.start}-{dev_reports.stop - 1}" if dev_reports
                                   else "none: the engine holds out 15 % of "
                                   + _span(train_reports)),
                   "test_reports": _span(test_reports),
                   "choice": bool(args.choice),
+                  "choice_fold": args.choice_fold,
                   "dev_note": "a dev sentence also in a train report stays in train"},
         "rules": rules,
         "rules_per_row": rules_rows,

@@ -18,6 +18,7 @@ from bench_attributes import (
     place_rows,
     read_rows,
     score_rules,
+    split_reports,
     write_parts,
 )
 
@@ -186,3 +187,20 @@ def test_the_real_file(shared_data: Path) -> None:
     first = score_rules(test, RuleSettings())
     assert first == score_rules(test, RuleSettings())
     assert first["temporality_accuracy"] > 0.8 and first["negated_f1"] > 0.6
+
+
+def test_a_choice_fold_scores_its_reports_and_trains_on_the_rest_of_1_to_45(
+        tmp_path: Path) -> None:
+    rows = read_rows(_tsv(tmp_path,
+                          _row(3, "fever", "He had FEVER.", temporality="Historical"),
+                          _row(20, "cough", "No COUGH.", negation="Negated"),
+                          _row(50, "rash", "A RASH.")))
+    train, test = split_reports(fold="1-15")
+    corpus = build_corpus(rows, range(0), train, test)
+    assert [d.text for d in corpus.documents["test"]] == ["He had fever."]
+    assert [d.text for d in corpus.documents["train"]] == ["No cough."]  # 50 is not read
+    assert split_reports() == (range(1, 46), range(46, 61))
+    assert split_reports(choice=True) == (range(1, 40), range(40, 46))
+    for bad in ("40-50", "0-3", "x-y", "9-3"):
+        with pytest.raises(ValueError, match=f"--choice-fold {bad}: .* within 1-45"):
+            split_reports(fold=bad)
