@@ -385,6 +385,7 @@ def test_killed_while_preannotating(engine_zygote: Zygote, tiny_ner: Path, tmp_p
     rng = random.Random(5)
     kills = chunks_acked = mid_run = 0
     duration = None
+    fresh = True  # the next trial starts with no document scored: a whole run's work
     for trial in range(-1, trials):
         log = tmp_path / f"pre-{trial}.log"
         # Trial -1 is the calibration run (see training): not killed, not counted.
@@ -399,6 +400,11 @@ def test_killed_while_preannotating(engine_zygote: Zygote, tiny_ner: Path, tmp_p
             kills += result["killed"]
             entries = read_log(log)
             mid_run += result["killed"] and any(e["t"] == "try" for e in entries)
+            if not result["killed"] and fresh:
+                # The calibration run can be the slowest (a cold page cache, first imports
+                # in the fork): a whole run that outlived its kill time is the better
+                # measure, so that later kills fall inside a run (CI once saw 0 of 4 killed).
+                duration = min(duration, result["seconds"])
         assert integrity(path) == "ok"
         assert annotation_fingerprint(path) == before, "pre-annotation changed human labels"
         with raw_ro(path) as conn:
@@ -414,7 +420,8 @@ def test_killed_while_preannotating(engine_zygote: Zygote, tiny_ner: Path, tmp_p
         assert stray == 0, "suggestions without their chunk's scores"
         # All done (the labelled documents are predicted too): start over so that later
         # trials have work. (Left with none, a trial loads no model and ends at once.)
-        if scored == total:
+        fresh = scored == total
+        if fresh:
             conn3 = sqlite3.connect(path)
             conn3.execute("DELETE FROM suggestions")
             conn3.execute("DELETE FROM document_scores")
