@@ -204,3 +204,21 @@ def test_a_choice_fold_scores_its_reports_and_trains_on_the_rest_of_1_to_45(
     for bad in ("40-50", "0-3", "x-y", "9-3"):
         with pytest.raises(ValueError, match=f"--choice-fold {bad}: .* within 1-45"):
             split_reports(fold=bad)
+
+
+def test_a_rules_only_run_on_a_fold_leaves_out_the_empty_dev_part(tmp_path: Path) -> None:
+    import subprocess
+
+    tsv = _tsv(tmp_path,
+               _row(3, "fever", "He had FEVER in the past.", temporality="Historical"),
+               _row(20, "cough", "No COUGH.", negation="Negated"),
+               _row(50, "rash", "A RASH."))
+    out = tmp_path / "rules.json"
+    bench = Path(__file__).resolve().parents[2] / "benchmarks" / "bench_attributes.py"
+    done = subprocess.run([sys.executable, str(bench), "--data", str(tsv), "--choice-fold", "1-15",
+                           "--rules-only", "--out", str(out)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    rules = json.loads(out.read_text(encoding="utf-8"))["rules"]["rules"]
+    assert sorted(rules) == ["test", "test_unseen", "train"]  # no dev documents: no 0.0 scores
+    assert rules["test"]["attributes"]["temporality"]["spans"] == 1
+    assert rules["train"]["attributes"]["negation"]["spans"] == 1
