@@ -36,7 +36,7 @@ Methods, scored on the same test spans (gold entities given):
   the mean of the entity's sub-word vectors). ``--compare-with`` copies another variant's
   result summary in, for the comparison. ``--weighting`` sets how each attribute's values
   weigh in the loss (``core.tasks.attributes.CLASS_WEIGHTING``: none, balanced inverse
-  frequency, or its square root); ``--head-only`` trains the attribute head alone
+  frequency, or its square root; the default is the engine's); ``--head-only`` trains the attribute head alone
   (``train --task attribute``) instead of the tagger and the head.
 
 Metrics: negated-F1 (F1 of the value "Negated") and temporality accuracy, with each value's
@@ -75,6 +75,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _bench_cli import add_common_args, emit, tiny, tiny_base_model
 from negex_rules import RuleSettings, assess
 
+import core.tasks.attributes as attributes_kind
+
 DATA = Path(os.environ.get("ANNOTATOR_DATA", ROOT.parent / "shared" / "data"))
 TSV = DATA / "attributes" / "negex-train.tsv"
 LABEL = "Condition"
@@ -90,6 +92,7 @@ VARIANTS = ("markers", "pooled", "entity_start")  # core.tasks.attributes.REPRES
 # Runs the CLI with the attribute head's variant and class weighting set first:
 # python -c RUN_CLI variant weighting args...
 WEIGHTINGS = ("none", "balanced", "sqrt")  # core.tasks.attributes.CLASS_WEIGHTINGS
+ENGINE_WEIGHTING = str(attributes_kind.CLASS_WEIGHTING or "none")  # what the app trains with
 RUN_CLI = ("import runpy, sys; import core.tasks.attributes as a; "
            "a.REPRESENTATION = sys.argv.pop(1); w = sys.argv.pop(1); "
            "a.CLASS_WEIGHTING = None if w == 'none' else w; "
@@ -661,9 +664,10 @@ def main() -> int:
     ap.add_argument("--rules-only", action="store_true", help="score the rules alone")
     ap.add_argument("--variant", choices=VARIANTS, default="entity_start",
                     help="how the head reads the entity (core.tasks.attributes.REPRESENTATION)")
-    ap.add_argument("--weighting", choices=WEIGHTINGS, default="none",
+    ap.add_argument("--weighting", choices=WEIGHTINGS, default=ENGINE_WEIGHTING,
                     help="how each attribute's values weigh in the head's loss "
-                    "(core.tasks.attributes.CLASS_WEIGHTING)")
+                    f"(core.tasks.attributes.CLASS_WEIGHTING; default: the engine's, "
+                    f"{ENGINE_WEIGHTING})")
     ap.add_argument("--head-only", action="store_true",
                     help="train the attribute head alone (train --task attribute), not the "
                     "tagger beside it: the same head, an hour less per seed")

@@ -350,6 +350,10 @@ def test_class_weighting_reaches_the_training_loss(tmp_path: Path,
     assert torch.isclose(weighted, ce(logits, targets[:, 0],
                                       weight=torch.tensor([4 / 6, 4 / 2])))
     assert weighted > plain  # the one "y", wrongly predicted, weighs 3 times an "x"
+    monkeypatch.undo()  # what the app trains with: the square roots of the balanced weights
+    default = kind.training_module(Model(), spec, feats)(attribute_labels=targets).loss
+    assert torch.isclose(default, ce(logits, targets[:, 0],
+                                     weight=torch.tensor([(4 / 6) ** 0.5, (4 / 2) ** 0.5])))
 
 
 def test_the_entities_preparation_shows_the_attribute_heads_warnings(tmp_path: Path) -> None:
