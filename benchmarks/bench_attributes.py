@@ -36,8 +36,8 @@ Methods, scored on the same test spans (gold entities given):
   the mean of the entity's sub-word vectors). ``--compare-with`` copies another variant's
   result summary in, for the comparison. ``--weighting`` sets how each attribute's values
   weigh in the loss (``core.tasks.attributes.CLASS_WEIGHTING``: none, balanced inverse
-  frequency, or its square root; the default is the engine's); ``--head-only`` trains the attribute head alone
-  (``train --task attribute``) instead of the tagger and the head.
+  frequency, or its square root; the default is the engine's); ``--head-only`` trains the
+  attribute head alone (``train --task attribute``) instead of the tagger and the head.
 
 Metrics: negated-F1 (F1 of the value "Negated") and temporality accuracy, with each value's
 precision, recall and F1.
@@ -666,7 +666,7 @@ def main() -> int:
                     help="how the head reads the entity (core.tasks.attributes.REPRESENTATION)")
     ap.add_argument("--weighting", choices=WEIGHTINGS, default=ENGINE_WEIGHTING,
                     help="how each attribute's values weigh in the head's loss "
-                    f"(core.tasks.attributes.CLASS_WEIGHTING; default: the engine's, "
+                    "(core.tasks.attributes.CLASS_WEIGHTING; default: the engine's, "
                     f"{ENGINE_WEIGHTING})")
     ap.add_argument("--head-only", action="store_true",
                     help="train the attribute head alone (train --task attribute), not the "

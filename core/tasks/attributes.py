@@ -82,14 +82,17 @@ from; it finds 1, 7 and 5 of them, the weighed head 5, 14 and 13, the rules 14):
 temporality 0.880 / 0.905 / 0.884 unweighted, 0.912 / 0.937 / 0.933 weighed. "Historical"
 is where the head beats the rules on every fold (weighed, recall 0.86-0.90 vs 0.78 on 1-15,
 0.62-0.67 vs 0.49 on 16-30, 0.65-0.75 vs 0.50 on 31-45). Negation is not better
-everywhere: on fold 31-45 the head is below the rules (0.940 vs 0.966). Batches of 8
-instead of 16 (weighed; ``--train-args "--batch-size 8"``, ``attributes_fold*_batch8.json``)
-gave temporality 0.947 (0.962 / 0.933 / 0.946) and negated-F1 0.970 (0.978 / 0.970 /
-0.961): better negation, worse temporality, the one still level with the rules, and up to
-1.5 x the training time; not adopted. (``attributes_fold*.json``.) On the test reports the weighed head gets negated-F1 **0.896**
-at every seed (rules 0.824; unweighted 0.891) and temporality accuracy **0.939 +- 0.010**
-(0.942 / 0.928 / 0.947) vs the rules' 0.942 and the unweighted 0.942: level with the rules
-again, 0.7 of 208 spans below them on the mean; the errors are "Historical" read as
+everywhere: on fold 31-45 the head is below the rules (0.940 vs 0.966)
+(``attributes_fold*.json``). Batches of 8 instead of 16 (weighed; ``--train-args
+"--batch-size 8"``, ``attributes_fold*_batch8.json``) gave temporality 0.947 (0.962 /
+0.933 / 0.946) and negated-F1 0.970 (0.978 / 0.970 / 0.961): better negation, worse
+temporality (the one still level with the rules) and up to 1.5 x the training time; not
+adopted.
+
+On the test reports the weighed head gets negated-F1 **0.896** at every seed (rules
+0.824; unweighted 0.891) and temporality accuracy **0.939 +- 0.010** (0.942 / 0.928 /
+0.947) vs the rules' 0.942 and the unweighted 0.942: level with the rules again, 0.7 of
+208 spans below them on the mean; the errors are "Historical" read as
 "Recent" (recall 0.48-0.65) (``attributes_default.json``).
 
 At 4 epochs every seed's best epoch was its last, with the held-out score still rising, so
