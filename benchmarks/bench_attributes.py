@@ -25,7 +25,7 @@ row's sentence; the ``concept`` column holds it as written. It becomes the proje
 
 Methods, scored on the same test spans (gold entities given):
 
-* ``rules``: ``negex_rules.assess`` (NegEx window of 5 words; ConText's temporality
+* ``rules``: ``core.negex.assess`` (NegEx window of 5 words; ConText's temporality
   triggers); ``rules_sentence_scope``: the same with the negation scope to the end of the
   sentence (the later NegEx versions). Fixed before any test score was seen.
 * ``head``: the project's attribute head, driven through the CLI as a user does it
@@ -73,9 +73,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _bench_cli import add_common_args, emit, tiny, tiny_base_model
-from negex_rules import RuleSettings, assess
 
 import core.tasks.attributes as attributes_kind
+from core.negex import RuleSettings, assess
 
 DATA = Path(os.environ.get("ANNOTATOR_DATA", ROOT.parent / "shared" / "data"))
 TSV = DATA / "attributes" / "negex-train.tsv"

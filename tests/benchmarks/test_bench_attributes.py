@@ -182,7 +182,7 @@ def test_the_real_file(shared_data: Path) -> None:
     test = corpus.documents["test"]
     assert {r for d in test for r in d.reports} <= set(range(46, 61))
     # the primary rules: most test spans right, and the same answer every time
-    from negex_rules import RuleSettings
+    from core.negex import RuleSettings
 
     first = score_rules(test, RuleSettings())
     assert first == score_rules(test, RuleSettings())

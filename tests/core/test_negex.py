@@ -1,4 +1,4 @@
-"""The NegEx / ConText rules of benchmarks/negex_rules.py on sentences whose answer NegEx's
+"""The NegEx / ConText rules of core/negex.py on sentences whose answer NegEx's
 papers and trigger lists settle: pre- and post-condition triggers, pseudo-triggers, the
 window of five words, termination terms, and ConText's historical and hypothetical
 triggers. The condition is in ``[[ ]]`` (upper case, as in the NegEx test set)."""
@@ -6,13 +6,10 @@ triggers. The condition is in ``[[ ]]`` (upper case, as in the NegEx test set)."
 from __future__ import annotations
 
 import re
-import sys
-from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
-from negex_rules import NEGATION_TERMS, Lexicon, RuleSettings, assess, tokens
+from core.negex import NEGATION_TERMS, Lexicon, RuleSettings, assess, tokens
 
 
 def _span(sentence: str) -> tuple[str, int, int]:

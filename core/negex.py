@@ -1,6 +1,6 @@
-"""The rules baseline of ``bench_attributes.py``: NegEx (Chapman et al. 2001) for negation and
-ConText's historical and hypothetical triggers (Chapman et al. 2007, Harkema et al. 2009)
-for temporality, for one condition (a character span) in its sentence.
+"""NegEx (Chapman et al. 2001) for negation and ConText's historical and hypothetical
+triggers (Chapman et al. 2007, Harkema et al. 2009) for temporality, for one condition (a
+character span) in its sentence: the rules baseline of ``benchmarks/bench_attributes.py``.
 
 The algorithm, as NegEx and ConText describe it (chapmanbe/negex: NegExAlgorithmDescription.md,
 ConTextAlgorithmDescription.md; the code here is written for this project):
