@@ -36,7 +36,9 @@ Methods, scored on the same test spans (gold entities given):
   the mean of the entity's sub-word vectors). ``--compare-with`` copies another variant's
   result summary in, for the comparison. ``--weighting`` sets how each attribute's values
   weigh in the loss (``core.tasks.attributes.CLASS_WEIGHTING``: none, balanced inverse
-  frequency, or its square root; the default is the engine's); ``--head-only`` trains the
+  frequency, or its square root; the default is the engine's); ``--rule-hints on`` makes
+  the head read what the rules say of the entity (``RULE_HINTS``: hint tokens after
+  [CLS]; the default is the engine's); ``--head-only`` trains the
   attribute head alone (``train --task attribute``) instead of the tagger and the head.
 
 Metrics: negated-F1 (F1 of the value "Negated") and temporality accuracy, with each value's
@@ -89,13 +91,16 @@ TRAIN_REPORTS = range(1, 46)
 TEST_REPORTS = range(46, 61)
 DEV_REPORTS = range(40, 46)  # six consecutive reports: the report types come round in sixes
 VARIANTS = ("markers", "pooled", "entity_start")  # core.tasks.attributes.REPRESENTATIONS
-# Runs the CLI with the attribute head's variant and class weighting set first:
-# python -c RUN_CLI variant weighting args...
+# Runs the CLI with the attribute head's variant, class weighting and rule hints set first:
+# python -c RUN_CLI variant weighting hints args...
 WEIGHTINGS = ("none", "balanced", "sqrt")  # core.tasks.attributes.CLASS_WEIGHTINGS
 ENGINE_WEIGHTING = str(attributes_kind.CLASS_WEIGHTING or "none")  # what the app trains with
+HINTS = ("off", "on")  # core.tasks.attributes.RULE_HINTS
+ENGINE_HINTS = "on" if attributes_kind.RULE_HINTS else "off"
 RUN_CLI = ("import runpy, sys; import core.tasks.attributes as a; "
            "a.REPRESENTATION = sys.argv.pop(1); w = sys.argv.pop(1); "
            "a.CLASS_WEIGHTING = None if w == 'none' else w; "
+           "a.RULE_HINTS = sys.argv.pop(1) == 'on'; "
            "runpy.run_module('annotator', run_name='__main__', alter_sys=True)")
 HEADS = {
     "markers": "the entity between the markers [E] ... [/E] in a window of the note, the "
@@ -471,12 +476,13 @@ def score_rules_per_row(placed: Sequence[Placed], test: Callable[[int], bool],
 
 
 def _annotator(cmd: list[str], log: list[dict[str, Any]], source: Path,
-               variant: str = "markers", weighting: str = "none") -> dict[str, Any]:
+               variant: str = "markers", weighting: str = "none",
+               hints: str = "off") -> dict[str, Any]:
     env = dict(os.environ, HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1",
                PYTHONPATH=str(source))
     started = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-c", RUN_CLI, variant, weighting, *cmd], cwd=source,
-                          env=env, capture_output=True, text=True, check=False)
+    proc = subprocess.run([sys.executable, "-c", RUN_CLI, variant, weighting, hints, *cmd],
+                          cwd=source, env=env, capture_output=True, text=True, check=False)
     log.append({"command": cmd[0], "seconds": round(time.perf_counter() - started, 2),
                 "exit": proc.returncode})
     if proc.returncode != 0:
@@ -489,7 +495,7 @@ def run_head(files: dict[str, Path], *, seed: int, base_model: str, train_args: 
              workdir: Path, source: Path = ROOT,
              evaluate: Sequence[str] = ("test", "test_unseen"),
              variant: str = "markers", weighting: str = "none",
-             head_only: bool = False) -> dict[str, Any]:
+             head_only: bool = False, hints: str = "off") -> dict[str, Any]:
     """init, import, train and evaluate, as a user runs them; the attribute scores of
     ``evaluate --json`` on the test file (and on its unseen sentences). ``head_only``:
     ``train --task attribute`` (the attribute head alone; the tagger's scores are not
@@ -497,7 +503,7 @@ def run_head(files: dict[str, Path], *, seed: int, base_model: str, train_args: 
     log: list[dict[str, Any]] = []
 
     def _run(cmd: list[str]) -> dict[str, Any]:
-        return _annotator(cmd, log, source, variant, weighting)
+        return _annotator(cmd, log, source, variant, weighting, hints)
 
     project = str(workdir / f"attributes-{seed}-{time.monotonic_ns()}.db")
     init = ["init", project, "--task", "ner", "--labels", LABEL]
@@ -577,7 +583,8 @@ def code_hash(source: Path) -> str:
 
 
 def resumed_seeds(out: Path | None, code: dict[str, Any],
-                  variant: str = "markers", weighting: str = "none") -> list[dict[str, Any]]:
+                  variant: str = "markers", weighting: str = "none",
+                  hints: str = "off") -> list[dict[str, Any]]:
     """The seeds a cut-short invocation wrote to ``out``, if it ran the same code and
     variant."""
     if out is None or not out.is_file():
@@ -590,6 +597,9 @@ def resumed_seeds(out: Path | None, code: dict[str, Any],
     if data.get("weighting", "none") != weighting:
         raise SystemExit(f"--resume: {out} holds the {data.get('weighting', 'none')!r} "
                          f"weighting, not {weighting!r}")
+    if data.get("rule_hints", "off") != hints:
+        raise SystemExit(f"--resume: {out} holds rule hints {data.get('rule_hints', 'off')!r}, "
+                         f"not {hints!r}")
     if data.get("variant", "markers") != variant:
         raise SystemExit(f"--resume: {out} holds the {data.get('variant', 'markers')!r} "
                          f"variant, not {variant!r}")
@@ -668,6 +678,10 @@ def main() -> int:
                     help="how each attribute's values weigh in the head's loss "
                     "(core.tasks.attributes.CLASS_WEIGHTING; default: the engine's, "
                     f"{ENGINE_WEIGHTING})")
+    ap.add_argument("--rule-hints", choices=HINTS, default=ENGINE_HINTS,
+                    help="whether the head reads what the NegEx / ConText rules say of the "
+                    "entity (core.tasks.attributes.RULE_HINTS; default: the engine's, "
+                    f"{ENGINE_HINTS})")
     ap.add_argument("--head-only", action="store_true",
                     help="train the attribute head alone (train --task attribute), not the "
                     "tagger beside it: the same head, an hour less per seed")
@@ -729,7 +743,8 @@ def main() -> int:
     # The tiny run scores the test file only (a CLI call less: seconds count there).
     scored_on = ("test",) if args.tiny else ("test", "test_unseen")
     code = code_state(args.source)
-    kept = resumed_seeds(args.out, code, args.variant, args.weighting) if args.resume else []
+    kept = resumed_seeds(args.out, code, args.variant, args.weighting,
+                         args.rule_hints) if args.resume else []
     per_seed.extend(s for s in kept if s["seed"] < 42 + args.seeds)
     if not args.rules_only:
         base_model = tiny_base_model() if args.tiny else args.base_model
@@ -740,7 +755,7 @@ def main() -> int:
                                 train_args=train_args, workdir=Path(tmp),
                                 source=args.source, evaluate=scored_on,
                                 variant=args.variant, weighting=args.weighting,
-                                head_only=args.head_only): seed
+                                head_only=args.head_only, hints=args.rule_hints): seed
                     for seed in [42 + k for k in range(args.seeds)]
                     if seed not in {s["seed"] for s in per_seed}}
             for done in as_completed(runs):
@@ -757,7 +772,8 @@ def main() -> int:
                     args.out.write_text(json.dumps(
                         {"partial": f"{len(per_seed)} of {args.seeds} seeds", "code": code,
                          "variant": args.variant, "weighting": args.weighting,
-                         "per_seed": per_seed}, indent=1) + "\n", encoding="utf-8")
+                         "rule_hints": args.rule_hints, "per_seed": per_seed},
+                        indent=1) + "\n", encoding="utf-8")
     result: dict[str, Any] = {
         "benchmark": "attributes",
         "question": "the learned attribute head vs the NegEx / ConText rules on the held-out "
@@ -788,12 +804,13 @@ def main() -> int:
                     if per_seed else None),
         "variant": args.variant,
         "weighting": args.weighting,
+        "rule_hints": args.rule_hints,
         "head_only": args.head_only,
         "head": ("the attribute model, trained alone by 'annotator train --task attribute' "
                  if args.head_only else
                  "the attribute model 'annotator train --task ner' trains beside the tagger ")
                 + f"(core/tasks/attributes.py, REPRESENTATION {args.variant!r}, "
-                f"CLASS_WEIGHTING {args.weighting!r}): "
+                f"CLASS_WEIGHTING {args.weighting!r}, RULE_HINTS {args.rule_hints == 'on'}): "
                 + HEADS[args.variant],
         "compared_with": compared(args.compare_with, per_seed, scored_on),
         "code": code,

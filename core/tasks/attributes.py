@@ -164,6 +164,14 @@ CLASS_WEIGHTINGS = (None, "balanced", "sqrt")
 CLASS_WEIGHTING: str | None = "sqrt"
 # The pooled variant's head, a submodule of the model saved in its model.safetensors.
 SPAN_HEAD = "attribute_span_head"
+# Rule hints (:func:`rule_hints`): what the NegEx / ConText rules (core.negex) say of the
+# entity in its sentence, as special tokens after [CLS] (one for "negated", one for
+# "historical", one for "hypothetical"; none when no trigger governs the entity). Whether new
+# models read them; a saved model says its own in config.json (RULE_HINTS_KEY; a model
+# without the key reads none).
+RULE_HINT_TOKENS = ("[R-NEG]", "[R-HIST]", "[R-HYP]")
+RULE_HINTS = False
+RULE_HINTS_KEY = "attribute_rule_hints"
 
 
 def pair_name(attribute: str, value: str) -> str:
@@ -281,21 +289,24 @@ class AttributeKind(AnnotationKind):
         return kwargs
 
     def adapt_model(self, model: Any, tokenizer: Any) -> None:
-        """Set up :data:`REPRESENTATION` (written into ``model.config``): markers: add them
-        to the tokenizer (and rows for them to the embeddings; a model trained before has
-        them already); pooled: attach the span head (a previous pooled version's, when the
-        base is one with the same outputs, else a fresh one)."""
+        """Set up :data:`REPRESENTATION` and :data:`RULE_HINTS` (written into
+        ``model.config``): markers and hint tokens: add them to the tokenizer (and rows for
+        them to the embeddings; a model trained before has them already); pooled and entity
+        start: attach the span head (a previous version's, when the base is one with the same
+        outputs, else a fresh one)."""
         if REPRESENTATION not in REPRESENTATIONS:
             raise ValueError(f"attribute representation {REPRESENTATION!r} is not one of "
                              f"{', '.join(REPRESENTATIONS)}")
-        model.config.update({CONFIG_KEY: REPRESENTATION})
+        model.config.update({CONFIG_KEY: REPRESENTATION, RULE_HINTS_KEY: RULE_HINTS})
         if REPRESENTATION in SPAN_HEAD_REPRESENTATIONS:
             attach_span_head(model)
-        if REPRESENTATION == "pooled":
+        tokens = (() if REPRESENTATION == "pooled" else MARKERS) + (
+            RULE_HINT_TOKENS if RULE_HINTS else ())
+        if not tokens:
             return
         from core.engine.modelio import add_markers  # (modelio imports the kinds)
 
-        add_markers(model, tokenizer, MARKERS)
+        add_markers(model, tokenizer, tokens)
 
     def training_module(self, model: Any, spec: TaskSpec,
                         features: Sequence[Any] = ()) -> Any:
@@ -328,7 +339,8 @@ class AttributeKind(AnnotationKind):
         max_length: int, stride: int, warn: Callable[[str], None],
     ) -> list[Any]:
         feats, _ = entity_features(tokenizer, spec, docs, max_length=max_length,
-                                   with_gold=True, representation=REPRESENTATION)
+                                   with_gold=True, representation=REPRESENTATION,
+                                   hints=RULE_HINTS)
         return feats
 
     def predict(
@@ -337,7 +349,8 @@ class AttributeKind(AnnotationKind):
     ) -> tuple[list[DocumentPrediction], float | None]:
         feats, where = entity_features(tokenizer, spec, docs, max_length=options.max_length,
                                        with_gold=with_loss,
-                                       representation=representation_of(model))
+                                       representation=representation_of(model),
+                                       hints=reads_rule_hints(model))
         groups = attribute_groups(spec.labels)
         logits, loss = forward_grouped(model, feats, groups, with_loss=with_loss, **common)
         per_doc: list[list[AttributeValuePrediction]] = [[] for _ in docs]
@@ -520,9 +533,31 @@ def _targets(groups: Sequence[tuple[str, list[int], list[str]]],
     return out
 
 
+def rule_hints(text: str, sentences: Sequence[tuple[int, int]], span: EntitySpan) -> list[str]:
+    """The rule hint tokens (:data:`RULE_HINT_TOKENS`) of ``span``: what
+    :func:`core.negex.assess` says of it in its sentence (the sentences of ``sentences``
+    it overlaps; the whole text when it overlaps none)."""
+    from core.negex import assess
+
+    around = [(a, b) for a, b in sentences if a < span.end and span.start < b]
+    lo, hi = (around[0][0], around[-1][1]) if around else (0, len(text))
+    lo, hi = min(lo, span.start), max(hi, span.end)
+    try:
+        found = assess(text[lo:hi], span.start - lo, span.end - lo)
+    except ValueError:  # no word in the span (only marks): no trigger can govern it
+        return []
+    negated, historical, hypothetical = RULE_HINT_TOKENS
+    out = [negated] if found.negation == "Negated" else []
+    if found.temporality == "Historical":
+        out.append(historical)
+    elif found.temporality == "Not particular":
+        out.append(hypothetical)
+    return out
+
+
 def entity_features(
     tokenizer: Any, spec: TaskSpec, docs: Sequence[DocumentRecord], *, max_length: int,
-    with_gold: bool, representation: str = "markers",
+    with_gold: bool, representation: str = "markers", hints: bool = False,
 ) -> tuple[list[Feature], list[tuple[int, EntitySpan]]]:
     """One model input per entity that has an attribute (``span.attributes`` not empty),
     the window of the note around it cut to ``max_length``; and for each input (document
@@ -533,7 +568,8 @@ def entity_features(
     tokenizer drops its characters); with gold, they are also the last two of ``labels``
     (after the value index of each attribute), the only per-input integers the training
     batch carries (``attribute_labels``). Entity start (``representation="entity_start"``):
-    the markers' input, the positions those of ``[E]`` alone."""
+    the markers' input, the positions those of ``[E]`` alone. With ``hints``, the entity's
+    :func:`rule_hints` follow ``[CLS]``: ``[CLS] [R-HIST] left [E] entity [/E] ...``."""
     pooled = representation == "pooled"
     start_only = representation == "entity_start"
     t = special_template(tokenizer)
@@ -544,15 +580,31 @@ def entity_features(
         if start_id is None or end_id is None or unk in (start_id, end_id):
             raise ValueError("the tokenizer has no entity markers [E] [/E] (not an attribute "
                              "model)")
+    hint_ids: dict[str, int] = {}
+    if hints:
+        hint_ids = dict(zip(RULE_HINT_TOKENS,
+                            tokenizer.convert_tokens_to_ids(list(RULE_HINT_TOKENS))))
+        unk = getattr(tokenizer, "unk_token_id", None)
+        if any(i is None or i == unk for i in hint_ids.values()):
+            raise ValueError("the tokenizer has no rule hint tokens "
+                             f"{' '.join(RULE_HINT_TOKENS)} (its config says it reads them)")
     groups = attribute_groups(spec.labels)
-    budget = max(1, max_length - len(t.prefix) - len(t.suffix) - (0 if pooled else 2))
     tokenized = tokenize_contexts(tokenizer, [d.text for d in docs])
     features: list[Feature] = []
     where: list[tuple[int, EntitySpan]] = []
     for d, (doc, tok) in enumerate(zip(docs, tokenized)):
+        sentences: list[tuple[int, int]] | None = None
         for span in doc.spans:
             if not span.attributes:
                 continue
+            head = list(t.prefix)
+            if hints:
+                if sentences is None:
+                    from core.segment import segment
+
+                    sentences = segment(doc.text)
+                head += [hint_ids[h] for h in rule_hints(doc.text, sentences, span)]
+            budget = max(1, max_length - len(head) - len(t.suffix) - (0 if pooled else 2))
             inside = [i for i, (a, b) in enumerate(tok.offsets) if a < span.end and span.start < b]
             if inside:
                 lo, hi = inside[0], inside[-1] + 1
@@ -562,13 +614,13 @@ def entity_features(
             hi = min(hi, b)
             ids = tok.ids
             if pooled:
-                input_ids = [*t.prefix, *ids[a:b], *t.suffix]
-                first = len(t.prefix) + lo - a
+                input_ids = [*head, *ids[a:b], *t.suffix]
+                first = len(head) + lo - a
                 positions = (first, first + hi - lo)
             else:
-                input_ids = [*t.prefix, *ids[a:lo], start_id, *ids[lo:hi], end_id,
+                input_ids = [*head, *ids[a:lo], start_id, *ids[lo:hi], end_id,
                              *ids[hi:b], *t.suffix]
-                marker = len(t.prefix) + lo - a
+                marker = len(head) + lo - a
                 positions = (marker, marker + 1) if start_only else (0, 0)
             labels = None
             if with_gold:
@@ -576,7 +628,7 @@ def entity_features(
                     list(positions) if pooled or start_only else [])
             features.append(Feature(
                 input_ids=input_ids, token_type_ids=[0] * len(input_ids), example=len(where),
-                window=(lo, hi), content_offset=len(t.prefix), labels=labels,
+                window=(lo, hi), content_offset=len(head), labels=labels,
                 start_position=positions[0], end_position=positions[1],
             ))
             where.append((d, span))
@@ -637,6 +689,12 @@ def representation_of(model: Any) -> str:
     """How ``model`` reads the entity (:data:`REPRESENTATIONS`): its config says so; a model
     without the key is a markers model."""
     return str(getattr(getattr(model, "config", None), CONFIG_KEY, "markers"))
+
+
+def reads_rule_hints(model: Any) -> bool:
+    """Whether ``model`` reads :func:`rule_hints` (its config says so; a model without the
+    key does not)."""
+    return bool(getattr(getattr(model, "config", None), RULE_HINTS_KEY, False))
 
 
 def is_pooled(model: Any) -> bool:
