@@ -36,9 +36,9 @@ Methods, scored on the same test spans (gold entities given):
   the mean of the entity's sub-word vectors). ``--compare-with`` copies another variant's
   result summary in, for the comparison. ``--weighting`` sets how each attribute's values
   weigh in the loss (``core.tasks.attributes.CLASS_WEIGHTING``: none, balanced inverse
-  frequency, or its square root; the default is the engine's); ``--rule-hints on`` makes
-  the head read what the rules say of the entity (``RULE_HINTS``: hint tokens after
-  [CLS]; the default is the engine's); ``--head-only`` trains the
+  frequency, or its square root; the default is the engine's); ``--rule-hints tokens|words``
+  makes the head read what the rules say of the entity (``RULE_HINTS``: added hint tokens
+  or the encoder's own words after [CLS]; the default is the engine's); ``--head-only`` trains the
   attribute head alone (``train --task attribute``) instead of the tagger and the head.
 
 Metrics: negated-F1 (F1 of the value "Negated") and temporality accuracy, with each value's
@@ -95,12 +95,12 @@ VARIANTS = ("markers", "pooled", "entity_start")  # core.tasks.attributes.REPRES
 # python -c RUN_CLI variant weighting hints args...
 WEIGHTINGS = ("none", "balanced", "sqrt")  # core.tasks.attributes.CLASS_WEIGHTINGS
 ENGINE_WEIGHTING = str(attributes_kind.CLASS_WEIGHTING or "none")  # what the app trains with
-HINTS = ("off", "on")  # core.tasks.attributes.RULE_HINTS
-ENGINE_HINTS = "on" if attributes_kind.RULE_HINTS else "off"
+HINTS = ("off", "tokens", "words")  # core.tasks.attributes.RULE_HINT_FORMS (None: off)
+ENGINE_HINTS = attributes_kind.RULE_HINTS or "off"
 RUN_CLI = ("import runpy, sys; import core.tasks.attributes as a; "
            "a.REPRESENTATION = sys.argv.pop(1); w = sys.argv.pop(1); "
            "a.CLASS_WEIGHTING = None if w == 'none' else w; "
-           "a.RULE_HINTS = sys.argv.pop(1) == 'on'; "
+           "h = sys.argv.pop(1); a.RULE_HINTS = None if h == 'off' else h; "
            "runpy.run_module('annotator', run_name='__main__', alter_sys=True)")
 HEADS = {
     "markers": "the entity between the markers [E] ... [/E] in a window of the note, the "
@@ -810,7 +810,7 @@ def main() -> int:
                  if args.head_only else
                  "the attribute model 'annotator train --task ner' trains beside the tagger ")
                 + f"(core/tasks/attributes.py, REPRESENTATION {args.variant!r}, "
-                f"CLASS_WEIGHTING {args.weighting!r}, RULE_HINTS {args.rule_hints == 'on'}): "
+                f"CLASS_WEIGHTING {args.weighting!r}, RULE_HINTS {args.rule_hints!r}): "
                 + HEADS[args.variant],
         "compared_with": compared(args.compare_with, per_seed, scored_on),
         "code": code,

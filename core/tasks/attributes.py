@@ -165,12 +165,15 @@ CLASS_WEIGHTING: str | None = "sqrt"
 # The pooled variant's head, a submodule of the model saved in its model.safetensors.
 SPAN_HEAD = "attribute_span_head"
 # Rule hints (:func:`rule_hints`): what the NegEx / ConText rules (core.negex) say of the
-# entity in its sentence, as special tokens after [CLS] (one for "negated", one for
-# "historical", one for "hypothetical"; none when no trigger governs the entity). Whether new
-# models read them; a saved model says its own in config.json (RULE_HINTS_KEY; a model
-# without the key reads none).
+# entity in its sentence, after [CLS]: negated, historical, hypothetical (none when no
+# trigger governs the entity), as added special tokens ("tokens": [R-NEG] [R-HIST] [R-HYP])
+# or as words the encoder knows, before a separator ("words": [CLS] absent historical [SEP]
+# left [E] ...; one word piece each in the default encoder's vocabulary). What new models read (None: no hints); a saved model says its own in
+# config.json (RULE_HINTS_KEY; a model without the key reads none).
+RULE_HINT_FORMS = (None, "tokens", "words")
 RULE_HINT_TOKENS = ("[R-NEG]", "[R-HIST]", "[R-HYP]")
-RULE_HINTS = False
+RULE_HINT_WORDS = ("absent", "historical", "hypothetical")
+RULE_HINTS: str | None = None
 RULE_HINTS_KEY = "attribute_rule_hints"
 
 
@@ -300,8 +303,11 @@ class AttributeKind(AnnotationKind):
         model.config.update({CONFIG_KEY: REPRESENTATION, RULE_HINTS_KEY: RULE_HINTS})
         if REPRESENTATION in SPAN_HEAD_REPRESENTATIONS:
             attach_span_head(model)
+        if RULE_HINTS not in RULE_HINT_FORMS:
+            raise ValueError(f"attribute rule hints {RULE_HINTS!r} are not one of "
+                             f"{', '.join(map(str, RULE_HINT_FORMS))}")
         tokens = (() if REPRESENTATION == "pooled" else MARKERS) + (
-            RULE_HINT_TOKENS if RULE_HINTS else ())
+            RULE_HINT_TOKENS if RULE_HINTS == "tokens" else ())
         if not tokens:
             return
         from core.engine.modelio import add_markers  # (modelio imports the kinds)
@@ -557,7 +563,7 @@ def rule_hints(text: str, sentences: Sequence[tuple[int, int]], span: EntitySpan
 
 def entity_features(
     tokenizer: Any, spec: TaskSpec, docs: Sequence[DocumentRecord], *, max_length: int,
-    with_gold: bool, representation: str = "markers", hints: bool = False,
+    with_gold: bool, representation: str = "markers", hints: str | None = None,
 ) -> tuple[list[Feature], list[tuple[int, EntitySpan]]]:
     """One model input per entity that has an attribute (``span.attributes`` not empty),
     the window of the note around it cut to ``max_length``; and for each input (document
@@ -568,8 +574,10 @@ def entity_features(
     tokenizer drops its characters); with gold, they are also the last two of ``labels``
     (after the value index of each attribute), the only per-input integers the training
     batch carries (``attribute_labels``). Entity start (``representation="entity_start"``):
-    the markers' input, the positions those of ``[E]`` alone. With ``hints``, the entity's
-    :func:`rule_hints` follow ``[CLS]``: ``[CLS] [R-HIST] left [E] entity [/E] ...``."""
+    the markers' input, the positions those of ``[E]`` alone. With ``hints``
+    (:data:`RULE_HINT_FORMS`), the entity's :func:`rule_hints` follow ``[CLS]``: "tokens"
+    ``[CLS] [R-HIST] left [E] entity [/E] ...``, "words" ``[CLS] historical [SEP] left [E]
+    entity [/E] ...`` (nothing between ``[CLS]`` and the window when there are none)."""
     pooled = representation == "pooled"
     start_only = representation == "entity_start"
     t = special_template(tokenizer)
@@ -580,14 +588,20 @@ def entity_features(
         if start_id is None or end_id is None or unk in (start_id, end_id):
             raise ValueError("the tokenizer has no entity markers [E] [/E] (not an attribute "
                              "model)")
-    hint_ids: dict[str, int] = {}
-    if hints:
-        hint_ids = dict(zip(RULE_HINT_TOKENS,
-                            tokenizer.convert_tokens_to_ids(list(RULE_HINT_TOKENS))))
+    hint_ids: dict[str, list[int]] = {}
+    if hints == "tokens":
+        ids_ = tokenizer.convert_tokens_to_ids(list(RULE_HINT_TOKENS))
         unk = getattr(tokenizer, "unk_token_id", None)
-        if any(i is None or i == unk for i in hint_ids.values()):
+        if any(i is None or i == unk for i in ids_):
             raise ValueError("the tokenizer has no rule hint tokens "
                              f"{' '.join(RULE_HINT_TOKENS)} (its config says it reads them)")
+        hint_ids = {tok: [i] for tok, i in zip(RULE_HINT_TOKENS, ids_)}
+    elif hints == "words":
+        hint_ids = {tok: list(tokenizer(word, add_special_tokens=False)["input_ids"])
+                    for tok, word in zip(RULE_HINT_TOKENS, RULE_HINT_WORDS)}
+    elif hints is not None:
+        raise ValueError(f"attribute rule hints {hints!r} are not one of "
+                         f"{', '.join(map(str, RULE_HINT_FORMS))}")
     groups = attribute_groups(spec.labels)
     tokenized = tokenize_contexts(tokenizer, [d.text for d in docs])
     features: list[Feature] = []
@@ -603,7 +617,8 @@ def entity_features(
                     from core.segment import segment
 
                     sentences = segment(doc.text)
-                head += [hint_ids[h] for h in rule_hints(doc.text, sentences, span)]
+                found = [i for h in rule_hints(doc.text, sentences, span) for i in hint_ids[h]]
+                head += found + (list(t.middle) if found and hints == "words" else [])
             budget = max(1, max_length - len(head) - len(t.suffix) - (0 if pooled else 2))
             inside = [i for i, (a, b) in enumerate(tok.offsets) if a < span.end and span.start < b]
             if inside:
@@ -691,10 +706,11 @@ def representation_of(model: Any) -> str:
     return str(getattr(getattr(model, "config", None), CONFIG_KEY, "markers"))
 
 
-def reads_rule_hints(model: Any) -> bool:
-    """Whether ``model`` reads :func:`rule_hints` (its config says so; a model without the
-    key does not)."""
-    return bool(getattr(getattr(model, "config", None), RULE_HINTS_KEY, False))
+def reads_rule_hints(model: Any) -> str | None:
+    """The form of :func:`rule_hints` ``model`` reads (:data:`RULE_HINT_FORMS`; its config
+    says so; a model without the key reads none)."""
+    form = getattr(getattr(model, "config", None), RULE_HINTS_KEY, None)
+    return str(form) if form else None
 
 
 def is_pooled(model: Any) -> bool:

@@ -78,7 +78,7 @@ def test_hinted_inputs_carry_the_hints_after_cls_and_still_point_at_the_marker(
     second = EntitySpan(32, 41, "DRUG", {"negation": "Negated"})
     doc = DocumentRecord(text, spans=(first, second))
     hinted, _ = attributes.entity_features(tok, SPEC, [doc], max_length=64, with_gold=True,
-                                           representation="entity_start", hints=True)
+                                           representation="entity_start", hints="tokens")
     plain, _ = attributes.entity_features(tok, SPEC, [doc], max_length=64, with_gold=True,
                                           representation="entity_start")
     start_id = tok.convert_tokens_to_ids(attributes.ENTITY_START)
@@ -91,6 +91,28 @@ def test_hinted_inputs_carry_the_hints_after_cls_and_still_point_at_the_marker(
         assert f.labels[:2] == p.labels[:2]  # the same values
 
 
+def test_hint_words_stand_before_a_separator_and_only_where_the_rules_found_something(
+    bert: Path,
+) -> None:
+    tok = _tokenizer(bert, hints=False)
+    text = "history of zorblaxes daily . quintarin today"
+    first = EntitySpan(11, 20, "DRUG", {"negation": "Affirmed"})
+    second = EntitySpan(28, 37, "DRUG", {"negation": "Affirmed"})
+    doc = DocumentRecord(text, spans=(first, second))
+    words, _ = attributes.entity_features(tok, SPEC, [doc], max_length=64, with_gold=True,
+                                          representation="entity_start", hints="words")
+    plain, _ = attributes.entity_features(tok, SPEC, [doc], max_length=64, with_gold=True,
+                                          representation="entity_start")
+    hint = tok("historical", add_special_tokens=False)["input_ids"]
+    sep = [tok.sep_token_id]
+    assert words[0].input_ids == [plain[0].input_ids[0], *hint, *sep, *plain[0].input_ids[1:]]
+    assert words[0].start_position == plain[0].start_position + len(hint) + 1
+    assert words[1].input_ids == plain[1].input_ids  # no trigger governs "quintarin"
+    with pytest.raises(ValueError, match="rule hints 'both'"):
+        attributes.entity_features(tok, SPEC, [doc], max_length=64, with_gold=False,
+                                   representation="entity_start", hints="both")
+
+
 def test_hints_count_in_the_input_length(bert: Path) -> None:
     tok = _tokenizer(bert)
     text = ("on the film " + " ".join(["word"] * 30) + " there is no pneumonia "
@@ -98,7 +120,7 @@ def test_hints_count_in_the_input_length(bert: Path) -> None:
     at = text.index("pneumonia")
     doc = DocumentRecord(text, spans=(EntitySpan(at, at + 9, "C", {"negation": "Negated"}),))
     (f,), _ = attributes.entity_features(tok, SPEC, [doc], max_length=24, with_gold=False,
-                                         representation="entity_start", hints=True)
+                                         representation="entity_start", hints="tokens")
     assert len(f.input_ids) == 24
     assert tok.convert_ids_to_tokens(f.input_ids[1]) == NEG
 
@@ -108,13 +130,13 @@ def test_a_tokenizer_without_the_hint_tokens_is_refused(bert: Path) -> None:
     doc = DocumentRecord("no fever", spans=(EntitySpan(3, 8, "C", {"negation": "Negated"}),))
     with pytest.raises(ValueError, match="rule hint tokens"):
         attributes.entity_features(tok, SPEC, [doc], max_length=32, with_gold=False,
-                                   representation="entity_start", hints=True)
+                                   representation="entity_start", hints="tokens")
 
 
 @pytest.fixture(scope="module")
 def hinted_project(bert: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Any]:
     mp = pytest.MonkeyPatch()
-    mp.setattr(attributes, "RULE_HINTS", True)
+    mp.setattr(attributes, "RULE_HINTS", "tokens")
     try:
         return train_with(bert, tmp_path_factory.mktemp("rule-hints"), "entity_start")
     finally:
@@ -135,20 +157,20 @@ def test_a_model_trained_with_hints_says_so_and_reads_them_at_prediction(
     assert head is not None and head.result.status == "completed", head and head.result.reason
     model_dir = Path(head.result.model_path)
     config = json.loads((model_dir / "config.json").read_text(encoding="utf-8"))
-    assert config[attributes.RULE_HINTS_KEY] is True
+    assert config[attributes.RULE_HINTS_KEY] == "tokens"
     tok = transformers.AutoTokenizer.from_pretrained(model_dir)
     assert tok.unk_token_id not in tok.convert_tokens_to_ids(list(attributes.RULE_HINT_TOKENS))
 
     # With the switch off, the saved model's config decides.
-    monkeypatch.setattr(attributes, "RULE_HINTS", False)
+    monkeypatch.setattr(attributes, "RULE_HINTS", None)
     predictor = Predictor.load(model_dir, device="cpu", precision="fp32")
-    assert attributes.reads_rule_hints(predictor.loaded.model)
+    assert attributes.reads_rule_hints(predictor.loaded.model) == "tokens"
     fresh, preds = predicted_fresh(predictor)
     negated = next(i for i, d in enumerate(fresh)
                    if d.spans[0].attributes["negation"] == "Negated")
     doc = fresh[negated]
     (f,), _ = attributes.entity_features(tok, SPEC, [doc], max_length=32, with_gold=False,
-                                         representation="entity_start", hints=True)
+                                         representation="entity_start", hints="tokens")
     plain = transformers.AutoModelForSequenceClassification.from_pretrained(model_dir).eval()
     linear = span_head_from_file(model_dir)
     with torch.inference_mode():
@@ -164,12 +186,12 @@ def test_a_model_trained_without_hints_reads_none(
 ) -> None:
     import transformers
 
-    monkeypatch.setattr(attributes, "RULE_HINTS", False)
+    monkeypatch.setattr(attributes, "RULE_HINTS", None)
     _, outcome = train_with(bert, tmp_path_factory.mktemp("no-hints"), "entity_start")
     model_dir = Path(outcome.attributes.result.model_path)
     config = json.loads((model_dir / "config.json").read_text(encoding="utf-8"))
-    assert config[attributes.RULE_HINTS_KEY] is False
+    assert config[attributes.RULE_HINTS_KEY] is None
     tok = transformers.AutoTokenizer.from_pretrained(model_dir)
     assert tok.convert_tokens_to_ids(NEG) == tok.unk_token_id
     model = transformers.AutoModelForSequenceClassification.from_pretrained(model_dir)
-    assert not attributes.reads_rule_hints(model)
+    assert attributes.reads_rule_hints(model) is None
