@@ -89,6 +89,13 @@ everywhere: on fold 31-45 the head is below the rules (0.940 vs 0.966)
 temporality (the one still level with the rules) and up to 1.5 x the training time; not
 adopted.
 
+**Rule hints** (:data:`RULE_HINTS`, off): the head reading what the NegEx / ConText rules
+(:mod:`core.negex`) say of the entity, tried by the same cross-validation (weighed, 3 seeds
+a fold): as added tokens, temporality 0.946 (0.964 / 0.906 / 0.967) and negated-F1 0.957
+(0.970 / 0.954 / 0.948); as the encoder's own words, 0.946 (0.948 / 0.934 / 0.957) and
+0.952 (0.961 / 0.934 / 0.961); both below the head without them (0.950, 0.961): not
+adopted (``attributes_fold*_rule_hints_*.json``).
+
 On the test reports the weighed head gets negated-F1 **0.896** at every seed (rules
 0.824; unweighted 0.891) and temporality accuracy **0.939 +- 0.010** (0.942 / 0.928 /
 0.947) vs the rules' 0.942 and the unweighted 0.942: level with the rules again, 0.7 of
