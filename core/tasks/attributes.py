@@ -175,8 +175,9 @@ SPAN_HEAD = "attribute_span_head"
 # entity in its sentence, after [CLS]: negated, historical, hypothetical (none when no
 # trigger governs the entity), as added special tokens ("tokens": [R-NEG] [R-HIST] [R-HYP])
 # or as words the encoder knows, before a separator ("words": [CLS] absent historical [SEP]
-# left [E] ...; one word piece each in the default encoder's vocabulary). What new models read (None: no hints); a saved model says its own in
-# config.json (RULE_HINTS_KEY; a model without the key reads none).
+# left [E] ...; one word piece each in the default encoder's vocabulary). What new models
+# read (None: no hints); a saved model says its own in config.json (RULE_HINTS_KEY; a model
+# without the key reads none).
 RULE_HINT_FORMS = (None, "tokens", "words")
 RULE_HINT_TOKENS = ("[R-NEG]", "[R-HIST]", "[R-HYP]")
 RULE_HINT_WORDS = ("absent", "historical", "hypothetical")
@@ -307,12 +308,12 @@ class AttributeKind(AnnotationKind):
         if REPRESENTATION not in REPRESENTATIONS:
             raise ValueError(f"attribute representation {REPRESENTATION!r} is not one of "
                              f"{', '.join(REPRESENTATIONS)}")
-        model.config.update({CONFIG_KEY: REPRESENTATION, RULE_HINTS_KEY: RULE_HINTS})
-        if REPRESENTATION in SPAN_HEAD_REPRESENTATIONS:
-            attach_span_head(model)
         if RULE_HINTS not in RULE_HINT_FORMS:
             raise ValueError(f"attribute rule hints {RULE_HINTS!r} are not one of "
                              f"{', '.join(map(str, RULE_HINT_FORMS))}")
+        model.config.update({CONFIG_KEY: REPRESENTATION, RULE_HINTS_KEY: RULE_HINTS})
+        if REPRESENTATION in SPAN_HEAD_REPRESENTATIONS:
+            attach_span_head(model)
         tokens = (() if REPRESENTATION == "pooled" else MARKERS) + (
             RULE_HINT_TOKENS if RULE_HINTS == "tokens" else ())
         if not tokens:
@@ -557,7 +558,7 @@ def rule_hints(text: str, sentences: Sequence[tuple[int, int]], span: EntitySpan
     lo, hi = min(lo, span.start), max(hi, span.end)
     try:
         found = assess(text[lo:hi], span.start - lo, span.end - lo)
-    except ValueError:  # no word in the span (only marks): no trigger can govern it
+    except ValueError:  # the span holds only white space: no trigger can govern it
         return []
     negated, historical, hypothetical = RULE_HINT_TOKENS
     out = [negated] if found.negation == "Negated" else []
